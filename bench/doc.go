@@ -1,0 +1,2 @@
+// Package bench holds arvfile's load benchmarks and the load driver.
+package bench
