@@ -37,7 +37,7 @@ type fileActor struct {
 
 	// All fields below belong to this actor alone.
 	self      *actor.PID
-	segs      *segments.List
+	segs      *segList
 	writers   int
 	committed bool
 	changes   uint64 // bumped by every change of content
@@ -80,7 +80,7 @@ func newFileActor(rt *Runtime, coll *CollectionRuntime, path string, ranges []se
 		rt:        rt,
 		coll:      coll,
 		path:      path,
-		segs:      segments.NewList(ranges),
+		segs:      newSegList(ranges),
 		committed: true,
 		modTime:   time.Now(),
 		blocks:    make(map[string]*actor.PID),

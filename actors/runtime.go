@@ -67,7 +67,7 @@ type CollectionRuntime struct {
 }
 
 // emit sends ev to the collection's subscribers, if it has any.
-func (c *CollectionRuntime) emit(ctx actor.SenderContext, ev messages.Event) {
+func (c *CollectionRuntime) emit(ctx actorContext, ev messages.Event) {
 	if c.Subscribed.Load() && c.Events != nil {
 		ctx.Send(c.Events, &ev)
 	}
