@@ -317,19 +317,30 @@ func FuzzList(f *testing.F) {
 }
 
 // BenchmarkListRandomOverwrite writes 4 KiB at random 4 KiB-aligned offsets
-// of a 256 MiB file that starts as one segment, ops times on a fresh file,
-// and reports ns per overwrite: flat in ops for List, growing with the
-// number of segments for the plain slice.
+// of a file that starts as one segment, ops times on a fresh file, and
+// reports ns per overwrite and the segments at the end: flat in ops for
+// List, growing with the number of segments for the plain slice. The last
+// case (List only) ends with more than 130,000 segments.
 func BenchmarkListRandomOverwrite(b *testing.B) {
-	const fileSize, writeSize = 256 << 20, 4 << 10
-	for _, ops := range []int{4096, 65536} {
+	const writeSize = 4 << 10
+	cases := []struct {
+		ops      int
+		fileSize int64
+		slice    bool
+	}{
+		{4096, 256 << 20, true},
+		{65536, 256 << 20, true},
+		{131072, 1 << 30, false},
+	}
+	for _, tc := range cases {
 		rng := rand.New(rand.NewSource(1))
-		offsets := make([]int64, ops)
+		offsets := make([]int64, tc.ops)
 		for i := range offsets {
-			offsets[i] = rng.Int63n(fileSize/writeSize) * writeSize
+			offsets[i] = rng.Int63n(tc.fileSize/writeSize) * writeSize
 		}
-		initial := []Range{{Locator: "base", RangeStart: 0, RangeSize: fileSize}}
-		b.Run(fmt.Sprintf("List/ops=%d", ops), func(b *testing.B) {
+		initial := []Range{{Locator: "base", RangeStart: 0, RangeSize: tc.fileSize}}
+		name := fmt.Sprintf("ops=%d/file=%dMiB", tc.ops, tc.fileSize>>20)
+		b.Run("List/"+name, func(b *testing.B) {
 			var elapsed time.Duration
 			segments := 0
 			for i := 0; i < b.N; i++ {
@@ -341,10 +352,13 @@ func BenchmarkListRandomOverwrite(b *testing.B) {
 				elapsed += time.Since(t0)
 				segments = l.Len()
 			}
-			b.ReportMetric(float64(elapsed.Nanoseconds())/float64(b.N*ops), "ns/overwrite")
+			b.ReportMetric(float64(elapsed.Nanoseconds())/float64(b.N*tc.ops), "ns/overwrite")
 			b.ReportMetric(float64(segments), "segments")
 		})
-		b.Run(fmt.Sprintf("Slice/ops=%d", ops), func(b *testing.B) {
+		if !tc.slice {
+			continue
+		}
+		b.Run("Slice/"+name, func(b *testing.B) {
 			var elapsed time.Duration
 			segments := 0
 			for i := 0; i < b.N; i++ {
@@ -356,7 +370,7 @@ func BenchmarkListRandomOverwrite(b *testing.B) {
 				elapsed += time.Since(t0)
 				segments = len(ranges)
 			}
-			b.ReportMetric(float64(elapsed.Nanoseconds())/float64(b.N*ops), "ns/overwrite")
+			b.ReportMetric(float64(elapsed.Nanoseconds())/float64(b.N*tc.ops), "ns/overwrite")
 			b.ReportMetric(float64(segments), "segments")
 		})
 	}
