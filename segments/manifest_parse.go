@@ -57,8 +57,8 @@ type parser struct {
 	stream   *Dir
 	locators int           // how many locator tokens it has so far
 	blocks   []streamBlock // its non-empty blocks, reused from line to line
-	end    int64         // its size: the end of the last block
-	cursor int           // index in blocks of the last span's last block
+	end      int64         // its size: the end of the last block
+	cursor   int           // index in blocks of the last span's last block
 
 	// The directory that the last file name with a "/" resolved to.
 	prefixBase *Dir   // the stream it was resolved from
