@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/arvfile/arvfile/keep"
 )
@@ -39,6 +40,7 @@ func FormatManifest(root *Dir, opts FormatOptions) string {
 		index:    map[string]int{},
 		byText:   map[string]int{},
 		path:     []byte{'.'},
+		buf:      make([]byte, 0, estimateSize(root)),
 	}
 	f.dir(root, true)
 	return string(f.buf)
@@ -51,6 +53,19 @@ func FormatManifest(root *Dir, opts FormatOptions) string {
 func PortableDataHash(text string) string {
 	sum := md5.Sum([]byte(text))
 	return hex.EncodeToString(sum[:]) + "+" + strconv.Itoa(len(text))
+}
+
+// estimateSize returns a likely size of the text of the tree below d, from
+// its numbers of files and directories: enough for short names in a few
+// blocks, so most trees' text is written without growing the buffer.
+func estimateSize(d *Dir) int {
+	n := 64 + 40*len(d.Files)
+	for _, sub := range d.Dirs {
+		if sub != nil {
+			n += estimateSize(sub)
+		}
+	}
+	return n
 }
 
 // formatter holds the state of one FormatManifest call.
@@ -66,7 +81,24 @@ type formatter struct {
 	index  map[string]int
 	byText map[string]int
 	starts []int64
-	names  []string // the current line's sorted file names
+
+	entries     []fileEntry // the current line's files, sorted by name
+	sorted      []fileEntry // scratch for sortEntries
+	keys        []sortKey   // scratch for sortEntries
+	lastLocator string      // the locator of the last segment written
+	lastStart   int64       // the stream position of its block
+}
+
+// sortKey is 8 bytes of a name, big-endian, and the name's index.
+type sortKey struct {
+	key uint64
+	i   int32
+}
+
+// fileEntry is one file of the line being formatted.
+type fileEntry struct {
+	name string
+	file *File
 }
 
 // dir formats d and its subdirectories depth first.
@@ -98,37 +130,93 @@ func (f *formatter) dir(d *Dir, root bool) {
 
 // files writes the stream line of d, which has files.
 func (f *formatter) files(d *Dir) {
-	f.names = f.names[:0]
-	for name := range d.Files {
-		f.names = append(f.names, name)
+	f.entries = f.entries[:0]
+	need := len(f.path) + 1 + len(keep.EmptyBlockLocator)
+	for name, file := range d.Files {
+		f.entries = append(f.entries, fileEntry{name, file})
+		need += len(name) + 16
+		if file != nil {
+			need += 16 * len(file.Segments)
+		}
 	}
-	slices.Sort(f.names)
+	f.sortEntries()
 	clear(f.index)
 	clear(f.byText)
 	f.starts = f.starts[:0]
+	if cap(f.buf)-len(f.buf) < need {
+		f.buf = append(make([]byte, 0, 2*cap(f.buf)+need), f.buf...)
+	}
 
 	f.buf = append(f.buf, f.path...)
-	f.listBlocks(d)
+	f.listBlocks()
 	if len(f.starts) == 0 {
 		f.buf = append(f.buf, " "+keep.EmptyBlockLocator...)
 	}
-	for _, name := range f.names {
-		f.fileTokens(name, d.Files[name])
+	f.lastLocator = ""
+	for _, e := range f.entries {
+		f.fileTokens(e.name, e.file)
 	}
 	f.buf = append(f.buf, '\n')
 }
 
-// listBlocks writes the locators of d's files, each once, in first-use
-// order, and records their positions.
-func (f *formatter) listBlocks(d *Dir) {
+// sortEntries sorts f.entries by name. Names in a directory often share
+// a long prefix ("sample_0001.fastq"), so it sorts keys made of the 8
+// bytes that follow the common prefix, comparing whole names only on ties,
+// and then applies the order.
+func (f *formatter) sortEntries() {
+	e := f.entries
+	common := len(e[0].name)
+	for _, x := range e[1:] {
+		common = commonPrefix(e[0].name[:common], x.name)
+	}
+	f.keys = f.keys[:0]
+	for i, x := range e {
+		var k uint64
+		for j := common; j < common+8; j++ {
+			k <<= 8
+			if j < len(x.name) {
+				k |= uint64(x.name[j])
+			}
+		}
+		f.keys = append(f.keys, sortKey{k, int32(i)})
+	}
+	slices.SortFunc(f.keys, func(a, b sortKey) int {
+		if a.key != b.key {
+			if a.key < b.key {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(e[a.i].name, e[b.i].name)
+	})
+	f.sorted = f.sorted[:0]
+	for _, k := range f.keys {
+		f.sorted = append(f.sorted, e[k.i])
+	}
+	f.entries, f.sorted = f.sorted, f.entries
+}
+
+// commonPrefix returns the length of the common prefix of a and b.
+func commonPrefix(a, b string) int {
+	n := min(len(a), len(b))
+	for i := 0; i < n; i++ {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return n
+}
+
+// listBlocks writes the locators of the current line's files, each once,
+// in first-use order, and records their positions.
+func (f *formatter) listBlocks() {
 	var end int64
 	last := ""
-	for _, name := range f.names {
-		file := d.Files[name]
-		if file == nil {
+	for _, e := range f.entries {
+		if e.file == nil {
 			continue
 		}
-		for _, s := range file.Segments {
+		for _, s := range e.file.Segments {
 			if s.RangeSize <= 0 || s.Locator == last {
 				continue
 			}
@@ -161,16 +249,15 @@ func (f *formatter) fileTokens(name string, file *File) {
 	escaped := escapeName(name)
 	var pos, n int64
 	tokens := 0
-	lastLocator, lastStart := "", int64(0)
 	if file != nil {
 		for _, s := range file.Segments {
 			if s.RangeSize <= 0 {
 				continue
 			}
-			if s.Locator != lastLocator {
-				lastLocator, lastStart = s.Locator, f.starts[f.index[s.Locator]]
+			if s.Locator != f.lastLocator {
+				f.lastLocator, f.lastStart = s.Locator, f.starts[f.index[s.Locator]]
 			}
-			p := lastStart + s.SegmentOffset
+			p := f.lastStart + s.SegmentOffset
 			if tokens > 0 && p == pos+n {
 				n += s.RangeSize
 				continue
