@@ -169,11 +169,11 @@ func (p *parser) fileToken(tok string) error {
 	}
 	pos, ok := parseDecimal(posText)
 	if !ok {
-		return p.fail(tok, "position is not a decimal number", nil)
+		return p.fail(tok, "bad position: want a decimal number below 2^63", nil)
 	}
 	n, ok := parseDecimal(lenText)
 	if !ok {
-		return p.fail(tok, "length is not a decimal number", nil)
+		return p.fail(tok, "bad length: want a decimal number below 2^63", nil)
 	}
 	if pos > p.end || n > p.end-pos {
 		return p.fail(tok, "span ends past the end of the stream's blocks ("+strconv.FormatInt(p.end, 10)+" bytes)", nil)
