@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -489,4 +490,18 @@ func ExampleParseManifest() {
 	// [{acbd18db4cc2f85cedef654fccc4a4d8+3 0 3 0}]
 	// ./docs acbd18db4cc2f85cedef654fccc4a4d8+3 37b51d194a7513e45b56f6524f2d51f2+3 0:3:a 3:3:b\040c
 	// manifest line 1: token "0:4:a": span ends past the end of the stream's blocks (3 bytes)
+}
+
+// TestParseManifestFileOnManyLines checks that a file named on 10,000 lines
+// gets all their spans without an allocation per line: appending to its
+// segments must not copy them each time.
+func TestParseManifestFileOnManyLines(t *testing.T) {
+	text := strings.Repeat(". "+locA+" 0:3:x\n", 10000)
+	root, err := ParseManifest(text)
+	require.NoError(t, err)
+	segs := root.Files["x"].Segments
+	require.Len(t, segs, 10000)
+	assert.Equal(t, seg(locA, 29997, 3, 0), segs[9999])
+	allocs := testing.AllocsPerRun(3, func() { _, _ = ParseManifest(text) })
+	assert.Less(t, allocs, 100.0)
 }
