@@ -122,7 +122,7 @@ func (f *formatter) dir(d *Dir, root bool) {
 	for _, name := range names {
 		n := len(f.path)
 		f.path = append(f.path, '/')
-		f.path = append(f.path, escapeName(name)...)
+		f.path = append(f.path, EscapeName(name)...)
 		f.dir(d.Dirs[name], false)
 		f.path = f.path[:n]
 	}
@@ -224,9 +224,16 @@ func (f *formatter) listBlocks() {
 			if _, ok := f.index[s.Locator]; ok {
 				continue
 			}
-			text := s.Locator
+			// A locator that does not parse breaks FormatManifest's
+			// precondition; it is written as it is, holding no bytes.
+			text, size := s.Locator, int64(0)
+			if l, err := keep.ParseLocator(s.Locator); err == nil {
+				size = l.Size()
+				if f.stripped {
+					text = l.Stripped()
+				}
+			}
 			if f.stripped {
-				text = strippedLocator(text)
 				if i, ok := f.byText[text]; ok {
 					f.index[s.Locator] = i
 					continue
@@ -235,7 +242,6 @@ func (f *formatter) listBlocks() {
 			}
 			f.index[s.Locator] = len(f.starts)
 			f.starts = append(f.starts, end)
-			size, _ := blockSize(s.Locator)
 			end += size
 			f.buf = append(f.buf, ' ')
 			f.buf = append(f.buf, text...)
@@ -246,7 +252,7 @@ func (f *formatter) listBlocks() {
 // fileTokens writes the pos:len:name tokens of one file, merging spans
 // that follow each other in the stream.
 func (f *formatter) fileTokens(name string, file *File) {
-	escaped := escapeName(name)
+	escaped := EscapeName(name)
 	var pos, n int64
 	tokens := 0
 	if file != nil {

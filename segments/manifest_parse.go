@@ -1,9 +1,12 @@
 package segments
 
 import (
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/arvfile/arvfile/keep"
 )
 
 // ParseManifest parses manifest text into a tree.
@@ -119,9 +122,9 @@ func (p *parser) parseLine(line string) error {
 // of tokens after it, a hint for the size of a new directory's file map.
 func (p *parser) startStream(tok string, tokens int) error {
 	p.locators, p.blocks, p.end, p.cursor = 0, p.blocks[:0], 0, 0
-	name, err := unescapeName(tok)
+	name, err := p.unescape(tok, tok)
 	if err != nil {
-		return p.fail(tok, err.Error(), nil)
+		return err
 	}
 	dir := p.root
 	switch {
@@ -142,12 +145,12 @@ func (p *parser) startStream(tok string, tokens int) error {
 
 // addBlock appends the block named by tok to the current stream.
 func (p *parser) addBlock(tok string) error {
-	size, err := blockSize(tok)
+	l, err := keep.ParseLocator(tok)
 	if err != nil {
 		return p.fail(tok, err.Error(), err)
 	}
 	p.locators++
-	if size > 0 {
+	if size := l.Size(); size > 0 {
 		p.blocks = append(p.blocks, streamBlock{locator: tok, start: p.end, size: size})
 		p.end += size
 	}
@@ -159,7 +162,7 @@ func (p *parser) fileToken(tok string) error {
 	posText, rest, _ := strings.Cut(tok, ":")
 	lenText, name, ok := strings.Cut(rest, ":")
 	if !ok {
-		if _, err := blockSize(tok); err == nil {
+		if _, err := keep.ParseLocator(tok); err == nil {
 			return p.fail(tok, "locator after a file token", nil)
 		}
 		return p.fail(tok, "file token is not pos:len:name", nil)
@@ -190,9 +193,9 @@ func (p *parser) fileToken(tok string) error {
 // (a last component ".") it creates the directory and returns nil; n, the
 // span's length, must then be 0.
 func (p *parser) file(tok, escaped string, n int64) (*File, error) {
-	name, err := unescapeName(escaped)
+	name, err := p.unescape(tok, escaped)
 	if err != nil {
-		return nil, p.fail(tok, err.Error(), nil)
+		return nil, err
 	}
 	dir, base := p.stream, name
 	if i := strings.LastIndexByte(name, '/'); i >= 0 {
@@ -226,6 +229,22 @@ func (p *parser) file(tok, escaped string, n int64) (*File, error) {
 	}
 	dir.Files[base] = f
 	return f, nil
+}
+
+// unescape unescapes a stream or file name from tok. Like Arvados, it
+// refuses raw control characters: they must be escaped, and a stray one
+// (a carriage return before the newline) is an error, not part of a name.
+func (p *parser) unescape(tok, escaped string) (string, error) {
+	for i := 0; i < len(escaped); i++ {
+		if escaped[i] < ' ' {
+			return "", p.fail(tok, fmt.Sprintf("unescaped control character %q", escaped[i]), nil)
+		}
+	}
+	name, err := UnescapeName(escaped)
+	if err != nil {
+		return "", p.fail(tok, err.Error(), err)
+	}
+	return name, nil
 }
 
 // prefixed returns the directory below the current stream named by prefix,

@@ -232,15 +232,16 @@ func TestParseManifestErrors(t *testing.T) {
 		{"a stream name with //", "./a//b " + locA + " 0:3:a", 1, "./a//b", "empty path component"},
 		{"a stream name with ..", "./a/../b " + locA + " 0:3:a", 1, "./a/../b", `path component "." or ".."`},
 		{"a stream name ./.", "./. " + locA + " 0:3:a", 1, "./.", `path component "." or ".."`},
-		{"a bad escape in a stream name", "./a\\9 " + locA + " 0:3:a", 1, "./a\\9", "bad escape"},
-		{"a locator without size", ". acbd18db4cc2f85cedef654fccc4a4d8 0:3:a", 1, "acbd18db4cc2f85cedef654fccc4a4d8", "without size"},
-		{"a short hash", ". acbd18db4cc2f85cedef654fccc4a4d+3 0:3:a", 1, "acbd18db4cc2f85cedef654fccc4a4d+3", "hash"},
-		{"a hash with a non-hex digit", ". acbd18db4cc2f85cedef654fccc4a4dX+3 0:3:a", 1, "acbd18db4cc2f85cedef654fccc4a4dX+3", "hash"},
-		{"an upper-case hash", ". ACBD18DB4CC2F85CEDEF654FCCC4A4D8+3 0:3:a", 1, "ACBD18DB4CC2F85CEDEF654FCCC4A4D8+3", "hash"},
-		{"a non-numeric size", ". acbd18db4cc2f85cedef654fccc4a4d8+x 0:3:a", 1, "acbd18db4cc2f85cedef654fccc4a4d8+x", "size"},
-		{"a size over 64 MiB", ". acbd18db4cc2f85cedef654fccc4a4d8+67108865 0:3:a", 1, "acbd18db4cc2f85cedef654fccc4a4d8+67108865", "size"},
-		{"a hint not starting upper-case", ". " + locA + "+a1 0:3:a", 1, locA + "+a1", "hint"},
-		{"an empty hint", ". " + locA + "+ 0:3:a", 1, locA + "+", "hint"},
+		{"a bad escape in a stream name", "./a\\9 " + locA + " 0:3:a", 1, "./a\\9", `invalid escape "\\9" in name "./a\\9"`},
+		{"a locator without size", ". acbd18db4cc2f85cedef654fccc4a4d8 0:3:a", 1, "acbd18db4cc2f85cedef654fccc4a4d8", "missing size after the hash"},
+		{"a short hash", ". acbd18db4cc2f85cedef654fccc4a4d+3 0:3:a", 1, "acbd18db4cc2f85cedef654fccc4a4d+3", `hash "acbd18db4cc2f85cedef654fccc4a4d" is not 32 lower-case hex digits`},
+		{"a hash with a non-hex digit", ". acbd18db4cc2f85cedef654fccc4a4dX+3 0:3:a", 1, "acbd18db4cc2f85cedef654fccc4a4dX+3", `hash "acbd18db4cc2f85cedef654fccc4a4dX" is not 32 lower-case hex digits`},
+		{"an upper-case hash", ". ACBD18DB4CC2F85CEDEF654FCCC4A4D8+3 0:3:a", 1, "ACBD18DB4CC2F85CEDEF654FCCC4A4D8+3", `hash "ACBD18DB4CC2F85CEDEF654FCCC4A4D8" is not 32 lower-case hex digits`},
+		{"a non-numeric size", ". acbd18db4cc2f85cedef654fccc4a4d8+x 0:3:a", 1, "acbd18db4cc2f85cedef654fccc4a4d8+x", `size "x" is not a decimal number`},
+		{"a size with a leading zero", ". acbd18db4cc2f85cedef654fccc4a4d8+03 0:3:a", 1, "acbd18db4cc2f85cedef654fccc4a4d8+03", `size "03" has a leading zero`},
+		{"a size over 64 MiB", ". acbd18db4cc2f85cedef654fccc4a4d8+67108865 0:3:a", 1, "acbd18db4cc2f85cedef654fccc4a4d8+67108865", "size 67108865 is larger than the block size 67108864"},
+		{"a hint not starting upper-case", ". " + locA + "+a1 0:3:a", 1, locA + "+a1", `hint "a1" does not match [A-Z][A-Za-z0-9@_-]+`},
+		{"an empty hint", ". " + locA + "+ 0:3:a", 1, locA + "+", "empty hint"},
 		{"a file token before any locator", ". 0:3:a", 1, "0:3:a", "file token before any locator"},
 		{"a line with only a stream name", ".", 1, "", "line has no locator"},
 		{"a line with no file token", ". " + locA, 1, "", "line has no file token"},
@@ -267,12 +268,12 @@ func TestParseManifestErrors(t *testing.T) {
 		{"a directory then a file of one name", ". " + locA + " 0:3:a/b 0:3:a", 1, "0:3:a", "a file and a directory with the same name"},
 		{"a stream named like a file", ". " + locA + " 0:3:a\n./a " + locA + " 0:3:b", 2, "./a", "a file and a directory with the same name"},
 		{"a placeholder named like a file", ". " + locA + " 0:3:a 0:0:a/\\056", 1, "0:0:a/\\056", "a file and a directory with the same name"},
-		{"a backslash at the end", ". " + locA + " 0:3:a\\", 1, "0:3:a\\", "bad escape"},
-		{"a short escape", ". " + locA + " 0:3:a\\04", 1, "0:3:a\\04", "bad escape"},
-		{"a non-octal escape", ". " + locA + " 0:3:a\\08x", 1, "0:3:a\\08x", "bad escape"},
-		{"an escape over 255", ". " + locA + " 0:3:a\\400", 1, "0:3:a\\400", "bad escape"},
-		{"a raw tab", ". " + locA + " 0:3:a\tb", 1, "0:3:a\tb", "control character"},
-		{"a carriage return", ". " + locA + " 0:3:a\r\n", 1, "0:3:a\r", "control character"},
+		{"a backslash at the end", ". " + locA + " 0:3:a\\", 1, "0:3:a\\", `invalid escape "\\" in name "a\\"`},
+		{"a short escape", ". " + locA + " 0:3:a\\04", 1, "0:3:a\\04", `invalid escape "\\04" in name "a\\04"`},
+		{"a non-octal escape", ". " + locA + " 0:3:a\\08x", 1, "0:3:a\\08x", `invalid escape "\\08x" in name "a\\08x"`},
+		{"an escape over 255", ". " + locA + " 0:3:a\\400", 1, "0:3:a\\400", `invalid escape "\\400" in name "a\\400"`},
+		{"a raw tab", ". " + locA + " 0:3:a\tb", 1, "0:3:a\tb", `unescaped control character '\t'`},
+		{"a carriage return", ". " + locA + " 0:3:a\r\n", 1, "0:3:a\r", `unescaped control character '\r'`},
 		{"an error on a later line", ". " + locA + " 0:3:a\n./b " + locA + " 0:4:c\n", 2, "0:4:c", "past the end"},
 	}
 	for _, tc := range tests {
@@ -288,9 +289,11 @@ func TestParseManifestErrors(t *testing.T) {
 	}
 }
 
-func TestManifestErrorWrapsInvalidLocator(t *testing.T) {
+func TestManifestErrorWrapsCause(t *testing.T) {
 	_, err := ParseManifest(". acbd18db4cc2f85cedef654fccc4a4d8 0:3:a")
 	assert.ErrorIs(t, err, keep.ErrInvalidLocator)
+	_, err = ParseManifest(". " + locA + " 0:3:a\\9")
+	assert.ErrorIs(t, err, ErrInvalidEscape)
 	_, err = ParseManifest(". " + locA + " 0:4:a")
 	assert.NotErrorIs(t, err, keep.ErrInvalidLocator)
 }

@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"strings"
 	"syscall"
+
+	"github.com/arvfile/arvfile/keep"
 )
 
 // Reasons a name is refused as a path component or a tree change is refused.
@@ -96,10 +98,11 @@ func checkSegments(segs []Range) error {
 		case s.SegmentOffset < 0:
 			return fmt.Errorf("%w: segment %d has offset %d", fs.ErrInvalid, i, s.SegmentOffset)
 		}
-		size, err := blockSize(s.Locator)
+		l, err := keep.ParseLocator(s.Locator)
 		if err != nil {
 			return fmt.Errorf("%w: segment %d: %w", fs.ErrInvalid, i, err)
 		}
+		size := l.Size()
 		if s.SegmentOffset > size || s.RangeSize > size-s.SegmentOffset {
 			return fmt.Errorf("%w: segment %d: bytes [%d, %d) are past the end of its %d-byte block",
 				fs.ErrInvalid, i, s.SegmentOffset, s.SegmentOffset+s.RangeSize, size)
