@@ -28,8 +28,8 @@ import (
 // are listed once.
 //
 // FormatManifest trusts the tree to be well formed, as ParseManifest,
-// MkdirAll and AddFile keep it: valid names, valid locators, segments inside
-// their blocks. On a tree that is not, its text is unspecified, but it does
+// MkdirAll and AddFile keep it: a tree (no directory reachable twice), valid
+// names, valid locators, segments inside their blocks. On a tree that is not, its text is unspecified, but it does
 // not panic. The time is linear in the output plus sorting the names.
 func FormatManifest(root *Dir, opts FormatOptions) string {
 	if root == nil || len(root.Files) == 0 && len(root.Dirs) == 0 {
