@@ -87,20 +87,33 @@ func (r *retryStore) RefreshSignature(ctx context.Context, locator string) (stri
 
 // do runs call under the policy.
 func (r *retryStore) do(ctx context.Context, call func() error) error {
-	backoff := r.policy.Initial
 	for attempt := 1; ; attempt++ {
 		err := call()
 		if err == nil || !IsTemporary(err) || attempt >= r.policy.Attempts {
 			return err
 		}
-		wait := backoff/2 + rand.N(backoff/2+1)
-		if werr := waitLatency(ctx, wait); werr != nil {
+		if werr := waitLatency(ctx, jitter(r.policy.backoff(attempt))); werr != nil {
 			return fmt.Errorf("keep: retry stopped after %d attempts (last error: %v): %w", attempt, err, werr)
 		}
-		if backoff > r.policy.Max/2 {
-			backoff = r.policy.Max
+	}
+}
+
+// backoff returns the longest wait after the given failed attempt (from 1):
+// min(Max, Initial·2^(attempt-1)).
+func (p RetryPolicy) backoff(attempt int) time.Duration {
+	d := p.Initial
+	for i := 1; i < attempt && d < p.Max; i++ {
+		if d > p.Max/2 {
+			d = p.Max
 		} else {
-			backoff *= 2
+			d *= 2
 		}
 	}
+	return min(d, p.Max)
+}
+
+// jitter returns a wait drawn uniformly from [d/2, d], so that clients that
+// failed together do not retry together.
+func jitter(d time.Duration) time.Duration {
+	return d/2 + rand.N(d-d/2+1)
 }
