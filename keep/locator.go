@@ -2,6 +2,8 @@ package keep
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -17,26 +19,284 @@ const PaddingBlockLocator = "7f614da9329cd3aebf59b91aadc30bf0+67108864"
 // ErrInvalidLocator is wrapped by every error about a malformed locator.
 var ErrInvalidLocator = errors.New("invalid locator")
 
-// Locator is a parsed Keep block locator. CONTRACT STUB: implemented by the foundation work.
+// hashLen is the number of hex digits of an md5.
+const hashLen = 32
+
+// signatureLen is the number of hex digits of a permission signature.
+const signatureLen = 40
+
+// maxExpiryDigits is the most hex digits a permission expiry may have.
+const maxExpiryDigits = 8
+
+// maxSizeDigits is the number of decimal digits of BlockSize; a longer size
+// is necessarily too large.
+const maxSizeDigits = 8
+
+// Locator is a parsed Keep block locator `<32 hex md5>+<size>[+hint]…`.
+//
+// A permission hint `+A<40 hex signature>@<hex expiry>` is parsed into
+// Signature and Expiry; the other hints are kept in order (Hints). A Locator
+// is a small comparable value; its strings are substrings of the parsed text,
+// so ParseLocator does not allocate. The zero Locator is not a valid locator
+// and formats as "".
 type Locator struct {
-	hash      string
+	text      string // the parsed text, returned by String when canonical
+	canonical bool   // text is already in the form String would produce
+	hashEnd   int    // text[:hashEnd] is the md5
+	sizeEnd   int    // text[:sizeEnd] is `md5+size`
 	size      int64
-	signature string
-	expiry    time.Time
-	hints     []string
+	signature string // 40 hex digits, or "" when unsigned
+	expiry    int64  // unix seconds; meaningful only with a signature
+	hints     string // every hint of text, each with its leading '+', permission hint included
 }
 
 // ParseLocator parses `<32 hex md5>+<size>[+hint]…`.
-func ParseLocator(s string) (Locator, error) { panic("not yet") }
+//
+// The md5 must be 32 lower-case hex digits; the size a decimal number without
+// sign or leading zero, at most BlockSize; each hint must match
+// `[A-Z][A-Za-z0-9@_-]+`, and a hint starting with 'A' must be a permission
+// hint `A<40 lower-case hex>@<1–8 lower-case hex>` (at most one). Every error
+// wraps ErrInvalidLocator and names the bad part. ParseLocator does not
+// allocate on success.
+func ParseLocator(s string) (Locator, error) {
+	l := Locator{text: s, canonical: true}
+	if len(s) < hashLen || !isLowerHex(s[:hashLen]) || (len(s) > hashLen && s[hashLen] != '+') {
+		end := strings.IndexByte(s, '+')
+		if end < 0 {
+			end = len(s)
+		}
+		return Locator{}, locatorError(s, "hash %q is not 32 lower-case hex digits", s[:end])
+	}
+	if len(s) == hashLen {
+		return Locator{}, locatorError(s, "missing size after the hash")
+	}
+	l.hashEnd = hashLen
 
-// String formats the locator; a permission hint comes right after the size.
-func (l Locator) String() string { panic("not yet") }
+	// The size runs from after the '+' to the next '+' or the end.
+	sizeStart := hashLen + 1
+	sizeEnd := sizeStart
+	for sizeEnd < len(s) && s[sizeEnd] != '+' {
+		sizeEnd++
+	}
+	size, err := parseSize(s[sizeStart:sizeEnd])
+	if err != nil {
+		return Locator{}, locatorError(s, "%v", err)
+	}
+	l.size = size
+	l.sizeEnd = sizeEnd
+	l.hints = s[sizeEnd:]
 
-// Stripped returns `md5+size`.
-func (l Locator) Stripped() string { panic("not yet") }
+	// Each hint runs from after a '+' to the next '+' or the end.
+	for i := sizeEnd; i < len(s); {
+		start := i + 1
+		end := start
+		for end < len(s) && s[end] != '+' {
+			end++
+		}
+		hint := s[start:end]
+		if err := checkHint(hint); err != nil {
+			return Locator{}, locatorError(s, "%v", err)
+		}
+		if hint[0] == 'A' {
+			if l.signature != "" {
+				return Locator{}, locatorError(s, "more than one permission hint")
+			}
+			sig, expiry, ok := parsePermission(hint)
+			if !ok {
+				return Locator{}, locatorError(s, "permission hint %q is not A<40 lower-case hex>@<1-8 lower-case hex>", hint)
+			}
+			l.signature, l.expiry = sig, expiry
+			// String puts the permission hint first, with an 8-digit expiry.
+			if start != sizeEnd+1 || len(hint) != 1+signatureLen+1+maxExpiryDigits {
+				l.canonical = false
+			}
+		}
+		i = end
+	}
+	return l, nil
+}
+
+// parseSize parses a block size: decimal digits, no sign, no leading zero,
+// at most BlockSize.
+func parseSize(s string) (int64, error) {
+	if s == "" {
+		return 0, errors.New(`missing size after the hash`)
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, fmt.Errorf("size %q is not a decimal number", s)
+		}
+	}
+	if len(s) > 1 && s[0] == '0' {
+		return 0, fmt.Errorf("size %q has a leading zero", s)
+	}
+	if len(s) > maxSizeDigits {
+		return 0, fmt.Errorf("size %s is larger than the block size %d", s, BlockSize)
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		n = n*10 + int64(s[i]-'0')
+	}
+	if n > BlockSize {
+		return 0, fmt.Errorf("size %d is larger than the block size %d", n, BlockSize)
+	}
+	return n, nil
+}
+
+// checkHint reports whether hint (without its '+') matches `[A-Z][A-Za-z0-9@_-]+`.
+func checkHint(hint string) error {
+	if hint == "" {
+		return errors.New("empty hint")
+	}
+	ok := len(hint) >= 2 && hint[0] >= 'A' && hint[0] <= 'Z'
+	for i := 1; ok && i < len(hint); i++ {
+		c := hint[i]
+		ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+			c == '@' || c == '_' || c == '-'
+	}
+	if !ok {
+		return fmt.Errorf("hint %q does not match [A-Z][A-Za-z0-9@_-]+", hint)
+	}
+	return nil
+}
+
+// parsePermission splits a permission hint `A<sig>@<expiry>` (without '+').
+func parsePermission(hint string) (signature string, expiry int64, ok bool) {
+	const at = 1 + signatureLen
+	if len(hint) < at+2 || hint[at] != '@' || !isLowerHex(hint[1:at]) {
+		return "", 0, false
+	}
+	digits := hint[at+1:]
+	if len(digits) > maxExpiryDigits || !isLowerHex(digits) {
+		return "", 0, false
+	}
+	for i := 0; i < len(digits); i++ {
+		expiry = expiry<<4 | int64(hexValue(digits[i]))
+	}
+	return hint[1:at], expiry, true
+}
+
+// isLowerHex reports whether s is made only of 0-9 and a-f.
+func isLowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) {
+			return false
+		}
+	}
+	return true
+}
+
+// hexValue returns the value of a lower-case hex digit.
+func hexValue(c byte) byte {
+	if c <= '9' {
+		return c - '0'
+	}
+	return c - 'a' + 10
+}
+
+// maxQuoted is the longest input an error message quotes in full.
+const maxQuoted = 200
+
+// locatorError builds an error wrapping ErrInvalidLocator that quotes the
+// input (shortened if very long) and says what is wrong with it.
+func locatorError(s string, format string, args ...any) error {
+	if len(s) > maxQuoted {
+		s = s[:maxQuoted] + "..."
+	}
+	return fmt.Errorf("%w %q: %s", ErrInvalidLocator, s, fmt.Sprintf(format, args...))
+}
+
+// String formats the locator: `md5+size`, then the permission hint (expiry
+// as 8 lower-case hex digits), then the other hints in their order. It does
+// not allocate when the parsed text was already in that form.
+func (l Locator) String() string {
+	if l.canonical || l.text == "" {
+		return l.text
+	}
+	var b strings.Builder
+	b.Grow(len(l.text) + maxExpiryDigits)
+	b.WriteString(l.text[:l.sizeEnd])
+	if l.signature != "" {
+		b.WriteString("+A")
+		b.WriteString(l.signature)
+		b.WriteByte('@')
+		var buf [maxExpiryDigits]byte
+		for i := maxExpiryDigits - 1; i >= 0; i-- {
+			buf[i] = "0123456789abcdef"[l.expiry>>(4*uint(maxExpiryDigits-1-i))&0xf]
+		}
+		b.Write(buf[:])
+	}
+	for rest := l.hints; rest != ""; {
+		hint, next := nextHint(rest)
+		if hint[0] != 'A' {
+			b.WriteByte('+')
+			b.WriteString(hint)
+		}
+		rest = next
+	}
+	return b.String()
+}
+
+// nextHint splits "+hint[+more…]" into "hint" and "[+more…]".
+func nextHint(rest string) (hint, next string) {
+	rest = rest[1:]
+	if i := strings.IndexByte(rest, '+'); i >= 0 {
+		return rest[:i], rest[i:]
+	}
+	return rest, ""
+}
+
+// Stripped returns `md5+size`, without hints. It does not allocate.
+func (l Locator) Stripped() string { return l.text[:l.sizeEnd] }
 
 // Hash returns the 32 lower-case hex digits of the md5.
-func (l Locator) Hash() string { return l.hash }
+func (l Locator) Hash() string { return l.text[:l.hashEnd] }
 
 // Size returns the block size in bytes.
 func (l Locator) Size() int64 { return l.size }
+
+// Hints returns the hints other than the permission hint, in order, each
+// without its leading '+'; nil when there are none.
+func (l Locator) Hints() []string {
+	var hints []string
+	for rest := l.hints; rest != ""; {
+		hint, next := nextHint(rest)
+		if hint[0] != 'A' {
+			hints = append(hints, hint)
+		}
+		rest = next
+	}
+	return hints
+}
+
+// Signature returns the 40 hex digits of the permission signature, or ""
+// when the locator is unsigned.
+func (l Locator) Signature() string { return l.signature }
+
+// Expiry returns when the permission signature expires; the zero time when
+// the locator is unsigned.
+func (l Locator) Expiry() time.Time {
+	if l.signature == "" {
+		return time.Time{}
+	}
+	return time.Unix(l.expiry, 0)
+}
+
+// PermissionExpired reports whether the locator is signed and its signature
+// expires at or before asOf. An unsigned locator never expires.
+func (l Locator) PermissionExpired(asOf time.Time) bool {
+	return l.signature != "" && !asOf.Before(time.Unix(l.expiry, 0))
+}
+
+// IsRemote reports whether the locator has a remote-block hint (`+R…`).
+func (l Locator) IsRemote() bool {
+	for rest := l.hints; rest != ""; {
+		hint, next := nextHint(rest)
+		if hint[0] == 'R' {
+			return true
+		}
+		rest = next
+	}
+	return false
+}
