@@ -1,0 +1,345 @@
+package actors
+
+import (
+	"crypto/md5"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/arvfile/arvfile/keep"
+	"github.com/arvfile/arvfile/messages"
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// blockActor owns one buffer block: its bytes and its state.
+//
+// A block is born WRITABLE, empty, with one owner file (or, made by
+// small-file packing, with none yet). The owner's FileActor appends to it —
+// it alone decides where bytes go, mirroring the write pointer and capacity —
+// reads from it, repacks it in file order, and seals it. Sealing makes it
+// PENDING and submits the buffer (shared, unchanged from then on) to the put
+// coordinator; the put worker's Uploaded makes it COMMITTED (the buffer is
+// freed, reads are answered with the locator) or ERROR (the bytes are kept;
+// an AwaitCommit retries). Files that await it get a BlockResult. A
+// committed block that every owner released stops itself.
+type blockActor struct {
+	rt *Runtime
+
+	// All fields below belong to this actor alone.
+	sm      blockStateMachine
+	self    *actor.PID
+	owner   *actor.PID // the owner while WRITABLE (nil for packed/padding blocks)
+	owners  int        // owners that still name the block in their segments
+	padding bool       // the padding block: keep.BlockSize zeros, allocated at seal
+	buf     []byte     // the bytes; len is the write pointer
+	locator string     // set when COMMITTED
+	failure *messages.BlockFailure
+	waiters []waiter
+
+	packed   bool // made by small-file packing
+	expected int  // PackData pieces to expect; -1 until PackSeal
+	received int
+}
+
+// waiter is a file awaiting the block's commit.
+type waiter struct {
+	pid   *actor.PID
+	token uint64
+}
+
+var errBlockDeleted = errors.New("arvfile: buffer block deleted")
+
+func newBlock(rt *Runtime, id string, owner *actor.PID) *blockActor {
+	return &blockActor{rt: rt, sm: blockStateMachine{id: id}, owner: owner, owners: 1, expected: -1}
+}
+
+func newPackedBlock(rt *Runtime, id string) *blockActor {
+	return &blockActor{rt: rt, sm: blockStateMachine{id: id}, packed: true, expected: -1}
+}
+
+func newPaddingBlock(rt *Runtime) *blockActor {
+	return &blockActor{rt: rt, sm: blockStateMachine{id: messages.PaddingBlockID}, padding: true, owners: 1 << 30, expected: -1}
+}
+
+// Receive hands each message to its method.
+func (b *blockActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		b.onStarted(ctx, ctx.Self())
+	case *messages.Append:
+		b.onAppend(ctx, m)
+	case *messages.ReadBlock:
+		b.onReadBlock(m)
+	case *messages.Repack:
+		b.onRepack(m)
+	case *messages.Seal:
+		b.onSeal(ctx, m)
+	case *messages.AwaitCommit:
+		b.onAwaitCommit(ctx, m)
+	case *messages.Uploaded:
+		b.onUploaded(ctx, m)
+	case *messages.PackCopy:
+		b.onPackCopy(ctx, m)
+	case *messages.PackData:
+		b.onPackData(ctx, m)
+	case *messages.PackSeal:
+		b.onPackSeal(ctx, m)
+	case *messages.PackDone:
+		b.onPackDone(ctx)
+	case *messages.Release:
+		b.onRelease(ctx)
+	case *actor.Stopped:
+		b.onStopped()
+	}
+}
+
+func (b *blockActor) onStarted(ctx actorContext, self *actor.PID) {
+	b.self = self
+	b.report(ctx)
+}
+
+// report tells the BlockManager the block's state and capacity.
+func (b *blockActor) report(ctx actorContext) {
+	if b.rt.Manager == nil {
+		return
+	}
+	ctx.Send(b.rt.Manager, &messages.BlockStatus{
+		ID: b.sm.id, PID: b.self, Owner: b.owner, State: b.sm.state, Capacity: int64(cap(b.buf)),
+	})
+}
+
+func (b *blockActor) onAppend(ctx actorContext, m *messages.Append) {
+	if b.sm.state != messages.Writable {
+		m.Reply.Fail(fmt.Errorf("arvfile: append to %s block %s", b.sm.state, b.sm.id))
+		return
+	}
+	if need := int64(len(b.buf) + len(m.Data)); need > int64(cap(b.buf)) {
+		c := m.Capacity
+		if c < need { // the owner's mirror disagrees: a bug, but never lose bytes
+			c = capacityClass(need, int64(cap(b.buf)), b.rt.MinCapacity, max(b.rt.BlockSize, need))
+			b.rt.Memory.Reserve(c, true)
+		}
+		b.grow(c)
+		b.report(ctx)
+	}
+	b.buf = append(b.buf, m.Data...)
+	if m.ParkAfter && b.rt.Manager != nil {
+		ctx.Send(b.rt.Manager, &messages.ParkWriter{Reply: m.Reply})
+		return
+	}
+	m.Reply.Finish()
+}
+
+// grow moves the bytes to a buffer of capacity c, already reserved.
+func (b *blockActor) grow(c int64) {
+	nb := b.rt.Memory.Alloc(c)[:len(b.buf)]
+	copy(nb, b.buf)
+	b.rt.Memory.Free(b.buf)
+	b.buf = nb
+}
+
+func (b *blockActor) onReadBlock(m *messages.ReadBlock) {
+	switch {
+	case b.sm.state == messages.Committed:
+		*m.Fetch = messages.Fetch{Locator: b.locator, BlockOffset: m.Offset, Dst: m.Dst}
+	case b.sm.state == messages.Deleted:
+		m.Reply.SetErr(errBlockDeleted)
+	case m.Offset < 0 || m.Offset+int64(len(m.Dst)) > int64(len(b.buf)):
+		m.Reply.SetErr(fmt.Errorf("arvfile: read [%d,+%d) past the %d bytes of block %s",
+			m.Offset, len(m.Dst), len(b.buf), b.sm.id))
+	default:
+		copy(m.Dst, b.buf[m.Offset:])
+	}
+	m.Reply.Finish()
+}
+
+func (b *blockActor) onRepack(m *messages.Repack) {
+	if b.sm.state != messages.Writable {
+		return
+	}
+	inOrder := true
+	var end int64
+	for _, e := range m.Extents {
+		if e.Offset < end {
+			inOrder = false
+		}
+		end = e.Offset + e.Size
+	}
+	if inOrder { // every extent moves down or stays: compact in place
+		var pos int64
+		for _, e := range m.Extents {
+			copy(b.buf[pos:], b.buf[e.Offset:e.Offset+e.Size])
+			pos += e.Size
+		}
+		b.buf = b.buf[:pos]
+		return
+	}
+	c := int64(cap(b.buf))
+	b.rt.Memory.Reserve(c, true)
+	nb := b.rt.Memory.Alloc(c)
+	for _, e := range m.Extents {
+		nb = append(nb, b.buf[e.Offset:e.Offset+e.Size]...)
+	}
+	b.rt.Memory.Free(b.buf)
+	b.buf = nb
+}
+
+func (b *blockActor) onSeal(ctx actorContext, m *messages.Seal) {
+	if b.sm.state != messages.Writable {
+		if m.Accepted != nil {
+			m.Accepted.Finish()
+		}
+		return
+	}
+	b.seal(ctx, m.Accepted)
+}
+
+// seal makes the block PENDING and submits it for upload.
+func (b *blockActor) seal(ctx actorContext, accepted *messages.Reply) {
+	if b.padding && b.buf == nil {
+		b.rt.Memory.Reserve(keep.BlockSize, true)
+		b.buf = make([]byte, keep.BlockSize)
+	}
+	if err := b.sm.transition(messages.Pending); err != nil {
+		if accepted != nil {
+			accepted.Fail(err)
+		}
+		return
+	}
+	b.report(ctx)
+	b.submit(ctx, accepted)
+}
+
+func (b *blockActor) submit(ctx actorContext, accepted *messages.Reply) {
+	ctx.Send(b.rt.Puts, &messages.Submit{BlockID: b.sm.id, Block: b.self, Data: b.buf, Accepted: accepted})
+}
+
+func (b *blockActor) onAwaitCommit(ctx actorContext, m *messages.AwaitCommit) {
+	w := waiter{pid: m.ReplyTo, token: m.Token}
+	switch b.sm.state {
+	case messages.Committed, messages.Deleted:
+		b.answer(ctx, w)
+		return
+	case messages.Error:
+		if err := b.sm.transition(messages.Pending); err == nil {
+			b.report(ctx)
+			b.submit(ctx, nil)
+		}
+	case messages.Writable:
+		if !b.packed { // a packed block seals itself once its pieces arrived
+			b.seal(ctx, nil)
+		}
+	}
+	b.waiters = append(b.waiters, w)
+}
+
+// answer sends w the block's outcome.
+func (b *blockActor) answer(ctx actorContext, w waiter) {
+	res := &messages.BlockResult{BlockID: b.sm.id, Token: w.token}
+	switch b.sm.state {
+	case messages.Committed:
+		res.Locator = b.locator
+	case messages.Deleted:
+		res.Failure = &messages.BlockFailure{BlockID: b.sm.id, Err: errBlockDeleted}
+	default:
+		res.Failure = b.failure
+	}
+	ctx.Send(w.pid, res)
+}
+
+func (b *blockActor) onUploaded(ctx actorContext, m *messages.Uploaded) {
+	if b.sm.state != messages.Pending {
+		return
+	}
+	if m.Err != nil {
+		_ = b.sm.transition(messages.Error)
+		b.failure = &messages.BlockFailure{BlockID: b.sm.id, Locator: md5Locator(b.buf), Err: m.Err}
+		b.rt.Logger.Debug("block upload failed", "block", b.sm.id, "bytes", len(b.buf), "err", m.Err)
+	} else {
+		_ = b.sm.transition(messages.Committed)
+		b.locator = m.Locator
+		b.failure = nil
+		b.rt.Memory.Free(b.buf)
+		b.buf = nil
+	}
+	for _, w := range b.waiters {
+		b.answer(ctx, w)
+	}
+	b.waiters = b.waiters[:0]
+	b.report(ctx)
+	if b.sm.state == messages.Committed && b.owners <= 0 && !b.packed {
+		b.stop(ctx)
+	}
+}
+
+func (b *blockActor) onPackCopy(ctx actorContext, m *messages.PackCopy) {
+	ctx.Send(m.Target, &messages.PackData{FromID: b.sm.id, From: b.self, File: m.File, Offset: m.Offset, Data: b.buf})
+}
+
+func (b *blockActor) onPackData(ctx actorContext, m *messages.PackData) {
+	end := m.Offset + int64(len(m.Data))
+	if end > int64(cap(b.buf)) {
+		c := capacityClass(end, int64(cap(b.buf)), b.rt.MinCapacity, max(b.rt.BlockSize, end))
+		b.rt.Memory.Reserve(c, true)
+		b.grow(c)
+	}
+	if end > int64(len(b.buf)) {
+		b.buf = b.buf[:end]
+	}
+	copy(b.buf[m.Offset:end], m.Data)
+	b.received++
+	b.owners++
+	ctx.Send(m.File, &messages.PackCopied{OldID: m.FromID, NewID: b.sm.id, NewPID: b.self, Offset: m.Offset})
+	ctx.Send(m.From, &messages.PackDone{})
+	b.report(ctx)
+	if b.received == b.expected {
+		b.seal(ctx, nil)
+	}
+}
+
+func (b *blockActor) onPackSeal(ctx actorContext, m *messages.PackSeal) {
+	b.expected = m.Pieces
+	switch {
+	case m.Pieces == 0:
+		b.stop(ctx)
+	case b.received == b.expected:
+		b.seal(ctx, nil)
+	}
+}
+
+func (b *blockActor) onPackDone(ctx actorContext) {
+	b.stop(ctx)
+}
+
+func (b *blockActor) onRelease(ctx actorContext) {
+	b.owners--
+	if b.owners <= 0 && b.sm.state == messages.Committed {
+		b.stop(ctx)
+	}
+}
+
+// stop frees the buffer, becomes DELETED and stops the actor.
+func (b *blockActor) stop(ctx actorContext) {
+	b.rt.Memory.Free(b.buf)
+	b.buf = nil
+	_ = b.sm.transition(messages.Deleted)
+	b.report(ctx)
+	for _, w := range b.waiters {
+		b.answer(ctx, w)
+	}
+	b.waiters = nil
+	if b.self != nil {
+		ctx.Stop(b.self)
+	}
+}
+
+func (b *blockActor) onStopped() {
+	b.rt.Memory.Free(b.buf)
+	b.buf = nil
+}
+
+// md5Locator returns md5+size of data.
+func md5Locator(data []byte) string {
+	sum := md5.Sum(data)
+	return fmt.Sprintf("%x+%s", sum, strconv.Itoa(len(data)))
+}

@@ -1,0 +1,171 @@
+package actors
+
+import (
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+	"syscall"
+
+	"github.com/arvfile/arvfile/messages"
+	"github.com/arvfile/arvfile/segments"
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// collectionActor owns one collection's name tree: directories (implied by
+// the paths of the files in them) and files. A file that was never opened is
+// plain segment data here; opening it spawns its FileActor (a child of this
+// actor), which from then on owns the segments.
+type collectionActor struct {
+	rt   *Runtime
+	coll *CollectionRuntime
+
+	// All fields below belong to this actor alone.
+	root *dirNode
+}
+
+// dirNode is one directory of the tree.
+type dirNode struct {
+	dirs  map[string]*dirNode
+	files map[string]*fileNode
+}
+
+// fileNode is one file: its actor once opened, its segments before.
+type fileNode struct {
+	pid  *actor.PID
+	segs []segments.Range
+}
+
+func newDirNode() *dirNode {
+	return &dirNode{dirs: make(map[string]*dirNode), files: make(map[string]*fileNode)}
+}
+
+// NewCollectionProps returns the Props of a collection's actor, whose tree
+// starts as root (nil: empty).
+func NewCollectionProps(rt *Runtime, coll *CollectionRuntime, root *segments.Dir) *actor.Props {
+	c := &collectionActor{rt: rt, coll: coll, root: newDirNode()}
+	if root != nil {
+		c.load(c.root, root)
+	}
+	return rt.props(c)
+}
+
+// load copies a parsed tree into nodes.
+func (c *collectionActor) load(n *dirNode, d *segments.Dir) {
+	for name, sub := range d.Dirs {
+		child := newDirNode()
+		n.dirs[name] = child
+		c.load(child, sub)
+	}
+	for name, f := range d.Files {
+		n.files[name] = &fileNode{segs: f.Segments}
+	}
+}
+
+// Receive hands each message to its method.
+func (c *collectionActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *messages.OpenFile:
+		c.onOpenFile(ctx, m)
+	case *messages.Snapshot:
+		c.onSnapshot(m)
+	}
+}
+
+// cleanName returns name as a path inside the collection ("./" prefix
+// allowed), or false when it is not a valid file path.
+func cleanName(name string) (string, bool) {
+	name = strings.TrimPrefix(name, "./")
+	if name == "" || name == "." || !fs.ValidPath(name) {
+		return "", false
+	}
+	return name, true
+}
+
+func (c *collectionActor) onOpenFile(ctx actorContext, m *messages.OpenFile) {
+	fail := func(err error) { m.Reply.Fail(&fs.PathError{Op: "open", Path: m.Name, Err: err}) }
+	name, ok := cleanName(m.Name)
+	if !ok {
+		fail(fs.ErrInvalid)
+		return
+	}
+	writer := m.Flag&(os.O_WRONLY|os.O_RDWR) != 0
+	create := m.Flag&os.O_CREATE != 0
+	if c.coll.ReadOnly && (writer || create || m.Flag&os.O_TRUNC != 0) {
+		fail(ErrReadOnly)
+		return
+	}
+	dirPath, base := path.Split(name)
+	dir, err := c.walk(strings.TrimSuffix(dirPath, "/"), false)
+	if err == fs.ErrNotExist && create {
+		dir, err = c.walk(strings.TrimSuffix(dirPath, "/"), true)
+	}
+	if err != nil {
+		fail(err)
+		return
+	}
+	if _, isDir := dir.dirs[base]; isDir {
+		fail(syscall.EISDIR)
+		return
+	}
+	fn := dir.files[base]
+	switch {
+	case fn == nil && !create:
+		fail(fs.ErrNotExist)
+		return
+	case fn != nil && create && m.Flag&os.O_EXCL != 0:
+		fail(fs.ErrExist)
+		return
+	case fn == nil:
+		fn = &fileNode{}
+		dir.files[base] = fn
+		c.coll.emit(ctx, messages.Event{Kind: messages.EventAdd, Path: name})
+	}
+	if fn.pid == nil {
+		fn.pid = ctx.Spawn(c.rt.props(newFileActor(c.rt, c.coll, name, fn.segs)))
+		fn.segs = nil
+	}
+	m.Out.File = fn.pid
+	ctx.Send(fn.pid, &messages.Open{Writer: writer, Truncate: writer && m.Flag&os.O_TRUNC != 0, Reply: m.Reply})
+}
+
+// walk returns the directory at p ("" is the root), creating missing ones
+// when create. A file in the way is syscall.ENOTDIR; a missing directory
+// without create is fs.ErrNotExist.
+func (c *collectionActor) walk(p string, create bool) (*dirNode, error) {
+	n := c.root
+	if p == "" {
+		return n, nil
+	}
+	for _, part := range strings.Split(p, "/") {
+		if _, isFile := n.files[part]; isFile {
+			return nil, syscall.ENOTDIR
+		}
+		next := n.dirs[part]
+		if next == nil {
+			if !create {
+				return nil, fs.ErrNotExist
+			}
+			next = newDirNode()
+			n.dirs[part] = next
+		}
+		n = next
+	}
+	return n, nil
+}
+
+func (c *collectionActor) onSnapshot(m *messages.Snapshot) {
+	var out []messages.SnapshotEntry
+	var visit func(prefix string, n *dirNode)
+	visit = func(prefix string, n *dirNode) {
+		for name, f := range n.files {
+			out = append(out, messages.SnapshotEntry{Path: prefix + name, File: f.pid, Segments: f.segs})
+		}
+		for name, d := range n.dirs {
+			visit(prefix+name+"/", d)
+		}
+	}
+	visit("", c.root)
+	*m.Out = out
+	m.Reply.Finish()
+}

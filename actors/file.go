@@ -1,0 +1,587 @@
+package actors
+
+import (
+	"errors"
+	"io/fs"
+	"sort"
+	"time"
+
+	"github.com/arvfile/arvfile/keep"
+	"github.com/arvfile/arvfile/messages"
+	"github.com/arvfile/arvfile/segments"
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// fileActor owns one open file: its segments, its writers, its committed
+// flag and its current buffer block. Every change to the file's segments
+// happens here, in message order, which is what replaces the Python SDK's
+// collection lock.
+//
+// A write arrives from a handle; past EOF the file is first padded with the
+// padding block; the data is cut into pieces of at most a block; for each
+// piece the current block is made to fit it (repacked when that frees
+// enough room, else sealed — the writer then waits until the put pool
+// accepts the sealed block — and a new block started), its capacity grown
+// against the memory budget (over budget: the current block is sealed early
+// and the writer waits for room), the segments updated with ReplaceRange,
+// and an Append forwarded to the block, which copies the bytes and answers
+// the writer. Reads travel the same path, so they see every completed write;
+// pieces already in Keep are handed back for the facade to fetch. Sync seals
+// the current block and waits (without blocking: BlockResult messages) for
+// every block the segments name. A closed small file offers its block for
+// packing; while the pack copy is in flight every other message is deferred.
+type fileActor struct {
+	rt   *Runtime
+	coll *CollectionRuntime
+	path string
+
+	// All fields below belong to this actor alone.
+	self      *actor.PID
+	segs      *segList
+	writers   int
+	committed bool
+	changes   uint64 // bumped by every change of content
+	modTime   time.Time
+	cur       *currentBlock           // the WRITABLE block writes go to; nil until the next write
+	lastFull  bool                    // the last block was sealed full: start the next at full size
+	blocks    map[string]*actor.PID   // every buffer block the segments name, and the current one
+	syncs     map[uint64]*pendingSync // Syncs waiting for BlockResults, by token
+	nextToken uint64
+	packing   bool  // a PackCopy is in flight: defer everything else
+	deferred  []any // messages deferred while packing, in arrival order
+}
+
+// currentBlock mirrors the state of the file's current block, which only
+// this actor appends to: its write pointer and buffer capacity.
+type currentBlock struct {
+	id  string
+	pid *actor.PID
+	wp  int64
+	cap int64
+}
+
+// pendingSync is a Sync waiting for its blocks.
+type pendingSync struct {
+	out      *messages.SyncResult
+	reply    *messages.Reply
+	snapshot []segments.Range
+	waiting  int
+	changes  uint64
+	locators map[string]string
+	failures []messages.BlockFailure
+}
+
+var (
+	errBlockMissing = errors.New("arvfile: buffer block missing")
+)
+
+func newFileActor(rt *Runtime, coll *CollectionRuntime, path string, ranges []segments.Range) *fileActor {
+	return &fileActor{
+		rt:        rt,
+		coll:      coll,
+		path:      path,
+		segs:      newSegList(ranges),
+		committed: true,
+		modTime:   time.Now(),
+		blocks:    make(map[string]*actor.PID),
+		syncs:     make(map[uint64]*pendingSync),
+	}
+}
+
+// Receive hands each message to its method.
+func (f *fileActor) Receive(ctx actor.Context) {
+	switch ctx.Message().(type) {
+	case *actor.Started:
+		f.self = ctx.Self()
+	case *actor.Stopping, *actor.Stopped, *actor.Restarting:
+	default:
+		f.handle(ctx, ctx.Message())
+	}
+}
+
+// handle dispatches one message, deferring it while a pack copy is in flight.
+func (f *fileActor) handle(ctx actorContext, msg any) {
+	switch m := msg.(type) {
+	case *messages.PackCopied:
+		f.onPackCopied(ctx, m)
+		return
+	case *messages.BlockResult:
+		f.onBlockResult(ctx, m)
+		return
+	}
+	if f.packing {
+		f.deferred = append(f.deferred, msg)
+		return
+	}
+	switch m := msg.(type) {
+	case *messages.Write:
+		f.onWrite(ctx, m)
+	case *messages.Read:
+		f.onRead(ctx, m)
+	case *messages.Open:
+		f.onOpen(ctx, m)
+	case *messages.Close:
+		f.onClose(ctx, m)
+	case *messages.Truncate:
+		f.onTruncate(m)
+	case *messages.Sync:
+		f.startSync(ctx, m.Out, m.Reply)
+	case *messages.Stat:
+		f.onStat(m)
+	case *messages.GetSegments:
+		f.onGetSegments(m)
+	case *messages.PackOffer:
+		f.onPackOffer(ctx, m)
+	case *messages.SealBlock:
+		f.onSealBlock(ctx, m)
+	}
+}
+
+func (f *fileActor) onOpen(ctx actorContext, m *messages.Open) {
+	if m.Writer {
+		f.writers++
+	}
+	if m.Truncate && f.segs.Size() > 0 {
+		f.segs.Truncate(0)
+		f.changed()
+	}
+	m.Reply.Finish()
+}
+
+func (f *fileActor) onWrite(ctx actorContext, m *messages.Write) {
+	r := m.Reply
+	if f.coll.ReadOnly {
+		r.Fail(ErrReadOnly)
+		return
+	}
+	size := f.segs.Size()
+	off := m.Offset
+	if m.Append {
+		off = size
+	}
+	r.Offset = off
+	r.N = int64(len(m.Data))
+	if len(m.Data) == 0 {
+		r.Finish()
+		return
+	}
+	if off > size {
+		f.pad(off)
+	}
+	for data, pos := m.Data, off; len(data) > 0; {
+		n := min(int64(len(data)), f.rt.BlockSize)
+		f.writePiece(ctx, pos, data[:n], r)
+		pos += n
+		data = data[n:]
+	}
+	f.changed()
+	f.coll.emit(ctx, messages.Event{Kind: messages.EventWrite, Path: f.path, Offset: off, Length: int64(len(m.Data))})
+	r.Finish()
+}
+
+// changed records a change of content.
+func (f *fileActor) changed() {
+	f.committed = false
+	f.changes++
+	f.modTime = time.Now()
+}
+
+// writePiece writes data (at most a block) at off through the current block.
+func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *messages.Reply) {
+	n := int64(len(data))
+	bs := f.rt.BlockSize
+	if f.cur == nil {
+		f.startBlock(ctx)
+	}
+	if f.cur.wp+n > bs {
+		f.makeRoom(ctx, n)
+		if f.cur.wp+n > bs {
+			f.sealCurrent(ctx, r)
+			f.lastFull = true
+			f.startBlock(ctx)
+		}
+	}
+	var capacity int64
+	park := false
+	if need := f.cur.wp + n; need > f.cur.cap {
+		capacity = f.nextCapacity(need)
+		if !f.rt.Memory.Reserve(capacity, false) {
+			f.rt.Logger.Debug("memory budget exceeded: sealing early", "file", f.path,
+				"block", f.cur.id, "bytes", f.cur.wp, "used", f.rt.Memory.Used())
+			if f.cur.wp > 0 {
+				f.sealCurrent(ctx, r)
+				f.startBlock(ctx)
+			}
+			f.lastFull = false
+			capacity = capacityClass(n, 0, f.rt.MinCapacity, bs)
+			f.rt.Memory.Reserve(capacity, true)
+			park = true
+		}
+	}
+	r.Add(1)
+	ctx.Send(f.cur.pid, &messages.Append{Data: data, Capacity: capacity, ParkAfter: park, Reply: r})
+	f.segs.ReplaceRange(off, n, f.cur.id, f.cur.wp)
+	f.cur.wp += n
+	if capacity > 0 {
+		f.cur.cap = capacity
+	}
+}
+
+// nextCapacity is the capacity the current block grows to for need bytes.
+func (f *fileActor) nextCapacity(need int64) int64 {
+	if f.lastFull {
+		return f.rt.BlockSize
+	}
+	return capacityClass(need, f.cur.cap, f.rt.MinCapacity, f.rt.BlockSize)
+}
+
+// startBlock spawns a new, empty current block.
+func (f *fileActor) startBlock(ctx actorContext) {
+	id := messages.NewBlockID()
+	pid := ctx.Spawn(f.rt.props(newBlock(f.rt, id, f.self)))
+	f.cur = &currentBlock{id: id, pid: pid}
+	f.blocks[id] = pid
+}
+
+// makeRoom repacks the current block when that frees room for n more bytes
+// and at least a sixteenth of a block (so that a nearly compact block is
+// sealed rather than repacked again and again; sealing repacks it anyway).
+func (f *fileActor) makeRoom(ctx actorContext, n int64) {
+	live := f.liveBytes(f.cur.id)
+	freed := f.cur.wp - live
+	if freed > 0 && live+n <= f.rt.BlockSize && freed >= f.rt.BlockSize/16 {
+		f.repackCurrent(ctx)
+	}
+}
+
+// liveBytes returns how many bytes of block id the segments name.
+func (f *fileActor) liveBytes(id string) int64 {
+	var live int64
+	f.segs.Each(func(_ int, r *segments.Range) bool {
+		if r.Locator == id {
+			live += r.RangeSize
+		}
+		return true
+	})
+	return live
+}
+
+// repackCurrent makes the current block hold exactly the bytes the segments
+// name, in file order, unless it already does: it sends Repack with the
+// extents and moves each segment to the sum of the sizes before it.
+func (f *fileActor) repackCurrent(ctx actorContext) {
+	id := f.cur.id
+	var extents []messages.Extent
+	var pos int64
+	compact := true
+	f.segs.Each(func(_ int, r *segments.Range) bool {
+		if r.Locator == id {
+			if r.SegmentOffset != pos {
+				compact = false
+			}
+			extents = append(extents, messages.Extent{Offset: r.SegmentOffset, Size: r.RangeSize})
+			pos += r.RangeSize
+		}
+		return true
+	})
+	if compact && pos == f.cur.wp {
+		return
+	}
+	ctx.Send(f.cur.pid, &messages.Repack{Extents: extents})
+	pos = 0
+	f.segs.Each(func(_ int, r *segments.Range) bool {
+		if r.Locator == id {
+			r.SegmentOffset = pos
+			pos += r.RangeSize
+		}
+		return true
+	})
+	f.rt.Logger.Debug("repacked block", "file", f.path, "block", id, "from", f.cur.wp, "to", pos, "extents", len(extents))
+	f.cur.wp = pos
+}
+
+// sealCurrent repacks and seals the current block. gate, if not nil, waits
+// until the put pool accepts the block.
+func (f *fileActor) sealCurrent(ctx actorContext, gate *messages.Reply) {
+	f.repackCurrent(ctx)
+	if gate != nil {
+		gate.Add(1)
+	}
+	ctx.Send(f.cur.pid, &messages.Seal{Accepted: gate})
+	f.cur = nil
+}
+
+// pad extends the file to size with segments of the padding block.
+func (f *fileActor) pad(size int64) {
+	end := f.segs.Size()
+	for end < size {
+		n := min(size-end, keep.BlockSize)
+		f.segs.Append(segments.Range{Locator: messages.PaddingBlockID, RangeStart: end, RangeSize: n})
+		end += n
+	}
+	f.blocks[messages.PaddingBlockID] = f.rt.Padding
+}
+
+func (f *fileActor) onRead(ctx actorContext, m *messages.Read) {
+	r := m.Reply
+	size := f.segs.Size()
+	if m.Offset >= size || len(m.Buf) == 0 {
+		r.Finish()
+		return
+	}
+	n := min(int64(len(m.Buf)), size-m.Offset)
+	lrs := f.segs.LocatorsAndRanges(m.Offset, n, 0)
+	fetch := make([]messages.Fetch, len(lrs))
+	var pos int64
+	for i, lr := range lrs {
+		dst := m.Buf[pos : pos+lr.SegmentSize]
+		pos += lr.SegmentSize
+		switch {
+		case isPadding(lr.Locator):
+			clear(dst)
+		case messages.IsBlockID(lr.Locator):
+			pid := f.blocks[lr.Locator]
+			if pid == nil {
+				r.SetErr(errBlockMissing)
+				continue
+			}
+			r.Add(1)
+			ctx.Send(pid, &messages.ReadBlock{Offset: lr.SegmentOffset, Dst: dst, Fetch: &fetch[i], Reply: r})
+		default:
+			fetch[i] = messages.Fetch{Locator: lr.Locator, BlockOffset: lr.SegmentOffset, Dst: dst}
+		}
+	}
+	m.Out.Fetch = fetch
+	if f.rt.Prefetch > 0 {
+		m.Out.Prefetch = f.prefetch(m.Offset+n, lrs)
+	}
+	r.N = n
+	r.Finish()
+}
+
+// prefetch lists the Keep blocks named past end, within Prefetch blocks'
+// worth of bytes, that the read did not touch.
+func (f *fileActor) prefetch(end int64, read []segments.LocatorAndRange) []string {
+	next := f.segs.LocatorsAndRanges(end, keep.BlockSize*int64(f.rt.Prefetch), 32)
+	var locs []string
+outer:
+	for _, lr := range next {
+		if messages.IsBlockID(lr.Locator) || isPadding(lr.Locator) {
+			continue
+		}
+		for _, r := range read {
+			if r.Locator == lr.Locator {
+				continue outer
+			}
+		}
+		for _, l := range locs {
+			if l == lr.Locator {
+				continue outer
+			}
+		}
+		locs = append(locs, lr.Locator)
+	}
+	return locs
+}
+
+// isPadding reports whether loc names the padding block (by id or locator).
+func isPadding(loc string) bool {
+	if loc == messages.PaddingBlockID {
+		return true
+	}
+	p := keep.PaddingBlockLocator
+	return len(loc) >= len(p) && loc[:len(p)] == p && (len(loc) == len(p) || loc[len(p)] == '+')
+}
+
+func (f *fileActor) onTruncate(m *messages.Truncate) {
+	switch size := f.segs.Size(); {
+	case f.coll.ReadOnly:
+		m.Reply.SetErr(ErrReadOnly)
+	case m.Size < 0:
+		m.Reply.SetErr(fs.ErrInvalid)
+	case m.Size < size:
+		f.segs.Truncate(m.Size)
+		f.changed()
+	case m.Size > size:
+		f.pad(m.Size)
+		f.changed()
+	}
+	m.Reply.Finish()
+}
+
+func (f *fileActor) onStat(m *messages.Stat) {
+	*m.Out = messages.FileInfo{Size: f.segs.Size(), ModTime: f.modTime}
+	m.Reply.Finish()
+}
+
+func (f *fileActor) onGetSegments(m *messages.GetSegments) {
+	ranges := f.segs.Ranges()
+	if m.OnlyCommitted {
+		kept := ranges[:0]
+		var pos int64
+		for _, r := range ranges {
+			if messages.IsBlockID(r.Locator) {
+				continue
+			}
+			r.RangeStart = pos
+			pos += r.RangeSize
+			kept = append(kept, r)
+		}
+		ranges = kept
+	}
+	*m.Out = ranges
+	m.Reply.Finish()
+}
+
+func (f *fileActor) onClose(ctx actorContext, m *messages.Close) {
+	if !m.Writer {
+		m.Reply.Finish()
+		return
+	}
+	if f.writers > 0 {
+		f.writers--
+	}
+	if f.segs.Size() > f.rt.BlockSize/2 {
+		f.startSync(ctx, m.Out, m.Reply)
+		return
+	}
+	if f.writers == 0 && f.cur != nil && f.rt.Manager != nil {
+		ctx.Send(f.rt.Manager, &messages.Candidate{
+			Collection: f.coll.ID, File: f.self, BlockID: f.cur.id, Size: f.liveBytes(f.cur.id),
+		})
+	}
+	m.Reply.Finish()
+}
+
+// startSync seals the current block and awaits every buffer block the
+// segments name; finishSync answers.
+func (f *fileActor) startSync(ctx actorContext, out *messages.SyncResult, r *messages.Reply) {
+	if f.cur != nil {
+		f.sealCurrent(ctx, nil)
+	}
+	ps := &pendingSync{out: out, reply: r, snapshot: f.segs.Ranges(), changes: f.changes}
+	seen := make(map[string]bool)
+	token := f.nextToken
+	f.nextToken++
+	for _, s := range ps.snapshot {
+		if !messages.IsBlockID(s.Locator) || seen[s.Locator] {
+			continue
+		}
+		seen[s.Locator] = true
+		pid := f.blocks[s.Locator]
+		if pid == nil {
+			ps.failures = append(ps.failures, messages.BlockFailure{BlockID: s.Locator, Err: errBlockMissing})
+			continue
+		}
+		ps.waiting++
+		ctx.Send(pid, &messages.AwaitCommit{ReplyTo: f.self, Token: token})
+	}
+	if ps.waiting == 0 {
+		f.finishSync(ctx, ps)
+		return
+	}
+	ps.locators = make(map[string]string, ps.waiting)
+	f.syncs[token] = ps
+}
+
+func (f *fileActor) onBlockResult(ctx actorContext, m *messages.BlockResult) {
+	ps := f.syncs[m.Token]
+	if ps == nil {
+		return
+	}
+	if m.Failure != nil {
+		ps.failures = append(ps.failures, *m.Failure)
+	} else {
+		ps.locators[m.BlockID] = m.Locator
+		f.replaceBlock(ctx, m.BlockID, m.Locator)
+	}
+	ps.waiting--
+	if ps.waiting == 0 {
+		delete(f.syncs, m.Token)
+		f.finishSync(ctx, ps)
+	}
+}
+
+// replaceBlock names the committed block id by its locator in the segments
+// and releases the block.
+func (f *fileActor) replaceBlock(ctx actorContext, id, locator string) {
+	pid, ok := f.blocks[id]
+	if !ok {
+		return
+	}
+	f.segs.Each(func(_ int, r *segments.Range) bool {
+		if r.Locator == id {
+			r.Locator = locator
+		}
+		return true
+	})
+	delete(f.blocks, id)
+	if id != messages.PaddingBlockID {
+		ctx.Send(pid, &messages.Release{})
+	}
+}
+
+func (f *fileActor) finishSync(ctx actorContext, ps *pendingSync) {
+	for i := range ps.snapshot {
+		if loc, ok := ps.locators[ps.snapshot[i].Locator]; ok {
+			ps.snapshot[i].Locator = loc
+		}
+	}
+	sort.Slice(ps.failures, func(i, j int) bool { return ps.failures[i].BlockID < ps.failures[j].BlockID })
+	if ps.out != nil {
+		ps.out.Failures = ps.failures
+		ps.out.Segments = ps.snapshot
+	}
+	if len(ps.failures) == 0 {
+		if f.changes == ps.changes {
+			f.committed = true
+		}
+		f.coll.emit(ctx, messages.Event{Kind: messages.EventMod, Path: f.path})
+	}
+	ps.reply.Finish()
+}
+
+func (f *fileActor) onPackOffer(ctx actorContext, m *messages.PackOffer) {
+	ans := &messages.PackAnswer{Round: m.Round, File: f.self}
+	if f.writers > 0 || f.cur == nil || f.cur.id != m.BlockID {
+		ctx.Send(m.ReplyTo, ans)
+		return
+	}
+	f.repackCurrent(ctx)
+	ans.Size = f.cur.wp
+	if f.cur.wp > m.Room {
+		ans.Keep = true
+		ctx.Send(m.ReplyTo, ans)
+		return
+	}
+	ctx.Send(f.cur.pid, &messages.PackCopy{Target: m.Target, Offset: m.Offset, File: f.self})
+	f.packing = true
+	f.cur = nil
+	ans.Accepted = true
+	ctx.Send(m.ReplyTo, ans)
+}
+
+func (f *fileActor) onPackCopied(ctx actorContext, m *messages.PackCopied) {
+	f.segs.Each(func(_ int, r *segments.Range) bool {
+		if r.Locator == m.OldID {
+			r.Locator = m.NewID
+			r.SegmentOffset += m.Offset
+		}
+		return true
+	})
+	delete(f.blocks, m.OldID)
+	f.blocks[m.NewID] = m.NewPID
+	f.packing = false
+	deferred := f.deferred
+	f.deferred = nil
+	for _, msg := range deferred {
+		f.handle(ctx, msg) // defers again if a replayed offer starts another pack
+	}
+}
+
+func (f *fileActor) onSealBlock(ctx actorContext, m *messages.SealBlock) {
+	if f.cur != nil && f.cur.id == m.BlockID {
+		f.sealCurrent(ctx, nil)
+		f.lastFull = false
+	}
+}

@@ -1,0 +1,296 @@
+package actors
+
+import (
+	"sort"
+
+	"github.com/arvfile/arvfile/messages"
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// manager is the BlockManager: the registry of live buffer blocks, the
+// writers waiting for memory, and small-block packing.
+//
+// Every block reports its state and capacity (BlockStatus) whenever either
+// changes, so the registry knows which blocks are WRITABLE and how large,
+// and how many are PENDING. A writer parked for memory (ParkWriter) is let
+// go once the budget has room; while it waits, if no upload is pending that
+// will free memory, the largest WRITABLE block's owner is asked to seal it;
+// if nothing at all can free memory (only blocks in ERROR hold it) the
+// writers are let go over budget rather than stall forever.
+//
+// Closed small files offer their blocks (Candidate). When a collection's
+// candidates add up to a block, or on PackAll (commit-all), a packing round
+// spawns a packed block and offers it, in candidate order, to each candidate
+// file whose block fits the room left; a file that was reopened or written
+// meanwhile refuses. Accepting files copy their bytes in and remap their own
+// segments (see fileActor.onPackOffer); the round ends with PackSeal telling
+// the packed block how many pieces to wait for before it seals itself.
+type manager struct {
+	rt *Runtime
+
+	// All fields below belong to this actor alone.
+	self       *actor.PID
+	blocks     map[string]*blockEntry
+	pending    int // blocks PENDING: uploads that will free memory
+	waiters    []*messages.Reply
+	candidates map[string]*candidateSet // by collection id
+	seq        uint64
+	round      *packRound
+	packQueue  []*messages.PackAll
+	nextRound  uint64
+}
+
+// blockEntry is the registry's view of one block.
+type blockEntry struct {
+	pid, owner *actor.PID
+	state      messages.BlockState
+	capacity   int64
+	sealAsked  bool
+}
+
+// candidateSet is one collection's packing candidates, by file actor id.
+type candidateSet struct {
+	byFile map[string]*candidate
+	total  int64
+}
+
+// candidate is a closed small file's block offered for packing.
+type candidate struct {
+	file    *actor.PID
+	blockID string
+	size    int64
+	seq     uint64
+}
+
+// packRound is one packed block being filled.
+type packRound struct {
+	id       uint64
+	coll     string
+	force    bool
+	target   *actor.PID
+	targetID string
+	offset   int64
+	accepted int
+	queue    []*candidate
+	current  *candidate
+	replies  []*messages.Reply
+}
+
+func newManager(rt *Runtime) *manager {
+	return &manager{rt: rt, blocks: make(map[string]*blockEntry), candidates: make(map[string]*candidateSet)}
+}
+
+// Receive hands each message to its method.
+func (m *manager) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		m.self = ctx.Self()
+	case *messages.BlockStatus:
+		m.onBlockStatus(ctx, msg)
+	case *messages.ParkWriter:
+		m.onParkWriter(ctx, msg)
+	case *messages.Candidate:
+		m.onCandidate(ctx, msg)
+	case *messages.PackAll:
+		m.onPackAll(ctx, msg)
+	case *messages.PackAnswer:
+		m.onPackAnswer(ctx, msg)
+	}
+}
+
+func (m *manager) onBlockStatus(ctx actorContext, s *messages.BlockStatus) {
+	e := m.blocks[s.ID]
+	if e == nil {
+		e = &blockEntry{}
+		m.blocks[s.ID] = e
+	}
+	if e.state == messages.Pending {
+		m.pending--
+	}
+	if s.State == messages.Pending {
+		m.pending++
+	}
+	e.pid, e.owner, e.state, e.capacity = s.PID, s.Owner, s.State, s.Capacity
+	if s.State == messages.Deleted {
+		delete(m.blocks, s.ID)
+	}
+	m.relieve(ctx)
+}
+
+func (m *manager) onParkWriter(ctx actorContext, p *messages.ParkWriter) {
+	m.waiters = append(m.waiters, p.Reply)
+	m.relieve(ctx)
+}
+
+// relieve lets parked writers go when the budget has room, and otherwise
+// makes sure something is under way that will free memory.
+func (m *manager) relieve(ctx actorContext) {
+	if len(m.waiters) == 0 {
+		return
+	}
+	if !m.rt.Memory.Over() {
+		m.wakeAll()
+		return
+	}
+	if m.pending > 0 {
+		return
+	}
+	var best *blockEntry
+	var bestID string
+	for id, e := range m.blocks {
+		if e.state == messages.Writable && e.owner != nil && !e.sealAsked && (best == nil || e.capacity > best.capacity) {
+			best, bestID = e, id
+		}
+	}
+	if best != nil {
+		best.sealAsked = true
+		m.rt.Logger.Debug("memory budget exceeded: sealing largest block", "block", bestID,
+			"capacity", best.capacity, "used", m.rt.Memory.Used(), "waiting", len(m.waiters))
+		ctx.Send(best.owner, &messages.SealBlock{BlockID: bestID})
+		return
+	}
+	m.rt.Logger.Debug("memory budget exceeded and nothing to seal: letting writers go",
+		"used", m.rt.Memory.Used(), "waiting", len(m.waiters))
+	m.wakeAll()
+}
+
+func (m *manager) wakeAll() {
+	for _, r := range m.waiters {
+		r.Finish()
+	}
+	m.waiters = m.waiters[:0]
+}
+
+func (m *manager) onCandidate(ctx actorContext, c *messages.Candidate) {
+	set := m.candidates[c.Collection]
+	if set == nil {
+		set = &candidateSet{byFile: make(map[string]*candidate)}
+		m.candidates[c.Collection] = set
+	}
+	cand := set.byFile[c.File.Id]
+	if cand == nil {
+		cand = &candidate{file: c.File}
+		set.byFile[c.File.Id] = cand
+	}
+	set.total += c.Size - cand.size
+	cand.blockID, cand.size = c.BlockID, c.Size
+	m.seq++
+	cand.seq = m.seq
+	if m.round == nil && set.total >= m.rt.BlockSize {
+		m.startRound(ctx, c.Collection, false, nil)
+	}
+}
+
+func (m *manager) onPackAll(ctx actorContext, p *messages.PackAll) {
+	if m.round != nil {
+		m.packQueue = append(m.packQueue, p)
+		return
+	}
+	m.startRound(ctx, p.Collection, true, []*messages.Reply{p.Reply})
+}
+
+// startRound spawns a packed block and offers it to coll's candidates.
+func (m *manager) startRound(ctx actorContext, coll string, force bool, replies []*messages.Reply) {
+	set := m.candidates[coll]
+	if set == nil || len(set.byFile) < 2 {
+		m.endPacking(ctx, replies)
+		return
+	}
+	queue := make([]*candidate, 0, len(set.byFile))
+	for _, c := range set.byFile {
+		queue = append(queue, c)
+	}
+	sort.Slice(queue, func(i, j int) bool { return queue[i].seq < queue[j].seq })
+	m.nextRound++
+	id := messages.NewBlockID()
+	m.round = &packRound{
+		id: m.nextRound, coll: coll, force: force, queue: queue, replies: replies,
+		targetID: id, target: ctx.Spawn(m.rt.props(newPackedBlock(m.rt, id))),
+	}
+	m.rt.Logger.Debug("packing small blocks", "collection", coll, "candidates", len(queue), "bytes", set.total, "force", force)
+	m.offerNext(ctx)
+}
+
+// offerNext offers the round's block to the next candidate that may fit.
+func (m *manager) offerNext(ctx actorContext) {
+	r := m.round
+	for len(r.queue) > 0 {
+		c := r.queue[0]
+		r.queue = r.queue[1:]
+		if c.size > m.rt.BlockSize-r.offset {
+			continue
+		}
+		r.current = c
+		ctx.Send(c.file, &messages.PackOffer{
+			Round: r.id, BlockID: c.blockID, Target: r.target, TargetID: r.targetID,
+			Offset: r.offset, Room: m.rt.BlockSize - r.offset, ReplyTo: m.self,
+		})
+		return
+	}
+	m.finishRound(ctx)
+}
+
+func (m *manager) onPackAnswer(ctx actorContext, a *messages.PackAnswer) {
+	r := m.round
+	if r == nil || a.Round != r.id || r.current == nil {
+		return
+	}
+	c := r.current
+	r.current = nil
+	set := m.candidates[r.coll]
+	switch {
+	case a.Accepted:
+		m.dropCandidate(set, c)
+		r.offset += a.Size
+		r.accepted++
+	case a.Keep:
+		set.total += a.Size - c.size
+		c.size = a.Size
+	default:
+		m.dropCandidate(set, c)
+	}
+	if r.offset >= m.rt.BlockSize {
+		m.finishRound(ctx)
+		return
+	}
+	m.offerNext(ctx)
+}
+
+func (m *manager) dropCandidate(set *candidateSet, c *candidate) {
+	if set.byFile[c.file.Id] == c {
+		delete(set.byFile, c.file.Id)
+		set.total -= c.size
+	}
+}
+
+// finishRound seals the round's block and starts the next round or answers.
+func (m *manager) finishRound(ctx actorContext) {
+	r := m.round
+	m.round = nil
+	ctx.Send(r.target, &messages.PackSeal{Pieces: r.accepted})
+	set := m.candidates[r.coll]
+	if r.accepted > 0 && len(set.byFile) >= 2 && (r.force || set.total >= m.rt.BlockSize) {
+		m.startRound(ctx, r.coll, r.force, r.replies)
+		return
+	}
+	m.endPacking(ctx, r.replies)
+}
+
+// endPacking answers replies and starts whatever packing is due next.
+func (m *manager) endPacking(ctx actorContext, replies []*messages.Reply) {
+	for _, r := range replies {
+		r.Finish()
+	}
+	if len(m.packQueue) > 0 {
+		p := m.packQueue[0]
+		m.packQueue = m.packQueue[1:]
+		m.startRound(ctx, p.Collection, true, []*messages.Reply{p.Reply})
+		return
+	}
+	for coll, set := range m.candidates {
+		if set.total >= m.rt.BlockSize && len(set.byFile) >= 2 {
+			m.startRound(ctx, coll, false, nil)
+			return
+		}
+	}
+}

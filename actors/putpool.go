@@ -1,0 +1,141 @@
+package actors
+
+import (
+	"errors"
+	"time"
+
+	"github.com/arvfile/arvfile/messages"
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// putCoordinator feeds sealed blocks to a fixed pool of put workers.
+//
+// A sealed block (Submit) goes straight to an idle worker, else into a FIFO
+// queue of bounded depth, else it waits in an overflow list; its Accepted
+// reply — the writer that sealed it — is finished only when the block is
+// taken by a worker or enters the queue, which is what makes writers wait
+// when uploads fall behind. A worker that finishes (WorkerIdle) pulls the
+// next block, so one slow upload never stalls blocks that another worker
+// could take.
+type putCoordinator struct {
+	rt      *Runtime
+	workers int
+	depth   int
+
+	// All fields below belong to this actor alone.
+	idle     []*actor.PID
+	queue    []*messages.Submit
+	overflow []*messages.Submit
+}
+
+func newPutCoordinator(rt *Runtime, workers, depth int) *putCoordinator {
+	return &putCoordinator{rt: rt, workers: max(workers, 1), depth: max(depth, 0)}
+}
+
+// Receive hands each message to its method.
+func (p *putCoordinator) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		p.onStarted(ctx)
+	case *messages.Submit:
+		p.onSubmit(ctx, m)
+	case *messages.WorkerIdle:
+		p.onWorkerIdle(ctx, m)
+	}
+}
+
+func (p *putCoordinator) onStarted(ctx actorContext) {
+	for i := 0; i < p.workers; i++ {
+		p.idle = append(p.idle, ctx.Spawn(p.rt.props(&putWorker{rt: p.rt})))
+	}
+}
+
+func (p *putCoordinator) onSubmit(ctx actorContext, s *messages.Submit) {
+	switch {
+	case len(p.idle) > 0:
+		w := p.idle[len(p.idle)-1]
+		p.idle = p.idle[:len(p.idle)-1]
+		ctx.Send(w, &messages.Upload{Submit: s})
+		accept(s)
+	case len(p.queue) < p.depth:
+		p.queue = append(p.queue, s)
+		accept(s)
+	default:
+		p.overflow = append(p.overflow, s)
+	}
+}
+
+func (p *putCoordinator) onWorkerIdle(ctx actorContext, m *messages.WorkerIdle) {
+	var next *messages.Submit
+	switch {
+	case len(p.queue) > 0:
+		next = p.queue[0]
+		p.queue = p.queue[1:]
+	case len(p.overflow) > 0:
+		next = p.overflow[0]
+		p.overflow = p.overflow[1:]
+		accept(next)
+	}
+	for len(p.queue) < p.depth && len(p.overflow) > 0 {
+		p.queue = append(p.queue, p.overflow[0])
+		accept(p.overflow[0])
+		p.overflow = p.overflow[1:]
+	}
+	if next == nil {
+		p.idle = append(p.idle, m.Worker)
+		return
+	}
+	ctx.Send(m.Worker, &messages.Upload{Submit: next})
+}
+
+func accept(s *messages.Submit) {
+	if s.Accepted != nil {
+		s.Accepted.Finish()
+	}
+}
+
+// putWorker stores one block at a time. It blocks on the store (and on
+// backoff between retries of temporary failures) inside its Receive, which
+// holds up nothing but itself; it never waits on another actor.
+type putWorker struct {
+	rt *Runtime
+}
+
+// Receive hands each message to its method.
+func (w *putWorker) Receive(ctx actor.Context) {
+	if m, ok := ctx.Message().(*messages.Upload); ok {
+		w.onUpload(ctx, ctx.Parent(), ctx.Self(), m)
+	}
+}
+
+func (w *putWorker) onUpload(ctx actorContext, coordinator, self *actor.PID, m *messages.Upload) {
+	loc, err := w.put(m.Submit.Data)
+	ctx.Send(m.Submit.Block, &messages.Uploaded{Locator: loc, Err: err})
+	ctx.Send(coordinator, &messages.WorkerIdle{Worker: self})
+}
+
+// put stores data, retrying temporary failures with exponential backoff.
+func (w *putWorker) put(data []byte) (string, error) {
+	backoff := 20 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		loc, err := w.rt.Store.Put(w.rt.Ctx, data, w.rt.PutOptions)
+		if err == nil || attempt >= w.rt.Retries || !isTemporary(err) || w.rt.Ctx.Err() != nil {
+			return loc, err
+		}
+		w.rt.Logger.Debug("temporary put failure: retrying", "bytes", len(data), "attempt", attempt+1, "backoff", backoff, "err", err)
+		t := time.NewTimer(backoff)
+		select {
+		case <-t.C:
+		case <-w.rt.Ctx.Done():
+			t.Stop()
+			return "", err
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
+
+// isTemporary reports whether err says a retry may succeed.
+func isTemporary(err error) bool {
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
+}

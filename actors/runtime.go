@@ -1,0 +1,74 @@
+package actors
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+
+	"github.com/arvfile/arvfile/keep"
+	"github.com/arvfile/arvfile/messages"
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// Runtime is the wiring every actor of one engine shares. It is filled in
+// before the first actor that reads a field is spawned and never changed
+// afterwards, so actors read it without synchronization.
+type Runtime struct {
+	// System is the engine's actor system.
+	System *actor.ActorSystem
+	// Dispatcher runs every actor of the engine.
+	Dispatcher actor.Dispatcher
+	// Ctx is cancelled when the engine closes; uploads use it.
+	Ctx context.Context
+	// Logger receives debug logs of the decisions actors take.
+	Logger *slog.Logger
+
+	// Store is where put workers store sealed blocks.
+	Store keep.Store
+	// PutOptions are passed to every Store.Put.
+	PutOptions keep.PutOptions
+	// Retries is how many times a put worker retries a temporary failure.
+	Retries int
+
+	// BlockSize is the largest buffer block (keep.BlockSize unless a test
+	// asks for tiny blocks).
+	BlockSize int64
+	// MinCapacity is the smallest buffer a block starts with.
+	MinCapacity int64
+	// Prefetch is how many blocks past a read are worth prefetching.
+	Prefetch int
+	// Memory is the engine-wide buffer budget.
+	Memory *Memory
+
+	// Manager is the BlockManager; Puts the put coordinator; Padding the
+	// padding block.
+	Manager *actor.PID
+	Puts    *actor.PID
+	Padding *actor.PID
+}
+
+// props returns Props that run a (pre-built, so state survives a restart)
+// actor on the engine's dispatcher.
+func (rt *Runtime) props(a actor.Actor) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor { return a }, actor.WithDispatcher(rt.Dispatcher))
+}
+
+// CollectionRuntime is the wiring the actors of one collection share.
+type CollectionRuntime struct {
+	// ID names the collection to the BlockManager (packing stays inside it).
+	ID string
+	// ReadOnly collections refuse every change.
+	ReadOnly bool
+	// Events is the collection's event actor.
+	Events *actor.PID
+	// Subscribed is true while the collection has subscribers; senders skip
+	// events otherwise.
+	Subscribed atomic.Bool
+}
+
+// emit sends ev to the collection's subscribers, if it has any.
+func (c *CollectionRuntime) emit(ctx actorContext, ev messages.Event) {
+	if c.Subscribed.Load() && c.Events != nil {
+		ctx.Send(c.Events, &ev)
+	}
+}

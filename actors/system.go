@@ -1,0 +1,124 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/arvfile/arvfile/keep"
+	"github.com/arvfile/arvfile/segments"
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// Config is what an engine's actors need to start.
+type Config struct {
+	Store        keep.Store
+	PutOptions   keep.PutOptions
+	Retries      int
+	BlockSize    int64
+	PutWorkers   int
+	QueueDepth   int
+	MemoryBudget int64
+	Prefetch     int
+	Logger       *slog.Logger
+}
+
+// System is one engine's running actors: an actor system on a parked-worker
+// dispatcher, the BlockManager, the put coordinator with its workers, the
+// padding block, and each collection's actor and event actor.
+type System struct {
+	// RT is the wiring every actor shares.
+	RT         *Runtime
+	cancel     context.CancelFunc
+	dispatcher *Dispatcher
+
+	mu   sync.Mutex   // guards tops
+	tops []*actor.PID // top-level actors, stopped by Stop
+}
+
+// Start creates the actor system and spawns the engine-wide actors.
+func Start(cfg Config) *System {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = DiscardLogger()
+	}
+	sys := actor.NewActorSystem(
+		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }),
+		actor.WithDeadLetterThrottleInterval(50*time.Millisecond),
+	)
+	ctx, cancel := context.WithCancel(context.Background())
+	d := NewDispatcher(300, 64)
+	rt := &Runtime{
+		System:      sys,
+		Dispatcher:  d,
+		Ctx:         ctx,
+		Logger:      logger,
+		Store:       cfg.Store,
+		PutOptions:  cfg.PutOptions,
+		Retries:     cfg.Retries,
+		BlockSize:   cfg.BlockSize,
+		MinCapacity: min(cfg.BlockSize, 64<<10),
+		Prefetch:    cfg.Prefetch,
+		Memory:      NewMemory(cfg.MemoryBudget, cfg.MemoryBudget),
+	}
+	s := &System{RT: rt, cancel: cancel, dispatcher: d}
+	root := sys.Root
+	rt.Puts = root.Spawn(rt.props(newPutCoordinator(rt, cfg.PutWorkers, cfg.QueueDepth)))
+	rt.Manager = root.Spawn(rt.props(newManager(rt)))
+	rt.Padding = root.Spawn(rt.props(newPaddingBlock(rt)))
+	s.tops = []*actor.PID{rt.Manager, rt.Padding, rt.Puts}
+	return s
+}
+
+// SpawnCollection spawns a collection's event actor and collection actor
+// (whose tree starts as root; nil for an empty collection) and returns the
+// collection actor.
+func (s *System) SpawnCollection(coll *CollectionRuntime, subs *Subscribers, root *segments.Dir) *actor.PID {
+	r := s.RT.System.Root
+	coll.Events = r.Spawn(NewEventProps(s.RT, subs))
+	pid := r.Spawn(NewCollectionProps(s.RT, coll, root))
+	s.mu.Lock()
+	s.tops = append([]*actor.PID{pid, coll.Events}, s.tops...)
+	s.mu.Unlock()
+	return pid
+}
+
+// Send delivers msg to pid from outside the actor system.
+func (s *System) Send(pid *actor.PID, msg any) { s.RT.System.Root.Send(pid, msg) }
+
+// Stop cancels uploads in flight and stops every actor (collections and
+// their files and blocks first, the put workers last), waits until they
+// stopped, and lets the dispatcher's parked workers exit. Queued messages are
+// dropped: nothing is committed.
+func (s *System) Stop() error {
+	s.cancel()
+	s.mu.Lock()
+	tops := s.tops
+	s.tops = nil
+	s.mu.Unlock()
+	root := s.RT.System.Root
+	var errs []error
+	for _, pid := range tops {
+		if err := root.StopFuture(pid).Wait(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	s.dispatcher.Close()
+	s.RT.System.Shutdown()
+	return errors.Join(errs...)
+}
+
+// Dispatcher returns the engine's dispatcher (tests count its workers).
+func (s *System) Dispatcher() *Dispatcher { return s.dispatcher }
+
+// DiscardLogger returns a logger that drops everything, cheaply.
+func DiscardLogger() *slog.Logger { return slog.New(discardHandler{}) }
+
+type discardHandler struct{}
+
+func (discardHandler) Enabled(context.Context, slog.Level) bool  { return false }
+func (discardHandler) Handle(context.Context, slog.Record) error { return nil }
+func (h discardHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
+func (h discardHandler) WithGroup(string) slog.Handler           { return h }

@@ -1,0 +1,322 @@
+package arvfile
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/arvfile/arvfile/actors"
+	"github.com/arvfile/arvfile/messages"
+	"github.com/arvfile/arvfile/segments"
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// Collection is a tree of files saved as one manifest. Its methods are safe
+// for concurrent use; each is a request to the collection's actor (and, for
+// Commit and ManifestText, to its files' actors).
+type Collection struct {
+	e   *Engine
+	pid *actor.PID // nil when created after the engine closed
+	rt  *actors.CollectionRuntime
+
+	subs    actors.Subscribers
+	subMu   sync.Mutex // guards subList and nextSub (not file state)
+	subList []subscription
+	nextID  int
+}
+
+type subscription struct {
+	id int
+	fn actors.Subscriber
+}
+
+// ManifestOptions chooses the form of ManifestText.
+type ManifestOptions struct {
+	// Stripped drops every locator hint (md5+size only): the portable form.
+	Stripped bool
+	// Normalized asks for normalized text (streams sorted, locators listed
+	// once per stream, adjacent spans merged). The text of a collection
+	// built through this API is always normalized.
+	Normalized bool
+	// OnlyCommitted commits nothing and leaves out the bytes not yet stored
+	// (segments still on buffer blocks), like the Python SDK's
+	// only_committed.
+	OnlyCommitted bool
+}
+
+// Event is a change to a collection's files, delivered to subscribers.
+type Event = messages.Event
+
+// EventKind says what happened: EventAdd, EventDel, EventMod, EventTok or
+// EventWrite.
+type EventKind = messages.EventKind
+
+// The event kinds.
+const (
+	EventAdd   = messages.EventAdd
+	EventDel   = messages.EventDel
+	EventMod   = messages.EventMod
+	EventTok   = messages.EventTok
+	EventWrite = messages.EventWrite
+)
+
+// OpenFile opens the file name (a slash-separated path; "./" may prefix it;
+// parent directories are implied) with the os.O_* flags: O_RDONLY, O_WRONLY
+// or O_RDWR, plus O_CREATE, O_EXCL, O_TRUNC and O_APPEND. perm is ignored:
+// collections have no permissions. Errors are *fs.PathError wrapping
+// fs.ErrNotExist, fs.ErrExist, fs.ErrInvalid, syscall.EISDIR,
+// syscall.ENOTDIR, ErrReadOnly or fs.ErrClosed.
+func (c *Collection) OpenFile(name string, flag int, perm fs.FileMode) (*File, error) {
+	if flag&(os.O_WRONLY|os.O_RDWR) == os.O_WRONLY|os.O_RDWR {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
+	}
+	if c.pid == nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: errEngineClosed}
+	}
+	r := messages.NewReply()
+	var out messages.OpenResult
+	c.e.sys.Send(c.pid, &messages.OpenFile{Name: name, Flag: flag, Out: &out, Reply: r})
+	err, ok := c.e.awaitTimeout(r)
+	if !ok {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+	}
+	r.Release()
+	if err != nil {
+		return nil, err
+	}
+	return newFile(c, name, flag, out.File), nil
+}
+
+// Open opens name for reading.
+func (c *Collection) Open(name string) (*File, error) { return c.OpenFile(name, os.O_RDONLY, 0) }
+
+// Create creates name, or truncates it, and opens it for reading and
+// writing.
+func (c *Collection) Create(name string) (*File, error) {
+	return c.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0)
+}
+
+// OpenMode opens name with a Python (C stdio) mode: "r" reads (a missing
+// file is fs.ErrNotExist), "r+" reads and writes (creating a missing file),
+// "w" writes after truncating (creating), "w+" also reads, "a" writes every
+// byte at the end of the file (creating), "a+" also reads. A "b" or "t" may
+// follow the letter ("rb", "r+b", "rb+"); both mean the same.
+func (c *Collection) OpenMode(name, mode string) (*File, error) {
+	flag, ok := parseMode(mode)
+	if !ok {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("%w: mode %q", fs.ErrInvalid, mode)}
+	}
+	return c.OpenFile(name, flag, 0)
+}
+
+// parseMode maps a Python mode to os flags.
+func parseMode(mode string) (int, bool) {
+	if mode == "" {
+		return 0, false
+	}
+	plus, bt := false, false
+	for _, ch := range mode[1:] {
+		switch {
+		case ch == '+' && !plus:
+			plus = true
+		case (ch == 'b' || ch == 't') && !bt:
+			bt = true
+		default:
+			return 0, false
+		}
+	}
+	rw := os.O_WRONLY
+	if plus {
+		rw = os.O_RDWR
+	}
+	switch mode[0] {
+	case 'r':
+		if plus {
+			return os.O_RDWR | os.O_CREATE, true
+		}
+		return os.O_RDONLY, true
+	case 'w':
+		return rw | os.O_CREATE | os.O_TRUNC, true
+	case 'a':
+		return rw | os.O_CREATE | os.O_APPEND, true
+	}
+	return 0, false
+}
+
+// Commit stores everything written to the collection: it packs closed
+// small files into shared blocks, seals every file's current block, waits
+// for every upload (retrying blocks in ERROR), and replaces block ids by
+// locators. It returns a *KeepWriteError naming every block that failed;
+// their bytes are kept and a later Commit retries them.
+func (c *Collection) Commit(ctx context.Context) error {
+	_, err := c.commitAll(ctx)
+	return err
+}
+
+// fileSegments is one file's path and segments, for a manifest.
+type fileSegments struct {
+	path string
+	segs []segments.Range
+}
+
+// commitAll commits every file and returns their segments as of the commit.
+func (c *Collection) commitAll(ctx context.Context) ([]fileSegments, error) {
+	entries, err := c.snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r := messages.NewReply()
+	c.e.sys.Send(c.e.sys.RT.Manager, &messages.PackAll{Collection: c.rt.ID, Reply: r})
+	if err, ok := c.e.await(ctx, r); !ok {
+		return nil, err
+	}
+	r.Release()
+
+	files := make([]fileSegments, len(entries))
+	outs := make([]messages.SyncResult, len(entries))
+	r = messages.NewReply()
+	for i, en := range entries {
+		files[i] = fileSegments{path: en.Path, segs: en.Segments}
+		if en.File != nil {
+			r.Add(1)
+			c.e.sys.Send(en.File, &messages.Sync{Out: &outs[i], Reply: r})
+		}
+	}
+	r.Finish()
+	if err, ok := c.e.await(ctx, r); !ok {
+		return nil, err
+	}
+	r.Release()
+	var failed []messages.BlockFailure
+	seen := make(map[string]bool)
+	for i, en := range entries {
+		if en.File == nil {
+			continue
+		}
+		files[i].segs = outs[i].Segments
+		for _, f := range outs[i].Failures {
+			if !seen[f.BlockID] {
+				seen[f.BlockID] = true
+				failed = append(failed, f)
+			}
+		}
+	}
+	if len(failed) > 0 {
+		sort.Slice(failed, func(i, j int) bool { return failed[i].BlockID < failed[j].BlockID })
+		return files, &KeepWriteError{Failed: failed}
+	}
+	return files, nil
+}
+
+// snapshot lists the collection's files.
+func (c *Collection) snapshot(ctx context.Context) ([]messages.SnapshotEntry, error) {
+	if c.pid == nil {
+		return nil, errEngineClosed
+	}
+	r := messages.NewReply()
+	var out []messages.SnapshotEntry
+	c.e.sys.Send(c.pid, &messages.Snapshot{Out: &out, Reply: r})
+	if err, ok := c.e.await(ctx, r); !ok {
+		return nil, err
+	}
+	r.Release()
+	return out, nil
+}
+
+// ManifestText returns the collection's manifest. Unless opts.OnlyCommitted
+// it commits everything first (see Commit) and fails as Commit does.
+func (c *Collection) ManifestText(ctx context.Context, opts ManifestOptions) (string, error) {
+	var files []fileSegments
+	if opts.OnlyCommitted {
+		var err error
+		if files, err = c.committedSegments(ctx); err != nil {
+			return "", err
+		}
+	} else {
+		var err error
+		if files, err = c.commitAll(ctx); err != nil {
+			return "", err
+		}
+	}
+	return segments.FormatManifest(buildTree(files), segments.FormatOptions{Stripped: opts.Stripped}), nil
+}
+
+// committedSegments returns every file's committed segments.
+func (c *Collection) committedSegments(ctx context.Context) ([]fileSegments, error) {
+	entries, err := c.snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	files := make([]fileSegments, len(entries))
+	r := messages.NewReply()
+	for i, en := range entries {
+		files[i] = fileSegments{path: en.Path, segs: en.Segments}
+		if en.File != nil {
+			r.Add(1)
+			c.e.sys.Send(en.File, &messages.GetSegments{OnlyCommitted: true, Out: &files[i].segs, Reply: r})
+		}
+	}
+	r.Finish()
+	if err, ok := c.e.await(ctx, r); !ok {
+		return nil, err
+	}
+	r.Release()
+	return files, nil
+}
+
+// buildTree makes a manifest tree of files.
+func buildTree(files []fileSegments) *segments.Dir {
+	root := &segments.Dir{Dirs: map[string]*segments.Dir{}, Files: map[string]*segments.File{}}
+	for _, f := range files {
+		d := root
+		parts := strings.Split(f.path, "/")
+		for _, p := range parts[:len(parts)-1] {
+			sub := d.Dirs[p]
+			if sub == nil {
+				sub = &segments.Dir{Dirs: map[string]*segments.Dir{}, Files: map[string]*segments.File{}}
+				d.Dirs[p] = sub
+			}
+			d = sub
+		}
+		d.Files[parts[len(parts)-1]] = &segments.File{Segments: f.segs}
+	}
+	return root
+}
+
+// Subscribe calls fn with every later change to the collection's files, in
+// the order each file's changes happened, from a goroutine of the engine's
+// (one event at a time). fn may call the engine. cancel stops the calls
+// (an event already being delivered may still arrive).
+func (c *Collection) Subscribe(fn func(Event)) (cancel func()) {
+	c.subMu.Lock()
+	c.nextID++
+	id := c.nextID
+	c.subList = append(c.subList, subscription{id: id, fn: fn})
+	c.publishLocked()
+	c.subMu.Unlock()
+	return func() {
+		c.subMu.Lock()
+		for i, s := range c.subList {
+			if s.id == id {
+				c.subList = append(c.subList[:i:i], c.subList[i+1:]...)
+				break
+			}
+		}
+		c.publishLocked()
+		c.subMu.Unlock()
+	}
+}
+
+// publishLocked hands the event actor a fresh copy of the subscribers.
+func (c *Collection) publishLocked() {
+	l := make([]actors.Subscriber, len(c.subList))
+	for i, s := range c.subList {
+		l[i] = s.fn
+	}
+	c.subs.Store(l)
+	c.rt.Subscribed.Store(len(l) > 0)
+}

@@ -1,0 +1,371 @@
+package arvfile
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/arvfile/arvfile/messages"
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// File is an open handle on a file of a collection. It implements
+// io.Reader, io.ReaderAt, io.Writer, io.WriterAt, io.StringWriter, io.Seeker
+// and io.Closer.
+//
+// Every call is a request to the file's actor, which serializes the
+// requests of all handles on the file: a read sees every write that
+// completed before it was made, through any handle. Read, Write and Seek
+// share the handle's offset and are serialized per handle; ReadAt and
+// WriteAt may run concurrently. Write returns once the bytes are copied;
+// it never retains p.
+type File struct {
+	c      *Collection
+	name   string
+	pid    *actor.PID
+	read   bool
+	write  bool
+	append bool
+
+	mu     sync.Mutex // guards offset (the handle's, not the file's state)
+	offset int64
+	closed atomic.Bool
+}
+
+func newFile(c *Collection, name string, flag int, pid *actor.PID) *File {
+	acc := flag & (os.O_RDONLY | os.O_WRONLY | os.O_RDWR)
+	return &File{
+		c:      c,
+		name:   name,
+		pid:    pid,
+		read:   acc != os.O_WRONLY,
+		write:  acc != os.O_RDONLY,
+		append: flag&os.O_APPEND != 0,
+	}
+}
+
+// Name returns the name the file was opened with.
+func (f *File) Name() string { return f.name }
+
+func (f *File) pathErr(op string, err error) error {
+	return &fs.PathError{Op: op, Path: f.name, Err: err}
+}
+
+// check returns the error of an op on a closed handle, or of a write
+// through a handle not open for writing.
+func (f *File) check(op string, writing bool) error {
+	switch {
+	case f.closed.Load():
+		return f.pathErr(op, fs.ErrClosed)
+	case writing && f.c.rt.ReadOnly:
+		return f.pathErr(op, ErrReadOnly)
+	case writing && !f.write:
+		return f.pathErr(op, fmt.Errorf("file not open for writing: %w", fs.ErrPermission))
+	case !writing && !f.read:
+		return f.pathErr(op, fmt.Errorf("file not open for reading: %w", fs.ErrPermission))
+	}
+	return nil
+}
+
+// Write writes p at the handle's offset (at the end of the file in append
+// mode) and advances the offset.
+func (f *File) Write(p []byte) (int, error) {
+	if err := f.check("write", true); err != nil {
+		return 0, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n, at, err := f.writeAt("write", p, f.offset, f.append)
+	if err == nil {
+		f.offset = at + int64(n)
+	}
+	return n, err
+}
+
+// WriteString is Write of the bytes of s (without copying them first).
+func (f *File) WriteString(s string) (int, error) {
+	return f.Write(unsafe.Slice(unsafe.StringData(s), len(s)))
+}
+
+// WriteAt writes p at off, past the end of the file too (the gap reads as
+// zeros). Like os.File, it refuses a handle opened with O_APPEND.
+func (f *File) WriteAt(p []byte, off int64) (int, error) {
+	if err := f.check("writeat", true); err != nil {
+		return 0, err
+	}
+	if f.append {
+		return 0, f.pathErr("writeat", fmt.Errorf("%w: WriteAt in append mode", fs.ErrInvalid))
+	}
+	if off < 0 {
+		return 0, f.pathErr("writeat", fmt.Errorf("%w: negative offset", fs.ErrInvalid))
+	}
+	n, _, err := f.writeAt("writeat", p, off, false)
+	return n, err
+}
+
+// writeAt sends one Write and returns the bytes written and where.
+func (f *File) writeAt(op string, p []byte, off int64, appendMode bool) (int, int64, error) {
+	r := messages.NewReply()
+	f.c.e.sys.Send(f.pid, &messages.Write{Offset: off, Data: p, Append: appendMode, Reply: r})
+	err, ok := f.c.e.awaitTimeout(r)
+	if !ok {
+		return 0, 0, f.pathErr(op, err)
+	}
+	n, at := r.N, r.Offset
+	r.Release()
+	if err != nil {
+		return 0, 0, f.pathErr(op, err)
+	}
+	return int(n), at, nil
+}
+
+// Read reads up to len(p) bytes at the handle's offset and advances it. It
+// returns io.EOF at the end of the file.
+func (f *File) Read(p []byte) (int, error) {
+	if err := f.check("read", false); err != nil {
+		return 0, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n, err := f.readAt("read", p, f.offset)
+	f.offset += int64(n)
+	if err == nil && n == 0 && len(p) > 0 {
+		return 0, io.EOF
+	}
+	return n, err
+}
+
+// ReadAt reads len(p) bytes at off; it is short only at the end of the
+// file, with io.EOF.
+func (f *File) ReadAt(p []byte, off int64) (int, error) {
+	if err := f.check("readat", false); err != nil {
+		return 0, err
+	}
+	if off < 0 {
+		return 0, f.pathErr("readat", fmt.Errorf("%w: negative offset", fs.ErrInvalid))
+	}
+	n, err := f.readAt("readat", p, off)
+	if err == nil && n < len(p) {
+		err = io.EOF
+	}
+	return n, err
+}
+
+// readAt asks the file's actor for the bytes at off, then fetches from Keep
+// the pieces that are stored there.
+func (f *File) readAt(op string, p []byte, off int64) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	e := f.c.e
+	r := messages.NewReply()
+	var out messages.ReadResult
+	e.sys.Send(f.pid, &messages.Read{Offset: off, Buf: p, Out: &out, Reply: r})
+	err, ok := e.awaitTimeout(r)
+	if !ok {
+		return 0, f.pathErr(op, err)
+	}
+	n := int(r.N)
+	r.Release()
+	if err != nil {
+		return 0, f.pathErr(op, err)
+	}
+	for _, fe := range out.Fetch {
+		if fe.Locator == "" {
+			continue
+		}
+		if err := e.fetch(fe); err != nil {
+			return 0, f.pathErr(op, err)
+		}
+	}
+	e.prefetch(out.Prefetch)
+	return n, nil
+}
+
+// Seek sets the handle's offset: relative to the start (io.SeekStart), the
+// current offset (io.SeekCurrent) or the end (io.SeekEnd). A negative result
+// is an error wrapping fs.ErrInvalid.
+func (f *File) Seek(offset int64, whence int) (int64, error) {
+	if f.closed.Load() {
+		return 0, f.pathErr("seek", fs.ErrClosed)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var base int64
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		base = f.offset
+	case io.SeekEnd:
+		size, err := f.size("seek")
+		if err != nil {
+			return 0, err
+		}
+		base = size
+	default:
+		return 0, f.pathErr("seek", fmt.Errorf("%w: whence %d", fs.ErrInvalid, whence))
+	}
+	if base+offset < 0 {
+		return 0, f.pathErr("seek", fmt.Errorf("%w: negative offset %d", fs.ErrInvalid, base+offset))
+	}
+	f.offset = base + offset
+	return f.offset, nil
+}
+
+// Truncate sets the file's size: shrinking drops the bytes past size
+// (nothing is stored again), growing adds zeros.
+func (f *File) Truncate(size int64) error {
+	if err := f.check("truncate", true); err != nil {
+		return err
+	}
+	if size < 0 {
+		return f.pathErr("truncate", fmt.Errorf("%w: negative size", fs.ErrInvalid))
+	}
+	r := messages.NewReply()
+	f.c.e.sys.Send(f.pid, &messages.Truncate{Size: size, Reply: r})
+	return f.finish("truncate", r)
+}
+
+// finish waits for r and returns its error as a *fs.PathError.
+func (f *File) finish(op string, r *messages.Reply) error {
+	err, ok := f.c.e.awaitTimeout(r)
+	if ok {
+		r.Release()
+	}
+	if err != nil {
+		return f.pathErr(op, err)
+	}
+	return nil
+}
+
+// Sync stores the file: it seals the file's current block (repacked in file
+// order), waits until every block the file names is in Keep (retrying
+// blocks in ERROR) and replaces block ids by locators. A failure is a
+// *KeepWriteError naming each failed block; the bytes are kept.
+func (f *File) Sync() error {
+	if f.closed.Load() {
+		return f.pathErr("sync", fs.ErrClosed)
+	}
+	r := messages.NewReply()
+	var out messages.SyncResult
+	f.c.e.sys.Send(f.pid, &messages.Sync{Out: &out, Reply: r})
+	if err := f.finish("sync", r); err != nil {
+		return err
+	}
+	return keepWriteError(out.Failures)
+}
+
+func keepWriteError(failed []messages.BlockFailure) error {
+	if len(failed) == 0 {
+		return nil
+	}
+	return &KeepWriteError{Failed: failed}
+}
+
+// Close releases the handle. Closing a writer of a file larger than half a
+// block stores the file as Sync does (and returns its error); a smaller file
+// with no writer left becomes a candidate for packing with other small
+// files, stored at the latest by Collection.Commit. A second Close returns
+// an error wrapping fs.ErrClosed.
+func (f *File) Close() error {
+	if !f.closed.CompareAndSwap(false, true) {
+		return f.pathErr("close", fs.ErrClosed)
+	}
+	r := messages.NewReply()
+	var out messages.SyncResult
+	f.c.e.sys.Send(f.pid, &messages.Close{Writer: f.write && !f.c.rt.ReadOnly, Out: &out, Reply: r})
+	if err := f.finish("close", r); err != nil {
+		return err
+	}
+	return keepWriteError(out.Failures)
+}
+
+// Size returns the file's size.
+func (f *File) Size() (int64, error) {
+	if f.closed.Load() {
+		return 0, f.pathErr("stat", fs.ErrClosed)
+	}
+	return f.size("stat")
+}
+
+func (f *File) size(op string) (int64, error) {
+	info, err := f.stat(op)
+	return info.Size, err
+}
+
+func (f *File) stat(op string) (messages.FileInfo, error) {
+	r := messages.NewReply()
+	var out messages.FileInfo
+	f.c.e.sys.Send(f.pid, &messages.Stat{Out: &out, Reply: r})
+	err := f.finish(op, r)
+	return out, err
+}
+
+// Stat returns the file's name (the last element of its path), size, mode
+// (0644, or 0444 in a read-only collection) and modification time.
+func (f *File) Stat() (fs.FileInfo, error) {
+	if f.closed.Load() {
+		return nil, f.pathErr("stat", fs.ErrClosed)
+	}
+	info, err := f.stat("stat")
+	if err != nil {
+		return nil, err
+	}
+	mode := fs.FileMode(0o644)
+	if f.c.rt.ReadOnly {
+		mode = 0o444
+	}
+	return fileInfo{name: path.Base(f.name), size: info.Size, mode: mode, modTime: info.ModTime}, nil
+}
+
+// fileInfo is the fs.FileInfo of a file.
+type fileInfo struct {
+	name    string
+	size    int64
+	mode    fs.FileMode
+	modTime time.Time
+}
+
+func (i fileInfo) Name() string       { return i.name }
+func (i fileInfo) Size() int64        { return i.size }
+func (i fileInfo) Mode() fs.FileMode  { return i.mode }
+func (i fileInfo) ModTime() time.Time { return i.modTime }
+func (i fileInfo) IsDir() bool        { return false }
+func (i fileInfo) Sys() any           { return nil }
+
+// fetch copies a piece of a Keep block into its destination.
+func (e *Engine) fetch(fe messages.Fetch) error {
+	ctx := context.Background()
+	if e.cfg.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, e.cfg.timeout)
+		defer cancel()
+	}
+	data, err := e.reader.Get(ctx, fe.Locator)
+	if err != nil {
+		return err
+	}
+	end := fe.BlockOffset + int64(len(fe.Dst))
+	if fe.BlockOffset < 0 || end > int64(len(data)) {
+		return fmt.Errorf("arvfile: block %s has %d bytes, segment wants [%d,%d)", fe.Locator, len(data), fe.BlockOffset, end)
+	}
+	copy(fe.Dst, data[fe.BlockOffset:end])
+	return nil
+}
+
+// prefetch asks the cache to load blocks a sequential reader will want.
+func (e *Engine) prefetch(locators []string) {
+	if len(locators) == 0 {
+		return
+	}
+	if p, ok := e.reader.(interface{ Prefetch(...string) }); ok {
+		p.Prefetch(locators...)
+	}
+}

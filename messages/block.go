@@ -1,0 +1,101 @@
+package messages
+
+import "github.com/asynkron/protoactor-go/actor"
+
+// The BlockActor protocol. A BlockActor owns one buffer block's bytes and
+// state. While WRITABLE it has exactly one owner file, whose FileActor alone
+// sends it Append, ReadBlock, Repack and Seal; a block made by small-file
+// packing has several owners and receives PackData instead.
+
+// Append copies Data at the block's write pointer, which the owner mirrors.
+// Capacity, when larger than the block's buffer, is the new capacity the
+// owner reserved against the memory budget. The block finishes Reply once the
+// bytes are copied (or forwards it to the BlockManager when the owner asked
+// the writer to wait for memory: ParkAfter).
+type Append struct {
+	Data      []byte
+	Capacity  int64
+	ParkAfter bool
+	Reply     *Reply
+}
+
+// ReadBlock copies bytes [Offset, Offset+len(Dst)) of the block into Dst, or,
+// when the block no longer holds its bytes (COMMITTED), fills Fetch for the
+// facade to read the locator. Finishes Reply.
+type ReadBlock struct {
+	Offset int64
+	Dst    []byte
+	Fetch  *Fetch
+	Reply  *Reply
+}
+
+// Extent is a byte range of a block.
+type Extent struct {
+	Offset int64
+	Size   int64
+}
+
+// Repack rewrites a WRITABLE block to hold only Extents, in the order given
+// (the owner's segments over the block, in file order). The owner rewrites
+// its segments' offsets itself: extent i moves to the sum of the sizes before
+// it.
+type Repack struct {
+	Extents []Extent
+}
+
+// Seal makes a WRITABLE block PENDING and submits it for upload. Accepted
+// (may be nil) is finished once the put pool has accepted the block into its
+// queue: that is the writers' back-pressure.
+type Seal struct {
+	Accepted *Reply
+}
+
+// AwaitCommit asks for a BlockResult (to ReplyTo, with Token) once the block
+// is COMMITTED or in ERROR. A block in ERROR is retried first (ERROR→PENDING);
+// a WRITABLE block is sealed.
+type AwaitCommit struct {
+	ReplyTo *actor.PID
+	Token   uint64
+}
+
+// Uploaded is a put worker's result for the block: the locator Keep
+// returned, or the error after retries.
+type Uploaded struct {
+	Locator string
+	Err     error
+}
+
+// PackCopy asks the (repacked) WRITABLE block of a file that accepted a
+// PackOffer to copy its bytes to Offset of Target. The block sends PackData
+// and keeps its bytes until PackDone. Sender: the owner FileActor.
+type PackCopy struct {
+	Target *actor.PID
+	Offset int64
+	File   *actor.PID
+}
+
+// PackData carries a small block's bytes (shared, not copied) to Offset of a
+// packed block, which copies them, answers PackCopied to File and PackDone to
+// From. Sender: the small block.
+type PackData struct {
+	FromID string
+	From   *actor.PID
+	File   *actor.PID
+	Offset int64
+	Data   []byte
+}
+
+// PackDone tells a small block that its bytes were copied: it drops them and
+// becomes DELETED. Sender: the packed block.
+type PackDone struct{}
+
+// PackSeal tells a packed block how many PackData to expect; it seals itself
+// once it has them all. Sender: the BlockManager.
+type PackSeal struct {
+	Pieces int
+}
+
+// Release tells a block that one owner no longer names it in its segments.
+// A COMMITTED block that every owner released stops. Sender: an owner
+// FileActor.
+type Release struct{}

@@ -1,0 +1,157 @@
+package messages
+
+import (
+	"time"
+
+	"github.com/arvfile/arvfile/segments"
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// The FileActor protocol. A FileActor owns one file's segments, writers,
+// committed flag and current buffer block. The facade sends it the requests
+// below for one handle (read-your-writes follows from that single path) and
+// waits on the Reply each carries; the CollectionActor forwards Open.
+
+// Open registers a handle. Sender: the CollectionActor, forwarding the
+// facade's OpenFile. The FileActor counts a writer (when Writer), applies
+// Truncate, and finishes Reply; the facade sends nothing before that.
+type Open struct {
+	Writer   bool
+	Truncate bool
+	Reply    *Reply
+}
+
+// Write writes Data at Offset (at the end of file when Append). Sender: the
+// facade. The FileActor pads past EOF, splits Data into pieces that fit
+// blocks, updates the segments and forwards Append to the buffer block, which
+// copies the bytes and finishes Reply; Reply.N is len(Data) and Reply.Offset
+// where the bytes landed. Data must not change until Reply is done.
+type Write struct {
+	Offset int64
+	Data   []byte
+	Append bool
+	Reply  *Reply
+}
+
+// Read reads into Buf from Offset. Sender: the facade. The FileActor zero
+// fills padding, forwards ReadBlock to buffer blocks (which copy into Buf),
+// and lists in Out the pieces that live in Keep for the facade to fetch.
+// Reply.N is the number of bytes the file holds for the request (short only
+// at EOF).
+type Read struct {
+	Offset int64
+	Buf    []byte
+	Out    *ReadResult
+	Reply  *Reply
+}
+
+// ReadResult is what a Read leaves for the facade: Fetch slots (each filled
+// by the FileActor or by one BlockActor; a slot with an empty Locator needs
+// nothing) and the locators worth prefetching.
+type ReadResult struct {
+	Fetch    []Fetch
+	Prefetch []string
+}
+
+// Fetch asks the facade to copy bytes [BlockOffset, BlockOffset+len(Dst)) of
+// the Keep block Locator into Dst.
+type Fetch struct {
+	Locator     string
+	BlockOffset int64
+	Dst         []byte
+}
+
+// Truncate sets the file's size: shrinking cuts segments, growing appends
+// padding. Sender: the facade. Replied through Reply.
+type Truncate struct {
+	Size  int64
+	Reply *Reply
+}
+
+// Sync flushes the file: repacks and seals its current block, waits until
+// every buffer block its segments name is committed (retrying blocks in
+// ERROR), and replaces their ids by locators. Out gets the failures and the
+// segments as they were when the Sync started, ids replaced. Sender: the
+// facade (File.Sync, Collection.Commit). Replied through Reply.
+type Sync struct {
+	Out   *SyncResult
+	Reply *Reply
+}
+
+// SyncResult is the outcome of a Sync.
+type SyncResult struct {
+	Failures []BlockFailure
+	Segments []segments.Range
+}
+
+// Close unregisters a handle. A writer's close flushes a file larger than
+// half a block (and waits, as Sync), or offers a smaller one's block for
+// packing once no writer remains. Sender: the facade. Replied through Reply;
+// a flush leaves its failures in Out.
+type Close struct {
+	Writer bool
+	Out    *SyncResult
+	Reply  *Reply
+}
+
+// Stat asks for the file's size and modification time. Sender: the facade.
+type Stat struct {
+	Out   *FileInfo
+	Reply *Reply
+}
+
+// FileInfo is the answer to Stat.
+type FileInfo struct {
+	Size    int64
+	ModTime time.Time
+}
+
+// GetSegments copies the file's segments into Out. With OnlyCommitted,
+// segments still on a buffer block are left out (the Python SDK's
+// only_committed). Sender: the facade (ManifestText).
+type GetSegments struct {
+	OnlyCommitted bool
+	Out           *[]segments.Range
+	Reply         *Reply
+}
+
+// BlockResult tells a FileActor that a block it awaits (AwaitCommit) is
+// committed (Locator set) or failed (Failure set). Sender: the BlockActor.
+type BlockResult struct {
+	BlockID string
+	Token   uint64
+	Locator string
+	Failure *BlockFailure
+}
+
+// PackOffer proposes that the file's current block be packed into the
+// shared block Target at Offset, if its live bytes fit in Room. The FileActor
+// answers PackAnswer to ReplyTo; when it accepts it repacks its block, asks
+// it to copy itself into Target (PackCopy) and defers every other message
+// until PackCopied. Sender: the BlockManager.
+type PackOffer struct {
+	Round    uint64
+	BlockID  string
+	Target   *actor.PID
+	TargetID string
+	Offset   int64
+	Room     int64
+	ReplyTo  *actor.PID
+}
+
+// PackCopied tells a FileActor that its block OldID now lives at Offset of
+// block NewID: its segments are remapped and deferred messages replayed.
+// Sender: the packed BlockActor.
+type PackCopied struct {
+	OldID  string
+	NewID  string
+	NewPID *actor.PID
+	Offset int64
+}
+
+// SealBlock asks the owner of a WRITABLE block to seal it now (the memory
+// budget is exceeded and it is the largest). Ignored when the block is no
+// longer the file's current block. Sender: the BlockManager.
+type SealBlock struct {
+	BlockID string
+}

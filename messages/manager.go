@@ -1,0 +1,51 @@
+package messages
+
+import "github.com/asynkron/protoactor-go/actor"
+
+// The BlockManager protocol: the registry of live buffer blocks, the memory
+// budget's waiting writers, and small-block packing.
+
+// BlockStatus reports a buffer block's state and buffer capacity each time
+// either changes. Sender: the BlockActor itself (so reports arrive in order).
+type BlockStatus struct {
+	ID       string
+	PID      *actor.PID
+	Owner    *actor.PID
+	State    BlockState
+	Capacity int64
+}
+
+// Candidate offers a closed small file's current block for packing; Size is
+// the bytes the file references in it. A later Candidate from the same file
+// replaces the earlier one. Sender: the FileActor.
+type Candidate struct {
+	Collection string
+	File       *actor.PID
+	BlockID    string
+	Size       int64
+}
+
+// PackAnswer answers a PackOffer. Accepted: the file's block (Size live
+// bytes) is being copied into the offer's target. Otherwise Keep says whether
+// the file is still a candidate (its block did not fit the room left).
+// Sender: the FileActor.
+type PackAnswer struct {
+	Round    uint64
+	File     *actor.PID
+	Accepted bool
+	Keep     bool
+	Size     int64
+}
+
+// PackAll packs every candidate of Collection (force, as commit-all does)
+// and finishes Reply once every offer is answered. Sender: the facade.
+type PackAll struct {
+	Collection string
+	Reply      *Reply
+}
+
+// ParkWriter holds a writer's Reply until the memory budget has room again.
+// Sender: a BlockActor (for an Append with ParkAfter).
+type ParkWriter struct {
+	Reply *Reply
+}

@@ -1,0 +1,84 @@
+package messages
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// Reply is the completion of one facade request. The facade takes one from
+// NewReply (pending count 1), puts it in a message and waits on Done; every
+// party that is handed the request adds itself with Add before passing the
+// message on and calls Finish exactly once when its part is complete. The
+// party that brings the count to zero signals the facade. Parties may record
+// an error with Fail (the first one wins) and write result fields that belong
+// to them only (N, Offset, or the destination a message points at) before
+// their Finish: the atomic count orders those writes before the facade's
+// wake-up.
+//
+// A Reply is pooled: the facade calls Release after it received the signal,
+// and never after a cancelled or timed-out wait (a late party may still touch
+// it then).
+type Reply struct {
+	done    chan struct{}
+	pending atomic.Int32
+	failed  atomic.Bool
+	err     error
+
+	// N is the number of bytes the request moved. Written by the one party
+	// the protocol names (the FileActor for writes and reads).
+	N int64
+	// Offset is the file offset at which a write landed (append mode picks
+	// it inside the FileActor). Written by the FileActor.
+	Offset int64
+}
+
+var replyPool = sync.Pool{New: func() any { return &Reply{done: make(chan struct{}, 1)} }}
+
+// NewReply returns a Reply with a pending count of one: the facade's request.
+func NewReply() *Reply {
+	r := replyPool.Get().(*Reply)
+	r.pending.Store(1)
+	return r
+}
+
+// Add counts n more parties that will each call Finish once.
+func (r *Reply) Add(n int) { r.pending.Add(int32(n)) }
+
+// Finish marks one party's part complete; the last one signals Done.
+func (r *Reply) Finish() {
+	switch n := r.pending.Add(-1); {
+	case n == 0:
+		r.done <- struct{}{}
+	case n < 0:
+		panic("messages: Reply finished more often than added")
+	}
+}
+
+// Fail records err if it is the first error recorded, then calls Finish.
+func (r *Reply) Fail(err error) {
+	r.SetErr(err)
+	r.Finish()
+}
+
+// SetErr records err if it is the first error recorded, without finishing.
+func (r *Reply) SetErr(err error) {
+	if err != nil && r.failed.CompareAndSwap(false, true) {
+		r.err = err
+	}
+}
+
+// Done is signalled once when every party has finished.
+func (r *Reply) Done() <-chan struct{} { return r.done }
+
+// Err is the first error recorded; read it only after Done was received.
+func (r *Reply) Err() error { return r.err }
+
+// Release returns r to the pool. Call it only after Done was received.
+func (r *Reply) Release() {
+	r.failed.Store(false)
+	r.err = nil
+	r.N = 0
+	r.Offset = 0
+	r.pending.Store(0)
+	replyPool.Put(r)
+}
