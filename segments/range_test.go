@@ -17,14 +17,18 @@ func threeSegments() []Range {
 	}
 }
 
-func TestLocatorsAndRanges(t *testing.T) {
-	tests := []struct {
-		name        string
-		ranges      []Range
-		start, size int64
-		limit       int
-		want        []LocatorAndRange
-	}{
+// readCase is one LocatorsAndRanges call and its exact result.
+type readCase struct {
+	name        string
+	ranges      []Range
+	start, size int64
+	limit       int
+	want        []LocatorAndRange
+}
+
+// readCases covers every geometry of a read; List runs them too.
+func readCases() []readCase {
+	return []readCase{
 		{"a read inside one segment gives one piece", threeSegments(), 12, 5, 0,
 			[]LocatorAndRange{{"b", 10, 102, 5}}},
 		{"a read of a whole segment gives that segment", threeSegments(), 10, 10, 0,
@@ -66,7 +70,10 @@ func TestLocatorsAndRanges(t *testing.T) {
 		{"zero-length segments do not count towards the limit", []Range{{"a", 0, 10, 0}, {"z", 10, 0, 0}, {"b", 10, 10, 100}}, 5, 10, 2,
 			[]LocatorAndRange{{"a", 10, 5, 5}, {"b", 10, 100, 5}}},
 	}
-	for _, tt := range tests {
+}
+
+func TestLocatorsAndRanges(t *testing.T) {
+	for _, tt := range readCases() {
 		t.Run(tt.name, func(t *testing.T) {
 			before := append([]Range(nil), tt.ranges...)
 			got := LocatorsAndRanges(tt.ranges, tt.start, tt.size, tt.limit)
@@ -76,15 +83,19 @@ func TestLocatorsAndRanges(t *testing.T) {
 	}
 }
 
-func TestReplaceRange(t *testing.T) {
-	tests := []struct {
-		name        string
-		ranges      []Range
-		start, size int64
-		locator     string
-		offset      int64
-		want        []Range
-	}{
+// writeCase is one ReplaceRange call and its exact result.
+type writeCase struct {
+	name        string
+	ranges      []Range
+	start, size int64
+	locator     string
+	offset      int64
+	want        []Range
+}
+
+// writeCases covers every geometry of a write; List runs them too.
+func writeCases() []writeCase {
+	return []writeCase{
 		{"a write inside one segment splits it in three", threeSegments(), 13, 4, "X", 0,
 			[]Range{{"a", 0, 10, 0}, {"b", 10, 3, 100}, {"X", 13, 4, 0}, {"b", 17, 3, 107}, {"c", 20, 10, 200}}},
 		{"a write at the start of a segment splits it in two", threeSegments(), 10, 4, "X", 0,
@@ -138,7 +149,10 @@ func TestReplaceRange(t *testing.T) {
 		{"an append continuing an empty last segment extends it", []Range{{"a", 0, 10, 0}, {"z", 10, 0, 5}}, 10, 3, "z", 5,
 			[]Range{{"a", 0, 10, 0}, {"z", 10, 3, 5}}},
 	}
-	for _, tt := range tests {
+}
+
+func TestReplaceRange(t *testing.T) {
+	for _, tt := range writeCases() {
 		t.Run(tt.name, func(t *testing.T) {
 			got := ReplaceRange(tt.ranges, tt.start, tt.size, tt.locator, tt.offset)
 			assert.Equal(t, tt.want, got)

@@ -1,0 +1,443 @@
+package main
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
+	"math/rand"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/arvfile/arvfile"
+	"github.com/arvfile/arvfile/keep"
+)
+
+func init() {
+	register(scenario{id: "a", title: "one file, sequential 64 KiB writes, Sync", run: runSequential})
+	register(scenario{id: "b", title: "small files by 16 goroutines, Commit", run: runSmallFiles})
+	register(scenario{id: "c", title: "random 4 KiB writes into a committed file, Sync", run: runRandom})
+	register(scenario{id: "d", title: "16 goroutines, own 64 MiB files", run: runOwnFiles})
+	register(scenario{id: "e", title: "16 goroutines, disjoint ranges of one file", run: runSharedFile})
+	register(scenario{id: "h", title: "facade latency, 4 KiB writes", run: runLatency})
+}
+
+// sinkStore hashes every block as a Keep server would and keeps only its
+// locator, so that the peak RSS of a write scenario is the engine's own and
+// not the store's copy of everything written. Reads are not served.
+type sinkStore struct {
+	puts    atomic.Int64
+	latency time.Duration
+}
+
+func (s *sinkStore) Put(ctx context.Context, data []byte, _ keep.PutOptions) (string, error) {
+	if s.latency > 0 {
+		select {
+		case <-time.After(s.latency):
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+	sum := md5.Sum(data)
+	s.puts.Add(1)
+	return hex.EncodeToString(sum[:]) + "+" + strconv.Itoa(len(data)), nil
+}
+
+func (s *sinkStore) Get(ctx context.Context, locator string) ([]byte, error) {
+	return nil, fmt.Errorf("%w: the benchmark's sink store keeps no data (%s)", keep.ErrNotFound, locator)
+}
+
+// newWriteEngine starts an engine over the configured store for a write
+// scenario; with --store mem it is a sink store (see sinkStore).
+func newWriteEngine(cfg config, opts ...arvfile.Option) (*arvfile.Engine, *sinkStore, func(), error) {
+	sink := &sinkStore{latency: cfg.latency}
+	var st keep.Store = sink
+	cleanup := func() {}
+	if cfg.store == "dir" {
+		dir := cfg.dir
+		if dir == "" {
+			d, err := os.MkdirTemp("", "arvfile-bench-")
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			dir = d
+			cleanup = func() { os.RemoveAll(d) }
+		}
+		ds, err := keep.NewDirStore(dir)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		st = &countingStore{Store: ds, puts: &sink.puts}
+	}
+	e, err := arvfile.New(append([]arvfile.Option{arvfile.WithStore(st)}, opts...)...)
+	if err != nil {
+		cleanup()
+		return nil, nil, nil, err
+	}
+	return e, sink, func() { e.Close(); cleanup() }, nil
+}
+
+// countingStore counts the puts that reach a real store.
+type countingStore struct {
+	keep.Store
+	puts *atomic.Int64
+}
+
+func (c *countingStore) Put(ctx context.Context, data []byte, o keep.PutOptions) (string, error) {
+	c.puts.Add(1)
+	return c.Store.Put(ctx, data, o)
+}
+
+// manifestBlocks counts the distinct blocks and the tokens of a manifest.
+func manifestBlocks(text string) (blocks, tokens int) {
+	seen := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
+		fields := strings.Fields(line)
+		tokens += len(fields)
+		for _, f := range fields[1:] {
+			if strings.Count(f, ":") == 0 && !seen[f] {
+				seen[f] = true
+			}
+		}
+	}
+	return len(seen), tokens
+}
+
+func runSequential(cfg config) ([]result, error) {
+	total := int64(1 << 30)
+	if cfg.quick {
+		total = 128 << 20
+	}
+	const chunk = 64 << 10
+	data := pattern(8<<20, 1)
+	lim := measureLimits(data, total, chunk, 3)
+	res := result{Scenario: "a", Title: fmt.Sprintf("one file, %d MiB in 64 KiB writes", total>>20),
+		Unit: "MB/s", LimitName: "MD5×2", Limit: lim.md5Two / 1e6}
+	r, err := repeat(cfg.reps, res, false, func() (sample, error) {
+		e, sink, done, err := newWriteEngine(cfg)
+		if err != nil {
+			return sample{}, err
+		}
+		defer done()
+		c := e.NewCollection()
+		start := time.Now()
+		f, err := c.Create("big.dat")
+		if err != nil {
+			return sample{}, err
+		}
+		for off := int64(0); off < total; off += chunk {
+			p := data[off%int64(len(data)):][:chunk]
+			if _, err := f.Write(p); err != nil {
+				return sample{}, err
+			}
+		}
+		if err := f.Sync(); err != nil {
+			return sample{}, err
+		}
+		secs := time.Since(start).Seconds()
+		if err := f.Close(); err != nil {
+			return sample{}, err
+		}
+		return sample{value: float64(total) / secs / 1e6, puts: sink.puts.Load(), blocks: sink.puts.Load(),
+			extra: map[string]float64{"ratio to MD5×1": float64(total) / secs / lim.md5One}}, nil
+	})
+	return []result{r}, err
+}
+
+func runSmallFiles(cfg config) ([]result, error) {
+	files, size, workers := 10_000, 4096, 16
+	if cfg.quick {
+		files = 2_000
+	}
+	data := pattern(size, 2)
+	lim := measureLimits(pattern(1<<20, 2), int64(files*size), size, 3)
+	res := result{Scenario: "b", Title: fmt.Sprintf("%d files × 4 KiB, 16 goroutines", files),
+		Unit: "files/s", LimitName: "MD5×2", Limit: lim.md5Two / float64(size)}
+	r, err := repeat(cfg.reps, res, false, func() (sample, error) {
+		e, sink, done, err := newWriteEngine(cfg)
+		if err != nil {
+			return sample{}, err
+		}
+		defer done()
+		c := e.NewCollection()
+		start := time.Now()
+		err = parallel(workers, func(w int) error {
+			for i := w; i < files; i += workers {
+				f, err := c.Create(fmt.Sprintf("d%02d/f%06d", i%64, i))
+				if err != nil {
+					return err
+				}
+				if _, err := f.Write(data); err != nil {
+					return err
+				}
+				if err := f.Close(); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return sample{}, err
+		}
+		if err := c.Commit(context.Background()); err != nil {
+			return sample{}, err
+		}
+		secs := time.Since(start).Seconds()
+		text, err := c.ManifestText(context.Background(), arvfile.ManifestOptions{})
+		if err != nil {
+			return sample{}, err
+		}
+		blocks, _ := manifestBlocks(text)
+		return sample{value: float64(files) / secs, puts: sink.puts.Load(), blocks: int64(blocks)}, nil
+	})
+	return []result{r}, err
+}
+
+func runRandom(cfg config) ([]result, error) {
+	size := int64(256 << 20)
+	counts := []int{4096, 16384, 65536}
+	if cfg.quick {
+		size = 32 << 20
+		counts = []int{1024, 4096, 8192}
+	}
+	const chunk = 4096
+	data := pattern(1<<20, 3)
+	lim := measureLimits(data, 64<<20, chunk, 3)
+	var out []result
+	for _, ops := range counts {
+		res := result{Scenario: fmt.Sprintf("c/%d", ops), Title: fmt.Sprintf("%d random 4 KiB writes into %d MiB", ops, size>>20),
+			Unit: "ops/s", LimitName: "MD5×2", Limit: lim.md5Two / chunk}
+		r, err := repeat(cfg.reps, res, false, func() (sample, error) {
+			e, sink, done, err := newWriteEngine(cfg)
+			if err != nil {
+				return sample{}, err
+			}
+			defer done()
+			c := e.NewCollection()
+			f, err := c.Create("random.dat")
+			if err != nil {
+				return sample{}, err
+			}
+			for off := int64(0); off < size; off += 1 << 20 {
+				if _, err := f.Write(data); err != nil {
+					return sample{}, err
+				}
+			}
+			if err := f.Sync(); err != nil {
+				return sample{}, err
+			}
+			rng := rand.New(rand.NewSource(int64(ops)))
+			start := time.Now()
+			for i := 0; i < ops; i++ {
+				off := rng.Int63n(size/chunk) * chunk
+				if _, err := f.WriteAt(data[(i%256)*chunk:][:chunk], off); err != nil {
+					return sample{}, err
+				}
+			}
+			if err := f.Sync(); err != nil {
+				return sample{}, err
+			}
+			secs := time.Since(start).Seconds()
+			if err := f.Close(); err != nil {
+				return sample{}, err
+			}
+			text, err := c.ManifestText(context.Background(), arvfile.ManifestOptions{})
+			if err != nil {
+				return sample{}, err
+			}
+			blocks, tokens := manifestBlocks(text)
+			return sample{value: float64(ops) / secs, puts: sink.puts.Load(), blocks: int64(blocks),
+				extra: map[string]float64{"manifest tokens": float64(tokens)}}, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func runOwnFiles(cfg config) ([]result, error) {
+	per, workers := int64(64<<20), 16
+	if cfg.quick {
+		per = 8 << 20
+	}
+	const chunk = 64 << 10
+	data := pattern(8<<20, 4)
+	total := per * int64(workers)
+	lim := measureLimits(data, total, chunk, 3)
+	res := result{Scenario: "d", Title: fmt.Sprintf("16 goroutines × own %d MiB file", per>>20),
+		Unit: "MB/s", LimitName: "MD5×2", Limit: lim.md5Two / 1e6}
+	r, err := repeat(cfg.reps, res, false, func() (sample, error) {
+		e, sink, done, err := newWriteEngine(cfg)
+		if err != nil {
+			return sample{}, err
+		}
+		defer done()
+		c := e.NewCollection()
+		start := time.Now()
+		err = parallel(workers, func(w int) error {
+			f, err := c.Create(fmt.Sprintf("own%02d.dat", w))
+			if err != nil {
+				return err
+			}
+			for off := int64(0); off < per; off += chunk {
+				if _, err := f.Write(data[off%int64(len(data)):][:chunk]); err != nil {
+					return err
+				}
+			}
+			if err := f.Sync(); err != nil {
+				return err
+			}
+			return f.Close()
+		})
+		if err != nil {
+			return sample{}, err
+		}
+		secs := time.Since(start).Seconds()
+		return sample{value: float64(total) / secs / 1e6, puts: sink.puts.Load(), blocks: sink.puts.Load()}, nil
+	})
+	return []result{r}, err
+}
+
+func runSharedFile(cfg config) ([]result, error) {
+	total, workers := int64(1<<30), 16
+	if cfg.quick {
+		total = 128 << 20
+	}
+	const chunk = 64 << 10
+	data := pattern(8<<20, 5)
+	lim := measureLimits(data, total, chunk, 3)
+	per := total / int64(workers)
+	res := result{Scenario: "e", Title: fmt.Sprintf("16 goroutines, disjoint ranges of one %d MiB file", total>>20),
+		Unit: "MB/s", LimitName: "MD5×2", Limit: lim.md5Two / 1e6}
+	r, err := repeat(cfg.reps, res, false, func() (sample, error) {
+		e, sink, done, err := newWriteEngine(cfg)
+		if err != nil {
+			return sample{}, err
+		}
+		defer done()
+		c := e.NewCollection()
+		start := time.Now()
+		f, err := c.Create("shared.dat")
+		if err != nil {
+			return sample{}, err
+		}
+		err = parallel(workers, func(w int) error {
+			base := int64(w) * per
+			for off := int64(0); off < per; off += chunk {
+				if _, err := f.WriteAt(data[off%int64(len(data)):][:chunk], base+off); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return sample{}, err
+		}
+		if err := f.Sync(); err != nil {
+			return sample{}, err
+		}
+		secs := time.Since(start).Seconds()
+		if err := f.Close(); err != nil {
+			return sample{}, err
+		}
+		text, err := c.ManifestText(context.Background(), arvfile.ManifestOptions{})
+		if err != nil {
+			return sample{}, err
+		}
+		blocks, _ := manifestBlocks(text)
+		return sample{value: float64(total) / secs / 1e6, puts: sink.puts.Load(), blocks: int64(blocks)}, nil
+	})
+	return []result{r}, err
+}
+
+func runLatency(cfg config) ([]result, error) {
+	const chunk = 4096
+	writes := 20_000
+	if cfg.quick {
+		writes = 4_000
+	}
+	data := pattern(chunk, 6)
+	var out []result
+	for _, callers := range cfg.concurrency {
+		var p99, p999 []float64
+		res := result{Scenario: fmt.Sprintf("h/%d", callers), Title: fmt.Sprintf("4 KiB write p50, %d callers", callers),
+			Unit: "µs", Concurrency: callers}
+		r, err := repeat(cfg.reps, res, true, func() (sample, error) {
+			e, sink, done, err := newWriteEngine(cfg)
+			if err != nil {
+				return sample{}, err
+			}
+			defer done()
+			c := e.NewCollection()
+			per := max(writes/callers, 16)
+			lat := make([][]time.Duration, callers)
+			start := time.Now()
+			err = parallel(callers, func(w int) error {
+				f, err := c.Create(fmt.Sprintf("lat%03d.dat", w))
+				if err != nil {
+					return err
+				}
+				ds := make([]time.Duration, 0, per)
+				for i := 0; i < per; i++ {
+					t := time.Now()
+					if _, err := f.Write(data); err != nil {
+						return err
+					}
+					ds = append(ds, time.Since(t))
+				}
+				lat[w] = ds
+				return f.Close()
+			})
+			if err != nil {
+				return sample{}, err
+			}
+			secs := time.Since(start).Seconds()
+			var all []time.Duration
+			for _, ds := range lat {
+				all = append(all, ds...)
+			}
+			sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+			q := func(f float64) float64 { return float64(all[int(f*float64(len(all)-1))]) / 1e3 }
+			p99 = append(p99, q(0.99))
+			p999 = append(p999, q(0.999))
+			return sample{value: q(0.5), puts: sink.puts.Load(),
+				extra: map[string]float64{"writes/s": float64(len(all)) / secs}}, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		m99, _, _ := stats(p99)
+		m999, _, _ := stats(p999)
+		r.Extra["p99 µs"] = m99
+		r.Extra["p99.9 µs"] = m999
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// parallel runs fn(0..n-1) on n goroutines and returns the first error.
+func parallel(n int, fn func(i int) error) error {
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = fn(i)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
