@@ -123,10 +123,6 @@ func (b *blockActor) onAppend(ctx actorContext, m *messages.Append) {
 		b.report(ctx)
 	}
 	b.buf = append(b.buf, m.Data...)
-	if m.ParkAfter && b.rt.Manager != nil {
-		ctx.Send(b.rt.Manager, &messages.ParkWriter{Reply: m.Reply})
-		return
-	}
 	m.Reply.Finish()
 }
 
@@ -198,7 +194,7 @@ func (b *blockActor) onSeal(ctx actorContext, m *messages.Seal) {
 func (b *blockActor) seal(ctx actorContext, accepted *messages.Reply) {
 	if b.padding && b.buf == nil {
 		b.rt.Memory.Reserve(keep.BlockSize, true)
-		b.buf = make([]byte, keep.BlockSize)
+		b.buf = allocBuffer(keep.BlockSize)[:keep.BlockSize] // fresh, so zero
 	}
 	if err := b.sm.transition(messages.Pending); err != nil {
 		if accepted != nil {
@@ -333,8 +329,10 @@ func (b *blockActor) stop(ctx actorContext) {
 	}
 }
 
+// onStopped retires the buffer: an upload or a pack copy may still be
+// reading it; the engine releases it once every actor stopped.
 func (b *blockActor) onStopped() {
-	b.rt.Memory.Free(b.buf)
+	b.rt.Memory.Retire(b.buf)
 	b.buf = nil
 }
 

@@ -21,11 +21,12 @@ import (
 // padding block; the data is cut into pieces of at most a block; for each
 // piece the current block is made to fit it (repacked when that frees
 // enough room, else sealed — the writer then waits until the put pool
-// accepts the sealed block — and a new block started), its capacity grown
-// against the memory budget (over budget: the current block is sealed early
-// and the writer waits for room), the segments updated with ReplaceRange,
-// and an Append forwarded to the block, which copies the bytes and answers
-// the writer. Reads travel the same path, so they see every completed write;
+// accepts the sealed block — and a new block started at the capacity the
+// last one reached), its capacity grown against the memory budget (over
+// budget, the write waits — everything else for the file is deferred — until
+// the BlockManager says there is room, having sealed the largest writable
+// block if need be), the segments updated with ReplaceRange, and an Append
+// forwarded to the block, which copies the bytes and answers the writer. Reads travel the same path, so they see every completed write;
 // pieces already in Keep are handed back for the facade to fetch. Sync seals
 // the current block and waits (without blocking: BlockResult messages) for
 // every block the segments name. A closed small file offers its block for
@@ -43,12 +44,23 @@ type fileActor struct {
 	changes   uint64 // bumped by every change of content
 	modTime   time.Time
 	cur       *currentBlock           // the WRITABLE block writes go to; nil until the next write
-	lastFull  bool                    // the last block was sealed full: start the next at full size
+	lastCap   int64                   // capacity of the last block sealed: where the next one starts
 	blocks    map[string]*actor.PID   // every buffer block the segments name, and the current one
 	syncs     map[uint64]*pendingSync // Syncs waiting for BlockResults, by token
 	nextToken uint64
-	packing   bool  // a PackCopy is in flight: defer everything else
-	deferred  []any // messages deferred while packing, in arrival order
+	packing   bool          // a PackCopy is in flight: defer everything else
+	memWait   *pendingWrite // a write waiting for memory: defer everything else
+	force     bool          // the BlockManager said to reserve even over budget
+	deferred  []any         // messages deferred while packing or waiting, in order
+}
+
+// pendingWrite is what is left of a write: data still to write at off.
+type pendingWrite struct {
+	off   int64
+	data  []byte
+	start int64
+	n     int64
+	r     *messages.Reply
 }
 
 // currentBlock mirrors the state of the file's current block, which only
@@ -108,8 +120,14 @@ func (f *fileActor) handle(ctx actorContext, msg any) {
 	case *messages.BlockResult:
 		f.onBlockResult(ctx, m)
 		return
+	case *messages.MemoryAvailable:
+		f.onMemoryAvailable(ctx, m)
+		return
+	case *messages.SealBlock:
+		f.onSealBlock(ctx, m)
+		return
 	}
-	if f.packing {
+	if f.packing || f.memWait != nil {
 		f.deferred = append(f.deferred, msg)
 		return
 	}
@@ -132,8 +150,6 @@ func (f *fileActor) handle(ctx actorContext, msg any) {
 		f.onGetSegments(m)
 	case *messages.PackOffer:
 		f.onPackOffer(ctx, m)
-	case *messages.SealBlock:
-		f.onSealBlock(ctx, m)
 	}
 }
 
@@ -168,15 +184,51 @@ func (f *fileActor) onWrite(ctx actorContext, m *messages.Write) {
 	if off > size {
 		f.pad(off)
 	}
-	for data, pos := m.Data, off; len(data) > 0; {
-		n := min(int64(len(data)), f.rt.BlockSize)
-		f.writePiece(ctx, pos, data[:n], r)
-		pos += n
-		data = data[n:]
+	f.continueWrite(ctx, &pendingWrite{off: off, data: m.Data, start: off, n: int64(len(m.Data)), r: r})
+}
+
+// continueWrite writes w piece by piece; when a piece must wait for memory
+// it parks w and asks the BlockManager (AwaitMemory).
+func (f *fileActor) continueWrite(ctx actorContext, w *pendingWrite) {
+	for len(w.data) > 0 {
+		n := min(int64(len(w.data)), f.rt.BlockSize)
+		if need := f.writePiece(ctx, w.off, w.data[:n], w.r); need > 0 {
+			f.memWait = w
+			ctx.Send(f.rt.Manager, &messages.AwaitMemory{File: f.self, Bytes: need})
+			return
+		}
+		w.off += n
+		w.data = w.data[n:]
 	}
 	f.changed()
-	f.coll.emit(ctx, messages.Event{Kind: messages.EventWrite, Path: f.path, Offset: off, Length: int64(len(m.Data))})
-	r.Finish()
+	f.coll.emit(ctx, messages.Event{Kind: messages.EventWrite, Path: f.path, Offset: w.start, Length: w.n})
+	w.r.Finish()
+}
+
+func (f *fileActor) onMemoryAvailable(ctx actorContext, m *messages.MemoryAvailable) {
+	w := f.memWait
+	if w == nil {
+		return
+	}
+	f.memWait = nil
+	f.force = m.Force
+	f.continueWrite(ctx, w)
+	f.force = false
+	f.replay(ctx)
+}
+
+// replay handles the messages deferred while the file was busy, until it is
+// busy again.
+func (f *fileActor) replay(ctx actorContext) {
+	for len(f.deferred) > 0 && !f.packing && f.memWait == nil {
+		msg := f.deferred[0]
+		f.deferred[0] = nil
+		f.deferred = f.deferred[1:]
+		f.handle(ctx, msg)
+	}
+	if len(f.deferred) == 0 {
+		f.deferred = nil
+	}
 }
 
 // changed records a change of content.
@@ -186,8 +238,12 @@ func (f *fileActor) changed() {
 	f.modTime = time.Now()
 }
 
-// writePiece writes data (at most a block) at off through the current block.
-func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *messages.Reply) {
+// writePiece writes data (at most a block) at off through the current
+// block. A block grows (×4) only when the memory budget has room; otherwise
+// it is sealed as full and the data goes to a new block of the same
+// capacity. When even that does not fit, writePiece writes nothing and
+// returns the capacity it waits for.
+func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *messages.Reply) (waitFor int64) {
 	n := int64(len(data))
 	bs := f.rt.BlockSize
 	if f.cur == nil {
@@ -197,42 +253,46 @@ func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *mess
 		f.makeRoom(ctx, n)
 		if f.cur.wp+n > bs {
 			f.sealCurrent(ctx, r)
-			f.lastFull = true
 			f.startBlock(ctx)
 		}
 	}
 	var capacity int64
-	park := false
 	if need := f.cur.wp + n; need > f.cur.cap {
 		capacity = f.nextCapacity(need)
-		if !f.rt.Memory.Reserve(capacity, false) {
-			f.rt.Logger.Debug("memory budget exceeded: sealing early", "file", f.path,
-				"block", f.cur.id, "bytes", f.cur.wp, "used", f.rt.Memory.Used())
-			if f.cur.wp > 0 {
-				f.sealCurrent(ctx, r)
-				f.startBlock(ctx)
+		if !f.rt.Memory.Reserve(capacity, f.force) {
+			if f.cur.wp == 0 {
+				return capacity
 			}
-			f.lastFull = false
-			capacity = capacityClass(n, 0, f.rt.MinCapacity, bs)
-			f.rt.Memory.Reserve(capacity, true)
-			park = true
+			// The block is as large as the budget lets it grow: seal it
+			// and go on in a block of the same capacity.
+			f.rt.Logger.Debug("memory budget reached: sealing", "file", f.path,
+				"block", f.cur.id, "bytes", f.cur.wp, "capacity", f.cur.cap)
+			f.sealCurrent(ctx, r)
+			f.startBlock(ctx)
+			capacity = f.nextCapacity(n)
+			if !f.rt.Memory.Reserve(capacity, f.force) {
+				return capacity
+			}
 		}
 	}
 	r.Add(1)
-	ctx.Send(f.cur.pid, &messages.Append{Data: data, Capacity: capacity, ParkAfter: park, Reply: r})
+	ctx.Send(f.cur.pid, &messages.Append{Data: data, Capacity: capacity, Reply: r})
 	f.segs.ReplaceRange(off, n, f.cur.id, f.cur.wp)
 	f.cur.wp += n
 	if capacity > 0 {
 		f.cur.cap = capacity
 	}
+	return 0
 }
 
-// nextCapacity is the capacity the current block grows to for need bytes.
+// nextCapacity is the capacity the current block grows to for need bytes:
+// a new block starts where the last one ended (a file written in big
+// sequential runs gets full-size buffers at once, without growing them).
 func (f *fileActor) nextCapacity(need int64) int64 {
-	if f.lastFull {
-		return f.rt.BlockSize
+	if f.cur.cap == 0 {
+		need = max(need, f.lastCap)
 	}
-	return capacityClass(need, f.cur.cap, f.rt.MinCapacity, f.rt.BlockSize)
+	return capacityClass(need, 2*f.cur.cap, f.rt.MinCapacity, f.rt.BlockSize)
 }
 
 // startBlock spawns a new, empty current block.
@@ -308,6 +368,9 @@ func (f *fileActor) sealCurrent(ctx actorContext, gate *messages.Reply) {
 		gate.Add(1)
 	}
 	ctx.Send(f.cur.pid, &messages.Seal{Accepted: gate})
+	if f.cur.cap > 0 {
+		f.lastCap = f.cur.cap
+	}
 	f.cur = nil
 }
 
@@ -572,16 +635,11 @@ func (f *fileActor) onPackCopied(ctx actorContext, m *messages.PackCopied) {
 	delete(f.blocks, m.OldID)
 	f.blocks[m.NewID] = m.NewPID
 	f.packing = false
-	deferred := f.deferred
-	f.deferred = nil
-	for _, msg := range deferred {
-		f.handle(ctx, msg) // defers again if a replayed offer starts another pack
-	}
+	f.replay(ctx)
 }
 
 func (f *fileActor) onSealBlock(ctx actorContext, m *messages.SealBlock) {
 	if f.cur != nil && f.cur.id == m.BlockID {
 		f.sealCurrent(ctx, nil)
-		f.lastFull = false
 	}
 }

@@ -12,11 +12,13 @@ import (
 //
 // Every block reports its state and capacity (BlockStatus) whenever either
 // changes, so the registry knows which blocks are WRITABLE and how large,
-// and how many are PENDING. A writer parked for memory (ParkWriter) is let
-// go once the budget has room; while it waits, if no upload is pending that
-// will free memory, the largest WRITABLE block's owner is asked to seal it;
-// if nothing at all can free memory (only blocks in ERROR hold it) the
-// writers are let go over budget rather than stall forever.
+// and how many are PENDING. A file whose write needs memory the budget does
+// not have waits (AwaitMemory) and is told MemoryAvailable, in order of
+// arrival, once its bytes fit. While files wait, the largest WRITABLE block
+// is sealed (its owner is asked: SealBlock) whenever fewer uploads are
+// pending than there are put workers, so that memory keeps being freed
+// without the workers idling; if nothing at all can free memory (only blocks
+// in ERROR hold it) the files are let go over budget rather than stall.
 //
 // Closed small files offer their blocks (Candidate). When a collection's
 // candidates add up to a block, or on PackAll (commit-all), a packing round
@@ -32,7 +34,7 @@ type manager struct {
 	self       *actor.PID
 	blocks     map[string]*blockEntry
 	pending    int // blocks PENDING: uploads that will free memory
-	waiters    []*messages.Reply
+	waiters    []memWaiter
 	candidates map[string]*candidateSet // by collection id
 	seq        uint64
 	round      *packRound
@@ -46,6 +48,12 @@ type blockEntry struct {
 	state      messages.BlockState
 	capacity   int64
 	sealAsked  bool
+}
+
+// memWaiter is a file waiting for memory.
+type memWaiter struct {
+	file  *actor.PID
+	bytes int64
 }
 
 // candidateSet is one collection's packing candidates, by file actor id.
@@ -87,8 +95,8 @@ func (m *manager) Receive(ctx actor.Context) {
 		m.self = ctx.Self()
 	case *messages.BlockStatus:
 		m.onBlockStatus(ctx, msg)
-	case *messages.ParkWriter:
-		m.onParkWriter(ctx, msg)
+	case *messages.AwaitMemory:
+		m.onAwaitMemory(ctx, msg)
 	case *messages.Candidate:
 		m.onCandidate(ctx, msg)
 	case *messages.PackAll:
@@ -117,46 +125,60 @@ func (m *manager) onBlockStatus(ctx actorContext, s *messages.BlockStatus) {
 	m.relieve(ctx)
 }
 
-func (m *manager) onParkWriter(ctx actorContext, p *messages.ParkWriter) {
-	m.waiters = append(m.waiters, p.Reply)
+func (m *manager) onAwaitMemory(ctx actorContext, a *messages.AwaitMemory) {
+	m.waiters = append(m.waiters, memWaiter{file: a.File, bytes: a.Bytes})
 	m.relieve(ctx)
 }
 
-// relieve lets parked writers go when the budget has room, and otherwise
-// makes sure something is under way that will free memory.
+// relieve tells waiting files, in order, that their memory fits, and
+// otherwise makes sure something is under way that will free memory.
 func (m *manager) relieve(ctx actorContext) {
 	if len(m.waiters) == 0 {
 		return
 	}
-	if !m.rt.Memory.Over() {
-		m.wakeAll()
+	live, limit := m.rt.Memory.Used(), m.rt.Memory.Limit()
+	woken := 0
+	for _, w := range m.waiters {
+		if live+w.bytes > limit {
+			break
+		}
+		live += w.bytes
+		ctx.Send(w.file, &messages.MemoryAvailable{})
+		woken++
+	}
+	m.waiters = append(m.waiters[:0], m.waiters[woken:]...)
+	if len(m.waiters) == 0 {
 		return
 	}
-	if m.pending > 0 {
-		return
-	}
+	sealing := m.pending
 	var best *blockEntry
 	var bestID string
 	for id, e := range m.blocks {
-		if e.state == messages.Writable && e.owner != nil && !e.sealAsked && (best == nil || e.capacity > best.capacity) {
+		switch {
+		case e.state != messages.Writable || e.owner == nil:
+		case e.sealAsked:
+			sealing++
+		case best == nil || e.capacity > best.capacity:
 			best, bestID = e, id
 		}
 	}
+	if sealing >= max(m.rt.PutWorkers, 1) {
+		return
+	}
 	if best != nil {
 		best.sealAsked = true
-		m.rt.Logger.Debug("memory budget exceeded: sealing largest block", "block", bestID,
-			"capacity", best.capacity, "used", m.rt.Memory.Used(), "waiting", len(m.waiters))
+		m.rt.Logger.Debug("memory budget exceeded: sealing the largest block", "block", bestID,
+			"capacity", best.capacity, "used", live, "waiting", len(m.waiters))
 		ctx.Send(best.owner, &messages.SealBlock{BlockID: bestID})
 		return
 	}
-	m.rt.Logger.Debug("memory budget exceeded and nothing to seal: letting writers go",
-		"used", m.rt.Memory.Used(), "waiting", len(m.waiters))
-	m.wakeAll()
-}
-
-func (m *manager) wakeAll() {
-	for _, r := range m.waiters {
-		r.Finish()
+	if sealing > 0 {
+		return
+	}
+	m.rt.Logger.Debug("memory budget exceeded and nothing to seal: letting writes go",
+		"used", live, "waiting", len(m.waiters))
+	for _, w := range m.waiters {
+		ctx.Send(w.file, &messages.MemoryAvailable{Force: true})
 	}
 	m.waiters = m.waiters[:0]
 }

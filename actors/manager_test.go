@@ -8,44 +8,44 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestManagerSealsTheLargestWritableBlockWhenWritersWaitForMemory(t *testing.T) {
+func TestManagerSealsTheLargestWritableBlockWhileFilesWaitForMemory(t *testing.T) {
 	rt := testRuntime(64)
 	rt.Memory = NewMemory(100, 0)
+	rt.PutWorkers = 1
 	m := newManager(rt)
 	ctx := &fakeCtx{}
 	status := func(id, owner string, state messages.BlockState, c int64) {
 		m.onBlockStatus(ctx, &messages.BlockStatus{ID: id, PID: pid(id), Owner: pid(owner), State: state, Capacity: c})
 	}
-	status("small", "f1", messages.Writable, 32)
-	status("large", "f2", messages.Writable, 64)
-	status("sealed", "f3", messages.Pending, 64)
-	rt.Memory.Reserve(160, true)
+	status("small", "f1", messages.Writable, 16)
+	status("large", "f2", messages.Writable, 32)
+	status("sealed", "f3", messages.Pending, 32)
+	rt.Memory.Reserve(80, true)
 
-	w1, w2 := messages.NewReply(), messages.NewReply()
-	m.onParkWriter(ctx, &messages.ParkWriter{Reply: w1})
-	assert.Empty(t, ctx.take(), "an upload is pending: it will free memory")
+	m.onAwaitMemory(ctx, &messages.AwaitMemory{File: pid("w1"), Bytes: 16})
+	m.onAwaitMemory(ctx, &messages.AwaitMemory{File: pid("w2"), Bytes: 48})
+	assert.Equal(t, []sentMsg{{"w1", &messages.MemoryAvailable{}}}, ctx.take(), "16 bytes fit; an upload is pending for the rest")
+	rt.Memory.Reserve(16, true) // w1 took its memory
+	rt.Memory.Unreserve(32)     // the upload freed its buffer
 	status("sealed", "f3", messages.Committed, 0)
-	rt.Memory.Unreserve(64)
-	assert.Equal(t, []sentMsg{{"f2", &messages.SealBlock{BlockID: "large"}}}, ctx.take())
-	m.onParkWriter(ctx, &messages.ParkWriter{Reply: w2})
-	assert.Empty(t, ctx.take(), "the largest is asked once; its seal is on its way")
-	status("large", "f2", messages.Pending, 64)
+	assert.Equal(t, []sentMsg{{"f2", &messages.SealBlock{BlockID: "large"}}}, ctx.take(), "64+48 > 100: seal the largest")
+	m.onAwaitMemory(ctx, &messages.AwaitMemory{File: pid("w3"), Bytes: 8})
+	assert.Empty(t, ctx.take(), "w3 waits behind w2; the largest is already being sealed")
+	status("large", "f2", messages.Pending, 32)
+	rt.Memory.Unreserve(32)
 	status("large", "f2", messages.Committed, 0)
-	rt.Memory.Unreserve(64)
-	assert.Equal(t, int32(0), pending(w1))
-	assert.Equal(t, int32(0), pending(w2))
+	assert.Equal(t, []sentMsg{{"w2", &messages.MemoryAvailable{}}, {"w3", &messages.MemoryAvailable{}}}, ctx.take())
 }
 
-func TestManagerLetsWritersGoWhenNothingCanFreeMemory(t *testing.T) {
+func TestManagerLetsFilesGoWhenNothingCanFreeMemory(t *testing.T) {
 	rt := testRuntime(64)
 	rt.Memory = NewMemory(10, 0)
 	rt.Memory.Reserve(20, true)
 	m := newManager(rt)
 	ctx := &fakeCtx{}
 	m.onBlockStatus(ctx, &messages.BlockStatus{ID: "e", PID: pid("e"), State: messages.Error, Capacity: 20})
-	w := messages.NewReply()
-	m.onParkWriter(ctx, &messages.ParkWriter{Reply: w})
-	assert.Equal(t, int32(0), pending(w))
+	m.onAwaitMemory(ctx, &messages.AwaitMemory{File: pid("w"), Bytes: 4})
+	assert.Equal(t, []sentMsg{{"w", &messages.MemoryAvailable{Force: true}}}, ctx.take())
 }
 
 func TestManagerPacksCandidatesInOrderWhileTheyFit(t *testing.T) {

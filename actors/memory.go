@@ -9,11 +9,15 @@ import (
 // and in flight — against a budget, and recycles freed buffers by capacity.
 //
 // A FileActor reserves a buffer's whole capacity before its block grows
-// (Reserve); the block allocates it (Alloc) and frees the old buffer (Free),
-// which releases the old capacity. Reserve fails rather than exceed the
-// budget unless forced; recycled buffers count against the budget too and
-// are dropped first when room is needed. Safe for concurrent use; it guards
-// only its own counters and free lists, never file state.
+// (Reserve); the block allocates it (Alloc, which reuses a recycled buffer
+// of that capacity when there is one) and frees the old buffer (Free), which
+// releases the old capacity and keeps the buffer for reuse. Live and
+// recycled buffers together stay within the budget: Reserve drops recycled
+// buffers (other capacities first) to make room, and fails rather than
+// exceed the budget unless forced. Recycling matters: buffers are large, and
+// dropping them leaves garbage that the heap holds until a collection.
+// Safe for concurrent use; it guards only its own counters and free lists,
+// never file state.
 type Memory struct {
 	mu        sync.Mutex
 	limit     int64
@@ -21,6 +25,8 @@ type Memory struct {
 	pooled    int64 // capacity held in free lists
 	maxPooled int64
 	free      map[int64][][]byte
+	retired   [][]byte // buffers of stopped actors, released by Close
+	closed    bool
 }
 
 // NewMemory returns a budget of limit bytes that recycles up to maxPooled
@@ -42,7 +48,7 @@ func (m *Memory) Reserve(n int64, force bool) bool {
 		return false
 	}
 	m.live += n
-	m.trimLocked()
+	m.trimLocked(n)
 	return true
 }
 
@@ -59,7 +65,7 @@ func (m *Memory) Alloc(n int64) []byte {
 		return b[:0]
 	}
 	m.mu.Unlock()
-	return make([]byte, 0, n)
+	return allocBuffer(n)
 }
 
 // Free releases buf's capacity and recycles buf when there is room.
@@ -71,10 +77,43 @@ func (m *Memory) Free(buf []byte) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.live -= n
-	if m.pooled+n <= m.maxPooled && m.live+m.pooled+n <= m.limit {
-		m.free[n] = append(m.free[n], buf[:0])
-		m.pooled += n
+	if m.closed || m.pooled+n > m.maxPooled {
+		freeBuffer(buf)
+		return
 	}
+	m.free[n] = append(m.free[n], buf[:0])
+	m.pooled += n
+}
+
+// Retire releases buf's capacity but keeps the buffer until Close: an
+// actor that stops while another may still read its buffer (an upload, a
+// pack copy) retires it instead of freeing it.
+func (m *Memory) Retire(buf []byte) {
+	if buf == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.live -= int64(cap(buf))
+	m.retired = append(m.retired, buf)
+}
+
+// Close releases every recycled and retired buffer. Call it once nothing
+// uses the buffers any more (every actor stopped); later Frees release
+// buffers at once.
+func (m *Memory) Close() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for size, l := range m.free {
+		for _, b := range l {
+			freeBuffer(b)
+		}
+		delete(m.free, size)
+	}
+	for _, b := range m.retired {
+		freeBuffer(b)
+	}
+	m.retired, m.pooled, m.closed = nil, 0, true
 }
 
 // Unreserve releases n bytes reserved but never allocated.
@@ -94,15 +133,28 @@ func (m *Memory) Used() int64 {
 // Over reports whether live buffers exceed the budget.
 func (m *Memory) Over() bool { return m.Used() > m.limit }
 
-// trimLocked drops recycled buffers until live plus pooled fits the budget.
-func (m *Memory) trimLocked() {
-	for size, l := range m.free {
-		for len(l) > 0 && m.live+m.pooled > m.limit {
-			l[len(l)-1] = nil
-			l = l[:len(l)-1]
-			m.pooled -= size
+// trimLocked drops recycled buffers until live plus pooled fits the budget,
+// counting one buffer of capacity keep as already live (Alloc will take it);
+// buffers of other capacities go first.
+func (m *Memory) trimLocked(keep int64) {
+	over := m.live + m.pooled - m.limit
+	if len(m.free[keep]) > 0 {
+		over -= keep
+	}
+	for pass := 0; pass < 2 && over > 0; pass++ {
+		for size, l := range m.free {
+			if (size == keep) != (pass == 1) {
+				continue
+			}
+			for len(l) > 0 && over > 0 {
+				freeBuffer(l[len(l)-1])
+				l[len(l)-1] = nil
+				l = l[:len(l)-1]
+				m.pooled -= size
+				over -= size
+			}
+			m.free[size] = l
 		}
-		m.free[size] = l
 	}
 }
 
@@ -115,4 +167,11 @@ func capacityClass(need, have, minClass, blockSize int64) int64 {
 		c = int64(1) << bits.Len64(uint64(c-1))
 	}
 	return min(c, blockSize)
+}
+
+// Stats returns the capacity of live buffers and of recycled ones.
+func (m *Memory) Stats() (live, pooled int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.live, m.pooled
 }

@@ -29,6 +29,8 @@ type Runtime struct {
 	PutOptions keep.PutOptions
 	// Retries is how many times a put worker retries a temporary failure.
 	Retries int
+	// PutWorkers is the number of put workers.
+	PutWorkers int
 
 	// BlockSize is the largest buffer block (keep.BlockSize unless a test
 	// asks for tiny blocks).

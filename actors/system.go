@@ -58,6 +58,7 @@ func Start(cfg Config) *System {
 		Store:       cfg.Store,
 		PutOptions:  cfg.PutOptions,
 		Retries:     cfg.Retries,
+		PutWorkers:  cfg.PutWorkers,
 		BlockSize:   cfg.BlockSize,
 		MinCapacity: min(cfg.BlockSize, 64<<10),
 		Prefetch:    cfg.Prefetch,
@@ -107,6 +108,7 @@ func (s *System) Stop() error {
 	}
 	s.dispatcher.Close()
 	s.RT.System.Shutdown()
+	s.RT.Memory.Close()
 	return errors.Join(errs...)
 }
 

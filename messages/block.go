@@ -10,13 +10,11 @@ import "github.com/asynkron/protoactor-go/actor"
 // Append copies Data at the block's write pointer, which the owner mirrors.
 // Capacity, when larger than the block's buffer, is the new capacity the
 // owner reserved against the memory budget. The block finishes Reply once the
-// bytes are copied (or forwards it to the BlockManager when the owner asked
-// the writer to wait for memory: ParkAfter).
+// bytes are copied.
 type Append struct {
-	Data      []byte
-	Capacity  int64
-	ParkAfter bool
-	Reply     *Reply
+	Data     []byte
+	Capacity int64
+	Reply    *Reply
 }
 
 // ReadBlock copies bytes [Offset, Offset+len(Dst)) of the block into Dst, or,

@@ -155,3 +155,10 @@ type PackCopied struct {
 type SealBlock struct {
 	BlockID string
 }
+
+// MemoryAvailable answers AwaitMemory: the file may reserve its buffer now.
+// With Force it reserves even over budget (nothing in flight can free
+// memory: only blocks in ERROR hold it). Sender: the BlockManager.
+type MemoryAvailable struct {
+	Force bool
+}

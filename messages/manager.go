@@ -44,8 +44,10 @@ type PackAll struct {
 	Reply      *Reply
 }
 
-// ParkWriter holds a writer's Reply until the memory budget has room again.
-// Sender: a BlockActor (for an Append with ParkAfter).
-type ParkWriter struct {
-	Reply *Reply
+// AwaitMemory asks for MemoryAvailable once Bytes more bytes of buffers fit
+// the memory budget. The FileActor that sends it holds its write (and defers
+// its other requests) until then. Sender: a FileActor.
+type AwaitMemory struct {
+	File  *actor.PID
+	Bytes int64
 }

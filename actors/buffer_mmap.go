@@ -1,0 +1,34 @@
+//go:build unix && !race
+
+package actors
+
+import "syscall"
+
+// mmapThreshold is the smallest buffer allocated outside the Go heap.
+const mmapThreshold = 1 << 20
+
+// allocBuffer returns a zero-length buffer of capacity n. Large buffers are
+// anonymous memory mappings, outside the Go heap: freeing one gives its
+// memory back at once instead of leaving garbage that the heap keeps until a
+// collection, which is what keeps the engine's memory within its budget.
+// Their pages are zero and become resident only when written.
+func allocBuffer(n int64) []byte {
+	if n < mmapThreshold {
+		return make([]byte, 0, n)
+	}
+	b, err := syscall.Mmap(-1, 0, int(n), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	if err != nil {
+		return make([]byte, 0, n)
+	}
+	return b[:0]
+}
+
+// freeBuffer releases a buffer from allocBuffer. Nothing may use it after.
+func freeBuffer(b []byte) {
+	if cap(b) < mmapThreshold {
+		return
+	}
+	// A buffer that allocBuffer had to make on the heap fails here
+	// (EINVAL: not a mapping) and is left to the garbage collector.
+	_ = syscall.Munmap(b[:cap(b)])
+}
