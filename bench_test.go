@@ -86,7 +86,7 @@ func peakRSS() int64 {
 }
 
 func newBenchEngine(b *testing.B) *arvfile.Engine {
-	e, err := arvfile.New(arvfile.WithStore(sink{}))
+	e, err := arvfile.New(arvfile.WithStore(sink{}), arvfile.WithTimeout(benchTimeout))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -216,3 +216,29 @@ func BenchmarkRandomWrites(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkWriteAt4KiB: the cost of one 4 KiB WriteAt at a random offset of
+// a committed 16 MiB file. Its block fills with overwrites and is repacked
+// (never sealed): nothing is uploaded while timed.
+func BenchmarkWriteAt4KiB(b *testing.B) {
+	e := newBenchEngine(b)
+	defer e.Close()
+	f, err := e.NewCollection().Create("f")
+	if err != nil {
+		b.Fatal(err)
+	}
+	writeFile(b, f, 16<<20, 1<<20)
+	if err := f.Sync(); err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewSource(1))
+	b.SetBytes(4096)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := f.WriteAt(source[:4096], rng.Int63n(4096)*4096); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+var benchTimeout = 10 * time.Minute

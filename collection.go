@@ -88,7 +88,7 @@ func (c *Collection) OpenFile(name string, flag int, perm fs.FileMode) (*File, e
 	if err != nil {
 		return nil, err
 	}
-	return newFile(c, name, flag, out.File), nil
+	return newFile(c, name, flag, out), nil
 }
 
 // Open opens name for reading.

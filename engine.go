@@ -37,6 +37,15 @@ type Engine struct {
 	done      chan struct{} // closed once Close stopped every actor
 	closeOnce sync.Once
 	closeErr  error
+
+	// The clock bounds File calls without a timer per call: every tick it
+	// closes the channel in tick and counts; a waiter gives up after the
+	// ticks its timeout spans. Close stops it, leaving tick closed.
+	tick      atomic.Pointer[chan struct{}]
+	ticks     atomic.Int64
+	tickEvery time.Duration
+	stopClock chan struct{}
+	clockDone chan struct{}
 }
 
 // New starts an engine. WithStore is required; every other option has a
@@ -65,6 +74,7 @@ func New(opts ...Option) (*Engine, error) {
 		e.cache = keep.NewCache(cfg.store, cfg.cacheBytes, cfg.prefetch)
 		e.reader = e.cache
 	}
+	e.startClock()
 	return e, nil
 }
 
@@ -80,6 +90,8 @@ func (e *Engine) Close() error {
 			e.cache.Close()
 		}
 		close(e.done)
+		close(e.stopClock)
+		<-e.clockDone
 	})
 	return e.closeErr
 }
@@ -110,29 +122,58 @@ func (e *Engine) await(ctx context.Context, r *messages.Reply) (err error, ok bo
 	}
 }
 
-var timerPool sync.Pool
+// startClock starts the goroutine that ticks for awaitTimeout, a hundred
+// ticks per timeout (at least 10 ms, at most a second apart).
+func (e *Engine) startClock() {
+	e.tickEvery = min(max(e.cfg.timeout/100, 10*time.Millisecond), time.Second)
+	ch := make(chan struct{})
+	e.tick.Store(&ch)
+	e.stopClock = make(chan struct{})
+	e.clockDone = make(chan struct{})
+	go func() {
+		defer close(e.clockDone)
+		t := time.NewTicker(e.tickEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				next := make(chan struct{})
+				e.ticks.Add(1)
+				close(*e.tick.Swap(&next))
+			case <-e.stopClock:
+				close(*e.tick.Load())
+				return
+			}
+		}
+	}()
+}
 
 // awaitTimeout is await bounded by the engine's timeout instead of a ctx.
+// ok is false when r did not finish (see await).
 func (e *Engine) awaitTimeout(r *messages.Reply) (err error, ok bool) {
-	if e.cfg.timeout == 0 {
-		return e.await(context.Background(), r)
-	}
-	t, _ := timerPool.Get().(*time.Timer)
-	if t == nil {
-		t = time.NewTimer(e.cfg.timeout)
-	} else {
-		t.Reset(e.cfg.timeout)
-	}
-	defer func() {
-		t.Stop()
-		timerPool.Put(t)
-	}()
-	select {
-	case <-r.Done():
-		return r.Err(), true
-	case <-t.C:
-		return os.ErrDeadlineExceeded, false
-	case <-e.done:
-		return errEngineClosed, false
+	var limit int64 = -1
+	for {
+		tick := e.tick.Load()
+		select {
+		case <-r.Done():
+			return r.Err(), true
+		case <-*tick:
+		}
+		select {
+		case <-e.done:
+			return errEngineClosed, false
+		default:
+		}
+		if e.cfg.timeout == 0 {
+			continue
+		}
+		now := e.ticks.Load()
+		if limit < 0 {
+			// The first tick may come at once: count the timeout from it.
+			limit = now + int64(e.cfg.timeout/e.tickEvery) + 1
+		}
+		if now >= limit {
+			return os.ErrDeadlineExceeded, false
+		}
 	}
 }

@@ -30,6 +30,7 @@ type File struct {
 	c      *Collection
 	name   string
 	pid    *actor.PID
+	runner messages.Runner // runs the file's actors inline while a call waits
 	read   bool
 	write  bool
 	append bool
@@ -39,12 +40,13 @@ type File struct {
 	closed atomic.Bool
 }
 
-func newFile(c *Collection, name string, flag int, pid *actor.PID) *File {
+func newFile(c *Collection, name string, flag int, out messages.OpenResult) *File {
 	acc := flag & (os.O_RDONLY | os.O_WRONLY | os.O_RDWR)
 	return &File{
 		c:      c,
 		name:   name,
-		pid:    pid,
+		pid:    out.File,
+		runner: out.Runner,
 		read:   acc != os.O_WRONLY,
 		write:  acc != os.O_RDONLY,
 		append: flag&os.O_APPEND != 0,
@@ -110,10 +112,22 @@ func (f *File) WriteAt(p []byte, off int64) (int, error) {
 	return n, err
 }
 
+// send delivers msg (carrying r) to the file's actor. When the file's
+// strand is idle the calling goroutine runs it until r is answered: the
+// request then costs no goroutine handoff.
+func (f *File) send(msg any, r *messages.Reply) {
+	if f.runner != nil && f.runner.Claim() {
+		f.c.e.sys.Send(f.pid, msg)
+		f.runner.RunUntil(r.Finished)
+		return
+	}
+	f.c.e.sys.Send(f.pid, msg)
+}
+
 // writeAt sends one Write and returns the bytes written and where.
 func (f *File) writeAt(op string, p []byte, off int64, appendMode bool) (int, int64, error) {
 	r := messages.NewReply()
-	f.c.e.sys.Send(f.pid, &messages.Write{Offset: off, Data: p, Append: appendMode, Reply: r})
+	f.send(&messages.Write{Offset: off, Data: p, Append: appendMode, Reply: r}, r)
 	err, ok := f.c.e.awaitTimeout(r)
 	if !ok {
 		return 0, 0, f.pathErr(op, err)
@@ -167,7 +181,7 @@ func (f *File) readAt(op string, p []byte, off int64) (int, error) {
 	e := f.c.e
 	r := messages.NewReply()
 	var out messages.ReadResult
-	e.sys.Send(f.pid, &messages.Read{Offset: off, Buf: p, Out: &out, Reply: r})
+	f.send(&messages.Read{Offset: off, Buf: p, Out: &out, Reply: r}, r)
 	err, ok := e.awaitTimeout(r)
 	if !ok {
 		return 0, f.pathErr(op, err)

@@ -30,10 +30,12 @@ type dirNode struct {
 	files map[string]*fileNode
 }
 
-// fileNode is one file: its actor once opened, its segments before.
+// fileNode is one file: its actor (and strand) once opened, its segments
+// before.
 type fileNode struct {
-	pid  *actor.PID
-	segs []segments.Range
+	pid    *actor.PID
+	strand *Strand
+	segs   []segments.Range
 }
 
 func newDirNode() *dirNode {
@@ -119,13 +121,16 @@ func (c *collectionActor) onOpenFile(ctx actorContext, m *messages.OpenFile) {
 	case fn == nil:
 		fn = &fileNode{}
 		dir.files[base] = fn
-		c.coll.emit(ctx, messages.Event{Kind: messages.EventAdd, Path: name})
+		c.coll.emit(ctx, messages.EventAdd, name, 0, 0)
 	}
 	if fn.pid == nil {
-		fn.pid = ctx.Spawn(c.rt.props(newFileActor(c.rt, c.coll, name, fn.segs)))
+		fa := newFileActor(c.rt, c.coll, name, fn.segs)
+		fn.pid = ctx.Spawn(propsOn(fa, fa.strand))
+		fn.strand = fa.strand
 		fn.segs = nil
 	}
 	m.Out.File = fn.pid
+	m.Out.Runner = fn.strand
 	ctx.Send(fn.pid, &messages.Open{Writer: writer, Truncate: writer && m.Flag&os.O_TRUNC != 0, Reply: m.Reply})
 }
 

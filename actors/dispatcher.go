@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"runtime"
 	"sync/atomic"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -11,12 +12,13 @@ import (
 // goroutine (and grow its stack again) for every mailbox that goes from idle
 // to busy. A worker that finds no work parks until handed some; at most
 // maxParked workers park, the rest exit. Close makes every parked worker
-// exit; workers still running exit when their activation ends.
+// exit (it hands each a nil activation); workers still running exit when
+// their activation ends.
 type Dispatcher struct {
 	throughput int
 	maxParked  int32
 	work       chan func()
-	quit       chan struct{}
+	closed     atomic.Bool
 	parked     atomic.Int32
 	live       atomic.Int32
 }
@@ -30,7 +32,6 @@ func NewDispatcher(throughput, maxParked int) *Dispatcher {
 		throughput: throughput,
 		maxParked:  int32(maxParked),
 		work:       make(chan func()),
-		quit:       make(chan struct{}),
 	}
 }
 
@@ -52,22 +53,35 @@ func (d *Dispatcher) Throughput() int { return d.throughput }
 func (d *Dispatcher) Live() int { return int(d.live.Load()) }
 
 // Close makes parked workers exit, and running ones exit when done.
-func (d *Dispatcher) Close() { close(d.quit) }
+func (d *Dispatcher) Close() {
+	d.closed.Store(true)
+	for {
+		select {
+		case d.work <- nil:
+		default:
+			if d.parked.Load() == 0 {
+				return
+			}
+			runtime.Gosched() // a worker is between parking and receiving
+		}
+	}
+}
 
 func (d *Dispatcher) run(fn func()) {
 	defer d.live.Add(-1)
-	for {
+	for fn != nil {
 		fn()
-		if d.parked.Add(1) > d.maxParked {
+		if d.closed.Load() {
+			return
+		}
+		// Park, unless enough workers are parked or Close began: Close
+		// sets closed before it counts the parked, so one of the two
+		// sees the other.
+		if d.parked.Add(1) > d.maxParked || d.closed.Load() {
 			d.parked.Add(-1)
 			return
 		}
-		select {
-		case fn = <-d.work:
-			d.parked.Add(-1)
-		case <-d.quit:
-			d.parked.Add(-1)
-			return
-		}
+		fn = <-d.work
+		d.parked.Add(-1)
 	}
 }

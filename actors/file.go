@@ -32,9 +32,10 @@ import (
 // every block the segments name. A closed small file offers its block for
 // packing; while the pack copy is in flight every other message is deferred.
 type fileActor struct {
-	rt   *Runtime
-	coll *CollectionRuntime
-	path string
+	rt     *Runtime
+	coll   *CollectionRuntime
+	path   string
+	strand *Strand // runs this actor and its blocks
 
 	// All fields below belong to this actor alone.
 	self      *actor.PID
@@ -90,6 +91,7 @@ var (
 func newFileActor(rt *Runtime, coll *CollectionRuntime, path string, ranges []segments.Range) *fileActor {
 	return &fileActor{
 		rt:        rt,
+		strand:    NewStrand(rt.Dispatcher),
 		coll:      coll,
 		path:      path,
 		segs:      segments.NewList(ranges),
@@ -184,16 +186,16 @@ func (f *fileActor) onWrite(ctx actorContext, m *messages.Write) {
 	if off > size {
 		f.pad(off)
 	}
-	f.continueWrite(ctx, &pendingWrite{off: off, data: m.Data, start: off, n: int64(len(m.Data)), r: r})
+	f.continueWrite(ctx, pendingWrite{off: off, data: m.Data, start: off, n: int64(len(m.Data)), r: r})
 }
 
 // continueWrite writes w piece by piece; when a piece must wait for memory
 // it parks w and asks the BlockManager (AwaitMemory).
-func (f *fileActor) continueWrite(ctx actorContext, w *pendingWrite) {
+func (f *fileActor) continueWrite(ctx actorContext, w pendingWrite) {
 	for len(w.data) > 0 {
 		n := min(int64(len(w.data)), f.rt.BlockSize)
 		if need := f.writePiece(ctx, w.off, w.data[:n], w.r); need > 0 {
-			f.memWait = w
+			f.memWait = &w
 			ctx.Send(f.rt.Manager, &messages.AwaitMemory{File: f.self, Bytes: need})
 			return
 		}
@@ -201,7 +203,7 @@ func (f *fileActor) continueWrite(ctx actorContext, w *pendingWrite) {
 		w.data = w.data[n:]
 	}
 	f.changed()
-	f.coll.emit(ctx, messages.Event{Kind: messages.EventWrite, Path: f.path, Offset: w.start, Length: w.n})
+	f.coll.emit(ctx, messages.EventWrite, f.path, w.start, w.n)
 	w.r.Finish()
 }
 
@@ -212,7 +214,7 @@ func (f *fileActor) onMemoryAvailable(ctx actorContext, m *messages.MemoryAvaila
 	}
 	f.memWait = nil
 	f.force = m.Force
-	f.continueWrite(ctx, w)
+	f.continueWrite(ctx, *w)
 	f.force = false
 	f.replay(ctx)
 }
@@ -298,18 +300,19 @@ func (f *fileActor) nextCapacity(need int64) int64 {
 // startBlock spawns a new, empty current block.
 func (f *fileActor) startBlock(ctx actorContext) {
 	id := messages.NewBlockID()
-	pid := ctx.Spawn(f.rt.props(newBlock(f.rt, id, f.self)))
+	pid := ctx.Spawn(propsOn(newBlock(f.rt, id, f.self), f.strand))
 	f.cur = &currentBlock{id: id, pid: pid}
 	f.blocks[id] = pid
 }
 
 // makeRoom repacks the current block when that frees room for n more bytes
-// and at least a sixteenth of a block (so that a nearly compact block is
-// sealed rather than repacked again and again; sealing repacks it anyway).
+// and at least a quarter of a block (so that a nearly compact block is
+// sealed rather than copied again and again; sealing repacks it anyway, so
+// what is stored is the same).
 func (f *fileActor) makeRoom(ctx actorContext, n int64) {
 	live := f.liveBytes(f.cur.id)
 	freed := f.cur.wp - live
-	if freed > 0 && live+n <= f.rt.BlockSize && freed >= f.rt.BlockSize/16 {
+	if freed > 0 && live+n <= f.rt.BlockSize && freed >= f.rt.BlockSize/4 {
 		f.repackCurrent(ctx)
 	}
 }
@@ -599,7 +602,7 @@ func (f *fileActor) finishSync(ctx actorContext, ps *pendingSync) {
 		if f.changes == ps.changes {
 			f.committed = true
 		}
-		f.coll.emit(ctx, messages.Event{Kind: messages.EventMod, Path: f.path})
+		f.coll.emit(ctx, messages.EventMod, f.path, 0, 0)
 	}
 	ps.reply.Finish()
 }

@@ -52,7 +52,12 @@ type Runtime struct {
 // props returns Props that run a (pre-built, so state survives a restart)
 // actor on the engine's dispatcher.
 func (rt *Runtime) props(a actor.Actor) *actor.Props {
-	return actor.PropsFromProducer(func() actor.Actor { return a }, actor.WithDispatcher(rt.Dispatcher))
+	return propsOn(a, rt.Dispatcher)
+}
+
+// propsOn returns Props that run a pre-built actor on d.
+func propsOn(a actor.Actor, d actor.Dispatcher) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor { return a }, actor.WithDispatcher(d))
 }
 
 // CollectionRuntime is the wiring the actors of one collection share.
@@ -68,9 +73,10 @@ type CollectionRuntime struct {
 	Subscribed atomic.Bool
 }
 
-// emit sends ev to the collection's subscribers, if it has any.
-func (c *CollectionRuntime) emit(ctx actorContext, ev messages.Event) {
+// emit sends an event to the collection's subscribers, if it has any
+// (without allocating when it has none).
+func (c *CollectionRuntime) emit(ctx actorContext, kind messages.EventKind, path string, off, n int64) {
 	if c.Subscribed.Load() && c.Events != nil {
-		ctx.Send(c.Events, &ev)
+		ctx.Send(c.Events, &messages.Event{Kind: kind, Path: path, Offset: off, Length: n})
 	}
 }

@@ -18,9 +18,20 @@ type OpenFile struct {
 	Reply *Reply
 }
 
-// OpenResult is the answer to OpenFile.
+// OpenResult is the answer to OpenFile: the file's actor, and the runner
+// of the strand it runs on.
 type OpenResult struct {
-	File *actor.PID
+	File   *actor.PID
+	Runner Runner
+}
+
+// Runner lets a caller run a file's actors on its own goroutine while it
+// waits for them: Claim takes the idle strand (false when it is busy), and
+// RunUntil runs its work until done reports true or nothing is left, then
+// hands what is left to the engine's workers.
+type Runner interface {
+	Claim() bool
+	RunUntil(done func() bool)
 }
 
 // Snapshot lists every file of the collection: its path and either its

@@ -67,6 +67,10 @@ func (r *Reply) SetErr(err error) {
 	}
 }
 
+// Finished reports whether every party has finished (Done is signalled or
+// about to be), without consuming the signal.
+func (r *Reply) Finished() bool { return r.pending.Load() == 0 }
+
 // Done is signalled once when every party has finished.
 func (r *Reply) Done() <-chan struct{} { return r.done }
 
