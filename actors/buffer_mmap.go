@@ -20,6 +20,7 @@ func allocBuffer(n int64) []byte {
 	if err != nil {
 		return make([]byte, 0, n)
 	}
+	adviseHugePages(b)
 	return b[:0]
 }
 
