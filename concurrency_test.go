@@ -174,3 +174,34 @@ func TestNoGoroutineIsLeftAfterClose(t *testing.T) {
 		t.Logf("%s", buf[:runtime.Stack(buf, true)])
 	}
 }
+
+func TestWritersWithinATinyMemoryBudgetAllFinish(t *testing.T) {
+	st := newTestStore()
+	e := newTestEngine(t, st, WithBlockSize(1024), WithMemoryBudget(4096), WithPutWorkers(1), WithQueueDepth(1))
+	c := e.NewCollection()
+	const files, size = 12, 20000
+	var wg sync.WaitGroup
+	for i := 0; i < files; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			f, err := c.Create(fmt.Sprintf("f%d", i))
+			if !assert.NoError(t, err) {
+				return
+			}
+			data := pattern(i, size)
+			for off := 0; off < size; off += 333 {
+				_, err := f.Write(data[off:min(off+333, size)])
+				assert.NoError(t, err)
+			}
+			assert.NoError(t, f.Close())
+		}(i)
+	}
+	wg.Wait()
+	require.NoError(t, c.Commit(bg))
+	for i := 0; i < files; i++ {
+		assert.Equal(t, string(pattern(i, size)), contents(t, c, fmt.Sprintf("f%d", i)))
+	}
+	live, _ := e.sys.RT.Memory.Stats()
+	assert.Equal(t, int64(0), live, "every buffer is released once everything is stored")
+}

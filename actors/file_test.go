@@ -150,3 +150,34 @@ func TestFileActorSyncAwaitsEveryBlockAndReplacesIDs(t *testing.T) {
 	assert.Equal(t, out.Segments, f.segs.Ranges())
 	assert.Equal(t, []sentMsg{{"spawned1", &messages.Release{}}}, ctx.take(), "committed blocks are released")
 }
+
+func TestFileActorWaitsForMemoryBeforeCopyingAndDefersMeanwhile(t *testing.T) {
+	f, ctx := newTestFile(16)
+	f.rt.MinCapacity = 4
+	f.rt.Memory = NewMemory(12, 0)
+	r := openReply()
+	f.onWrite(ctx, &messages.Write{Offset: 0, Data: []byte("abc"), Reply: r})
+	assert.Equal(t, []sentMsg{{"spawned1", &messages.Append{Data: []byte("abc"), Capacity: 4, Reply: r}}}, ctx.take())
+	// Growing to 16 does not fit a budget of 12: the block is sealed as it
+	// is, and a new one of the same capacity (4) takes the write.
+	f.onWrite(ctx, &messages.Write{Offset: 3, Data: []byte("def"), Reply: r})
+	assert.Equal(t, []sentMsg{
+		{"spawned1", &messages.Seal{Accepted: r}},
+		{"spawned2", &messages.Append{Data: []byte("def"), Capacity: 4, Reply: r}},
+	}, ctx.take())
+	f.rt.Memory.Reserve(4, true) // someone else takes the rest: 4+4+4 = 12
+	w := &messages.Write{Offset: 6, Data: []byte("ghij"), Reply: r}
+	f.handle(ctx, w)
+	assert.Equal(t, []sentMsg{
+		{"spawned2", &messages.Seal{Accepted: r}},
+		{"manager", &messages.AwaitMemory{File: pid("file"), Bytes: 4}},
+	}, ctx.take(), "nothing is copied until there is room")
+	stat := &messages.Stat{Out: &messages.FileInfo{}, Reply: openReply()}
+	f.handle(ctx, stat)
+	assert.Equal(t, []any{stat}, f.deferred)
+	f.rt.Memory.Unreserve(4)
+	f.handle(ctx, &messages.MemoryAvailable{})
+	assert.Equal(t, []sentMsg{{"spawned3", &messages.Append{Data: []byte("ghij"), Capacity: 4, Reply: r}}}, ctx.take())
+	assert.Empty(t, f.deferred)
+	assert.Equal(t, int64(10), stat.Out.Size, "the deferred Stat ran after the write")
+}
