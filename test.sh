@@ -9,3 +9,5 @@ if [ -n "$unformatted" ]; then
 	exit 1
 fi
 go test -race ./...
+# Every load benchmark once, as a smoke test (figures come from go run ./bench).
+go test -run NONE -bench . -benchtime=1x ./bench

@@ -17,9 +17,34 @@ type PutOptions struct {
 // CONTRACT: Put returns the (possibly signed) locator of data; Get returns the
 // block's bytes after verifying their md5 against the locator. The caller must
 // not modify a slice returned by Get.
+//
+// Every implementation in this package also promises:
+//   - Put does not retain data: the caller may reuse its buffer once Put returns.
+//   - Put of zero bytes returns EmptyBlockLocator and Get of a locator naming
+//     the empty block returns an empty, non-nil slice, both without any I/O.
+//   - Put of more than BlockSize bytes fails with ErrBlockTooLarge.
+//   - Get of a malformed locator fails with an error wrapping ErrInvalidLocator;
+//     hints (signatures, +R…) are accepted and passed on to the backend.
+//   - Errors that may go away on retry are marked with *TemporaryError (test
+//     with IsTemporary); everything else is permanent. Context errors are
+//     returned as they are and are never temporary.
 type Store interface {
 	Put(ctx context.Context, data []byte, opts PutOptions) (string, error)
 	Get(ctx context.Context, locator string) ([]byte, error)
+}
+
+// Refresher is an optional capability of a Store: the engine type-asserts it
+// when it must copy a remote block (a locator with a +R hint) to the local
+// cluster, as the Python SDK's copy_remote_blocks does.
+//
+// RefreshSignature makes the block named by locator available locally and
+// returns the local locator, signed if the store signs. It fails with an error
+// wrapping ErrNotFound when the block cannot be found. Wrappers in this
+// package (Cache, FaultStore, WithRetries) implement Refresher by forwarding;
+// when the wrapped store does not, they fail with an error wrapping
+// errors.ErrUnsupported.
+type Refresher interface {
+	RefreshSignature(ctx context.Context, locator string) (string, error)
 }
 
 // ErrNotFound is returned by Get for a block the store does not have.

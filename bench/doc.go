@@ -1,2 +1,0 @@
-// Package bench holds arvfile's load benchmarks and the load driver.
-package bench

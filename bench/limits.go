@@ -1,0 +1,100 @@
+package main
+
+import (
+	"crypto/md5"
+	"sync"
+	"time"
+)
+
+// The physical limit of writing is MD5 (every byte is hashed once) plus one
+// memory copy. These functions measure it on the bytes a scenario writes, in
+// the same run, so each figure can be given as a ratio to it.
+
+// md5Rate returns the bytes per second at which g goroutines hash total
+// bytes of data in chunks of len(block) (each goroutine hashes total/g).
+func md5Rate(block []byte, total int64, g int) float64 {
+	start := time.Now()
+	var wg sync.WaitGroup
+	per := total / int64(g)
+	for i := 0; i < g; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for done := int64(0); done < per; {
+				n := min(int64(len(block)), per-done)
+				h := md5.New()
+				h.Write(block[:n])
+				sink(h.Sum(nil))
+				done += n
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(per*int64(g)) / time.Since(start).Seconds()
+}
+
+// copyRate returns the bytes per second of copying total bytes from src in
+// chunks of chunk bytes into a buffer of len(src).
+func copyRate(src []byte, total int64, chunk int) float64 {
+	dst := make([]byte, len(src))
+	start := time.Now()
+	var off int
+	for done := int64(0); done < total; {
+		n := int(min(int64(chunk), total-done))
+		if off+n > len(src) {
+			off = 0
+		}
+		copy(dst[off:off+n], src[off:off+n])
+		off += n
+		done += int64(n)
+	}
+	sink(dst[:1])
+	return float64(total) / time.Since(start).Seconds()
+}
+
+var sinkMu sync.Mutex
+var sinkByte byte
+
+// sink keeps the compiler from discarding a result.
+func sink(b []byte) {
+	if len(b) > 0 {
+		sinkMu.Lock()
+		sinkByte ^= b[0]
+		sinkMu.Unlock()
+	}
+}
+
+// limits are the rates of a run, in bytes per second.
+type limits struct {
+	md5One, md5Two, memcopy float64
+}
+
+// measureLimits measures MD5 on one and two goroutines and a memory copy
+// over total bytes of data, taking the median of reps runs each.
+func measureLimits(data []byte, total int64, chunk, reps int) limits {
+	var one, two, cp []float64
+	for i := 0; i < reps; i++ {
+		one = append(one, md5Rate(data, total, 1))
+		two = append(two, md5Rate(data, total, 2))
+		cp = append(cp, copyRate(data, total, chunk))
+	}
+	m1, _, _ := stats(one)
+	m2, _, _ := stats(two)
+	mc, _, _ := stats(cp)
+	return limits{md5One: m1, md5Two: m2, memcopy: mc}
+}
+
+// pattern returns n bytes of deterministic, incompressible-looking data.
+func pattern(n int, seed uint64) []byte {
+	b := make([]byte, n)
+	x := seed*0x9E3779B97F4A7C15 + 1
+	for i := 0; i+8 <= n; i += 8 {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		for k := 0; k < 8; k++ {
+			b[i+k] = byte(x >> (8 * k))
+		}
+	}
+	return b
+}

@@ -1,0 +1,216 @@
+package keep
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+)
+
+// DirStore is the embedded, durable Store: blocks are files in a directory
+// tree, one file per block at `<root>/<first 3 hex digits of the md5>/<md5>`.
+// It is safe for concurrent use, by several goroutines and several processes.
+//
+// A Put goes: hash the data; if the block's file already exists with the
+// right size, return at once; otherwise write the data to a new temporary
+// file (`<md5>.tmp-*`) in the block's directory, fsync it, rename it to its
+// final name and fsync the directory. The rename is atomic, so a Get sees
+// either no block or the whole block: a full disk, a permission error or a
+// crash before the rename leaves at most a temporary file, which Get never
+// reads (a crash can leave one behind; it is harmless). Concurrent Puts of the
+// same block each write their own temporary file; the last rename wins and
+// both renames carry the same bytes.
+//
+// A Get parses the locator (only a validated md5 ever becomes a path), reads
+// the file and verifies its size and md5: ErrNotFound when the file is
+// missing, ErrCorrupt when its bytes do not match. Put returns unsigned
+// `md5+size` locators; Get ignores hints.
+type DirStore struct {
+	root string
+	// beforeRename, when set (by tests), runs after the temporary file is
+	// written and synced and before it is renamed; an error aborts the Put.
+	beforeRename func(tmpPath string) error
+}
+
+// NewDirStore returns a DirStore rooted at root, creating the directory (and
+// its parents) if needed. It fails if root exists and is not a directory.
+func NewDirStore(root string) (*DirStore, error) {
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return nil, fmt.Errorf("keep: dir store: %w", err)
+	}
+	info, err := os.Stat(root)
+	if err != nil {
+		return nil, fmt.Errorf("keep: dir store: %w", err)
+	}
+	if !info.IsDir() {
+		return nil, fmt.Errorf("keep: dir store: %s is not a directory", root)
+	}
+	return &DirStore{root: root}, nil
+}
+
+// Root returns the directory the store was opened on.
+func (d *DirStore) Root() string { return d.root }
+
+// Put stores data durably and returns `md5+size`. When it fails, no block
+// named by that locator becomes visible unless it was already stored.
+func (d *DirStore) Put(ctx context.Context, data []byte, _ PutOptions) (string, error) {
+	if err := checkPutSize(data); err != nil {
+		return "", err
+	}
+	if len(data) == 0 {
+		return EmptyBlockLocator, nil
+	}
+	sum := md5.Sum(data)
+	hash := hex.EncodeToString(sum[:])
+	locator := hash + "+" + strconv.Itoa(len(data))
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	dir, final := d.paths(hash)
+	if info, err := os.Stat(final); err == nil && info.Mode().IsRegular() && info.Size() == int64(len(data)) {
+		return locator, nil
+	}
+	if err := d.ensureDir(dir); err != nil {
+		return "", fmt.Errorf("keep: put %s: %w", locator, err)
+	}
+	if err := d.writeBlock(dir, hash, final, data); err != nil {
+		return "", fmt.Errorf("keep: put %s: %w", locator, err)
+	}
+	return locator, nil
+}
+
+// writeBlock writes data to a temporary file in dir, syncs it, renames it to
+// final and syncs dir. On failure it removes the temporary file.
+func (d *DirStore) writeBlock(dir, hash, final string, data []byte) (err error) {
+	tmp, err := os.CreateTemp(dir, hash+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmpPath := tmp.Name()
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmpPath)
+		}
+	}()
+	if _, err = tmp.Write(data); err != nil {
+		return err
+	}
+	if err = tmp.Sync(); err != nil {
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	if d.beforeRename != nil {
+		if err = d.beforeRename(tmpPath); err != nil {
+			return err
+		}
+	}
+	if err = os.Rename(tmpPath, final); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+// ensureDir creates the block's directory if it is missing, and then syncs
+// the root so the new directory survives a crash.
+func (d *DirStore) ensureDir(dir string) error {
+	err := os.Mkdir(dir, 0o755)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return syncDir(d.root)
+}
+
+// Get reads the block named by locator and verifies its size and md5.
+func (d *DirStore) Get(ctx context.Context, locator string) ([]byte, error) {
+	loc, empty, err := parseGetLocator(locator)
+	if err != nil {
+		return nil, err
+	}
+	if empty {
+		return []byte{}, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	hash := loc.Hash()
+	if !dirStoreValidHash(hash) {
+		return nil, fmt.Errorf("%w: %q is not an md5", ErrInvalidLocator, hash)
+	}
+	_, final := d.paths(hash)
+	data, err := readBlockFile(final, loc.Size())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, loc.Stripped())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("keep: get %s: %w", loc.Stripped(), err)
+	}
+	if err := VerifyBlock(loc, data); err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+// readBlockFile reads the file at path, expecting size bytes. A file of
+// another size is returned as read (up to size+1 bytes) so that the caller's
+// verification reports it.
+func readBlockFile(path string, size int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data := make([]byte, size+1)
+	n, err := io.ReadFull(f, data)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		err = nil
+	}
+	return data[:n], err
+}
+
+// paths returns the directory and the file name of the block with md5 hash,
+// which must already be validated.
+func (d *DirStore) paths(hash string) (dir, file string) {
+	dir = filepath.Join(d.root, hash[:3])
+	return dir, filepath.Join(dir, hash)
+}
+
+// dirStoreValidHash reports whether hash is 32 lower-case hex digits, the
+// only strings DirStore turns into paths.
+func dirStoreValidHash(hash string) bool {
+	if len(hash) != 2*md5.Size {
+		return false
+	}
+	for i := 0; i < len(hash); i++ {
+		c := hash[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// syncDir fsyncs the directory at path so that entries created or renamed
+// in it are durable.
+func syncDir(path string) error {
+	dir, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	err = dir.Sync()
+	if cerr := dir.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
