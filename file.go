@@ -37,6 +37,8 @@ type File struct {
 	mu     sync.Mutex // guards offset (the handle's, not the file's state)
 	offset int64
 	closed atomic.Bool
+
+	x fileExt // the line reader's tail (guarded by mu) and the read-only fast path (reader.go, readpath.go)
 }
 
 func newFile(c *Collection, name string, flag int, pid *actor.PID) *File {

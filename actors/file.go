@@ -181,6 +181,7 @@ func (f *fileActor) onWrite(ctx actorContext, m *messages.Write) {
 
 // changed records a change of content.
 func (f *fileActor) changed() {
+	f.coll.Changes.Add(1)
 	f.committed = false
 	f.changes++
 	f.modTime = time.Now()
