@@ -27,6 +27,8 @@ type Collection struct {
 	subMu   sync.Mutex // guards subList and nextSub (not file state)
 	subList []subscription
 	nextID  int
+
+	loaded loadedText // the manifest a loaded collection came from (load.go)
 }
 
 type subscription struct {
@@ -88,7 +90,11 @@ func (c *Collection) OpenFile(name string, flag int, perm fs.FileMode) (*File, e
 	if err != nil {
 		return nil, err
 	}
-	return newFile(c, name, flag, out.File), nil
+	f := newFile(c, name, flag, out.File)
+	if out.File == nil {
+		f.x.ro = newROFile(out.Segments, out.ModTime)
+	}
+	return f, nil
 }
 
 // Open opens name for reading.
@@ -230,6 +236,9 @@ func (c *Collection) snapshot(ctx context.Context) ([]messages.SnapshotEntry, er
 // ManifestText returns the collection's manifest. Unless opts.OnlyCommitted
 // it commits everything first (see Commit) and fails as Commit does.
 func (c *Collection) ManifestText(ctx context.Context, opts ManifestOptions) (string, error) {
+	if text, ok := c.verbatim(opts); ok {
+		return text, nil
+	}
 	var files []fileSegments
 	if opts.OnlyCommitted {
 		var err error

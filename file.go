@@ -166,6 +166,9 @@ func (f *File) readAt(op string, p []byte, off int64) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	if f.x.ro != nil {
+		return f.x.ro.readAt(f, op, p, off)
+	}
 	e := f.c.e
 	r := messages.NewReply()
 	var out messages.ReadResult
@@ -255,6 +258,9 @@ func (f *File) Sync() error {
 	if f.closed.Load() {
 		return f.pathErr("sync", fs.ErrClosed)
 	}
+	if f.x.ro != nil {
+		return nil
+	}
 	r := messages.NewReply()
 	var out messages.SyncResult
 	f.c.e.sys.Send(f.pid, &messages.Sync{Out: &out, Reply: r})
@@ -280,6 +286,9 @@ func (f *File) Close() error {
 	if !f.closed.CompareAndSwap(false, true) {
 		return f.pathErr("close", fs.ErrClosed)
 	}
+	if f.x.ro != nil {
+		return nil
+	}
 	r := messages.NewReply()
 	var out messages.SyncResult
 	f.c.e.sys.Send(f.pid, &messages.Close{Writer: f.write && !f.c.rt.ReadOnly, Out: &out, Reply: r})
@@ -303,6 +312,9 @@ func (f *File) size(op string) (int64, error) {
 }
 
 func (f *File) stat(op string) (messages.FileInfo, error) {
+	if f.x.ro != nil {
+		return f.x.ro.info, nil
+	}
 	r := messages.NewReply()
 	var out messages.FileInfo
 	f.c.e.sys.Send(f.pid, &messages.Stat{Out: &out, Reply: r})

@@ -88,6 +88,8 @@ func (b *blockActor) Receive(ctx actor.Context) {
 		b.onPackDone(ctx)
 	case *messages.Release:
 		b.onRelease(ctx)
+	case *messages.Retain:
+		b.owners++
 	case *actor.Stopped:
 		b.onStopped()
 	}

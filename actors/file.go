@@ -134,6 +134,8 @@ func (f *fileActor) handle(ctx actorContext, msg any) {
 		f.onPackOffer(ctx, m)
 	case *messages.SealBlock:
 		f.onSealBlock(ctx, m)
+	case *messages.CloneFile, *messages.AdoptBlock, *messages.Reparent:
+		f.onNamespace(ctx, m)
 	}
 }
 

@@ -1,6 +1,8 @@
 package messages
 
 import (
+	"time"
+
 	"github.com/arvfile/arvfile/segments"
 	"github.com/asynkron/protoactor-go/actor"
 )
@@ -18,9 +20,14 @@ type OpenFile struct {
 	Reply *Reply
 }
 
-// OpenResult is the answer to OpenFile.
+// OpenResult is the answer to OpenFile: the file's actor, or, in a
+// read-only collection (where no file actor is ever spawned), the file's
+// segments, which never change and must not be modified, and its
+// modification time.
 type OpenResult struct {
-	File *actor.PID
+	File     *actor.PID
+	Segments []segments.Range
+	ModTime  time.Time
 }
 
 // Snapshot lists every file of the collection: its path and either its
