@@ -167,6 +167,7 @@ func (c *Collection) Commit(ctx context.Context) error {
 type fileSegments struct {
 	path string
 	segs []segments.Range
+	dir  bool // an empty directory, not a file
 }
 
 // commitAll commits every file and returns their segments as of the commit.
@@ -186,7 +187,7 @@ func (c *Collection) commitAll(ctx context.Context) ([]fileSegments, error) {
 	outs := make([]messages.SyncResult, len(entries))
 	r = messages.NewReply()
 	for i, en := range entries {
-		files[i] = fileSegments{path: en.Path, segs: en.Segments}
+		files[i] = fileSegments{path: en.Path, segs: en.Segments, dir: en.Dir}
 		if en.File != nil {
 			r.Add(1)
 			c.e.sys.Send(en.File, &messages.Sync{Out: &outs[i], Reply: r})
@@ -263,7 +264,7 @@ func (c *Collection) committedSegments(ctx context.Context) ([]fileSegments, err
 	files := make([]fileSegments, len(entries))
 	r := messages.NewReply()
 	for i, en := range entries {
-		files[i] = fileSegments{path: en.Path, segs: en.Segments}
+		files[i] = fileSegments{path: en.Path, segs: en.Segments, dir: en.Dir}
 		if en.File != nil {
 			r.Add(1)
 			c.e.sys.Send(en.File, &messages.GetSegments{OnlyCommitted: true, Out: &files[i].segs, Reply: r})
@@ -283,6 +284,9 @@ func buildTree(files []fileSegments) *segments.Dir {
 	for _, f := range files {
 		d := root
 		parts := strings.Split(f.path, "/")
+		if f.dir {
+			parts = append(parts, "") // every part is a directory
+		}
 		for _, p := range parts[:len(parts)-1] {
 			sub := d.Dirs[p]
 			if sub == nil {
@@ -291,7 +295,9 @@ func buildTree(files []fileSegments) *segments.Dir {
 			}
 			d = sub
 		}
-		d.Files[parts[len(parts)-1]] = &segments.File{Segments: f.segs}
+		if !f.dir {
+			d.Files[parts[len(parts)-1]] = &segments.File{Segments: f.segs}
+		}
 	}
 	return root
 }

@@ -184,6 +184,10 @@ func (c *collectionActor) onSnapshot(m *messages.Snapshot) {
 			out = append(out, messages.SnapshotEntry{Path: prefix + name, File: f.pid, Segments: f.segs})
 		}
 		for name, d := range n.dirs {
+			if len(d.files) == 0 && len(d.dirs) == 0 {
+				out = append(out, messages.SnapshotEntry{Path: prefix + name, Dir: true})
+				continue
+			}
 			visit(prefix+name+"/", d)
 		}
 	}

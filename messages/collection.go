@@ -31,15 +31,18 @@ type OpenResult struct {
 }
 
 // Snapshot lists every file of the collection: its path and either its
-// actor or, for a file never opened, its segments. Sender: the facade.
+// actor or, for a file never opened, its segments; and every empty
+// directory. Sender: the facade.
 type Snapshot struct {
 	Out   *[]SnapshotEntry
 	Reply *Reply
 }
 
-// SnapshotEntry is one file in a Snapshot.
+// SnapshotEntry is one file in a Snapshot, or, with Dir, an empty
+// directory (no File, no Segments).
 type SnapshotEntry struct {
 	Path     string
 	File     *actor.PID
 	Segments []segments.Range
+	Dir      bool
 }
