@@ -85,7 +85,7 @@ func TestSixteenWritersOfDisjointRangesUploadEachSealedBlockOnce(t *testing.T) {
 		total += n
 	}
 	assert.Equal(t, 16, total, "16 sealed blocks of 4096 bytes")
-	assert.Equal(t, len(st.putOrder()), total)
+	assert.Equal(t, st.mem.TotalPuts(), total)
 	require.NoError(t, f.Close())
 }
 
