@@ -95,8 +95,8 @@ func (e *Engine) readBlock(locator string, off int64, dst []byte) error {
 		clear(dst)
 		return nil
 	}
-	if c, ok := e.reader.(*keep.Cache); ok {
-		if data, ok := c.Cached(locator); ok {
+	if e.cache != nil {
+		if data, ok := e.cache.Cached(locator); ok {
 			end := off + int64(len(dst))
 			if off < 0 || end > int64(len(data)) {
 				return fmt.Errorf("arvfile: block %s has %d bytes, segment wants [%d,%d)", locator, len(data), off, end)
