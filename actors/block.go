@@ -90,6 +90,8 @@ func (b *blockActor) Receive(ctx actor.Context) {
 		b.onRelease(ctx)
 	case *messages.Retain:
 		b.owners++
+	case *messages.HashBlock:
+		b.onHashBlock(m)
 	case *actor.Stopped:
 		b.onStopped()
 	}

@@ -17,6 +17,10 @@ func (f *fileActor) onNamespace(ctx actorContext, msg any) {
 		f.onAdoptBlock(ctx, m)
 	case *messages.Reparent:
 		f.onReparent(m)
+	case *messages.HashBlocks:
+		f.onHashBlocks(ctx, m)
+	case *messages.ReplaceLocators:
+		f.onReplaceLocators(ctx, m)
 	}
 }
 

@@ -80,7 +80,7 @@ func (c *collectionActor) Receive(ctx actor.Context) {
 	case *messages.Snapshot:
 		c.onSnapshot(m)
 	case *messages.Mkdir, *messages.Remove, *messages.Rename, *messages.Detach, *messages.Attach,
-		*messages.CopyOut, *messages.CopyIn, *messages.StatPath, *messages.ReadDir:
+		*messages.CopyOut, *messages.CopyIn, *messages.StatPath, *messages.ReadDir, *messages.ReplaceLocators:
 		c.onNamespace(ctx, m)
 	}
 }

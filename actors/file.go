@@ -134,7 +134,7 @@ func (f *fileActor) handle(ctx actorContext, msg any) {
 		f.onPackOffer(ctx, m)
 	case *messages.SealBlock:
 		f.onSealBlock(ctx, m)
-	case *messages.CloneFile, *messages.AdoptBlock, *messages.Reparent:
+	case *messages.CloneFile, *messages.AdoptBlock, *messages.Reparent, *messages.HashBlocks, *messages.ReplaceLocators:
 		f.onNamespace(ctx, m)
 	}
 }

@@ -39,6 +39,8 @@ func (c *collectionActor) onNamespace(ctx actorContext, msg any) {
 		c.onStatPath(ctx, m)
 	case *messages.ReadDir:
 		c.onReadDir(ctx, m)
+	case *messages.ReplaceLocators:
+		c.onReplaceLocators(ctx, m)
 	}
 }
 
