@@ -30,7 +30,8 @@ import (
 type Engine struct {
 	cfg    config
 	sys    *actors.System
-	reader keep.Store // where committed blocks are read from
+	reader keep.Store  // where committed blocks are read from: the cache, or the store
+	cache  *keep.Cache // nil with WithCacheBytes(0)
 
 	closing   atomic.Bool
 	done      chan struct{} // closed once Close stopped every actor
@@ -59,7 +60,12 @@ func New(opts ...Option) (*Engine, error) {
 		Prefetch:     cfg.prefetch,
 		Logger:       cfg.logger,
 	})
-	return &Engine{cfg: cfg, sys: sys, reader: cfg.store, done: make(chan struct{})}, nil
+	e := &Engine{cfg: cfg, sys: sys, reader: cfg.store, done: make(chan struct{})}
+	if cfg.cacheBytes > 0 {
+		e.cache = keep.NewCache(cfg.store, cfg.cacheBytes, cfg.prefetch)
+		e.reader = e.cache
+	}
+	return e, nil
 }
 
 // Close stops every actor and goroutine the engine started and waits for
@@ -70,6 +76,9 @@ func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
 		e.closing.Store(true)
 		e.closeErr = e.sys.Stop()
+		if e.cache != nil {
+			e.cache.Close()
+		}
 		close(e.done)
 	})
 	return e.closeErr

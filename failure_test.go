@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/arvfile/arvfile/keep"
 	"github.com/arvfile/arvfile/segments"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -12,15 +13,9 @@ import (
 
 var errStoreDown = errors.New("store down")
 
-// temporaryError is a store error that says a retry may succeed.
-type temporaryError struct{}
-
-func (temporaryError) Error() string   { return "try again" }
-func (temporaryError) Temporary() bool { return true }
-
 func TestAFailedPutKeepsTheDataAndCommitSucceedsOnceTheStoreRecovers(t *testing.T) {
 	st := newTestStore()
-	st.setFailPut(func([]byte) error { return errStoreDown })
+	st.setFailPut(func(string) error { return errStoreDown })
 	c := newTestEngine(t, st, WithBlockSize(8)).NewCollection()
 	f := create(t, c, "f", write{0, "0123456789"})
 
@@ -55,8 +50,8 @@ func TestAFailedPutKeepsTheDataAndCommitSucceedsOnceTheStoreRecovers(t *testing.
 
 func TestCommitReportsEveryFailedBlockOfEveryFile(t *testing.T) {
 	st := newTestStore()
-	st.setFailPut(func(data []byte) error {
-		if string(data) == "bbbb" {
+	st.setFailPut(func(l string) error {
+		if l == loc("bbbb") {
 			return nil
 		}
 		return errStoreDown
@@ -96,9 +91,9 @@ func TestTemporaryPutFailuresAreRetried(t *testing.T) {
 	st := newTestStore()
 	var fails atomic.Int32
 	fails.Store(2)
-	st.setFailPut(func([]byte) error {
+	st.setFailPut(func(string) error {
 		if fails.Add(-1) >= 0 {
-			return temporaryError{}
+			return keep.Temporary(errStoreDown)
 		}
 		return nil
 	})
@@ -111,13 +106,14 @@ func TestTemporaryPutFailuresAreRetried(t *testing.T) {
 
 func TestTemporaryPutFailuresBeyondTheRetriesFailTheBlock(t *testing.T) {
 	st := newTestStore()
-	st.setFailPut(func([]byte) error { return temporaryError{} })
+	st.setFailPut(func(string) error { return keep.Temporary(errStoreDown) })
 	c := newTestEngine(t, st, WithBlockSize(64), WithRetries(1)).NewCollection()
 	f := create(t, c, "f", write{0, "data"})
 	var kwe *KeepWriteError
 	require.ErrorAs(t, f.Sync(), &kwe)
 	assert.Equal(t, loc("data"), kwe.Failed[0].Locator)
-	assert.ErrorIs(t, kwe.Failed[0].Err, temporaryError{})
+	assert.ErrorIs(t, kwe.Failed[0].Err, errStoreDown)
+	assert.True(t, keep.IsTemporary(kwe.Failed[0].Err))
 	st.setFailPut(nil)
 	require.NoError(t, f.Close())
 }

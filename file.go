@@ -37,6 +37,8 @@ type File struct {
 	mu     sync.Mutex // guards offset (the handle's, not the file's state)
 	offset int64
 	closed atomic.Bool
+
+	x fileExt // the line reader's tail (guarded by mu) and the read-only fast path (reader.go, readpath.go)
 }
 
 func newFile(c *Collection, name string, flag int, pid *actor.PID) *File {
@@ -164,6 +166,9 @@ func (f *File) readAt(op string, p []byte, off int64) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	if f.x.ro != nil {
+		return f.x.ro.readAt(f, op, p, off)
+	}
 	e := f.c.e
 	r := messages.NewReply()
 	var out messages.ReadResult
@@ -253,6 +258,9 @@ func (f *File) Sync() error {
 	if f.closed.Load() {
 		return f.pathErr("sync", fs.ErrClosed)
 	}
+	if f.x.ro != nil {
+		return nil
+	}
 	r := messages.NewReply()
 	var out messages.SyncResult
 	f.c.e.sys.Send(f.pid, &messages.Sync{Out: &out, Reply: r})
@@ -278,6 +286,9 @@ func (f *File) Close() error {
 	if !f.closed.CompareAndSwap(false, true) {
 		return f.pathErr("close", fs.ErrClosed)
 	}
+	if f.x.ro != nil {
+		return nil
+	}
 	r := messages.NewReply()
 	var out messages.SyncResult
 	f.c.e.sys.Send(f.pid, &messages.Close{Writer: f.write && !f.c.rt.ReadOnly, Out: &out, Reply: r})
@@ -301,6 +312,9 @@ func (f *File) size(op string) (int64, error) {
 }
 
 func (f *File) stat(op string) (messages.FileInfo, error) {
+	if f.x.ro != nil {
+		return f.x.ro.info, nil
+	}
 	r := messages.NewReply()
 	var out messages.FileInfo
 	f.c.e.sys.Send(f.pid, &messages.Stat{Out: &out, Reply: r})

@@ -70,12 +70,12 @@ func WithStorageClasses(classes ...string) Option {
 	return func(c *config) { c.storageClasses = append([]string(nil), classes...) }
 }
 
-// WithPrefetch sets how many blocks past a read are prefetched (default 2;
-// 0 turns prefetch off).
+// WithPrefetch sets how many blocks past a read are prefetched, by as many
+// background workers (default 2; 0 turns prefetch off).
 func WithPrefetch(n int) Option { return func(c *config) { c.prefetch = n } }
 
 // WithCacheBytes sets the size of the cache of blocks read from Keep
-// (default 256 MiB).
+// (default 256 MiB; 0: no cache, and no prefetch).
 func WithCacheBytes(n int64) Option { return func(c *config) { c.cacheBytes = n } }
 
 // WithRetries sets how many times a temporary upload failure is retried,

@@ -37,7 +37,7 @@ type fileActor struct {
 
 	// All fields below belong to this actor alone.
 	self      *actor.PID
-	segs      *segList
+	segs      *segments.List
 	writers   int
 	committed bool
 	changes   uint64 // bumped by every change of content
@@ -80,7 +80,7 @@ func newFileActor(rt *Runtime, coll *CollectionRuntime, path string, ranges []se
 		rt:        rt,
 		coll:      coll,
 		path:      path,
-		segs:      newSegList(ranges),
+		segs:      segments.NewList(ranges),
 		committed: true,
 		modTime:   time.Now(),
 		blocks:    make(map[string]*actor.PID),
@@ -134,6 +134,8 @@ func (f *fileActor) handle(ctx actorContext, msg any) {
 		f.onPackOffer(ctx, m)
 	case *messages.SealBlock:
 		f.onSealBlock(ctx, m)
+	case *messages.CloneFile, *messages.AdoptBlock, *messages.Reparent, *messages.HashBlocks, *messages.ReplaceLocators:
+		f.onNamespace(ctx, m)
 	}
 }
 
@@ -181,6 +183,7 @@ func (f *fileActor) onWrite(ctx actorContext, m *messages.Write) {
 
 // changed records a change of content.
 func (f *fileActor) changed() {
+	f.coll.Changes.Add(1)
 	f.committed = false
 	f.changes++
 	f.modTime = time.Now()
@@ -316,7 +319,7 @@ func (f *fileActor) pad(size int64) {
 	end := f.segs.Size()
 	for end < size {
 		n := min(size-end, keep.BlockSize)
-		f.segs.Append(segments.Range{Locator: messages.PaddingBlockID, RangeStart: end, RangeSize: n})
+		_ = f.segs.Append(segments.Range{Locator: messages.PaddingBlockID, RangeStart: end, RangeSize: n}) // well formed by construction
 		end += n
 	}
 	f.blocks[messages.PaddingBlockID] = f.rt.Padding

@@ -1,8 +1,9 @@
 package actors
 
 import (
-	"errors"
 	"time"
+
+	"github.com/arvfile/arvfile/keep"
 
 	"github.com/arvfile/arvfile/messages"
 	"github.com/asynkron/protoactor-go/actor"
@@ -119,7 +120,7 @@ func (w *putWorker) put(data []byte) (string, error) {
 	backoff := 20 * time.Millisecond
 	for attempt := 0; ; attempt++ {
 		loc, err := w.rt.Store.Put(w.rt.Ctx, data, w.rt.PutOptions)
-		if err == nil || attempt >= w.rt.Retries || !isTemporary(err) || w.rt.Ctx.Err() != nil {
+		if err == nil || attempt >= w.rt.Retries || !keep.IsTemporary(err) || w.rt.Ctx.Err() != nil {
 			return loc, err
 		}
 		w.rt.Logger.Debug("temporary put failure: retrying", "bytes", len(data), "attempt", attempt+1, "backoff", backoff, "err", err)
@@ -132,10 +133,4 @@ func (w *putWorker) put(data []byte) (string, error) {
 		}
 		backoff = min(2*backoff, 2*time.Second)
 	}
-}
-
-// isTemporary reports whether err says a retry may succeed.
-func isTemporary(err error) bool {
-	var t interface{ Temporary() bool }
-	return errors.As(err, &t) && t.Temporary()
 }

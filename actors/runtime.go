@@ -64,6 +64,11 @@ type CollectionRuntime struct {
 	// Subscribed is true while the collection has subscribers; senders skip
 	// events otherwise.
 	Subscribed atomic.Bool
+	// Changes counts changes of the collection's content or names: every
+	// FileActor change of content and every namespace change bumps it before
+	// answering. The facade reads it to tell an unmodified collection and to
+	// validate cached reads.
+	Changes atomic.Uint64
 }
 
 // emit sends ev to the collection's subscribers, if it has any.

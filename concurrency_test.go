@@ -1,0 +1,176 @@
+package arvfile
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// pattern returns n bytes that depend on seed and position.
+func pattern(seed, n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(seed*31 + i*7 + i/251)
+	}
+	return b
+}
+
+func TestSixtyFourGoroutinesWriteTheirOwnFiles(t *testing.T) {
+	st := newTestStore()
+	c := newTestEngine(t, st, WithBlockSize(4096), WithMemoryBudget(64<<10)).NewCollection()
+	const files, size, chunk = 64, 10000, 700
+	var wg sync.WaitGroup
+	for i := 0; i < files; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			f, err := c.Create(fmt.Sprintf("d%d/f%d", i%4, i))
+			if !assert.NoError(t, err) {
+				return
+			}
+			data := pattern(i, size)
+			for off := 0; off < size; off += chunk {
+				_, err := f.Write(data[off:min(off+chunk, size)])
+				assert.NoError(t, err)
+			}
+			assert.NoError(t, f.Close())
+		}(i)
+	}
+	wg.Wait()
+	require.NoError(t, c.Commit(bg))
+	for i := 0; i < files; i++ {
+		assert.Equal(t, string(pattern(i, size)), contents(t, c, fmt.Sprintf("d%d/f%d", i%4, i)))
+	}
+	for l, n := range st.putCounts() {
+		assert.Equal(t, 1, n, l)
+	}
+}
+
+func TestSixteenWritersOfDisjointRangesUploadEachSealedBlockOnce(t *testing.T) {
+	st := newTestStore()
+	c := newTestEngine(t, st, WithBlockSize(4096)).NewCollection()
+	const writers, span, piece = 16, 4096, 256
+	f := create(t, c, "shared")
+	var wg sync.WaitGroup
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			data := pattern(w, span)
+			rng := rand.New(rand.NewSource(int64(w)))
+			for _, p := range rng.Perm(span / piece) {
+				_, err := f.WriteAt(data[p*piece:(p+1)*piece], int64(w*span+p*piece))
+				assert.NoError(t, err)
+			}
+		}(w)
+	}
+	wg.Wait()
+	require.NoError(t, f.Sync())
+	var want bytes.Buffer
+	for w := 0; w < writers; w++ {
+		want.Write(pattern(w, span))
+	}
+	assert.Equal(t, want.String(), contents(t, c, "shared"))
+	counts := st.putCounts()
+	total := 0
+	for l, n := range counts {
+		assert.Equal(t, 1, n, "block %s uploaded once", l)
+		total += n
+	}
+	assert.Equal(t, 16, total, "16 sealed blocks of 4096 bytes")
+	assert.Equal(t, st.mem.TotalPuts(), total)
+	require.NoError(t, f.Close())
+}
+
+func TestReadersBesideWritersSeeOnlyCompletedWrites(t *testing.T) {
+	st := newTestStore()
+	c := newTestEngine(t, st, WithBlockSize(1024)).NewCollection()
+	const records, recSize = 300, 100
+	w := create(t, c, "log")
+	var done atomic.Int64
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; i < records; i++ {
+			_, err := w.Write(bytes.Repeat([]byte{byte('A' + i%26)}, recSize))
+			assert.NoError(t, err)
+			done.Add(1)
+		}
+	}()
+	for r := 0; r < 4; r++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h, err := c.Open("log")
+			if !assert.NoError(t, err) {
+				return
+			}
+			defer h.Close()
+			buf := make([]byte, records*recSize)
+			for done.Load() < records {
+				completed := done.Load()
+				n, _ := h.ReadAt(buf, 0)
+				if !assert.Zero(t, n%recSize, "a write is seen whole or not at all") ||
+					!assert.GreaterOrEqual(t, int64(n/recSize), completed, "completed writes are seen") {
+					return
+				}
+				for i := 0; i < n/recSize; i++ {
+					if !assert.Equal(t, bytes.Repeat([]byte{byte('A' + i%26)}, recSize), buf[i*recSize:(i+1)*recSize]) {
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	require.NoError(t, w.Close())
+	assert.Equal(t, records*recSize, len(contents(t, c, "log")))
+}
+
+func TestNoGoroutineIsLeftAfterClose(t *testing.T) {
+	// Count in the same setting as the check below: testify's Eventually
+	// runs its condition on goroutines of its own.
+	var before int
+	require.Eventually(t, func() bool { before = runtime.NumGoroutine(); return true }, waitFor, tick)
+	st := newTestStore()
+	e, err := New(WithStore(st), WithBlockSize(512), WithPutWorkers(3))
+	require.NoError(t, err)
+	c := e.NewCollection()
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			f, err := c.Create(fmt.Sprintf("f%d", i))
+			if !assert.NoError(t, err) {
+				return
+			}
+			_, err = f.Write(pattern(i, 3000))
+			assert.NoError(t, err)
+			_, err = f.ReadAt(make([]byte, 100), 50)
+			assert.NoError(t, err)
+			assert.NoError(t, f.Close())
+		}(i)
+	}
+	wg.Wait()
+	c.Subscribe(func(Event) {})
+	g, err := c.Create("open-at-close")
+	require.NoError(t, err)
+	_, err = g.Write(pattern(99, 2000))
+	require.NoError(t, err)
+	require.NoError(t, c.Commit(bg))
+	require.NoError(t, e.Close())
+	if !assert.Eventually(t, func() bool { return runtime.NumGoroutine() <= before }, waitFor, tick,
+		"goroutines: before %d", before) {
+		buf := make([]byte, 1<<20)
+		t.Logf("%s", buf[:runtime.Stack(buf, true)])
+	}
+}
