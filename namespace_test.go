@@ -60,7 +60,7 @@ func TestEachNamespaceOperationGivesItsManifest(t *testing.T) {
 			". " + locB + " 0:2:b\n./d " + locC + " 0:1:e\n"},
 		{"remove the last file of a directory", func(c *Collection) error { return c.Remove("d/e") },
 			". " + locA + " " + locB + " 0:3:a 3:2:b\n./d " + emptyDir + "\n"},
-		{"remove all of a directory", func(c *Collection) error { return c.RemoveAll("d") },
+		{"remove all of a directory", func(c *Collection) error { return c.RemoveAll("d/") },
 			". " + locA + " " + locB + " 0:3:a 3:2:b\n"},
 		{"remove all of a missing name", func(c *Collection) error { return c.RemoveAll("nope/x") },
 			nsManifest},
@@ -70,7 +70,7 @@ func TestEachNamespaceOperationGivesItsManifest(t *testing.T) {
 			". " + locB + " 0:2:b\n./d " + locA + " " + locC + " 0:3:a2 3:1:e\n"},
 		{"rename a file over another", func(c *Collection) error { return c.Rename("b", "a") },
 			". " + locB + " 0:2:a\n./d " + locC + " 0:1:e\n"},
-		{"rename a directory", func(c *Collection) error { return c.Rename("d", "x") },
+		{"rename a directory", func(c *Collection) error { return c.Rename("d/", "x/") },
 			". " + locA + " " + locB + " 0:3:a 3:2:b\n./x " + locC + " 0:1:e\n"},
 		{"rename a directory over an empty one", func(c *Collection) error {
 			if err := c.Mkdir("x", 0); err != nil {
