@@ -269,3 +269,24 @@ func parsedSegments(t *testing.T, manifest string) map[string][]segments.Range {
 	walk("", root)
 	return out
 }
+
+// FuzzStripHints checks that the verbatim stripped text of any manifest is
+// the same collection as the normalized stripped text.
+func FuzzStripHints(f *testing.F) {
+	f.Add(loadedManifest)
+	f.Add(nsManifest)
+	f.Add(fsManifest)
+	f.Add(". " + remote(loc("a")) + "+K@zzzzz " + loc("b") + " 0:2:x\\040y\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		root, err := segments.ParseManifest(text)
+		if err != nil {
+			return
+		}
+		stripped := stripHints(text)
+		back, err := segments.ParseManifest(stripped)
+		require.NoError(t, err, "stripped text %q", stripped)
+		assert.Equal(t, segments.FormatManifest(root, segments.FormatOptions{Stripped: true}),
+			segments.FormatManifest(back, segments.FormatOptions{}))
+		assert.Equal(t, stripped, stripHints(stripped), "stripping twice changes nothing more")
+	})
+}

@@ -123,7 +123,7 @@ func (c *Collection) RenameTo(oldName string, dst *Collection, newName string) e
 	return err
 }
 
-// Copy copies the file or directory src to dst. A dst that ends with "/" or
+// Copy copies the file or directory src (not the root) to dst. A dst that ends with "/" or
 // names an existing directory means dst/<last element of src>. Missing
 // directories on the way to the target are created. A file replaces an
 // existing file; any other existing target is fs.ErrExist. The copy shares

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -59,7 +60,7 @@ func TestEachNamespaceOperationGivesItsManifest(t *testing.T) {
 			". " + locB + " 0:2:b\n./d " + locC + " 0:1:e\n"},
 		{"remove the last file of a directory", func(c *Collection) error { return c.Remove("d/e") },
 			". " + locA + " " + locB + " 0:3:a 3:2:b\n./d " + emptyDir + "\n"},
-		{"remove all of a directory", func(c *Collection) error { return c.RemoveAll("d") },
+		{"remove all of a directory", func(c *Collection) error { return c.RemoveAll("d/") },
 			". " + locA + " " + locB + " 0:3:a 3:2:b\n"},
 		{"remove all of a missing name", func(c *Collection) error { return c.RemoveAll("nope/x") },
 			nsManifest},
@@ -69,7 +70,7 @@ func TestEachNamespaceOperationGivesItsManifest(t *testing.T) {
 			". " + locB + " 0:2:b\n./d " + locA + " " + locC + " 0:3:a2 3:1:e\n"},
 		{"rename a file over another", func(c *Collection) error { return c.Rename("b", "a") },
 			". " + locB + " 0:2:a\n./d " + locC + " 0:1:e\n"},
-		{"rename a directory", func(c *Collection) error { return c.Rename("d", "x") },
+		{"rename a directory", func(c *Collection) error { return c.Rename("d/", "x/") },
 			". " + locA + " " + locB + " 0:3:a 3:2:b\n./x " + locC + " 0:1:e\n"},
 		{"rename a directory over an empty one", func(c *Collection) error {
 			if err := c.Mkdir("x", 0); err != nil {
@@ -377,3 +378,63 @@ func entries(list []fs.DirEntry) []string {
 }
 
 func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestNamespaceChangesBesideWritersLoseNothing(t *testing.T) {
+	c := newTestEngine(t, newTestStore(), WithBlockSize(64)).NewCollection()
+	const writers, writes = 4, 50
+	handles := make([]*File, writers)
+	for i := range handles {
+		handles[i] = create(t, c, "d/f"+strconv.Itoa(i))
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, f := range handles {
+		wg.Add(1)
+		go func(i int, f *File) {
+			defer wg.Done()
+			for k := 0; k < writes; k++ {
+				if _, err := f.WriteAt([]byte{byte('a' + i)}, int64(k)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}(i, f)
+	}
+	go func() {
+		defer close(done)
+		for k := 0; k < 20; k++ {
+			from, to := "d", "e"
+			if k%2 == 1 {
+				from, to = to, from
+			}
+			if err := c.Rename(from, to); err != nil {
+				t.Error(err)
+				return
+			}
+			if err := c.Copy(to, "copies/"+strconv.Itoa(k)); err != nil {
+				t.Error(err)
+				return
+			}
+			if _, err := c.PortableDataHash(bg); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	<-done
+	for i, f := range handles {
+		require.NoError(t, f.Close())
+		assert.Equal(t, strings.Repeat(string(rune('a'+i)), writes), contents(t, c, "d/f"+strconv.Itoa(i)))
+	}
+	list, err := c.ReadDir("copies")
+	require.NoError(t, err)
+	assert.Len(t, list, 20)
+	for k := 0; k < 20; k++ {
+		for i := 0; i < writers; i++ {
+			got := contents(t, c, "copies/"+strconv.Itoa(k)+"/f"+strconv.Itoa(i))
+			assert.Equal(t, strings.Repeat(string(rune('a'+i)), len(got)), got, "a copy holds a prefix of the writes")
+		}
+	}
+	require.NoError(t, c.Commit(bg))
+}

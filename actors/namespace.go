@@ -49,9 +49,18 @@ func fail(r *messages.Reply, op, name string, err error) {
 	r.Fail(&fs.PathError{Op: op, Path: name, Err: err})
 }
 
+// cleanPath is cleanName for a namespace request, which also accepts a
+// trailing "/" (as os.Remove and os.Rename do).
+func cleanPath(name string) (string, bool) {
+	if len(name) > 1 && strings.HasSuffix(name, "/") {
+		name = name[:len(name)-1]
+	}
+	return cleanName(name)
+}
+
 // isRoot reports whether name names the collection's root.
 func isRoot(name string) bool {
-	name = strings.TrimPrefix(name, "./")
+	name = strings.TrimSuffix(strings.TrimPrefix(name, "./"), "/")
 	return name == "" || name == "."
 }
 
@@ -95,7 +104,7 @@ func (c *collectionActor) onMkdir(ctx actorContext, m *messages.Mkdir) {
 		m.Reply.Finish()
 		return
 	}
-	name, ok := cleanName(m.Path)
+	name, ok := cleanPath(m.Path)
 	switch {
 	case !ok:
 		fail(m.Reply, op, m.Path, fs.ErrInvalid)
@@ -163,7 +172,7 @@ func (c *collectionActor) mkdirAll(ctx actorContext, name string) (*dirNode, err
 
 func (c *collectionActor) onRemove(ctx actorContext, m *messages.Remove) {
 	const op = "remove"
-	name, ok := cleanName(m.Path)
+	name, ok := cleanPath(m.Path)
 	switch {
 	case !ok:
 		fail(m.Reply, op, m.Path, fs.ErrInvalid)
@@ -254,8 +263,8 @@ func put(parent *dirNode, base string, n node) {
 
 func (c *collectionActor) onRename(ctx actorContext, m *messages.Rename) {
 	const op = "rename"
-	oldName, ok1 := cleanName(m.Old)
-	newName, ok2 := cleanName(m.New)
+	oldName, ok1 := cleanPath(m.Old)
+	newName, ok2 := cleanPath(m.New)
 	switch {
 	case !ok1:
 		fail(m.Reply, op, m.Old, fs.ErrInvalid)
@@ -325,7 +334,7 @@ func (c *collectionActor) reparent(ctx actorContext, n node, name string, coll *
 
 func (c *collectionActor) onDetach(ctx actorContext, m *messages.Detach) {
 	const op = "rename"
-	name, ok := cleanName(m.Path)
+	name, ok := cleanPath(m.Path)
 	switch {
 	case !ok:
 		fail(m.Reply, op, m.Path, fs.ErrInvalid)
@@ -349,7 +358,7 @@ func (c *collectionActor) onDetach(ctx actorContext, m *messages.Detach) {
 
 func (c *collectionActor) onAttach(ctx actorContext, m *messages.Attach) {
 	const op = "rename"
-	name, ok := cleanName(m.Path)
+	name, ok := cleanPath(m.Path)
 	n, isNode := m.Subtree.Node.(node)
 	switch {
 	case !ok:
@@ -376,7 +385,7 @@ func (c *collectionActor) onAttach(ctx actorContext, m *messages.Attach) {
 
 func (c *collectionActor) onCopyOut(ctx actorContext, m *messages.CopyOut) {
 	const op = "copy"
-	name, ok := cleanName(m.Path)
+	name, ok := cleanPath(m.Path)
 	if !ok {
 		fail(m.Reply, op, m.Path, fs.ErrInvalid)
 		return
@@ -451,7 +460,7 @@ func (c *collectionActor) copyIn(ctx actorContext, m *messages.CopyIn) error {
 	name, into := "", true
 	if !isRoot(m.Path) {
 		var ok bool
-		if name, ok = cleanName(m.Path); !ok {
+		if name, ok = cleanPath(m.Path); !ok {
 			return fs.ErrInvalid
 		}
 		into = m.Into
@@ -573,7 +582,7 @@ func (c *collectionActor) onStatPath(ctx actorContext, m *messages.StatPath) {
 		m.Reply.Finish()
 		return
 	}
-	name, ok := cleanName(m.Path)
+	name, ok := cleanPath(m.Path)
 	if !ok {
 		fail(m.Reply, "stat", m.Path, fs.ErrInvalid)
 		return
@@ -606,7 +615,7 @@ func (c *collectionActor) info(ctx actorContext, out *messages.PathInfo, base st
 func (c *collectionActor) onReadDir(ctx actorContext, m *messages.ReadDir) {
 	d := c.root
 	if !isRoot(m.Path) {
-		name, ok := cleanName(m.Path)
+		name, ok := cleanPath(m.Path)
 		if !ok {
 			fail(m.Reply, "readdir", m.Path, fs.ErrInvalid)
 			return

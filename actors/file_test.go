@@ -1,0 +1,152 @@
+package actors
+
+import (
+	"testing"
+
+	"github.com/arvfile/arvfile/messages"
+	"github.com/arvfile/arvfile/segments"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func newTestFile(blockSize int64) (*fileActor, *fakeCtx) {
+	f := newFileActor(testRuntime(blockSize), &CollectionRuntime{ID: "c"}, "f", nil)
+	f.self = pid("file")
+	return f, &fakeCtx{}
+}
+
+func TestFileActorAppendsSequentialWritesToOneBlockAndOneSegment(t *testing.T) {
+	f, ctx := newTestFile(16)
+	r := openReply()
+	f.onWrite(ctx, &messages.Write{Offset: 0, Data: []byte("abc"), Reply: r})
+	f.onWrite(ctx, &messages.Write{Offset: 3, Data: []byte("de"), Reply: r})
+	assert.Equal(t, []sentMsg{
+		{"spawned1", &messages.Append{Data: []byte("abc"), Capacity: 16, Reply: r}},
+		{"spawned1", &messages.Append{Data: []byte("de"), Reply: r}},
+	}, ctx.take())
+	assert.Equal(t, []segments.Range{{Locator: f.cur.id, RangeStart: 0, RangeSize: 5}}, f.segs.Ranges())
+	assert.Equal(t, int64(5), f.cur.wp)
+	assert.Equal(t, int64(2), r.N)
+	assert.Equal(t, int64(3), r.Offset)
+}
+
+func TestFileActorRepacksWhenThatMakesRoomAndSealsOtherwise(t *testing.T) {
+	f, ctx := newTestFile(16)
+	r := openReply()
+	for i := 0; i < 4; i++ { // four overwrites of 4 bytes at 0 fill the block
+		f.onWrite(ctx, &messages.Write{Offset: 0, Data: []byte("abcd"), Reply: r})
+	}
+	first := f.cur.id
+	ctx.take()
+	f.onWrite(ctx, &messages.Write{Offset: 4, Data: []byte("efgh"), Reply: r})
+	assert.Equal(t, []sentMsg{
+		{"spawned1", &messages.Repack{Extents: []messages.Extent{{Offset: 12, Size: 4}}}},
+		{"spawned1", &messages.Append{Data: []byte("efgh"), Reply: r}},
+	}, ctx.take())
+	assert.Equal(t, []segments.Range{{Locator: first, RangeSize: 8}}, f.segs.Ranges(), "repacked, then extended")
+
+	f.onWrite(ctx, &messages.Write{Offset: 8, Data: []byte("ijklmnopq"), Reply: r})
+	sent := ctx.take()
+	require.Len(t, sent, 2)
+	assert.Equal(t, sentMsg{"spawned1", &messages.Seal{Accepted: r}}, sent[0], "the writer waits until the sealed block is accepted")
+	assert.Equal(t, sentMsg{"spawned2", &messages.Append{Data: []byte("ijklmnopq"), Capacity: 16, Reply: r}}, sent[1], "a block sealed full starts the next at full size")
+	assert.Equal(t, []segments.Range{
+		{Locator: first, RangeSize: 8},
+		{Locator: f.cur.id, RangeStart: 8, RangeSize: 9},
+	}, f.segs.Ranges())
+}
+
+func TestFileActorPadsPastEOFAndZeroFillsPaddingOnRead(t *testing.T) {
+	f, ctx := newTestFile(16)
+	r := openReply()
+	f.onWrite(ctx, &messages.Write{Offset: 3, Data: []byte("xy"), Reply: r})
+	assert.Equal(t, []segments.Range{
+		{Locator: messages.PaddingBlockID, RangeSize: 3},
+		{Locator: f.cur.id, RangeStart: 3, RangeSize: 2},
+	}, f.segs.Ranges())
+	ctx.take()
+	buf := []byte("?????")
+	var out messages.ReadResult
+	rr := messages.NewReply()
+	f.onRead(ctx, &messages.Read{Offset: 0, Buf: buf, Out: &out, Reply: rr})
+	assert.Equal(t, "\x00\x00\x00??", string(buf), "padding is zero filled here; the block fills the rest")
+	sent := ctx.take()
+	require.Len(t, sent, 1)
+	assert.Equal(t, &messages.ReadBlock{Offset: 0, Dst: buf[3:5], Fetch: &out.Fetch[1], Reply: rr}, sent[0].msg)
+	assert.Equal(t, int64(5), rr.N)
+}
+
+func TestFileActorOffersAClosedSmallFileForPacking(t *testing.T) {
+	f, ctx := newTestFile(16)
+	r := openReply()
+	f.onOpen(ctx, &messages.Open{Writer: true, Reply: r})
+	f.onWrite(ctx, &messages.Write{Offset: 0, Data: []byte("abcdef"), Reply: r})
+	f.onWrite(ctx, &messages.Write{Offset: 0, Data: []byte("AB"), Reply: r})
+	ctx.take()
+	f.onClose(ctx, &messages.Close{Writer: true, Reply: r})
+	assert.Equal(t, []sentMsg{{"manager", &messages.Candidate{Collection: "c", File: pid("file"), BlockID: f.cur.id, Size: 6}}}, ctx.take())
+
+	f.handle(ctx, &messages.PackOffer{Round: 1, BlockID: f.cur.id, Target: pid("packed"), TargetID: "P", Offset: 10, Room: 6, ReplyTo: pid("manager")})
+	old := "spawned1"
+	assert.Equal(t, []sentMsg{
+		{old, &messages.Repack{Extents: []messages.Extent{{Offset: 6, Size: 2}, {Offset: 2, Size: 4}}}},
+		{old, &messages.PackCopy{Target: pid("packed"), Offset: 10, File: pid("file")}},
+		{"manager", &messages.PackAnswer{Round: 1, File: pid("file"), Accepted: true, Size: 6}},
+	}, ctx.take())
+
+	// While the copy is in flight every request waits.
+	w := &messages.Write{Offset: 6, Data: []byte("gh"), Reply: r}
+	f.handle(ctx, w)
+	assert.Empty(t, ctx.take())
+	oldID := f.segs.Ranges()[0].Locator
+	f.handle(ctx, &messages.PackCopied{OldID: oldID, NewID: "P", NewPID: pid("packed"), Offset: 10})
+	sent := ctx.take()
+	require.Len(t, sent, 1, "the deferred write goes to a new block")
+	assert.Equal(t, "spawned2", sent[0].to)
+	assert.Equal(t, []segments.Range{
+		{Locator: "P", RangeSize: 2, SegmentOffset: 10},
+		{Locator: "P", RangeStart: 2, RangeSize: 4, SegmentOffset: 12},
+		{Locator: f.cur.id, RangeStart: 6, RangeSize: 2},
+	}, f.segs.Ranges())
+}
+
+func TestFileActorRefusesToPackAReopenedFile(t *testing.T) {
+	f, ctx := newTestFile(16)
+	r := openReply()
+	f.onOpen(ctx, &messages.Open{Writer: true, Reply: r})
+	f.onWrite(ctx, &messages.Write{Offset: 0, Data: []byte("abc"), Reply: r})
+	f.onOpen(ctx, &messages.Open{Writer: true, Reply: r})
+	ctx.take()
+	f.handle(ctx, &messages.PackOffer{Round: 3, BlockID: f.cur.id, Target: pid("packed"), Room: 16, ReplyTo: pid("manager")})
+	assert.Equal(t, []sentMsg{{"manager", &messages.PackAnswer{Round: 3, File: pid("file")}}}, ctx.take())
+	assert.False(t, f.packing)
+}
+
+func TestFileActorSyncAwaitsEveryBlockAndReplacesIDs(t *testing.T) {
+	f, ctx := newTestFile(4)
+	r := openReply()
+	f.onWrite(ctx, &messages.Write{Offset: 2, Data: []byte("abcdef"), Reply: r})
+	ids := []string{f.segs.Ranges()[1].Locator, f.cur.id}
+	ctx.take()
+	var out messages.SyncResult
+	sr := messages.NewReply()
+	f.startSync(ctx, &out, sr)
+	sent := ctx.take()
+	require.Len(t, sent, 4)
+	assert.Equal(t, &messages.Seal{}, sent[0].msg)
+	assert.ElementsMatch(t, []string{"padding", "spawned1", "spawned2"}, []string{sent[1].to, sent[2].to, sent[3].to})
+	f.handle(ctx, &messages.BlockResult{BlockID: messages.PaddingBlockID, Token: 0, Locator: "pad+1"})
+	f.handle(ctx, &messages.BlockResult{BlockID: ids[0], Token: 0, Locator: "one+4"})
+	assert.Equal(t, int32(-1), pending(sr))
+	fail := &messages.BlockFailure{BlockID: ids[1], Locator: "x+2"}
+	f.handle(ctx, &messages.BlockResult{BlockID: ids[1], Token: 0, Failure: fail})
+	assert.Equal(t, int32(0), pending(sr))
+	assert.Equal(t, []messages.BlockFailure{*fail}, out.Failures)
+	assert.Equal(t, []segments.Range{
+		{Locator: "pad+1", RangeSize: 2},
+		{Locator: "one+4", RangeStart: 2, RangeSize: 4},
+		{Locator: ids[1], RangeStart: 6, RangeSize: 2},
+	}, out.Segments)
+	assert.Equal(t, out.Segments, f.segs.Ranges())
+	assert.Equal(t, []sentMsg{{"spawned1", &messages.Release{}}}, ctx.take(), "committed blocks are released")
+}

@@ -1,0 +1,47 @@
+package actors
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestCapacityClass(t *testing.T) {
+	tests := []struct {
+		need, have, min, block, want int64
+	}{
+		{1, 0, 64 << 10, 64 << 20, 64 << 10},
+		{70 << 10, 64 << 10, 64 << 10, 64 << 20, 128 << 10},
+		{300 << 10, 64 << 10, 64 << 10, 64 << 20, 512 << 10},
+		{40 << 20, 32 << 20, 64 << 10, 64 << 20, 64 << 20},
+		{5, 0, 16, 16, 16},
+		{11, 8, 10, 12, 12},
+		{3, 0, 10, 10, 10},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, capacityClass(tt.need, tt.have, tt.min, tt.block), "%+v", tt)
+	}
+}
+
+func TestMemoryReservesWithinTheBudgetAndRecyclesBuffers(t *testing.T) {
+	m := NewMemory(100, 100)
+	require.True(t, m.Reserve(60, false))
+	assert.False(t, m.Reserve(50, false), "60+50 > 100")
+	assert.Equal(t, int64(60), m.Used())
+	b := m.Alloc(60)
+	assert.Equal(t, 0, len(b))
+	assert.Equal(t, 60, cap(b))
+	require.True(t, m.Reserve(50, true), "forced")
+	assert.True(t, m.Over())
+	m.Unreserve(50)
+	assert.False(t, m.Over())
+	m.Free(b)
+	assert.Equal(t, int64(0), m.Used())
+	require.True(t, m.Reserve(60, false))
+	again := m.Alloc(60)
+	assert.Equal(t, &b[:1][0], &again[:1][0], "the freed buffer is recycled")
+	m.Free(again)
+	require.True(t, m.Reserve(90, false), "recycled buffers are dropped to make room")
+	assert.Equal(t, int64(90), m.Used())
+}
