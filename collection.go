@@ -27,6 +27,8 @@ type Collection struct {
 	subMu   sync.Mutex // guards subList and nextSub (not file state)
 	subList []subscription
 	nextID  int
+
+	loaded loadedText // the manifest a loaded collection came from (load.go)
 }
 
 type subscription struct {
@@ -88,7 +90,11 @@ func (c *Collection) OpenFile(name string, flag int, perm fs.FileMode) (*File, e
 	if err != nil {
 		return nil, err
 	}
-	return newFile(c, name, flag, out), nil
+	f := newFile(c, name, flag, out)
+	if out.File == nil {
+		f.x.ro = newROFile(out.Segments, out.ModTime)
+	}
+	return f, nil
 }
 
 // Open opens name for reading.
@@ -161,6 +167,7 @@ func (c *Collection) Commit(ctx context.Context) error {
 type fileSegments struct {
 	path string
 	segs []segments.Range
+	dir  bool // an empty directory, not a file
 }
 
 // commitAll commits every file and returns their segments as of the commit.
@@ -180,7 +187,7 @@ func (c *Collection) commitAll(ctx context.Context) ([]fileSegments, error) {
 	outs := make([]messages.SyncResult, len(entries))
 	r = messages.NewReply()
 	for i, en := range entries {
-		files[i] = fileSegments{path: en.Path, segs: en.Segments}
+		files[i] = fileSegments{path: en.Path, segs: en.Segments, dir: en.Dir}
 		if en.File != nil {
 			r.Add(1)
 			c.e.sys.Send(en.File, &messages.Sync{Out: &outs[i], Reply: r})
@@ -230,6 +237,9 @@ func (c *Collection) snapshot(ctx context.Context) ([]messages.SnapshotEntry, er
 // ManifestText returns the collection's manifest. Unless opts.OnlyCommitted
 // it commits everything first (see Commit) and fails as Commit does.
 func (c *Collection) ManifestText(ctx context.Context, opts ManifestOptions) (string, error) {
+	if text, ok := c.verbatim(opts); ok {
+		return text, nil
+	}
 	var files []fileSegments
 	if opts.OnlyCommitted {
 		var err error
@@ -254,7 +264,7 @@ func (c *Collection) committedSegments(ctx context.Context) ([]fileSegments, err
 	files := make([]fileSegments, len(entries))
 	r := messages.NewReply()
 	for i, en := range entries {
-		files[i] = fileSegments{path: en.Path, segs: en.Segments}
+		files[i] = fileSegments{path: en.Path, segs: en.Segments, dir: en.Dir}
 		if en.File != nil {
 			r.Add(1)
 			c.e.sys.Send(en.File, &messages.GetSegments{OnlyCommitted: true, Out: &files[i].segs, Reply: r})
@@ -274,6 +284,9 @@ func buildTree(files []fileSegments) *segments.Dir {
 	for _, f := range files {
 		d := root
 		parts := strings.Split(f.path, "/")
+		if f.dir {
+			parts = append(parts, "") // every part is a directory
+		}
 		for _, p := range parts[:len(parts)-1] {
 			sub := d.Dirs[p]
 			if sub == nil {
@@ -282,7 +295,9 @@ func buildTree(files []fileSegments) *segments.Dir {
 			}
 			d = sub
 		}
-		d.Files[parts[len(parts)-1]] = &segments.File{Segments: f.segs}
+		if !f.dir {
+			d.Files[parts[len(parts)-1]] = &segments.File{Segments: f.segs}
+		}
 	}
 	return root
 }

@@ -38,6 +38,8 @@ type File struct {
 	mu     sync.Mutex // guards offset (the handle's, not the file's state)
 	offset int64
 	closed atomic.Bool
+
+	x fileExt // the line reader's tail (guarded by mu) and the read-only fast path (reader.go, readpath.go)
 }
 
 func newFile(c *Collection, name string, flag int, out messages.OpenResult) *File {
@@ -178,6 +180,9 @@ func (f *File) readAt(op string, p []byte, off int64) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	if f.x.ro != nil {
+		return f.x.ro.readAt(f, op, p, off)
+	}
 	e := f.c.e
 	r := messages.NewReply()
 	var out messages.ReadResult
@@ -267,6 +272,9 @@ func (f *File) Sync() error {
 	if f.closed.Load() {
 		return f.pathErr("sync", fs.ErrClosed)
 	}
+	if f.x.ro != nil {
+		return nil
+	}
 	r := messages.NewReply()
 	var out messages.SyncResult
 	f.c.e.sys.Send(f.pid, &messages.Sync{Out: &out, Reply: r})
@@ -292,6 +300,9 @@ func (f *File) Close() error {
 	if !f.closed.CompareAndSwap(false, true) {
 		return f.pathErr("close", fs.ErrClosed)
 	}
+	if f.x.ro != nil {
+		return nil
+	}
 	r := messages.NewReply()
 	var out messages.SyncResult
 	f.c.e.sys.Send(f.pid, &messages.Close{Writer: f.write && !f.c.rt.ReadOnly, Out: &out, Reply: r})
@@ -315,6 +326,9 @@ func (f *File) size(op string) (int64, error) {
 }
 
 func (f *File) stat(op string) (messages.FileInfo, error) {
+	if f.x.ro != nil {
+		return f.x.ro.info, nil
+	}
 	r := messages.NewReply()
 	var out messages.FileInfo
 	f.c.e.sys.Send(f.pid, &messages.Stat{Out: &out, Reply: r})

@@ -88,6 +88,10 @@ func (b *blockActor) Receive(ctx actor.Context) {
 		b.onPackDone(ctx)
 	case *messages.Release:
 		b.onRelease(ctx)
+	case *messages.Retain:
+		b.owners++
+	case *messages.HashBlock:
+		b.onHashBlock(m)
 	case *actor.Stopped:
 		b.onStopped()
 	}

@@ -6,6 +6,7 @@ import (
 	"path"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/arvfile/arvfile/messages"
 	"github.com/arvfile/arvfile/segments"
@@ -21,13 +22,15 @@ type collectionActor struct {
 	coll *CollectionRuntime
 
 	// All fields below belong to this actor alone.
-	root *dirNode
+	root    *dirNode
+	created time.Time // the modification time of files never opened and of directories
 }
 
 // dirNode is one directory of the tree.
 type dirNode struct {
-	dirs  map[string]*dirNode
-	files map[string]*fileNode
+	dirs    map[string]*dirNode
+	files   map[string]*fileNode
+	modTime time.Time // zero: the collection's creation time
 }
 
 // fileNode is one file: its actor (and strand) once opened, its segments
@@ -45,7 +48,7 @@ func newDirNode() *dirNode {
 // NewCollectionProps returns the Props of a collection's actor, whose tree
 // starts as root (nil: empty).
 func NewCollectionProps(rt *Runtime, coll *CollectionRuntime, root *segments.Dir) *actor.Props {
-	c := &collectionActor{rt: rt, coll: coll, root: newDirNode()}
+	c := &collectionActor{rt: rt, coll: coll, root: newDirNode(), created: time.Now()}
 	if root != nil {
 		c.load(c.root, root)
 	}
@@ -59,8 +62,15 @@ func (c *collectionActor) load(n *dirNode, d *segments.Dir) {
 		n.dirs[name] = child
 		c.load(child, sub)
 	}
+	nodes := make([]fileNode, len(d.Files)) // one allocation per directory, not per file
+	if len(d.Files) > 0 {
+		n.files = make(map[string]*fileNode, len(d.Files))
+	}
+	i := 0
 	for name, f := range d.Files {
-		n.files[name] = &fileNode{segs: f.Segments}
+		nodes[i].segs = f.Segments
+		n.files[name] = &nodes[i]
+		i++
 	}
 }
 
@@ -71,6 +81,9 @@ func (c *collectionActor) Receive(ctx actor.Context) {
 		c.onOpenFile(ctx, m)
 	case *messages.Snapshot:
 		c.onSnapshot(m)
+	case *messages.Mkdir, *messages.Remove, *messages.Rename, *messages.Detach, *messages.Attach,
+		*messages.CopyOut, *messages.CopyIn, *messages.StatPath, *messages.ReadDir, *messages.ReplaceLocators:
+		c.onNamespace(ctx, m)
 	}
 }
 
@@ -121,17 +134,30 @@ func (c *collectionActor) onOpenFile(ctx actorContext, m *messages.OpenFile) {
 	case fn == nil:
 		fn = &fileNode{}
 		dir.files[base] = fn
-		c.coll.emit(ctx, messages.EventAdd, name, 0, 0)
+		c.coll.emit(ctx, messages.Event{Kind: messages.EventAdd, Path: name})
+		c.touched(dir)
+		c.spawnFile(ctx, fn, newFileActor(c.rt, c.coll, name, nil))
+	}
+	if c.coll.ReadOnly { // the facade reads the segments itself: no actor
+		*m.Out = messages.OpenResult{Segments: fn.segs, ModTime: c.created}
+		m.Reply.Finish()
+		return
 	}
 	if fn.pid == nil {
 		fa := newFileActor(c.rt, c.coll, name, fn.segs)
-		fn.pid = ctx.Spawn(propsOn(fa, fa.strand))
-		fn.strand = fa.strand
+		fa.modTime = c.created
+		c.spawnFile(ctx, fn, fa)
 		fn.segs = nil
 	}
 	m.Out.File = fn.pid
 	m.Out.Runner = fn.strand
 	ctx.Send(fn.pid, &messages.Open{Writer: writer, Truncate: writer && m.Flag&os.O_TRUNC != 0, Reply: m.Reply})
+}
+
+// spawnFile spawns fa, on its own strand, as fn's actor.
+func (c *collectionActor) spawnFile(ctx actorContext, fn *fileNode, fa *fileActor) {
+	fn.pid = ctx.Spawn(propsOn(fa, fa.strand))
+	fn.strand = fa.strand
 }
 
 // walk returns the directory at p ("" is the root), creating missing ones
@@ -167,6 +193,10 @@ func (c *collectionActor) onSnapshot(m *messages.Snapshot) {
 			out = append(out, messages.SnapshotEntry{Path: prefix + name, File: f.pid, Segments: f.segs})
 		}
 		for name, d := range n.dirs {
+			if len(d.files) == 0 && len(d.dirs) == 0 {
+				out = append(out, messages.SnapshotEntry{Path: prefix + name, Dir: true})
+				continue
+			}
 			visit(prefix+name+"/", d)
 		}
 	}

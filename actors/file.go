@@ -152,6 +152,8 @@ func (f *fileActor) handle(ctx actorContext, msg any) {
 		f.onGetSegments(m)
 	case *messages.PackOffer:
 		f.onPackOffer(ctx, m)
+	case *messages.CloneFile, *messages.AdoptBlock, *messages.Reparent, *messages.HashBlocks, *messages.ReplaceLocators:
+		f.onNamespace(ctx, m)
 	}
 }
 
@@ -203,7 +205,7 @@ func (f *fileActor) continueWrite(ctx actorContext, w pendingWrite) {
 		w.data = w.data[n:]
 	}
 	f.changed()
-	f.coll.emit(ctx, messages.EventWrite, f.path, w.start, w.n)
+	f.coll.emit(ctx, messages.Event{Kind: messages.EventWrite, Path: f.path, Offset: w.start, Length: w.n})
 	w.r.Finish()
 }
 
@@ -235,6 +237,7 @@ func (f *fileActor) replay(ctx actorContext) {
 
 // changed records a change of content.
 func (f *fileActor) changed() {
+	f.coll.Changes.Add(1)
 	f.committed = false
 	f.changes++
 	f.modTime = time.Now()
@@ -602,7 +605,7 @@ func (f *fileActor) finishSync(ctx actorContext, ps *pendingSync) {
 		if f.changes == ps.changes {
 			f.committed = true
 		}
-		f.coll.emit(ctx, messages.EventMod, f.path, 0, 0)
+		f.coll.emit(ctx, messages.Event{Kind: messages.EventMod, Path: f.path})
 	}
 	ps.reply.Finish()
 }

@@ -71,12 +71,18 @@ type CollectionRuntime struct {
 	// Subscribed is true while the collection has subscribers; senders skip
 	// events otherwise.
 	Subscribed atomic.Bool
+	// Changes counts changes of the collection's content or names: every
+	// FileActor change of content and every namespace change bumps it before
+	// answering. The facade reads it to tell an unmodified collection and to
+	// validate cached reads.
+	Changes atomic.Uint64
 }
 
-// emit sends an event to the collection's subscribers, if it has any
-// (without allocating when it has none).
-func (c *CollectionRuntime) emit(ctx actorContext, kind messages.EventKind, path string, off, n int64) {
+// emit sends ev to the collection's subscribers, if it has any (without
+// allocating when it has none: only the copy sent escapes).
+func (c *CollectionRuntime) emit(ctx actorContext, ev messages.Event) {
 	if c.Subscribed.Load() && c.Events != nil {
-		ctx.Send(c.Events, &messages.Event{Kind: kind, Path: path, Offset: off, Length: n})
+		sent := ev
+		ctx.Send(c.Events, &sent)
 	}
 }

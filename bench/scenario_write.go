@@ -93,6 +93,34 @@ func (c *countingStore) Put(ctx context.Context, data []byte, o keep.PutOptions)
 	return c.Store.Put(ctx, data, o)
 }
 
+// syncAndCount syncs f and notes the elapsed time since start, then closes
+// f and counts the blocks and manifest tokens of its collection.
+func syncAndCount(c *arvfile.Collection, f *arvfile.File, start time.Time) (secs float64, blocks, tokens int, err error) {
+	if err := f.Sync(); err != nil {
+		return 0, 0, 0, err
+	}
+	secs = time.Since(start).Seconds()
+	if err := f.Close(); err != nil {
+		return 0, 0, 0, err
+	}
+	text, err := c.ManifestText(context.Background(), arvfile.ManifestOptions{})
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	blocks, tokens = manifestBlocks(text)
+	return secs, blocks, tokens, nil
+}
+
+// writeSequential writes n bytes to f in chunk-byte writes, cycling over data.
+func writeSequential(f *arvfile.File, data []byte, n int64, chunk int) error {
+	for off := int64(0); off < n; off += int64(chunk) {
+		if _, err := f.Write(data[off%int64(len(data)):][:chunk]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // manifestBlocks counts the distinct blocks and the tokens of a manifest.
 func manifestBlocks(text string) (blocks, tokens int) {
 	seen := map[string]bool{}
@@ -130,20 +158,14 @@ func runSequential(cfg config) ([]result, error) {
 		if err != nil {
 			return sample{}, err
 		}
-		for off := int64(0); off < total; off += chunk {
-			p := data[off%int64(len(data)):][:chunk]
-			if _, err := f.Write(p); err != nil {
-				return sample{}, err
-			}
-		}
-		if err := f.Sync(); err != nil {
+		if err := writeSequential(f, data, total, chunk); err != nil {
 			return sample{}, err
 		}
-		secs := time.Since(start).Seconds()
-		if err := f.Close(); err != nil {
+		secs, blocks, _, err := syncAndCount(c, f, start)
+		if err != nil {
 			return sample{}, err
 		}
-		return sample{value: float64(total) / secs / 1e6, puts: sink.puts.Load(), blocks: sink.puts.Load(),
+		return sample{value: float64(total) / secs / 1e6, puts: sink.puts.Load(), blocks: int64(blocks),
 			extra: map[string]float64{"ratio to MD5×1": float64(total) / secs / lim.md5One}}, nil
 	})
 	return []result{r}, err
@@ -239,18 +261,10 @@ func runRandom(cfg config) ([]result, error) {
 					return sample{}, err
 				}
 			}
-			if err := f.Sync(); err != nil {
-				return sample{}, err
-			}
-			secs := time.Since(start).Seconds()
-			if err := f.Close(); err != nil {
-				return sample{}, err
-			}
-			text, err := c.ManifestText(context.Background(), arvfile.ManifestOptions{})
+			secs, blocks, tokens, err := syncAndCount(c, f, start)
 			if err != nil {
 				return sample{}, err
 			}
-			blocks, tokens := manifestBlocks(text)
 			return sample{value: float64(ops) / secs, puts: sink.puts.Load(), blocks: int64(blocks),
 				extra: map[string]float64{"manifest tokens": float64(tokens)}}, nil
 		})
@@ -286,10 +300,8 @@ func runOwnFiles(cfg config) ([]result, error) {
 			if err != nil {
 				return err
 			}
-			for off := int64(0); off < per; off += chunk {
-				if _, err := f.Write(data[off%int64(len(data)):][:chunk]); err != nil {
-					return err
-				}
+			if err := writeSequential(f, data, per, chunk); err != nil {
+				return err
 			}
 			if err := f.Sync(); err != nil {
 				return err
@@ -340,18 +352,10 @@ func runSharedFile(cfg config) ([]result, error) {
 		if err != nil {
 			return sample{}, err
 		}
-		if err := f.Sync(); err != nil {
-			return sample{}, err
-		}
-		secs := time.Since(start).Seconds()
-		if err := f.Close(); err != nil {
-			return sample{}, err
-		}
-		text, err := c.ManifestText(context.Background(), arvfile.ManifestOptions{})
+		secs, blocks, _, err := syncAndCount(c, f, start)
 		if err != nil {
 			return sample{}, err
 		}
-		blocks, _ := manifestBlocks(text)
 		return sample{value: float64(total) / secs / 1e6, puts: sink.puts.Load(), blocks: int64(blocks)}, nil
 	})
 	return []result{r}, err

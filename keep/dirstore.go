@@ -1,6 +1,7 @@
 package keep
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
@@ -18,7 +19,7 @@ import (
 // It is safe for concurrent use, by several goroutines and several processes.
 //
 // A Put goes: hash the data; if the block's file already exists with the
-// right size, return at once; otherwise write the data to a new temporary
+// same bytes, return at once; otherwise write the data to a new temporary
 // file (`<md5>.tmp-*`) in the block's directory, fsync it, rename it to its
 // final name and fsync the directory. The rename is atomic, so a Get sees
 // either no block or the whole block: a full disk, a permission error or a
@@ -73,7 +74,7 @@ func (d *DirStore) Put(ctx context.Context, data []byte, _ PutOptions) (string, 
 		return "", err
 	}
 	dir, final := d.paths(hash)
-	if info, err := os.Stat(final); err == nil && info.Mode().IsRegular() && info.Size() == int64(len(data)) {
+	if holds(final, data) {
 		return locator, nil
 	}
 	if err := d.ensureDir(dir); err != nil {
@@ -83,6 +84,18 @@ func (d *DirStore) Put(ctx context.Context, data []byte, _ PutOptions) (string, 
 		return "", fmt.Errorf("keep: put %s: %w", locator, err)
 	}
 	return locator, nil
+}
+
+// holds reports whether the file at path already holds exactly data. A
+// block file damaged on disk (same size, other bytes) is rewritten by the
+// Put that finds it, instead of being trusted because of its name.
+func holds(path string, data []byte) bool {
+	info, err := os.Stat(path)
+	if err != nil || !info.Mode().IsRegular() || info.Size() != int64(len(data)) {
+		return false
+	}
+	stored, err := os.ReadFile(path)
+	return err == nil && bytes.Equal(stored, data)
 }
 
 // writeBlock writes data to a temporary file in dir, syncs it, renames it to

@@ -135,6 +135,28 @@ func TestDirStorePutOfAStoredBlockWritesNothing(t *testing.T) {
 	assert.Equal(t, helloLocator, locator)
 }
 
+func TestDirStorePutRepairsADamagedBlock(t *testing.T) {
+	for _, damaged := range []string{"jello", "hel", "hello, world"} {
+		t.Run(damaged, func(t *testing.T) {
+			root := t.TempDir()
+			d, err := NewDirStore(root)
+			require.NoError(t, err)
+			ctx := context.Background()
+			_, err = d.Put(ctx, []byte("hello"), PutOptions{})
+			require.NoError(t, err)
+			path := filepath.Join(root, "5d4", "5d41402abc4b2a76b9719d911017c592")
+			require.NoError(t, os.WriteFile(path, []byte(damaged), 0o600))
+
+			locator, err := d.Put(ctx, []byte("hello"), PutOptions{})
+			require.NoError(t, err)
+			assert.Equal(t, helloLocator, locator)
+			data, err := d.Get(ctx, locator)
+			require.NoError(t, err)
+			assert.Equal(t, []byte("hello"), data)
+		})
+	}
+}
+
 func TestDirStoreReturnsFilesystemErrors(t *testing.T) {
 	root := t.TempDir()
 	d, err := NewDirStore(root)

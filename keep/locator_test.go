@@ -202,3 +202,19 @@ func BenchmarkParseLocator(b *testing.B) {
 		}
 	}
 }
+
+func ExampleParseLocator() {
+	l, err := ParseLocator("acbd18db4cc2f85cedef654fccc4a4d8+3+K@zzzzz+A0123456789abcdef0123456789abcdef01234567@65f1a2b3")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(l.Stripped(), l.Size(), l.Hints(), l.Expiry().UTC().Format(time.RFC3339))
+	fmt.Println(l)
+	_, err = ParseLocator("acbd18db4cc2f85cedef654fccc4a4d8+12a")
+	fmt.Println(err)
+	// Output:
+	// acbd18db4cc2f85cedef654fccc4a4d8+3 3 [K@zzzzz] 2024-03-13T12:57:23Z
+	// acbd18db4cc2f85cedef654fccc4a4d8+3+A0123456789abcdef0123456789abcdef01234567@65f1a2b3+K@zzzzz
+	// invalid locator "acbd18db4cc2f85cedef654fccc4a4d8+12a": size "12a" is not a decimal number
+}

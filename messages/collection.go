@@ -1,6 +1,8 @@
 package messages
 
 import (
+	"time"
+
 	"github.com/arvfile/arvfile/segments"
 	"github.com/asynkron/protoactor-go/actor"
 )
@@ -18,11 +20,15 @@ type OpenFile struct {
 	Reply *Reply
 }
 
-// OpenResult is the answer to OpenFile: the file's actor, and the runner
-// of the strand it runs on.
+// OpenResult is the answer to OpenFile: the file's actor and the runner of
+// the strand it runs on, or, in a read-only collection (where no file actor
+// is ever spawned), the file's segments, which never change and must not be
+// modified, and its modification time.
 type OpenResult struct {
-	File   *actor.PID
-	Runner Runner
+	File     *actor.PID
+	Runner   Runner
+	Segments []segments.Range
+	ModTime  time.Time
 }
 
 // Runner lets a caller run a file's actors on its own goroutine while it
@@ -35,15 +41,18 @@ type Runner interface {
 }
 
 // Snapshot lists every file of the collection: its path and either its
-// actor or, for a file never opened, its segments. Sender: the facade.
+// actor or, for a file never opened, its segments; and every empty
+// directory. Sender: the facade.
 type Snapshot struct {
 	Out   *[]SnapshotEntry
 	Reply *Reply
 }
 
-// SnapshotEntry is one file in a Snapshot.
+// SnapshotEntry is one file in a Snapshot, or, with Dir, an empty
+// directory (no File, no Segments).
 type SnapshotEntry struct {
 	Path     string
 	File     *actor.PID
 	Segments []segments.Range
+	Dir      bool
 }

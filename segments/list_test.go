@@ -375,3 +375,25 @@ func BenchmarkListRandomOverwrite(b *testing.B) {
 		})
 	}
 }
+
+func ExampleList() {
+	l := NewList(nil)
+	l.ReplaceRange(0, 4096, "block-1", 0)
+	l.ReplaceRange(4096, 4096, "block-1", 4096) // extends the last segment
+	l.ReplaceRange(1000, 10, "block-2", 0)      // splits it in three
+	l.Each(func(i int, r *Range) bool {         // block-1 was committed to Keep
+		if r.Locator == "block-1" {
+			r.Locator = "acbd18db4cc2f85cedef654fccc4a4d8+8192"
+		}
+		return true
+	})
+	fmt.Println(l.Len(), l.Size())
+	for _, r := range l.Ranges() {
+		fmt.Printf("%+v\n", r)
+	}
+	// Output:
+	// 3 8192
+	// {Locator:acbd18db4cc2f85cedef654fccc4a4d8+8192 RangeStart:0 RangeSize:1000 SegmentOffset:0}
+	// {Locator:block-2 RangeStart:1000 RangeSize:10 SegmentOffset:0}
+	// {Locator:acbd18db4cc2f85cedef654fccc4a4d8+8192 RangeStart:1010 RangeSize:7182 SegmentOffset:1010}
+}

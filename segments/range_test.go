@@ -1,6 +1,7 @@
 package segments
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
@@ -172,4 +173,24 @@ func TestReplaceRangeReusesSpareCapacity(t *testing.T) {
 	got = ReplaceRange(got, 0, 30, "Y", 0)
 	assert.Equal(t, []Range{{"Y", 0, 30, 0}}, got)
 	assert.Equal(t, []Range{{}, {}, {}, {}}, got[1:5])
+}
+
+func ExampleReplaceRange() {
+	// A 30-byte file in one block; bytes 10–14 are overwritten from block "new".
+	ranges := []Range{{Locator: "old", RangeStart: 0, RangeSize: 30}}
+	ranges = ReplaceRange(ranges, 10, 5, "new", 0)
+	for _, r := range ranges {
+		fmt.Printf("%+v\n", r)
+	}
+	// Reading bytes 8–17 touches all three segments.
+	for _, p := range LocatorsAndRanges(ranges, 8, 10, 0) {
+		fmt.Printf("%+v\n", p)
+	}
+	// Output:
+	// {Locator:old RangeStart:0 RangeSize:10 SegmentOffset:0}
+	// {Locator:new RangeStart:10 RangeSize:5 SegmentOffset:0}
+	// {Locator:old RangeStart:15 RangeSize:15 SegmentOffset:15}
+	// {Locator:old BlockSize:10 SegmentOffset:8 SegmentSize:2}
+	// {Locator:new BlockSize:5 SegmentOffset:0 SegmentSize:5}
+	// {Locator:old BlockSize:15 SegmentOffset:15 SegmentSize:3}
 }

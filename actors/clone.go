@@ -1,0 +1,87 @@
+package actors
+
+import (
+	"github.com/arvfile/arvfile/messages"
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// A FileActor's part of the namespace: cloning its file for a copy, adopting
+// a duplicated block as a copy, and learning a new path after a rename.
+
+// onNamespace hands each namespace message to its method.
+func (f *fileActor) onNamespace(ctx actorContext, msg any) {
+	switch m := msg.(type) {
+	case *messages.CloneFile:
+		f.onCloneFile(ctx, m)
+	case *messages.AdoptBlock:
+		f.onAdoptBlock(ctx, m)
+	case *messages.Reparent:
+		f.onReparent(m)
+	case *messages.HashBlocks:
+		f.onHashBlocks(ctx, m)
+	case *messages.ReplaceLocators:
+		f.onReplaceLocators(ctx, m)
+	}
+}
+
+// onCloneFile copies the file for a CopyOut: the segments, every buffer
+// block they name but the current one (retained: the copy shares them), and
+// a duplicate of the current WRITABLE block, repacked first, whose bytes the
+// block copies into a buffer reserved against the memory budget.
+func (f *fileActor) onCloneFile(ctx actorContext, m *messages.CloneFile) {
+	if f.cur != nil {
+		f.repackCurrent(ctx)
+	}
+	out := m.Out
+	out.Segments = f.segs.Ranges()
+	dup := false
+	for _, s := range out.Segments {
+		id := s.Locator
+		if !messages.IsBlockID(id) || out.Blocks[id] != nil {
+			continue
+		}
+		if f.cur != nil && id == f.cur.id {
+			dup = true
+			continue
+		}
+		pid := f.blocks[id]
+		if pid == nil {
+			m.Reply.SetErr(errBlockMissing)
+			continue
+		}
+		if out.Blocks == nil {
+			out.Blocks = make(map[string]*actor.PID)
+		}
+		if id != messages.PaddingBlockID {
+			ctx.Send(pid, &messages.Retain{})
+		}
+		out.Blocks[id] = pid
+	}
+	if dup {
+		n := f.cur.wp
+		c := capacityClass(n, 0, f.rt.MinCapacity, f.rt.BlockSize)
+		f.rt.Memory.Reserve(c, true)
+		buf := f.rt.Memory.Alloc(c)[:n]
+		out.Dup = &messages.DupBlock{ID: f.cur.id, Data: buf}
+		m.Reply.Add(1)
+		ctx.Send(f.cur.pid, &messages.ReadBlock{Offset: 0, Dst: buf, Fetch: new(messages.Fetch), Reply: m.Reply})
+	}
+	m.Reply.Finish()
+}
+
+// onAdoptBlock makes a duplicated block this (copied) file's current block.
+func (f *fileActor) onAdoptBlock(ctx actorContext, m *messages.AdoptBlock) {
+	b := newBlock(f.rt, m.ID, f.self)
+	b.buf = m.Data
+	pid := ctx.Spawn(propsOn(b, f.strand))
+	f.blocks[m.ID] = pid
+	f.cur = &currentBlock{id: m.ID, pid: pid, wp: int64(len(m.Data)), cap: int64(cap(m.Data))}
+}
+
+// onReparent records the file's new path and collection.
+func (f *fileActor) onReparent(m *messages.Reparent) {
+	f.path = m.Path
+	if coll, ok := m.Collection.(*CollectionRuntime); ok && coll != nil {
+		f.coll = coll
+	}
+}

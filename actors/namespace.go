@@ -1,0 +1,648 @@
+package actors
+
+import (
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/arvfile/arvfile/messages"
+	"github.com/arvfile/arvfile/segments"
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// The collection actor's namespace requests (messages/namespace.go): each
+// resolves its paths in the tree, checks everything before it changes
+// anything, changes the tree, bumps the collection's change counter, emits
+// its events and answers.
+
+// onNamespace hands each namespace message to its method.
+func (c *collectionActor) onNamespace(ctx actorContext, msg any) {
+	switch m := msg.(type) {
+	case *messages.Mkdir:
+		c.onMkdir(ctx, m)
+	case *messages.Remove:
+		c.onRemove(ctx, m)
+	case *messages.Rename:
+		c.onRename(ctx, m)
+	case *messages.Detach:
+		c.onDetach(ctx, m)
+	case *messages.Attach:
+		c.onAttach(ctx, m)
+	case *messages.CopyOut:
+		c.onCopyOut(ctx, m)
+	case *messages.CopyIn:
+		c.onCopyIn(ctx, m)
+	case *messages.StatPath:
+		c.onStatPath(ctx, m)
+	case *messages.ReadDir:
+		c.onReadDir(ctx, m)
+	case *messages.ReplaceLocators:
+		c.onReplaceLocators(ctx, m)
+	}
+}
+
+// fail answers r with a *fs.PathError.
+func fail(r *messages.Reply, op, name string, err error) {
+	r.Fail(&fs.PathError{Op: op, Path: name, Err: err})
+}
+
+// cleanPath is cleanName for a namespace request, which also accepts a
+// trailing "/" (as os.Remove and os.Rename do).
+func cleanPath(name string) (string, bool) {
+	if len(name) > 1 && strings.HasSuffix(name, "/") {
+		name = name[:len(name)-1]
+	}
+	return cleanName(name)
+}
+
+// isRoot reports whether name names the collection's root.
+func isRoot(name string) bool {
+	name = strings.TrimSuffix(strings.TrimPrefix(name, "./"), "/")
+	return name == "" || name == "."
+}
+
+// lookup resolves the parent directory of the (clean, non-root) name. A
+// missing parent is fs.ErrNotExist, a file in the way syscall.ENOTDIR.
+func (c *collectionActor) lookup(name string) (parent *dirNode, base string, err error) {
+	dir, base := path.Split(name)
+	parent, err = c.walk(strings.TrimSuffix(dir, "/"), false)
+	return parent, base, err
+}
+
+// touched records a change of the names in dirs: their modification time
+// and the collection's change counter.
+func (c *collectionActor) touched(dirs ...*dirNode) {
+	now := time.Now()
+	for _, d := range dirs {
+		d.modTime = now
+	}
+	c.coll.Changes.Add(1)
+}
+
+// dirTime returns d's modification time.
+func (c *collectionActor) dirTime(d *dirNode) time.Time {
+	if d.modTime.IsZero() {
+		return c.created
+	}
+	return d.modTime
+}
+
+func (c *collectionActor) emit(ctx actorContext, kind messages.EventKind, name string) {
+	c.coll.emit(ctx, messages.Event{Kind: kind, Path: name})
+}
+
+func (c *collectionActor) onMkdir(ctx actorContext, m *messages.Mkdir) {
+	const op = "mkdir"
+	if isRoot(m.Path) {
+		if !m.Parents {
+			fail(m.Reply, op, m.Path, fs.ErrExist)
+			return
+		}
+		m.Reply.Finish()
+		return
+	}
+	name, ok := cleanPath(m.Path)
+	switch {
+	case !ok:
+		fail(m.Reply, op, m.Path, fs.ErrInvalid)
+		return
+	case c.coll.ReadOnly:
+		fail(m.Reply, op, m.Path, ErrReadOnly)
+		return
+	}
+	if m.Parents {
+		if _, err := c.mkdirAll(ctx, name); err != nil {
+			fail(m.Reply, op, m.Path, err)
+			return
+		}
+		m.Reply.Finish()
+		return
+	}
+	parent, base, err := c.lookup(name)
+	if err != nil {
+		fail(m.Reply, op, m.Path, err)
+		return
+	}
+	if parent.dirs[base] != nil || parent.files[base] != nil {
+		fail(m.Reply, op, m.Path, fs.ErrExist)
+		return
+	}
+	parent.dirs[base] = newDirNode()
+	c.touched(parent)
+	c.emit(ctx, messages.EventAdd, name)
+	m.Reply.Finish()
+}
+
+// mkdirAll returns the directory at the clean path name, creating each
+// missing one (with an EventAdd). A file in the way is syscall.ENOTDIR;
+// nothing is created then.
+func (c *collectionActor) mkdirAll(ctx actorContext, name string) (*dirNode, error) {
+	if name == "" {
+		return c.root, nil
+	}
+	n := c.root
+	parts := strings.Split(name, "/")
+	for i, part := range parts { // check first: fail without creating anything
+		if _, isFile := n.files[part]; isFile {
+			return nil, syscall.ENOTDIR
+		}
+		if n = n.dirs[part]; n == nil {
+			break
+		}
+		if i == len(parts)-1 {
+			return n, nil
+		}
+	}
+	n = c.root
+	for i, part := range parts {
+		next := n.dirs[part]
+		if next == nil {
+			next = newDirNode()
+			n.dirs[part] = next
+			c.touched(n)
+			c.emit(ctx, messages.EventAdd, strings.Join(parts[:i+1], "/"))
+		}
+		n = next
+	}
+	return n, nil
+}
+
+func (c *collectionActor) onRemove(ctx actorContext, m *messages.Remove) {
+	const op = "remove"
+	name, ok := cleanPath(m.Path)
+	switch {
+	case !ok:
+		fail(m.Reply, op, m.Path, fs.ErrInvalid)
+		return
+	case c.coll.ReadOnly:
+		fail(m.Reply, op, m.Path, ErrReadOnly)
+		return
+	}
+	parent, base, err := c.lookup(name)
+	if err != nil {
+		if m.All && err == fs.ErrNotExist {
+			m.Reply.Finish()
+			return
+		}
+		fail(m.Reply, op, m.Path, err)
+		return
+	}
+	if d := parent.dirs[base]; d != nil {
+		if !m.All && (len(d.dirs) > 0 || len(d.files) > 0) {
+			fail(m.Reply, op, m.Path, syscall.ENOTEMPTY)
+			return
+		}
+		delete(parent.dirs, base)
+	} else if _, isFile := parent.files[base]; isFile {
+		delete(parent.files, base)
+	} else {
+		if m.All {
+			m.Reply.Finish()
+			return
+		}
+		fail(m.Reply, op, m.Path, fs.ErrNotExist)
+		return
+	}
+	c.touched(parent)
+	c.emit(ctx, messages.EventDel, name)
+	m.Reply.Finish()
+}
+
+// node is a file or directory of the tree, as moved by renames.
+type node struct {
+	dir  *dirNode
+	file *fileNode
+}
+
+// take returns the node at the clean, non-root name and its parent.
+func (c *collectionActor) take(name string) (node, *dirNode, string, error) {
+	parent, base, err := c.lookup(name)
+	if err != nil {
+		return node{}, nil, "", err
+	}
+	n := node{dir: parent.dirs[base], file: parent.files[base]}
+	if n.dir == nil && n.file == nil {
+		return node{}, nil, "", fs.ErrNotExist
+	}
+	return n, parent, base, nil
+}
+
+// target checks that n may be put at the clean, non-root name (as
+// os.Rename allows) and returns the parent and whether something is
+// replaced.
+func (c *collectionActor) target(name string, n node) (*dirNode, string, bool, error) {
+	parent, base, err := c.lookup(name)
+	if err != nil {
+		return nil, "", false, err
+	}
+	td, tf := parent.dirs[base], parent.files[base]
+	switch {
+	case n.dir != nil && tf != nil:
+		return nil, "", false, syscall.ENOTDIR
+	case n.dir != nil && td != nil && (len(td.dirs) > 0 || len(td.files) > 0):
+		return nil, "", false, syscall.ENOTEMPTY
+	case n.file != nil && td != nil:
+		return nil, "", false, syscall.EISDIR
+	}
+	return parent, base, td != nil || tf != nil, nil
+}
+
+// put places n at base in parent, replacing what is there.
+func put(parent *dirNode, base string, n node) {
+	delete(parent.dirs, base)
+	delete(parent.files, base)
+	if n.dir != nil {
+		parent.dirs[base] = n.dir
+	} else {
+		parent.files[base] = n.file
+	}
+}
+
+func (c *collectionActor) onRename(ctx actorContext, m *messages.Rename) {
+	const op = "rename"
+	oldName, ok1 := cleanPath(m.Old)
+	newName, ok2 := cleanPath(m.New)
+	switch {
+	case !ok1:
+		fail(m.Reply, op, m.Old, fs.ErrInvalid)
+		return
+	case !ok2:
+		fail(m.Reply, op, m.New, fs.ErrInvalid)
+		return
+	case c.coll.ReadOnly:
+		fail(m.Reply, op, m.Old, ErrReadOnly)
+		return
+	}
+	n, from, oldBase, err := c.take(oldName)
+	if err != nil {
+		fail(m.Reply, op, m.Old, err)
+		return
+	}
+	if newName == oldName {
+		m.Reply.Finish()
+		return
+	}
+	if n.dir != nil && strings.HasPrefix(newName, oldName+"/") {
+		fail(m.Reply, op, m.New, fs.ErrInvalid)
+		return
+	}
+	to, newBase, replaced, err := c.target(newName, n)
+	if err != nil {
+		fail(m.Reply, op, m.New, err)
+		return
+	}
+	delete(from.dirs, oldBase)
+	delete(from.files, oldBase)
+	put(to, newBase, n)
+	c.touched(from, to)
+	c.reparent(ctx, n, newName, nil)
+	c.emit(ctx, messages.EventDel, oldName)
+	c.emit(ctx, addOrMod(replaced), newName)
+	m.Reply.Finish()
+}
+
+func addOrMod(replaced bool) messages.EventKind {
+	if replaced {
+		return messages.EventMod
+	}
+	return messages.EventAdd
+}
+
+// reparent tells the actors of the open files under n their new path (and
+// collection, when coll is not nil).
+func (c *collectionActor) reparent(ctx actorContext, n node, name string, coll *CollectionRuntime) {
+	if n.file != nil {
+		if n.file.pid != nil {
+			msg := &messages.Reparent{Path: name}
+			if coll != nil {
+				msg.Collection = coll
+			}
+			ctx.Send(n.file.pid, msg)
+		}
+		return
+	}
+	for base, d := range n.dir.dirs {
+		c.reparent(ctx, node{dir: d}, name+"/"+base, coll)
+	}
+	for base, f := range n.dir.files {
+		c.reparent(ctx, node{file: f}, name+"/"+base, coll)
+	}
+}
+
+func (c *collectionActor) onDetach(ctx actorContext, m *messages.Detach) {
+	const op = "rename"
+	name, ok := cleanPath(m.Path)
+	switch {
+	case !ok:
+		fail(m.Reply, op, m.Path, fs.ErrInvalid)
+		return
+	case c.coll.ReadOnly:
+		fail(m.Reply, op, m.Path, ErrReadOnly)
+		return
+	}
+	n, from, base, err := c.take(name)
+	if err != nil {
+		fail(m.Reply, op, m.Path, err)
+		return
+	}
+	delete(from.dirs, base)
+	delete(from.files, base)
+	c.touched(from)
+	c.emit(ctx, messages.EventDel, name)
+	*m.Out = messages.Subtree{Node: n, IsDir: n.dir != nil}
+	m.Reply.Finish()
+}
+
+func (c *collectionActor) onAttach(ctx actorContext, m *messages.Attach) {
+	const op = "rename"
+	name, ok := cleanPath(m.Path)
+	n, isNode := m.Subtree.Node.(node)
+	switch {
+	case !ok:
+		fail(m.Reply, op, m.Path, fs.ErrInvalid)
+		return
+	case !isNode:
+		fail(m.Reply, op, m.Path, fs.ErrInvalid)
+		return
+	case c.coll.ReadOnly:
+		fail(m.Reply, op, m.Path, ErrReadOnly)
+		return
+	}
+	to, base, replaced, err := c.target(name, n)
+	if err != nil {
+		fail(m.Reply, op, m.Path, err)
+		return
+	}
+	put(to, base, n)
+	c.touched(to)
+	c.reparent(ctx, n, name, c.coll)
+	c.emit(ctx, addOrMod(replaced), name)
+	m.Reply.Finish()
+}
+
+func (c *collectionActor) onCopyOut(ctx actorContext, m *messages.CopyOut) {
+	const op = "copy"
+	name, ok := cleanPath(m.Path)
+	if !ok {
+		fail(m.Reply, op, m.Path, fs.ErrInvalid)
+		return
+	}
+	n, _, base, err := c.take(name)
+	if err != nil {
+		fail(m.Reply, op, m.Path, err)
+		return
+	}
+	out := m.Out
+	out.Name, out.IsDir = base, n.dir != nil
+	var files []*fileNode
+	if n.file != nil {
+		out.Entries = []messages.CopyEntry{{}}
+		files = []*fileNode{n.file}
+	} else {
+		var walk func(prefix string, d *dirNode)
+		walk = func(prefix string, d *dirNode) {
+			for _, sub := range sortedKeys(d.dirs) {
+				out.Entries = append(out.Entries, messages.CopyEntry{Path: prefix + sub, Dir: true})
+				files = append(files, nil)
+				walk(prefix+sub+"/", d.dirs[sub])
+			}
+			for _, f := range sortedKeys(d.files) {
+				out.Entries = append(out.Entries, messages.CopyEntry{Path: prefix + f})
+				files = append(files, d.files[f])
+			}
+		}
+		walk("", n.dir)
+	}
+	for i, f := range files { // out.Entries is complete: its elements stay put
+		switch {
+		case f == nil:
+		case f.pid == nil:
+			out.Entries[i].Segments = f.segs // never changed in place: shared
+		default:
+			m.Reply.Add(1)
+			ctx.Send(f.pid, &messages.CloneFile{Out: &out.Entries[i], Reply: m.Reply})
+		}
+	}
+	m.Reply.Finish()
+}
+
+// sortedKeys returns the keys of m, sorted.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func (c *collectionActor) onCopyIn(ctx actorContext, m *messages.CopyIn) {
+	const op = "copy"
+	src := m.Source
+	err := c.copyIn(ctx, m)
+	if err != nil {
+		c.rt.ReleaseCopy(ctx, src)
+		fail(m.Reply, op, m.Path, err)
+		return
+	}
+	m.Reply.Finish()
+}
+
+// copyIn checks the target of a copy and creates it.
+func (c *collectionActor) copyIn(ctx actorContext, m *messages.CopyIn) error {
+	src := m.Source
+	if c.coll.ReadOnly {
+		return ErrReadOnly
+	}
+	name, into := "", true
+	if !isRoot(m.Path) {
+		var ok bool
+		if name, ok = cleanPath(m.Path); !ok {
+			return fs.ErrInvalid
+		}
+		into = m.Into
+		if !into {
+			if parent, base, err := c.lookup(name); err == nil && parent.dirs[base] != nil {
+				into = true
+			}
+		}
+	}
+	if into {
+		name = path.Join(name, src.Name)
+	}
+	dir, base := path.Split(name)
+	dir = strings.TrimSuffix(dir, "/")
+	if parent, err := c.walk(dir, false); err == nil { // check the target before changing anything
+		if parent.dirs[base] != nil || parent.files[base] != nil && src.IsDir {
+			return fs.ErrExist
+		}
+	} else if err != fs.ErrNotExist {
+		return err
+	}
+	parent, err := c.mkdirAll(ctx, dir)
+	if err != nil {
+		return err
+	}
+	if !src.IsDir {
+		_, replaced := parent.files[base]
+		parent.files[base] = c.copiedFile(ctx, name, &src.Entries[0])
+		c.touched(parent)
+		c.emit(ctx, addOrMod(replaced), name)
+		return nil
+	}
+	top := newDirNode()
+	parent.dirs[base] = top
+	c.touched(parent)
+	c.emit(ctx, messages.EventAdd, name)
+	for i := range src.Entries {
+		e := &src.Entries[i]
+		if e.Dir {
+			_, _ = walkCreate(top, e.Path)
+			continue
+		}
+		d, fbase := path.Split(e.Path)
+		sub, _ := walkCreate(top, strings.TrimSuffix(d, "/"))
+		sub.files[fbase] = c.copiedFile(ctx, name+"/"+e.Path, e)
+	}
+	return nil
+}
+
+// walkCreate returns the directory at the relative path p below d,
+// creating missing ones; p comes from a CopyOut, so no file is in the way.
+func walkCreate(d *dirNode, p string) (*dirNode, error) {
+	if p == "" {
+		return d, nil
+	}
+	for _, part := range strings.Split(p, "/") {
+		next := d.dirs[part]
+		if next == nil {
+			next = newDirNode()
+			d.dirs[part] = next
+		}
+		d = next
+	}
+	return d, nil
+}
+
+// copiedFile makes the node of a copied file: plain segments when they name
+// only Keep blocks, else a FileActor that owns the retained blocks and the
+// duplicated one.
+func (c *collectionActor) copiedFile(ctx actorContext, name string, e *messages.CopyEntry) *fileNode {
+	if len(e.Blocks) == 0 && e.Dup == nil {
+		return &fileNode{segs: e.Segments}
+	}
+	segs := e.Segments
+	var dupID string
+	if e.Dup != nil {
+		dupID = messages.NewBlockID()
+		for i := range segs {
+			if segs[i].Locator == e.Dup.ID {
+				segs[i].Locator = dupID
+			}
+		}
+	}
+	fa := newFileActor(c.rt, c.coll, name, segs)
+	for id, pid := range e.Blocks {
+		fa.blocks[id] = pid
+	}
+	pid := ctx.Spawn(propsOn(fa, fa.strand))
+	if e.Dup != nil {
+		ctx.Send(pid, &messages.AdoptBlock{ID: dupID, Data: e.Dup.Data})
+	}
+	return &fileNode{pid: pid, strand: fa.strand}
+}
+
+// ReleaseCopy gives back what a CopyOut collected and no CopyIn used: it
+// releases the retained blocks and frees the duplicated bytes.
+func (rt *Runtime) ReleaseCopy(ctx interface{ Send(*actor.PID, any) }, src *messages.CopySource) {
+	if src == nil {
+		return
+	}
+	for i := range src.Entries {
+		e := &src.Entries[i]
+		for id, pid := range e.Blocks {
+			if id != messages.PaddingBlockID {
+				ctx.Send(pid, &messages.Release{})
+			}
+		}
+		e.Blocks = nil
+		if e.Dup != nil {
+			rt.Memory.Free(e.Dup.Data)
+			e.Dup = nil
+		}
+	}
+}
+
+func (c *collectionActor) onStatPath(ctx actorContext, m *messages.StatPath) {
+	if isRoot(m.Path) {
+		*m.Out = messages.PathInfo{Name: ".", IsDir: true, ModTime: c.dirTime(c.root)}
+		m.Reply.Finish()
+		return
+	}
+	name, ok := cleanPath(m.Path)
+	if !ok {
+		fail(m.Reply, "stat", m.Path, fs.ErrInvalid)
+		return
+	}
+	n, _, base, err := c.take(name)
+	if err != nil {
+		fail(m.Reply, "stat", m.Path, err)
+		return
+	}
+	c.info(ctx, m.Out, base, n, m.Reply)
+	m.Reply.Finish()
+}
+
+// info fills out for the node n called base; an open file's actor fills
+// out.File, counted on r.
+func (c *collectionActor) info(ctx actorContext, out *messages.PathInfo, base string, n node, r *messages.Reply) {
+	out.Name = base
+	if n.dir != nil {
+		out.IsDir, out.ModTime = true, c.dirTime(n.dir)
+		return
+	}
+	if n.file.pid == nil {
+		out.File = messages.FileInfo{Size: (&segments.File{Segments: n.file.segs}).Size(), ModTime: c.created}
+		return
+	}
+	r.Add(1)
+	ctx.Send(n.file.pid, &messages.Stat{Out: &out.File, Reply: r})
+}
+
+func (c *collectionActor) onReadDir(ctx actorContext, m *messages.ReadDir) {
+	d := c.root
+	if !isRoot(m.Path) {
+		name, ok := cleanPath(m.Path)
+		if !ok {
+			fail(m.Reply, "readdir", m.Path, fs.ErrInvalid)
+			return
+		}
+		n, _, _, err := c.take(name)
+		if err != nil {
+			fail(m.Reply, "readdir", m.Path, err)
+			return
+		}
+		if n.dir == nil {
+			fail(m.Reply, "readdir", m.Path, syscall.ENOTDIR)
+			return
+		}
+		d = n.dir
+	}
+	names := make([]string, 0, len(d.dirs)+len(d.files))
+	for name := range d.dirs {
+		names = append(names, name)
+	}
+	for name := range d.files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	out := make([]messages.PathInfo, len(names))
+	for i, name := range names {
+		c.info(ctx, &out[i], name, node{dir: d.dirs[name], file: d.files[name]}, m.Reply)
+	}
+	*m.Out = out
+	m.Reply.Finish()
+}

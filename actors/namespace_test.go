@@ -1,0 +1,106 @@
+package actors
+
+import (
+	"io/fs"
+	"testing"
+
+	"github.com/arvfile/arvfile/messages"
+	"github.com/arvfile/arvfile/segments"
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestACloneRetainsSealedBlocksAndDuplicatesTheWritableOne(t *testing.T) {
+	f, ctx := newTestFile(4)
+	r := openReply()
+	f.onWrite(ctx, &messages.Write{Offset: 0, Data: []byte("abcdef"), Reply: r}) // one sealed block, one writable
+	sealed, cur := f.segs.Ranges()[0].Locator, f.cur.id
+	ctx.take()
+	used := f.rt.Memory.Used()
+
+	var out messages.CopyEntry
+	cr := messages.NewReply()
+	f.onCloneFile(ctx, &messages.CloneFile{Out: &out, Reply: cr})
+	sent := ctx.take()
+	require.Len(t, sent, 2)
+	assert.Equal(t, sentMsg{"spawned1", &messages.Retain{}}, sent[0])
+	rb, ok := sent[1].msg.(*messages.ReadBlock)
+	require.True(t, ok)
+	assert.Equal(t, "spawned2", sent[1].to)
+	assert.Equal(t, int64(0), rb.Offset)
+	assert.Len(t, rb.Dst, 2, "the writable block's two bytes")
+	assert.Equal(t, []segments.Range{
+		{Locator: sealed, RangeSize: 4},
+		{Locator: cur, RangeStart: 4, RangeSize: 2},
+	}, out.Segments)
+	assert.Equal(t, map[string]*actor.PID{sealed: pid("spawned1")}, out.Blocks)
+	require.NotNil(t, out.Dup)
+	assert.Equal(t, cur, out.Dup.ID)
+	assert.Equal(t, used+4, f.rt.Memory.Used(), "the duplicate is reserved against the budget")
+	assert.Equal(t, int32(-1), pending(cr), "the reply waits for the block's copy")
+	rb.Reply.Finish()
+	assert.Equal(t, int32(0), pending(cr))
+}
+
+// newTestCollection returns a collection actor with files "d/a" (open, its
+// actor "fa") and "d/b" (never opened).
+func newTestCollection() (*collectionActor, *fakeCtx) {
+	c := &collectionActor{rt: testRuntime(16), coll: &CollectionRuntime{ID: "c"}, root: newDirNode()}
+	d := newDirNode()
+	c.root.dirs["d"] = d
+	d.files["a"] = &fileNode{pid: pid("fa")}
+	d.files["b"] = &fileNode{segs: []segments.Range{{Locator: "x", RangeSize: 1}}}
+	return c, &fakeCtx{}
+}
+
+func TestRenamingADirectoryTellsItsOpenFilesTheirNewPath(t *testing.T) {
+	c, ctx := newTestCollection()
+	r := messages.NewReply()
+	c.onRename(ctx, &messages.Rename{Old: "d", New: "e", Reply: r})
+	require.NoError(t, r.Err())
+	assert.Equal(t, []sentMsg{{"fa", &messages.Reparent{Path: "e/a"}}}, ctx.take())
+	assert.Equal(t, uint64(1), c.coll.Changes.Load())
+	assert.Nil(t, c.root.dirs["d"])
+	assert.Equal(t, []string{"a", "b"}, sortedKeys(c.root.dirs["e"].files))
+}
+
+func TestCopyInSpawnsAFileForBufferedBytesAndHandsItTheDuplicate(t *testing.T) {
+	c, ctx := newTestCollection()
+	src := &messages.CopySource{Name: "a", Entries: []messages.CopyEntry{{
+		Segments: []segments.Range{{Locator: "buffer:old", RangeSize: 2}},
+		Dup:      &messages.DupBlock{ID: "buffer:old", Data: []byte("hi")},
+	}}}
+	r := messages.NewReply()
+	c.onCopyIn(ctx, &messages.CopyIn{Path: "x", Into: true, Source: src, Reply: r})
+	require.NoError(t, r.Err())
+	sent := ctx.take()
+	require.Len(t, sent, 1)
+	adopt, ok := sent[0].msg.(*messages.AdoptBlock)
+	require.True(t, ok)
+	assert.Equal(t, "spawned1", sent[0].to)
+	assert.Equal(t, []byte("hi"), adopt.Data)
+	assert.True(t, messages.IsBlockID(adopt.ID))
+	assert.NotEqual(t, "buffer:old", adopt.ID, "the copy names its block with a new id")
+	assert.Equal(t, pid("spawned1"), c.root.dirs["x"].files["a"].pid)
+}
+
+func TestARefusedCopyReleasesWhatTheCloneRetained(t *testing.T) {
+	c, ctx := newTestCollection()
+	rt := c.rt
+	rt.Memory.Reserve(4, true)
+	dup := rt.Memory.Alloc(4)[:2]
+	src := &messages.CopySource{Name: "a", IsDir: true, Entries: []messages.CopyEntry{{
+		Path:     "f",
+		Segments: []segments.Range{{Locator: "buffer:s", RangeSize: 1}, {Locator: "buffer:w", RangeStart: 1, RangeSize: 2}},
+		Blocks:   map[string]*actor.PID{"buffer:s": pid("sealed")},
+		Dup:      &messages.DupBlock{ID: "buffer:w", Data: dup},
+	}}}
+	r := messages.NewReply()
+	c.onCopyIn(ctx, &messages.CopyIn{Path: "d/b", Source: src, Reply: r})
+	assert.EqualError(t, r.Err(), "copy d/b: file already exists")
+	assert.ErrorIs(t, r.Err(), fs.ErrExist)
+	assert.Equal(t, []sentMsg{{"sealed", &messages.Release{}}}, ctx.take())
+	assert.Equal(t, int64(0), rt.Memory.Used(), "the duplicate's memory is given back")
+	assert.Equal(t, uint64(0), c.coll.Changes.Load())
+}

@@ -1,0 +1,136 @@
+package arvfile
+
+import (
+	"errors"
+	"io"
+	"io/fs"
+	"syscall"
+)
+
+// FS returns the collection as an fs.FS, for fs.WalkDir, fs.Glob,
+// http.FileServerFS, template.ParseFS and the like. It implements
+// fs.ReadDirFS, fs.StatFS and fs.ReadFileFS; Open returns a *File for a
+// file (open for reading) and a directory handle implementing
+// fs.ReadDirFile for a directory. Names follow fs.ValidPath; others are
+// fs.ErrInvalid. The FS is as safe for concurrent use as the collection and
+// sees its changes.
+func (c *Collection) FS() fs.FS { return collectionFS{c} }
+
+type collectionFS struct{ c *Collection }
+
+func invalid(op, name string) error { return &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid} }
+
+// Open opens the file or directory name.
+func (s collectionFS) Open(name string) (fs.File, error) {
+	if !fs.ValidPath(name) {
+		return nil, invalid("open", name)
+	}
+	if name != "." {
+		f, err := s.c.Open(name)
+		if err == nil {
+			return f, nil
+		}
+		if !errors.Is(err, syscall.EISDIR) {
+			return nil, err
+		}
+	}
+	info, err := s.c.Stat(name)
+	if err != nil {
+		return nil, err
+	}
+	return &dirFile{c: s.c, name: name, info: info}, nil
+}
+
+// Stat describes name.
+func (s collectionFS) Stat(name string) (fs.FileInfo, error) {
+	if !fs.ValidPath(name) {
+		return nil, invalid("stat", name)
+	}
+	return s.c.Stat(name)
+}
+
+// ReadDir lists the directory name, sorted by name.
+func (s collectionFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	if !fs.ValidPath(name) {
+		return nil, invalid("readdir", name)
+	}
+	return s.c.ReadDir(name)
+}
+
+// ReadFile returns the content of the file name.
+func (s collectionFS) ReadFile(name string) ([]byte, error) {
+	if !fs.ValidPath(name) {
+		return nil, invalid("readfile", name)
+	}
+	f, err := s.c.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	size, err := f.Size()
+	if err != nil {
+		return nil, err
+	}
+	data := make([]byte, size)
+	n, err := f.ReadAt(data, 0)
+	if err != nil && err != io.EOF {
+		return nil, err
+	}
+	return data[:n], nil
+}
+
+// dirFile is an open directory of an FS.
+type dirFile struct {
+	c      *Collection
+	name   string
+	info   fs.FileInfo
+	list   []fs.DirEntry // read at the first ReadDir
+	read   bool
+	closed bool
+}
+
+func (d *dirFile) Stat() (fs.FileInfo, error) {
+	if d.closed {
+		return nil, &fs.PathError{Op: "stat", Path: d.name, Err: fs.ErrClosed}
+	}
+	return d.info, nil
+}
+
+func (d *dirFile) Read([]byte) (int, error) {
+	return 0, &fs.PathError{Op: "read", Path: d.name, Err: syscall.EISDIR}
+}
+
+func (d *dirFile) Close() error {
+	if d.closed {
+		return &fs.PathError{Op: "close", Path: d.name, Err: fs.ErrClosed}
+	}
+	d.closed = true
+	return nil
+}
+
+// ReadDir returns the next n entries (all the rest when n ≤ 0), as
+// fs.ReadDirFile specifies.
+func (d *dirFile) ReadDir(n int) ([]fs.DirEntry, error) {
+	if d.closed {
+		return nil, &fs.PathError{Op: "readdir", Path: d.name, Err: fs.ErrClosed}
+	}
+	if !d.read {
+		list, err := d.c.ReadDir(d.name)
+		if err != nil {
+			return nil, err
+		}
+		d.list, d.read = list, true
+	}
+	if n <= 0 {
+		list := d.list
+		d.list = nil
+		return list, nil
+	}
+	if len(d.list) == 0 {
+		return nil, io.EOF
+	}
+	n = min(n, len(d.list))
+	list := d.list[:n:n]
+	d.list = d.list[n:]
+	return list, nil
+}

@@ -1,0 +1,223 @@
+package arvfile
+
+import (
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/arvfile/arvfile/messages"
+)
+
+// The namespace of a collection: directories, removal, renaming, copying,
+// Stat and ReadDir. Each call is one request to the collection's actor (a
+// copy or a rename between collections, two), bounded by the engine's
+// timeout. Names are slash-separated paths below the root ("./" may prefix
+// them; "." is the root where it makes sense); any byte but "/" may appear in
+// a name — manifests escape what they must. Errors are *fs.PathError values
+// wrapping fs.ErrNotExist, fs.ErrExist, fs.ErrInvalid, syscall.ENOTDIR,
+// syscall.EISDIR, syscall.ENOTEMPTY or ErrReadOnly (syscall.EROFS). Each
+// change emits events to subscribers: EventAdd for a new file or directory,
+// EventDel for a removed one, EventMod for a replaced one.
+
+// request sends the message msg(r) to the collection's actor and waits for r.
+func (c *Collection) request(op, name string, msg func(r *messages.Reply) any) error {
+	err, _ := c.requestDone(op, name, msg)
+	return err
+}
+
+// requestDone is request that also says whether the actor answered (false:
+// the engine closed or the wait timed out, and the request may still run).
+func (c *Collection) requestDone(op, name string, msg func(r *messages.Reply) any) (error, bool) {
+	if c.pid == nil {
+		return &fs.PathError{Op: op, Path: name, Err: errEngineClosed}, false
+	}
+	r := messages.NewReply()
+	c.e.sys.Send(c.pid, msg(r))
+	err, ok := c.e.awaitTimeout(r)
+	if !ok {
+		return &fs.PathError{Op: op, Path: name, Err: err}, false
+	}
+	r.Release()
+	return err, true
+}
+
+// Mkdir creates the directory name; its parent must exist and name must not
+// (fs.ErrExist). perm is ignored: collections have no permissions.
+func (c *Collection) Mkdir(name string, perm fs.FileMode) error {
+	return c.request("mkdir", name, func(r *messages.Reply) any {
+		return &messages.Mkdir{Path: name, Reply: r}
+	})
+}
+
+// MkdirAll creates the directory name and every missing parent; an existing
+// directory is not an error, a file in the way is syscall.ENOTDIR. perm is
+// ignored.
+func (c *Collection) MkdirAll(name string, perm fs.FileMode) error {
+	return c.request("mkdir", name, func(r *messages.Reply) any {
+		return &messages.Mkdir{Path: name, Parents: true, Reply: r}
+	})
+}
+
+// Remove removes the file or empty directory name; a directory that is not
+// empty is syscall.ENOTEMPTY. Handles open on a removed file keep reading
+// and writing its content, which no longer has a name.
+func (c *Collection) Remove(name string) error {
+	return c.request("remove", name, func(r *messages.Reply) any {
+		return &messages.Remove{Path: name, Reply: r}
+	})
+}
+
+// RemoveAll removes name and everything below it. A missing name is not an
+// error.
+func (c *Collection) RemoveAll(name string) error {
+	return c.request("remove", name, func(r *messages.Reply) any {
+		return &messages.Remove{Path: name, All: true, Reply: r}
+	})
+}
+
+// Rename moves the file or directory oldName to newName, as os.Rename does:
+// newName's parent must exist; an existing file at newName is replaced by a
+// file, an existing empty directory by a directory (a file onto a directory
+// is syscall.EISDIR, a directory onto a file syscall.ENOTDIR, onto a
+// non-empty directory syscall.ENOTEMPTY); a directory cannot move below
+// itself (fs.ErrInvalid). Open handles keep working; the file's events carry
+// its new name.
+func (c *Collection) Rename(oldName, newName string) error {
+	return c.request("rename", oldName, func(r *messages.Reply) any {
+		return &messages.Rename{Old: oldName, New: newName, Reply: r}
+	})
+}
+
+// RenameTo moves oldName of c to newName of dst, another collection of the
+// same engine, with the rules of Rename. Open handles keep working and their
+// file now belongs to dst (dst's Commit stores it). The move is not atomic:
+// between its two steps the name exists in neither collection; if dst
+// refuses it, it goes back to oldName.
+func (c *Collection) RenameTo(oldName string, dst *Collection, newName string) error {
+	switch {
+	case dst == c:
+		return c.Rename(oldName, newName)
+	case dst.e != c.e:
+		return &fs.PathError{Op: "rename", Path: newName, Err: fmt.Errorf("%w: collections of different engines", fs.ErrInvalid)}
+	case dst.rt.ReadOnly:
+		return &fs.PathError{Op: "rename", Path: newName, Err: ErrReadOnly}
+	}
+	var sub messages.Subtree
+	err := c.request("rename", oldName, func(r *messages.Reply) any {
+		return &messages.Detach{Path: oldName, Out: &sub, Reply: r}
+	})
+	if err != nil {
+		return err
+	}
+	err = dst.request("rename", newName, func(r *messages.Reply) any {
+		return &messages.Attach{Path: newName, Subtree: sub, Reply: r}
+	})
+	if err != nil {
+		if back := c.request("rename", oldName, func(r *messages.Reply) any {
+			return &messages.Attach{Path: oldName, Subtree: sub, Reply: r}
+		}); back != nil {
+			return fmt.Errorf("%w (and putting it back failed: %v)", err, back)
+		}
+	}
+	return err
+}
+
+// Copy copies the file or directory src (not the root) to dst. A dst that ends with "/" or
+// names an existing directory means dst/<last element of src>. Missing
+// directories on the way to the target are created. A file replaces an
+// existing file; any other existing target is fs.ErrExist. The copy shares
+// the blocks already stored and duplicates the bytes still being written
+// (a writable buffer block), so later writes to either file leave the other
+// alone.
+func (c *Collection) Copy(src, dst string) error { return c.CopyTo(src, c, dst) }
+
+// CopyTo is Copy into another collection dst of the same engine.
+func (c *Collection) CopyTo(src string, dst *Collection, target string) error {
+	if dst.e != c.e {
+		return &fs.PathError{Op: "copy", Path: target, Err: fmt.Errorf("%w: collections of different engines", fs.ErrInvalid)}
+	}
+	if dst.rt.ReadOnly {
+		return &fs.PathError{Op: "copy", Path: target, Err: ErrReadOnly}
+	}
+	out := new(messages.CopySource)
+	err, answered := c.requestDone("copy", src, func(r *messages.Reply) any {
+		return &messages.CopyOut{Path: src, Out: out, Reply: r}
+	})
+	if err != nil {
+		if answered { // a clone failed after others retained blocks
+			c.e.sys.RT.ReleaseCopy(c.e.sys, out)
+		}
+		return err
+	}
+	into := strings.HasSuffix(target, "/")
+	name := strings.TrimRight(target, "/")
+	if name == "" && into {
+		name = "."
+	}
+	return dst.request("copy", target, func(r *messages.Reply) any {
+		return &messages.CopyIn{Path: name, Into: into, Source: out, Reply: r}
+	})
+}
+
+// Stat describes the file or directory name ("." is the root).
+func (c *Collection) Stat(name string) (fs.FileInfo, error) {
+	var out messages.PathInfo
+	err := c.request("stat", name, func(r *messages.Reply) any {
+		return &messages.StatPath{Path: name, Out: &out, Reply: r}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c.entry(out), nil
+}
+
+// ReadDir lists the directory name ("." is the root), sorted by name.
+func (c *Collection) ReadDir(name string) ([]fs.DirEntry, error) {
+	var out []messages.PathInfo
+	err := c.request("readdir", name, func(r *messages.Reply) any {
+		return &messages.ReadDir{Path: name, Out: &out, Reply: r}
+	})
+	if err != nil {
+		return nil, err
+	}
+	list := make([]fs.DirEntry, len(out))
+	for i, pi := range out {
+		list[i] = c.entry(pi)
+	}
+	return list, nil
+}
+
+// entry makes the fs.FileInfo (and fs.DirEntry) of pi: directories are
+// fs.ModeDir|0755, files 0644, without the write bits when read-only.
+func (c *Collection) entry(pi messages.PathInfo) entryInfo {
+	if pi.IsDir {
+		return entryInfo{name: pi.Name, mode: fs.ModeDir | c.perm(0o755), modTime: pi.ModTime}
+	}
+	return entryInfo{name: pi.Name, size: pi.File.Size, mode: c.perm(0o644), modTime: pi.File.ModTime}
+}
+
+func (c *Collection) perm(p fs.FileMode) fs.FileMode {
+	if c.rt.ReadOnly {
+		return p &^ 0o222
+	}
+	return p
+}
+
+// entryInfo is the fs.FileInfo and fs.DirEntry of a file or directory.
+type entryInfo struct {
+	name    string
+	size    int64
+	mode    fs.FileMode
+	modTime time.Time
+}
+
+func (i entryInfo) Name() string               { return i.name }
+func (i entryInfo) Size() int64                { return i.size }
+func (i entryInfo) Mode() fs.FileMode          { return i.mode }
+func (i entryInfo) ModTime() time.Time         { return i.modTime }
+func (i entryInfo) IsDir() bool                { return i.mode.IsDir() }
+func (i entryInfo) Sys() any                   { return nil }
+func (i entryInfo) Type() fs.FileMode          { return i.mode.Type() }
+func (i entryInfo) Info() (fs.FileInfo, error) { return i, nil }
+func (i entryInfo) String() string             { return fs.FormatDirEntry(i) }

@@ -1,0 +1,116 @@
+package arvfile
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/arvfile/arvfile/keep"
+	"github.com/arvfile/arvfile/messages"
+	"github.com/arvfile/arvfile/segments"
+)
+
+// roFile is the read path of a file of a read-only collection, the role of
+// the Python SDK's StreamFileReader. Such a file never changes, so no actor
+// guards it: the handle keeps the file's segments (shared with the
+// collection's tree, never modified) and a read goes from them straight to
+// the engine's block cache — a cached block costs a map lookup and the copy
+// into the caller's buffer. A read that starts where the previous one ended
+// is sequential: when it enters a new segment, the blocks of the next
+// WithPrefetch blocks' worth of segments are handed to the cache's prefetch
+// workers. Safe for concurrent use.
+type roFile struct {
+	segs []segments.Range
+	info messages.FileInfo
+
+	next       atomic.Int64 // where the last read ended
+	prefetched atomic.Int64 // 1 + the segment whose successors were last prefetched
+}
+
+func newROFile(segs []segments.Range, modTime time.Time) *roFile {
+	return &roFile{segs: segs, info: messages.FileInfo{Size: (&segments.File{Segments: segs}).Size(), ModTime: modTime}}
+}
+
+// readAt fills p from off; short only at the end of the file.
+func (r *roFile) readAt(f *File, op string, p []byte, off int64) (int, error) {
+	size := r.info.Size
+	if off >= size {
+		return 0, nil
+	}
+	n := int(min(int64(len(p)), size-off))
+	e := f.c.e
+	i := sort.Search(len(r.segs), func(i int) bool { return r.segs[i].RangeStart+r.segs[i].RangeSize > off })
+	for pos := 0; pos < n; i++ {
+		s := &r.segs[i]
+		in := off + int64(pos) - s.RangeStart
+		k := int(min(int64(n-pos), s.RangeSize-in))
+		if err := e.readBlock(s.Locator, s.SegmentOffset+in, p[pos:pos+k]); err != nil {
+			return 0, f.pathErr(op, err)
+		}
+		pos += k
+	}
+	end := off + int64(n)
+	if r.next.Swap(end) == off && e.cfg.prefetch > 0 {
+		r.prefetch(e, i-1)
+	}
+	return n, nil
+}
+
+// prefetch hands the cache the blocks after segment last, once per segment.
+func (r *roFile) prefetch(e *Engine, last int) {
+	if r.prefetched.Swap(int64(last)+1) == int64(last)+1 {
+		return
+	}
+	limit := int64(e.cfg.prefetch) * keep.BlockSize
+	var locs []string
+	for i := last + 1; i < len(r.segs) && len(locs) < e.cfg.prefetch; i++ {
+		s := &r.segs[i]
+		if s.RangeStart-r.segs[last].RangeStart > limit {
+			break
+		}
+		if isPaddingLocator(s.Locator) || s.Locator == r.segs[last].Locator || contains(locs, s.Locator) {
+			continue
+		}
+		locs = append(locs, s.Locator)
+	}
+	e.prefetch(locs)
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// readBlock copies bytes [off, off+len(dst)) of the block locator into dst:
+// zeros for the padding block, else from the cache (a hit needs no context,
+// timer or allocation), else through a Get.
+func (e *Engine) readBlock(locator string, off int64, dst []byte) error {
+	if isPaddingLocator(locator) {
+		clear(dst)
+		return nil
+	}
+	if e.cache != nil {
+		if data, ok := e.cache.Cached(locator); ok {
+			end := off + int64(len(dst))
+			if off < 0 || end > int64(len(data)) {
+				return fmt.Errorf("arvfile: block %s has %d bytes, segment wants [%d,%d)", locator, len(data), off, end)
+			}
+			copy(dst, data[off:end])
+			return nil
+		}
+	}
+	return e.fetch(messages.Fetch{Locator: locator, BlockOffset: off, Dst: dst})
+}
+
+// isPaddingLocator reports whether locator names the padding block (64 MiB
+// of zeros), with or without hints.
+func isPaddingLocator(locator string) bool {
+	p := keep.PaddingBlockLocator
+	return strings.HasPrefix(locator, p) && (len(locator) == len(p) || locator[len(p)] == '+')
+}
