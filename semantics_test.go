@@ -383,3 +383,30 @@ func TestStat(t *testing.T) {
 }
 
 var _ = context.Background
+
+func TestSequentialReadsPrefetchTheNextBlocksAndReadEachBlockOnce(t *testing.T) {
+	st := newTestStore()
+	c := newTestEngine(t, st, WithBlockSize(16), WithPrefetch(2)).NewCollection()
+	blocks := []string{"0000000000000000", "1111111111111111", "2222222222222222", "3333333333333333"}
+	f := create(t, c, "f", write{0, strings.Join(blocks, "")})
+	require.NoError(t, f.Close())
+	r, err := c.OpenMode("f", "r+") // a writable collection: reads go through the file actor
+	require.NoError(t, err)
+	defer r.Close()
+	buf := make([]byte, 16)
+	_, err = io.ReadFull(r, buf)
+	require.NoError(t, err)
+	assert.Equal(t, blocks[0], string(buf))
+	assert.Equal(t, 1, st.mem.Gets(loc(blocks[0])))
+	require.Eventually(t, func() bool {
+		return st.mem.Gets(loc(blocks[1])) == 1 && st.mem.Gets(loc(blocks[2])) == 1
+	}, waitFor, tick, "the next two blocks are prefetched")
+	for _, want := range blocks[1:] {
+		_, err = io.ReadFull(r, buf)
+		require.NoError(t, err)
+		assert.Equal(t, want, string(buf))
+	}
+	for _, b := range blocks {
+		assert.Equal(t, 1, st.mem.Gets(loc(b)), "block %s read from the store once", b[:1])
+	}
+}
