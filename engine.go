@@ -19,12 +19,27 @@ import (
 // A write travels from a File (the caller's goroutine) to the file's actor,
 // which decides where the bytes go and forwards them to a buffer-block
 // actor; that actor copies them (the only copy) and answers the caller. A
-// full block is sealed and handed to the put coordinator, whose workers
-// (WithPutWorkers) store it in Keep while the writer fills the next block;
-// the writer waits only when the queue of sealed blocks (WithQueueDepth) is
-// full or the memory budget (WithMemoryBudget) is spent. Sync, Close of a
-// large file and Collection.Commit wait for the uploads and replace block
-// ids by the locators Keep returned.
+// file's actor and its blocks share one serial run queue (a strand), and a
+// caller whose file is idle runs that queue itself until it is answered, so
+// a write usually costs no goroutine handoff at all. A full block is sealed
+// and handed to the put coordinator, whose workers (WithPutWorkers) store
+// it in Keep while the writer fills the next block; the writer waits only
+// when the queue of sealed blocks (WithQueueDepth) is full or the memory
+// budget (WithMemoryBudget) is spent — then before its bytes are copied, so
+// block buffers never exceed the budget. Large buffers live outside the Go
+// heap and are recycled, so the process's memory follows the budget. Sync,
+// Close of a large file and Collection.Commit wait for the uploads and
+// replace block ids by the locators Keep returned.
+//
+// Decisions that differ from, or refine, the Python SDK: a write past EOF
+// pads with segments (at most 64 MiB each) of the real 64 MiB zero block
+// keep.PaddingBlockLocator, stored once per engine, whatever WithBlockSize
+// says, so manifests always name a stored block; a block is repacked to
+// make room for a write only when that frees a quarter of a block (it is
+// repacked before it is sealed in any case, so what is stored is the same);
+// packing fills a block first-fit in candidate order and runs as many rounds
+// as the candidates need; Close of a writer of a file over half a block
+// waits for its upload, as the SDK's flush does.
 //
 // An Engine is safe for concurrent use. Close it to stop its goroutines.
 type Engine struct {
