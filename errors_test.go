@@ -6,6 +6,7 @@ import (
 	"os"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -134,4 +135,20 @@ func TestNewValidatesOptions(t *testing.T) {
 	}
 	_, err := New()
 	assert.True(t, errors.Is(err, ErrNoStore))
+}
+
+func TestAFileCallGivesUpAfterTheTimeout(t *testing.T) {
+	st := newTestStore()
+	st.SetLatency(waitFor)
+	c := newTestEngine(t, st, WithBlockSize(4), WithTimeout(50*time.Millisecond)).NewCollection()
+	f := create(t, c, "f", write{0, "01234567"})
+	err := f.Sync()
+	assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
+	var pe *fs.PathError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "sync", pe.Op)
+	b := make([]byte, 8)
+	n, err := f.ReadAt(b, 0)
+	require.NoError(t, err, "the bytes are still there, PENDING")
+	assert.Equal(t, "01234567", string(b[:n]))
 }
