@@ -3,11 +3,13 @@ package arvfile
 import (
 	"bytes"
 	"fmt"
+	"io/fs"
 	"math/rand"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -204,4 +206,42 @@ func TestWritersWithinATinyMemoryBudgetAllFinish(t *testing.T) {
 	}
 	live, _ := e.sys.RT.Memory.Stats()
 	assert.Equal(t, int64(0), live, "every buffer is released once everything is stored")
+}
+
+func TestCloseWhileWritingLeavesNothingRunning(t *testing.T) {
+	var before int
+	require.Eventually(t, func() bool { before = runtime.NumGoroutine(); return true }, waitFor, tick)
+	e, err := New(WithStore(newTestStore()), WithBlockSize(4096))
+	require.NoError(t, err)
+	c := e.NewCollection()
+	var wg sync.WaitGroup
+	var wrote atomic.Int64
+	for i := 0; i < 4; i++ {
+		f, err := c.Create(fmt.Sprintf("f%d", i))
+		require.NoError(t, err)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			data := pattern(1, 1000)
+			for {
+				if _, err := f.Write(data); err != nil {
+					assert.ErrorIs(t, err, fs.ErrClosed)
+					return
+				}
+				wrote.Add(1)
+			}
+		}()
+	}
+	require.Eventually(t, func() bool { return wrote.Load() > 100 }, waitFor, tick)
+	done := make(chan error)
+	go func() { done <- e.Close() }()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(3 * time.Second):
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%s", buf[:runtime.Stack(buf, true)])
+	}
+	wg.Wait()
+	require.Eventually(t, func() bool { return runtime.NumGoroutine() <= before }, waitFor, tick)
 }

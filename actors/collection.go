@@ -22,8 +22,9 @@ type collectionActor struct {
 	coll *CollectionRuntime
 
 	// All fields below belong to this actor alone.
-	root    *dirNode
-	created time.Time // the modification time of files never opened and of directories
+	root     *dirNode
+	created  time.Time // the modification time of files never opened and of directories
+	stopping bool      // the engine is closing: ignore everything
 }
 
 // dirNode is one directory of the tree.
@@ -75,8 +76,15 @@ func (c *collectionActor) load(n *dirNode, d *segments.Dir) {
 }
 
 // Receive hands each message to its method.
+// Once stopping it ignores everything (a file actor spawned then would
+// never stop).
 func (c *collectionActor) Receive(ctx actor.Context) {
+	if c.stopping {
+		return
+	}
 	switch m := ctx.Message().(type) {
+	case *actor.Stopping:
+		c.stopping = true
 	case *messages.OpenFile:
 		c.onOpenFile(ctx, m)
 	case *messages.Snapshot:

@@ -53,6 +53,7 @@ type fileActor struct {
 	memWait   *pendingWrite // a write waiting for memory: defer everything else
 	force     bool          // the BlockManager said to reserve even over budget
 	deferred  []any         // messages deferred while packing or waiting, in order
+	stopping  bool          // the engine is closing: ignore everything
 }
 
 // pendingWrite is what is left of a write: data still to write at off.
@@ -103,13 +104,19 @@ func newFileActor(rt *Runtime, coll *CollectionRuntime, path string, ranges []se
 }
 
 // Receive hands each message to its method.
+// Once stopping it ignores everything: protoactor still delivers user
+// messages to a stopping actor, and a block spawned then would never stop.
 func (f *fileActor) Receive(ctx actor.Context) {
 	switch ctx.Message().(type) {
 	case *actor.Started:
 		f.self = ctx.Self()
-	case *actor.Stopping, *actor.Stopped, *actor.Restarting:
+	case *actor.Stopping:
+		f.stopping = true
+	case *actor.Stopped, *actor.Restarting:
 	default:
-		f.handle(ctx, ctx.Message())
+		if !f.stopping {
+			f.handle(ctx, ctx.Message())
+		}
 	}
 }
 

@@ -40,6 +40,7 @@ type manager struct {
 	round      *packRound
 	packQueue  []*messages.PackAll
 	nextRound  uint64
+	stopping   bool
 }
 
 // blockEntry is the registry's view of one block.
@@ -89,10 +90,17 @@ func newManager(rt *Runtime) *manager {
 }
 
 // Receive hands each message to its method.
+// Once stopping it ignores everything (a packed block spawned then would
+// never stop).
 func (m *manager) Receive(ctx actor.Context) {
+	if m.stopping {
+		return
+	}
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		m.self = ctx.Self()
+	case *actor.Stopping:
+		m.stopping = true
 	case *messages.BlockStatus:
 		m.onBlockStatus(ctx, msg)
 	case *messages.AwaitMemory:
