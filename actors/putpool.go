@@ -19,35 +19,31 @@ import (
 // next block, so one slow upload never stalls blocks that another worker
 // could take.
 type putCoordinator struct {
-	rt      *Runtime
-	workers int
-	depth   int
+	rt    *Runtime
+	depth int
 
 	// All fields below belong to this actor alone.
+	self     *actor.PID
 	idle     []*actor.PID
 	queue    []*messages.Submit
 	overflow []*messages.Submit
 }
 
-func newPutCoordinator(rt *Runtime, workers, depth int) *putCoordinator {
-	return &putCoordinator{rt: rt, workers: max(workers, 1), depth: max(depth, 0)}
+// newPutCoordinator returns a coordinator of the given (already spawned)
+// workers.
+func newPutCoordinator(rt *Runtime, workers []*actor.PID, depth int) *putCoordinator {
+	return &putCoordinator{rt: rt, idle: append([]*actor.PID(nil), workers...), depth: max(depth, 0)}
 }
 
 // Receive hands each message to its method.
 func (p *putCoordinator) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		p.onStarted(ctx)
+		p.self = ctx.Self()
 	case *messages.Submit:
 		p.onSubmit(ctx, m)
 	case *messages.WorkerIdle:
 		p.onWorkerIdle(ctx, m)
-	}
-}
-
-func (p *putCoordinator) onStarted(ctx actorContext) {
-	for i := 0; i < p.workers; i++ {
-		p.idle = append(p.idle, ctx.Spawn(p.rt.props(&putWorker{rt: p.rt})))
 	}
 }
 
@@ -56,7 +52,7 @@ func (p *putCoordinator) onSubmit(ctx actorContext, s *messages.Submit) {
 	case len(p.idle) > 0:
 		w := p.idle[len(p.idle)-1]
 		p.idle = p.idle[:len(p.idle)-1]
-		ctx.Send(w, &messages.Upload{Submit: s})
+		ctx.Send(w, &messages.Upload{Submit: s, Coordinator: p.self})
 		accept(s)
 	case len(p.queue) < p.depth:
 		p.queue = append(p.queue, s)
@@ -86,7 +82,7 @@ func (p *putCoordinator) onWorkerIdle(ctx actorContext, m *messages.WorkerIdle) 
 		p.idle = append(p.idle, m.Worker)
 		return
 	}
-	ctx.Send(m.Worker, &messages.Upload{Submit: next})
+	ctx.Send(m.Worker, &messages.Upload{Submit: next, Coordinator: p.self})
 }
 
 func accept(s *messages.Submit) {
@@ -105,7 +101,7 @@ type putWorker struct {
 // Receive hands each message to its method.
 func (w *putWorker) Receive(ctx actor.Context) {
 	if m, ok := ctx.Message().(*messages.Upload); ok {
-		w.onUpload(ctx, ctx.Parent(), ctx.Self(), m)
+		w.onUpload(ctx, m.Coordinator, ctx.Self(), m)
 	}
 }
 

@@ -8,23 +8,23 @@ import (
 
 	"github.com/arvfile/arvfile/keep"
 	"github.com/arvfile/arvfile/messages"
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 func TestPutCoordinatorQueuesAndAcceptsInOrder(t *testing.T) {
-	p := newPutCoordinator(testRuntime(64), 2, 2)
+	p := newPutCoordinator(testRuntime(64), []*actor.PID{pid("spawned1"), pid("spawned2")}, 2)
+	p.self = pid("puts")
 	ctx := &fakeCtx{}
-	p.onStarted(ctx)
-	require.Equal(t, 2, ctx.spawned)
 	subs := make([]*messages.Submit, 6)
 	for i := range subs {
 		subs[i] = &messages.Submit{BlockID: string(rune('a' + i)), Accepted: messages.NewReply()}
 		p.onSubmit(ctx, subs[i])
 	}
 	assert.Equal(t, []sentMsg{
-		{"spawned2", &messages.Upload{Submit: subs[0]}},
-		{"spawned1", &messages.Upload{Submit: subs[1]}},
+		{"spawned2", &messages.Upload{Submit: subs[0], Coordinator: pid("puts")}},
+		{"spawned1", &messages.Upload{Submit: subs[1], Coordinator: pid("puts")}},
 	}, ctx.take())
 	for i, s := range subs {
 		want := int32(0)
@@ -34,7 +34,7 @@ func TestPutCoordinatorQueuesAndAcceptsInOrder(t *testing.T) {
 		assert.Equal(t, want, pending(s.Accepted), "block %d", i)
 	}
 	p.onWorkerIdle(ctx, &messages.WorkerIdle{Worker: pid("spawned2")})
-	assert.Equal(t, []sentMsg{{"spawned2", &messages.Upload{Submit: subs[2]}}}, ctx.take())
+	assert.Equal(t, []sentMsg{{"spawned2", &messages.Upload{Submit: subs[2], Coordinator: pid("puts")}}}, ctx.take())
 	assert.Equal(t, int32(0), pending(subs[4].Accepted))
 	assert.Equal(t, int32(-1), pending(subs[5].Accepted))
 	for _, w := range []string{"spawned1", "spawned2", "spawned1", "spawned2"} {

@@ -66,10 +66,17 @@ func Start(cfg Config) *System {
 	}
 	s := &System{RT: rt, cancel: cancel, dispatcher: d}
 	root := sys.Root
-	rt.Puts = root.Spawn(rt.props(newPutCoordinator(rt, cfg.PutWorkers, cfg.QueueDepth)))
+	// Every engine-wide actor exists when Start returns. Put workers are
+	// stopped last: an upload in flight finishes (its context cancelled)
+	// before the buffers it reads are released.
+	workers := make([]*actor.PID, max(cfg.PutWorkers, 1))
+	for i := range workers {
+		workers[i] = root.Spawn(rt.props(&putWorker{rt: rt}))
+	}
+	rt.Puts = root.Spawn(rt.props(newPutCoordinator(rt, workers, cfg.QueueDepth)))
 	rt.Manager = root.Spawn(rt.props(newManager(rt)))
 	rt.Padding = root.Spawn(rt.props(newPaddingBlock(rt)))
-	s.tops = []*actor.PID{rt.Manager, rt.Padding, rt.Puts}
+	s.tops = append([]*actor.PID{rt.Manager, rt.Padding, rt.Puts}, workers...)
 	return s
 }
 

@@ -17,9 +17,11 @@ type Submit struct {
 	Accepted *Reply
 }
 
-// Upload hands a block to a put worker. Sender: the put coordinator.
+// Upload hands a block to a put worker, which answers WorkerIdle to
+// Coordinator when done. Sender: the put coordinator.
 type Upload struct {
-	Submit *Submit
+	Submit      *Submit
+	Coordinator *actor.PID
 }
 
 // WorkerIdle tells the coordinator that Worker finished its upload and can
