@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 )
@@ -44,6 +45,7 @@ func run(args []string, out io.Writer) error {
 	conc := fl.String("concurrency", "1,16,256", "caller counts for the concurrency sweeps")
 	jsonPath := fl.String("json", "", "write machine-readable results to this file")
 	svgPath := fl.String("svg", "", "draw throughput against concurrency into this SVG file")
+	cpuProfile := fl.String("cpuprofile", "", "write a CPU profile of the scenarios to this file")
 	fl.BoolVar(&cfg.quick, "quick", false, "scale sizes down for a fast run")
 	fl.IntVar(&cfg.reps, "reps", 3, "repetitions of each scenario")
 	fl.StringVar(&cfg.store, "store", "mem", "block store: mem or dir")
@@ -67,6 +69,17 @@ func run(args []string, out io.Writer) error {
 		return err
 	}
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	env := describeMachine()
 	fmt.Fprintf(out, "# arvfile load benchmarks\n\n%s\n\ncommand: `go run ./bench %s`\n\n", env, strings.Join(args, " "))
 	var results []result
