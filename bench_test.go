@@ -39,16 +39,23 @@ func (sink) Get(_ context.Context, loc string) ([]byte, error) {
 	return nil, fmt.Errorf("%w: sink keeps nothing", keep.ErrNotFound)
 }
 
-// source is 64 MiB of random bytes that writers cycle through.
-var source = func() []byte {
-	b := make([]byte, keep.BlockSize)
-	rand.New(rand.NewSource(1)).Read(b)
-	return b
-}()
+// source is 64 MiB of random bytes that writers cycle through, made on
+// first use (not for every test run).
+var source []byte
+
+var sourceOnce sync.Once
+
+func initSource() {
+	sourceOnce.Do(func() {
+		source = make([]byte, keep.BlockSize)
+		rand.New(rand.NewSource(1)).Read(source)
+	})
+}
 
 // md5Time returns how long two goroutines take to MD5 total bytes of
 // source in whole blocks, as two put workers would.
 func md5Time(total int64) time.Duration {
+	initSource()
 	blocks := int(total / keep.BlockSize)
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -86,6 +93,7 @@ func peakRSS() int64 {
 }
 
 func newBenchEngine(b *testing.B) *arvfile.Engine {
+	initSource()
 	e, err := arvfile.New(arvfile.WithStore(sink{}), arvfile.WithTimeout(benchTimeout))
 	if err != nil {
 		b.Fatal(err)
