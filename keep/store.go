@@ -13,13 +13,17 @@ type PutOptions struct {
 	StorageClasses []string
 }
 
-// Store is where blocks live. Implementations are safe for concurrent use.
-// CONTRACT: Put returns the (possibly signed) locator of data; Get returns the
+// Store is where blocks live. Implementations must be safe for concurrent
+// use. Put returns the (possibly signed) locator of data; Get returns the
 // block's bytes after verifying their md5 against the locator. The caller must
 // not modify a slice returned by Get.
 //
+// Put must not retain data, nor any slice of it, once it returns (as with
+// io.Writer): the engine recycles block buffers, and releases large ones to
+// the operating system, as soon as their upload ends. A store that uploads
+// asynchronously must copy.
+//
 // Every implementation in this package also promises:
-//   - Put does not retain data: the caller may reuse its buffer once Put returns.
 //   - Put of zero bytes returns EmptyBlockLocator and Get of a locator naming
 //     the empty block returns an empty, non-nil slice, both without any I/O.
 //   - Put of more than BlockSize bytes fails with ErrBlockTooLarge.
