@@ -82,6 +82,19 @@ func newWriteEngine(cfg config, opts ...arvfile.Option) (*arvfile.Engine, *sinkS
 	return e, sink, func() { e.Close(); cleanup() }, nil
 }
 
+// repeatOnEngine is repeat with a fresh engine and collection for each
+// repetition, closed after it.
+func repeatOnEngine(cfg config, res result, lowerIsBetter bool, fn func(c *arvfile.Collection, sink *sinkStore) (sample, error)) (result, error) {
+	return repeat(cfg.reps, res, lowerIsBetter, func() (sample, error) {
+		e, sink, done, err := newWriteEngine(cfg)
+		if err != nil {
+			return sample{}, err
+		}
+		defer done()
+		return fn(e.NewCollection(), sink)
+	})
+}
+
 // countingStore counts the puts that reach a real store.
 type countingStore struct {
 	keep.Store
@@ -142,17 +155,11 @@ func runSequential(cfg config) ([]result, error) {
 		total = 128 << 20
 	}
 	const chunk = 64 << 10
-	data := pattern(8<<20, 1)
+	data := pattern(8<<20+chunk, 1) // not a divisor of the block size: every block differs
 	lim := measureLimits(data, total, chunk, 3)
 	res := result{Scenario: "a", Title: fmt.Sprintf("one file, %d MiB in 64 KiB writes", total>>20),
 		Unit: "MB/s", LimitName: "MD5×2", Limit: lim.md5Two / 1e6}
-	r, err := repeat(cfg.reps, res, false, func() (sample, error) {
-		e, sink, done, err := newWriteEngine(cfg)
-		if err != nil {
-			return sample{}, err
-		}
-		defer done()
-		c := e.NewCollection()
+	r, err := repeatOnEngine(cfg, res, false, func(c *arvfile.Collection, sink *sinkStore) (sample, error) {
 		start := time.Now()
 		f, err := c.Create("big.dat")
 		if err != nil {
@@ -180,15 +187,9 @@ func runSmallFiles(cfg config) ([]result, error) {
 	lim := measureLimits(pattern(1<<20, 2), int64(files*size), size, 3)
 	res := result{Scenario: "b", Title: fmt.Sprintf("%d files × 4 KiB, 16 goroutines", files),
 		Unit: "files/s", LimitName: "MD5×2", Limit: lim.md5Two / float64(size)}
-	r, err := repeat(cfg.reps, res, false, func() (sample, error) {
-		e, sink, done, err := newWriteEngine(cfg)
-		if err != nil {
-			return sample{}, err
-		}
-		defer done()
-		c := e.NewCollection()
+	r, err := repeatOnEngine(cfg, res, false, func(c *arvfile.Collection, sink *sinkStore) (sample, error) {
 		start := time.Now()
-		err = parallel(workers, func(w int) error {
+		err := parallel(workers, func(w int) error {
 			for i := w; i < files; i += workers {
 				f, err := c.Create(fmt.Sprintf("d%02d/f%06d", i%64, i))
 				if err != nil {
@@ -234,13 +235,7 @@ func runRandom(cfg config) ([]result, error) {
 	for _, ops := range counts {
 		res := result{Scenario: fmt.Sprintf("c/%d", ops), Title: fmt.Sprintf("%d random 4 KiB writes into %d MiB", ops, size>>20),
 			Unit: "ops/s", LimitName: "MD5×2", Limit: lim.md5Two / chunk}
-		r, err := repeat(cfg.reps, res, false, func() (sample, error) {
-			e, sink, done, err := newWriteEngine(cfg)
-			if err != nil {
-				return sample{}, err
-			}
-			defer done()
-			c := e.NewCollection()
+		r, err := repeatOnEngine(cfg, res, false, func(c *arvfile.Collection, sink *sinkStore) (sample, error) {
 			f, err := c.Create("random.dat")
 			if err != nil {
 				return sample{}, err
@@ -282,20 +277,14 @@ func runOwnFiles(cfg config) ([]result, error) {
 		per = 8 << 20
 	}
 	const chunk = 64 << 10
-	data := pattern(8<<20, 4)
+	data := pattern(8<<20+chunk, 4) // not a divisor of the block size: every block differs
 	total := per * int64(workers)
 	lim := measureLimits(data, total, chunk, 3)
 	res := result{Scenario: "d", Title: fmt.Sprintf("16 goroutines × own %d MiB file", per>>20),
 		Unit: "MB/s", LimitName: "MD5×2", Limit: lim.md5Two / 1e6}
-	r, err := repeat(cfg.reps, res, false, func() (sample, error) {
-		e, sink, done, err := newWriteEngine(cfg)
-		if err != nil {
-			return sample{}, err
-		}
-		defer done()
-		c := e.NewCollection()
+	r, err := repeatOnEngine(cfg, res, false, func(c *arvfile.Collection, sink *sinkStore) (sample, error) {
 		start := time.Now()
-		err = parallel(workers, func(w int) error {
+		err := parallel(workers, func(w int) error {
 			f, err := c.Create(fmt.Sprintf("own%02d.dat", w))
 			if err != nil {
 				return err
@@ -323,18 +312,12 @@ func runSharedFile(cfg config) ([]result, error) {
 		total = 128 << 20
 	}
 	const chunk = 64 << 10
-	data := pattern(8<<20, 5)
+	data := pattern(8<<20+chunk, 5) // not a divisor of the block size: every block differs
 	lim := measureLimits(data, total, chunk, 3)
 	per := total / int64(workers)
 	res := result{Scenario: "e", Title: fmt.Sprintf("16 goroutines, disjoint ranges of one %d MiB file", total>>20),
 		Unit: "MB/s", LimitName: "MD5×2", Limit: lim.md5Two / 1e6}
-	r, err := repeat(cfg.reps, res, false, func() (sample, error) {
-		e, sink, done, err := newWriteEngine(cfg)
-		if err != nil {
-			return sample{}, err
-		}
-		defer done()
-		c := e.NewCollection()
+	r, err := repeatOnEngine(cfg, res, false, func(c *arvfile.Collection, sink *sinkStore) (sample, error) {
 		start := time.Now()
 		f, err := c.Create("shared.dat")
 		if err != nil {
@@ -373,17 +356,11 @@ func runLatency(cfg config) ([]result, error) {
 		var p99, p999 []float64
 		res := result{Scenario: fmt.Sprintf("h/%d", callers), Title: fmt.Sprintf("4 KiB write p50, %d callers", callers),
 			Unit: "µs", Concurrency: callers}
-		r, err := repeat(cfg.reps, res, true, func() (sample, error) {
-			e, sink, done, err := newWriteEngine(cfg)
-			if err != nil {
-				return sample{}, err
-			}
-			defer done()
-			c := e.NewCollection()
+		r, err := repeatOnEngine(cfg, res, true, func(c *arvfile.Collection, sink *sinkStore) (sample, error) {
 			per := max(writes/callers, 16)
 			lat := make([][]time.Duration, callers)
 			start := time.Now()
-			err = parallel(callers, func(w int) error {
+			err := parallel(callers, func(w int) error {
 				f, err := c.Create(fmt.Sprintf("lat%03d.dat", w))
 				if err != nil {
 					return err
