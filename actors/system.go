@@ -60,7 +60,7 @@ func Start(cfg Config) *System {
 		Retries:     cfg.Retries,
 		PutWorkers:  cfg.PutWorkers,
 		BlockSize:   cfg.BlockSize,
-		MinCapacity: min(cfg.BlockSize, 64<<10),
+		MinCapacity: min(cfg.BlockSize, MinCapacity),
 		Prefetch:    cfg.Prefetch,
 		Memory:      NewMemory(cfg.MemoryBudget, cfg.MemoryBudget),
 	}
