@@ -36,8 +36,9 @@ type blockActor struct {
 	failure *messages.BlockFailure
 	waiters []waiter
 
-	packed   bool // made by small-file packing
-	expected int  // PackData pieces to expect; -1 until PackSeal
+	packed   bool  // made by small-file packing
+	presize  int64 // packed: the capacity to allocate at start
+	expected int   // PackData pieces to expect; -1 until PackSeal
 	received int
 }
 
@@ -53,8 +54,11 @@ func newBlock(rt *Runtime, id string, owner *actor.PID) *blockActor {
 	return &blockActor{rt: rt, sm: blockStateMachine{id: id}, owner: owner, owners: 1, expected: -1}
 }
 
-func newPackedBlock(rt *Runtime, id string) *blockActor {
-	return &blockActor{rt: rt, sm: blockStateMachine{id: id}, packed: true, expected: -1}
+// newPackedBlock returns a block for small-file packing whose buffer of
+// capacity (reserved by the caller; 0: none) is allocated when it starts,
+// so that the pieces are copied in without growing it.
+func newPackedBlock(rt *Runtime, id string, capacity int64) *blockActor {
+	return &blockActor{rt: rt, sm: blockStateMachine{id: id}, packed: true, expected: -1, presize: capacity}
 }
 
 func newPaddingBlock(rt *Runtime) *blockActor {
@@ -97,8 +101,17 @@ func (b *blockActor) Receive(ctx actor.Context) {
 	}
 }
 
+// onStarted allocates a packed block's buffer and reports the block — unless
+// it is a file's new, empty block: the Append that follows at once reports
+// it with its capacity (one BlockStatus per small file instead of two).
 func (b *blockActor) onStarted(ctx actorContext, self *actor.PID) {
 	b.self = self
+	if b.presize > 0 && b.buf == nil {
+		b.buf = b.rt.Memory.Alloc(b.presize)
+	}
+	if b.owner != nil && cap(b.buf) == 0 && b.sm.state == messages.Writable {
+		return
+	}
 	b.report(ctx)
 }
 

@@ -115,7 +115,7 @@ func TestBlockActorRefusesAppendsOnceSealed(t *testing.T) {
 
 func TestPackedBlockSealsOnceEveryPieceArrived(t *testing.T) {
 	rt := testRuntime(64)
-	p := newPackedBlock(rt, "P")
+	p := newPackedBlock(rt, "P", 0)
 	p.self = pid("packed")
 	ctx := &fakeCtx{}
 	p.onPackData(ctx, &messages.PackData{FromID: "X2", From: pid("x2"), File: pid("f2"), Offset: 3, Data: []byte("defg")})

@@ -233,9 +233,13 @@ func (m *manager) startRound(ctx actorContext, coll string, force bool, replies 
 	sort.Slice(queue, func(i, j int) bool { return queue[i].seq < queue[j].seq })
 	m.nextRound++
 	id := messages.NewBlockID()
+	// The block takes what the candidates hold, up to a block: reserve it
+	// at once rather than grow (and copy) it piece by piece.
+	capacity := capacityClass(min(set.total, m.rt.BlockSize), 0, m.rt.MinCapacity, m.rt.BlockSize)
+	m.rt.Memory.Reserve(capacity, true)
 	m.round = &packRound{
 		id: m.nextRound, coll: coll, force: force, queue: queue, replies: replies,
-		targetID: id, target: ctx.Spawn(m.rt.props(newPackedBlock(m.rt, id))),
+		targetID: id, target: ctx.Spawn(m.rt.props(newPackedBlock(m.rt, id, capacity))),
 	}
 	m.rt.Logger.Debug("packing small blocks", "collection", coll, "candidates", len(queue), "bytes", set.total, "force", force)
 	m.offerNext(ctx)
