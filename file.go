@@ -277,7 +277,7 @@ func (f *File) Sync() error {
 	}
 	r := messages.NewReply()
 	var out messages.SyncResult
-	f.c.e.sys.Send(f.pid, &messages.Sync{Out: &out, Reply: r})
+	f.send(&messages.Sync{Out: &out, Reply: r}, r)
 	if err := f.finish("sync", r); err != nil {
 		return err
 	}
@@ -305,7 +305,7 @@ func (f *File) Close() error {
 	}
 	r := messages.NewReply()
 	var out messages.SyncResult
-	f.c.e.sys.Send(f.pid, &messages.Close{Writer: f.write && !f.c.rt.ReadOnly, Out: &out, Reply: r})
+	f.send(&messages.Close{Writer: f.write && !f.c.rt.ReadOnly, Out: &out, Reply: r}, r)
 	if err := f.finish("close", r); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/md5"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 
 	"github.com/arvfile/arvfile/keep"
@@ -36,9 +37,18 @@ type blockActor struct {
 	failure *messages.BlockFailure
 	waiters []waiter
 
-	packed   bool // made by small-file packing
-	expected int  // PackData pieces to expect; -1 until PackSeal
+	packed   bool        // made by small-file packing
+	pieces   []packPiece // packed: the pieces copied in, until finishPack
+	presize  int64       // packed: the capacity to allocate at start
+	expected int         // PackData pieces to expect; -1 until PackSeal
 	received int
+}
+
+// packPiece is one small file's bytes copied into a packed block.
+type packPiece struct {
+	file         *actor.PID
+	fromID       string
+	offset, size int64
 }
 
 // waiter is a file awaiting the block's commit.
@@ -53,8 +63,11 @@ func newBlock(rt *Runtime, id string, owner *actor.PID) *blockActor {
 	return &blockActor{rt: rt, sm: blockStateMachine{id: id}, owner: owner, owners: 1, expected: -1}
 }
 
-func newPackedBlock(rt *Runtime, id string) *blockActor {
-	return &blockActor{rt: rt, sm: blockStateMachine{id: id}, packed: true, expected: -1}
+// newPackedBlock returns a block for small-file packing whose buffer of
+// capacity (reserved by the caller; 0: none) is allocated when it starts,
+// so that the pieces are copied in without growing it.
+func newPackedBlock(rt *Runtime, id string, capacity int64) *blockActor {
+	return &blockActor{rt: rt, sm: blockStateMachine{id: id}, packed: true, expected: -1, presize: capacity}
 }
 
 func newPaddingBlock(rt *Runtime) *blockActor {
@@ -97,8 +110,17 @@ func (b *blockActor) Receive(ctx actor.Context) {
 	}
 }
 
+// onStarted allocates a packed block's buffer and reports the block — unless
+// it is a file's new, empty block: the Append that follows at once reports
+// it with its capacity (one BlockStatus per small file instead of two).
 func (b *blockActor) onStarted(ctx actorContext, self *actor.PID) {
 	b.self = self
+	if b.presize > 0 && b.buf == nil {
+		b.buf = b.rt.Memory.Alloc(b.presize)
+	}
+	if b.owner != nil && cap(b.buf) == 0 && b.sm.state == messages.Writable {
+		return
+	}
 	b.report(ctx)
 }
 
@@ -276,25 +298,46 @@ func (b *blockActor) onPackCopy(ctx actorContext, m *messages.PackCopy) {
 	ctx.Send(m.Target, &messages.PackData{FromID: b.sm.id, From: b.self, File: m.File, Offset: m.Offset, Data: b.buf})
 }
 
+// onPackData copies a small block's bytes to the offset the BlockManager
+// laid out for them and lets the small block go; the file learns where its
+// bytes landed once every piece arrived (see finishPack).
 func (b *blockActor) onPackData(ctx actorContext, m *messages.PackData) {
 	end := m.Offset + int64(len(m.Data))
 	if end > int64(cap(b.buf)) {
 		c := capacityClass(end, int64(cap(b.buf)), b.rt.MinCapacity, max(b.rt.BlockSize, end))
 		b.rt.Memory.Reserve(c, true)
 		b.grow(c)
+		b.report(ctx)
 	}
 	if end > int64(len(b.buf)) {
 		b.buf = b.buf[:end]
 	}
 	copy(b.buf[m.Offset:end], m.Data)
+	b.pieces = append(b.pieces, packPiece{file: m.File, fromID: m.FromID, offset: m.Offset, size: int64(len(m.Data))})
 	b.received++
 	b.owners++
-	ctx.Send(m.File, &messages.PackCopied{OldID: m.FromID, NewID: b.sm.id, NewPID: b.self, Offset: m.Offset})
 	ctx.Send(m.From, &messages.PackDone{})
-	b.report(ctx)
 	if b.received == b.expected {
-		b.seal(ctx, nil)
+		b.finishPack(ctx)
 	}
+}
+
+// finishPack closes the gaps that refused slots left (moving pieces down, in
+// offset order), tells each file where its bytes are (PackCopied), and seals
+// the block.
+func (b *blockActor) finishPack(ctx actorContext) {
+	sort.Slice(b.pieces, func(i, j int) bool { return b.pieces[i].offset < b.pieces[j].offset })
+	var pos int64
+	for _, p := range b.pieces {
+		if p.offset != pos {
+			copy(b.buf[pos:pos+p.size], b.buf[p.offset:p.offset+p.size])
+		}
+		ctx.Send(p.file, &messages.PackCopied{OldID: p.fromID, NewID: b.sm.id, NewPID: b.self, Offset: pos})
+		pos += p.size
+	}
+	b.buf = b.buf[:pos]
+	b.pieces = nil
+	b.seal(ctx, nil)
 }
 
 func (b *blockActor) onPackSeal(ctx actorContext, m *messages.PackSeal) {
@@ -303,7 +346,7 @@ func (b *blockActor) onPackSeal(ctx actorContext, m *messages.PackSeal) {
 	case m.Pieces == 0:
 		b.stop(ctx)
 	case b.received == b.expected:
-		b.seal(ctx, nil)
+		b.finishPack(ctx)
 	}
 }
 

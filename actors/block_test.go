@@ -115,18 +115,45 @@ func TestBlockActorRefusesAppendsOnceSealed(t *testing.T) {
 
 func TestPackedBlockSealsOnceEveryPieceArrived(t *testing.T) {
 	rt := testRuntime(64)
-	p := newPackedBlock(rt, "P")
+	p := newPackedBlock(rt, "P", 0)
 	p.self = pid("packed")
 	ctx := &fakeCtx{}
 	p.onPackData(ctx, &messages.PackData{FromID: "X2", From: pid("x2"), File: pid("f2"), Offset: 3, Data: []byte("defg")})
 	p.onPackSeal(ctx, &messages.PackSeal{Pieces: 2})
-	ctx.take()
+	assert.Equal(t, "x2", ctx.take()[1].to, "the small block may go once copied")
 	p.onPackData(ctx, &messages.PackData{FromID: "X1", From: pid("x1"), File: pid("f1"), Offset: 0, Data: []byte("abc")})
 	assert.Equal(t, "abcdefg", string(p.buf))
 	sent := ctx.take()
 	require.Len(t, sent, 5)
-	assert.Equal(t, sentMsg{"f1", &messages.PackCopied{OldID: "X1", NewID: "P", NewPID: pid("packed"), Offset: 0}}, sent[0])
-	assert.Equal(t, sentMsg{"x1", &messages.PackDone{}}, sent[1])
+	assert.Equal(t, []sentMsg{
+		{"x1", &messages.PackDone{}},
+		{"f1", &messages.PackCopied{OldID: "X1", NewID: "P", NewPID: pid("packed"), Offset: 0}},
+		{"f2", &messages.PackCopied{OldID: "X2", NewID: "P", NewPID: pid("packed"), Offset: 3}},
+	}, sent[:3])
 	assert.Equal(t, "puts", sent[4].to, "sealed and submitted")
 	assert.Equal(t, 2, p.owners)
+}
+
+func TestPackedBlockClosesTheGapsOfRefusedSlots(t *testing.T) {
+	rt := testRuntime(64)
+	p := newPackedBlock(rt, "P", 16)
+	p.self = pid("packed")
+	ctx := &fakeCtx{}
+	p.onStarted(ctx, pid("packed"))
+	assert.Equal(t, 16, cap(p.buf), "allocated at the laid-out size")
+	// Slots: f1 [0,3), a refused one [3,7), f2 [7,9) of which it used 1, f3 [9,12).
+	p.onPackData(ctx, &messages.PackData{FromID: "X3", From: pid("x3"), File: pid("f3"), Offset: 9, Data: []byte("xyz")})
+	p.onPackData(ctx, &messages.PackData{FromID: "X1", From: pid("x1"), File: pid("f1"), Offset: 0, Data: []byte("abc")})
+	p.onPackData(ctx, &messages.PackData{FromID: "X2", From: pid("x2"), File: pid("f2"), Offset: 7, Data: []byte("q")})
+	ctx.take()
+	p.onPackSeal(ctx, &messages.PackSeal{Pieces: 3})
+	assert.Equal(t, "abcqxyz", string(p.buf))
+	sent := ctx.take()
+	require.GreaterOrEqual(t, len(sent), 3)
+	assert.Equal(t, []sentMsg{
+		{"f1", &messages.PackCopied{OldID: "X1", NewID: "P", NewPID: pid("packed"), Offset: 0}},
+		{"f2", &messages.PackCopied{OldID: "X2", NewID: "P", NewPID: pid("packed"), Offset: 3}},
+		{"f3", &messages.PackCopied{OldID: "X3", NewID: "P", NewPID: pid("packed"), Offset: 4}},
+	}, sent[:3])
+	assert.Equal(t, messages.Pending, p.sm.state)
 }

@@ -1,8 +1,7 @@
 package actors
 
 import (
-	"runtime"
-	"sync/atomic"
+	"sync"
 
 	"github.com/asynkron/protoactor-go/actor"
 )
@@ -10,78 +9,132 @@ import (
 // Dispatcher runs actor mailboxes on worker goroutines that park between
 // activations instead of exiting, so a busy actor system does not start a
 // goroutine (and grow its stack again) for every mailbox that goes from idle
-// to busy. A worker that finds no work parks until handed some; at most
-// maxParked workers park, the rest exit. Close makes every parked worker
-// exit (it hands each a nil activation); workers still running exit when
-// their activation ends.
+// to busy.
+//
+// Activations wait in a FIFO queue that the workers drain. A new one wakes a
+// parked worker, or starts one while fewer than maxLive run (0: no limit);
+// otherwise it waits for a running worker. A burst — a packed block
+// answering ten thousand files at once — thus costs queue slots, not ten
+// thousand goroutines. A limited dispatcher must only run activations that
+// never wait on other activations (rule 1 of the design); those that may
+// (uploads, subscribers) run on an unlimited one. At most maxParked workers
+// park, the rest exit. Close makes every parked worker exit; running ones
+// drain the queue first.
 type Dispatcher struct {
 	throughput int
-	maxParked  int32
-	work       chan func()
-	closed     atomic.Bool
-	parked     atomic.Int32
-	live       atomic.Int32
+	maxParked  int
+	maxLive    int
+	wake       chan struct{} // one token per parked worker told to look again
+
+	mu     sync.Mutex // guards the fields below (scheduling only)
+	queue  []func()
+	head   int
+	parked int // workers parked (or about to), not yet handed a token
+	live   int // workers running or parked
+	closed bool
 }
 
 var _ actor.Dispatcher = (*Dispatcher)(nil)
 
 // NewDispatcher returns a Dispatcher that processes up to throughput
-// messages per activation and keeps at most maxParked idle workers.
-func NewDispatcher(throughput, maxParked int) *Dispatcher {
+// messages per activation, runs at most maxLive workers (0: no limit) and
+// keeps at most maxParked idle ones.
+func NewDispatcher(throughput, maxParked, maxLive int) *Dispatcher {
 	return &Dispatcher{
 		throughput: throughput,
-		maxParked:  int32(maxParked),
-		work:       make(chan func()),
+		maxParked:  maxParked,
+		maxLive:    maxLive,
+		wake:       make(chan struct{}, max(maxParked, 1)),
 	}
 }
 
-// Schedule runs fn on a parked worker, or on a new one when none is parked.
+// Schedule queues fn and wakes or starts a worker for it when one is due.
+// Once closed, fn runs on a goroutine of its own.
 func (d *Dispatcher) Schedule(fn func()) {
-	select {
-	case d.work <- fn:
+	d.mu.Lock()
+	if d.closed {
+		d.live++
+		d.mu.Unlock()
+		go d.runOne(fn)
 		return
-	default:
 	}
-	d.live.Add(1)
-	go d.run(fn)
+	d.queue = append(d.queue, fn)
+	switch {
+	case d.parked > 0:
+		d.parked--
+		d.mu.Unlock()
+		d.wake <- struct{}{}
+	case d.maxLive == 0 || d.live < d.maxLive:
+		d.live++
+		d.mu.Unlock()
+		go d.run()
+	default:
+		d.mu.Unlock()
+	}
 }
 
 // Throughput is the number of messages a mailbox processes per activation.
 func (d *Dispatcher) Throughput() int { return d.throughput }
 
 // Live returns the number of worker goroutines, running or parked.
-func (d *Dispatcher) Live() int { return int(d.live.Load()) }
+func (d *Dispatcher) Live() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.live
+}
 
-// Close makes parked workers exit, and running ones exit when done.
+// Parked returns the number of parked workers.
+func (d *Dispatcher) Parked() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.parked
+}
+
+// Close makes parked workers exit, and running ones exit once the queue is
+// empty.
 func (d *Dispatcher) Close() {
-	d.closed.Store(true)
-	for {
-		select {
-		case d.work <- nil:
-		default:
-			if d.parked.Load() == 0 {
-				return
-			}
-			runtime.Gosched() // a worker is between parking and receiving
-		}
+	d.mu.Lock()
+	d.closed = true
+	n := d.parked
+	d.parked = 0
+	d.mu.Unlock()
+	for i := 0; i < n; i++ {
+		d.wake <- struct{}{}
 	}
 }
 
-func (d *Dispatcher) run(fn func()) {
-	defer d.live.Add(-1)
-	for fn != nil {
-		fn()
-		if d.closed.Load() {
+// run runs queued activations, parking while there are none.
+func (d *Dispatcher) run() {
+	for {
+		d.mu.Lock()
+		if d.head < len(d.queue) {
+			fn := d.queue[d.head]
+			d.queue[d.head] = nil
+			d.head++
+			if d.head >= 1024 && 2*d.head >= len(d.queue) { // a queue that never empties
+				d.queue = d.queue[:copy(d.queue, d.queue[d.head:])]
+				d.head = 0
+			}
+			d.mu.Unlock()
+			fn()
+			continue
+		}
+		d.queue, d.head = d.queue[:0], 0
+		if d.closed || d.parked >= d.maxParked {
+			d.live--
+			d.mu.Unlock()
 			return
 		}
-		// Park, unless enough workers are parked or Close began: Close
-		// sets closed before it counts the parked, so one of the two
-		// sees the other.
-		if d.parked.Add(1) > d.maxParked || d.closed.Load() {
-			d.parked.Add(-1)
-			return
-		}
-		fn = <-d.work
-		d.parked.Add(-1)
+		d.parked++
+		d.mu.Unlock()
+		<-d.wake
 	}
+}
+
+// runOne runs fn on a worker of its own (after Close).
+func (d *Dispatcher) runOne(fn func()) {
+	fn()
+	d.mu.Lock()
+	d.live--
+	d.mu.Unlock()
 }

@@ -38,7 +38,7 @@ type eventActor struct {
 
 // NewEventProps returns the Props of a collection's event actor.
 func NewEventProps(rt *Runtime, subs *Subscribers) *actor.Props {
-	return rt.props(&eventActor{rt: rt, subs: subs})
+	return rt.blockingProps(&eventActor{rt: rt, subs: subs})
 }
 
 // Receive hands each message to its method.

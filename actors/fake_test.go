@@ -44,7 +44,7 @@ func testRuntime(blockSize int64) *Runtime {
 	return &Runtime{
 		Logger:      DiscardLogger(),
 		BlockSize:   blockSize,
-		MinCapacity: min(blockSize, 64<<10),
+		MinCapacity: min(blockSize, MinCapacity),
 		Memory:      NewMemory(1<<30, 0),
 		Manager:     pid("manager"),
 		Puts:        pid("puts"),

@@ -298,8 +298,10 @@ func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *mess
 }
 
 // nextCapacity is the capacity the current block grows to for need bytes:
-// a new block starts where the last one ended (a file written in big
-// sequential runs gets full-size buffers at once, without growing them).
+// a file's first block starts at its first write's size class (MinCapacity
+// at least), so a small file costs about its size; a later block starts
+// where the last one ended (a file written in big sequential runs gets
+// full-size buffers at once, without growing them).
 func (f *fileActor) nextCapacity(need int64) int64 {
 	if f.cur.cap == 0 {
 		need = max(need, f.lastCap)

@@ -22,11 +22,14 @@ import (
 //
 // Closed small files offer their blocks (Candidate). When a collection's
 // candidates add up to a block, or on PackAll (commit-all), a packing round
-// spawns a packed block and offers it, in candidate order, to each candidate
-// file whose block fits the room left; a file that was reopened or written
-// meanwhile refuses. Accepting files copy their bytes in and remap their own
-// segments (see fileActor.onPackOffer); the round ends with PackSeal telling
-// the packed block how many pieces to wait for before it seals itself.
+// lays out a packed block — first fit, in candidate order, each candidate
+// at the sum of the sizes before it — spawns it, and offers every slot at
+// once (so the files copy in parallel, not one after another); a file that
+// was reopened or written meanwhile refuses or, grown past its slot, keeps
+// its block. Accepting files copy their bytes in (see
+// fileActor.onPackOffer); once every file answered, PackSeal tells the
+// packed block how many pieces to wait for: it then closes the gaps refused
+// slots left, tells each file where its bytes landed, and seals itself.
 type manager struct {
 	rt *Runtime
 
@@ -78,10 +81,8 @@ type packRound struct {
 	force    bool
 	target   *actor.PID
 	targetID string
-	offset   int64
 	accepted int
-	queue    []*candidate
-	current  *candidate
+	offered  map[string]*candidate // by file actor id: offers not yet answered
 	replies  []*messages.Reply
 }
 
@@ -219,7 +220,8 @@ func (m *manager) onPackAll(ctx actorContext, p *messages.PackAll) {
 	m.startRound(ctx, p.Collection, true, []*messages.Reply{p.Reply})
 }
 
-// startRound spawns a packed block and offers it to coll's candidates.
+// startRound lays out a packed block for coll's candidates, spawns it and
+// offers each candidate its slot.
 func (m *manager) startRound(ctx actorContext, coll string, force bool, replies []*messages.Reply) {
 	set := m.candidates[coll]
 	if set == nil || len(set.byFile) < 2 {
@@ -231,47 +233,56 @@ func (m *manager) startRound(ctx actorContext, coll string, force bool, replies 
 		queue = append(queue, c)
 	}
 	sort.Slice(queue, func(i, j int) bool { return queue[i].seq < queue[j].seq })
+	slots := make([]int64, len(queue)) // offset of each candidate that fits; -1 if none
+	var offset int64
+	for i, c := range queue {
+		slots[i] = -1
+		if c.size <= m.rt.BlockSize-offset {
+			slots[i] = offset
+			offset += c.size
+		}
+	}
 	m.nextRound++
 	id := messages.NewBlockID()
-	m.round = &packRound{
-		id: m.nextRound, coll: coll, force: force, queue: queue, replies: replies,
-		targetID: id, target: ctx.Spawn(m.rt.props(newPackedBlock(m.rt, id))),
+	// The block's buffer is reserved at the laid-out size at once rather
+	// than grown (and copied) piece by piece.
+	capacity := capacityClass(offset, 0, m.rt.MinCapacity, m.rt.BlockSize)
+	m.rt.Memory.Reserve(capacity, true)
+	r := &packRound{
+		id: m.nextRound, coll: coll, force: force, replies: replies, offered: make(map[string]*candidate),
+		targetID: id, target: ctx.Spawn(m.rt.props(newPackedBlock(m.rt, id, capacity))),
 	}
-	m.rt.Logger.Debug("packing small blocks", "collection", coll, "candidates", len(queue), "bytes", set.total, "force", force)
-	m.offerNext(ctx)
-}
-
-// offerNext offers the round's block to the next candidate that may fit.
-func (m *manager) offerNext(ctx actorContext) {
-	r := m.round
-	for len(r.queue) > 0 {
-		c := r.queue[0]
-		r.queue = r.queue[1:]
-		if c.size > m.rt.BlockSize-r.offset {
+	m.round = r
+	m.rt.Logger.Debug("packing small blocks", "collection", coll, "candidates", len(queue), "bytes", offset, "force", force)
+	for i, c := range queue {
+		if slots[i] < 0 {
 			continue
 		}
-		r.current = c
+		r.offered[c.file.Id] = c
 		ctx.Send(c.file, &messages.PackOffer{
 			Round: r.id, BlockID: c.blockID, Target: r.target, TargetID: r.targetID,
-			Offset: r.offset, Room: m.rt.BlockSize - r.offset, ReplyTo: m.self,
+			Offset: slots[i], Room: c.size, ReplyTo: m.self,
 		})
-		return
 	}
-	m.finishRound(ctx)
+	if len(r.offered) == 0 {
+		m.finishRound(ctx)
+	}
 }
 
 func (m *manager) onPackAnswer(ctx actorContext, a *messages.PackAnswer) {
 	r := m.round
-	if r == nil || a.Round != r.id || r.current == nil {
+	if r == nil || a.Round != r.id || a.File == nil {
 		return
 	}
-	c := r.current
-	r.current = nil
+	c := r.offered[a.File.Id]
+	if c == nil {
+		return
+	}
+	delete(r.offered, a.File.Id)
 	set := m.candidates[r.coll]
 	switch {
 	case a.Accepted:
 		m.dropCandidate(set, c)
-		r.offset += a.Size
 		r.accepted++
 	case a.Keep:
 		set.total += a.Size - c.size
@@ -279,11 +290,9 @@ func (m *manager) onPackAnswer(ctx actorContext, a *messages.PackAnswer) {
 	default:
 		m.dropCandidate(set, c)
 	}
-	if r.offset >= m.rt.BlockSize {
+	if len(r.offered) == 0 {
 		m.finishRound(ctx)
-		return
 	}
-	m.offerNext(ctx)
 }
 
 func (m *manager) dropCandidate(set *candidateSet, c *candidate) {

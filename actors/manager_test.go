@@ -48,37 +48,38 @@ func TestManagerLetsFilesGoWhenNothingCanFreeMemory(t *testing.T) {
 	assert.Equal(t, []sentMsg{{"w", &messages.MemoryAvailable{Force: true}}}, ctx.take())
 }
 
-func TestManagerPacksCandidatesInOrderWhileTheyFit(t *testing.T) {
+func TestManagerOffersEverySlotOfARoundAtOnce(t *testing.T) {
 	m := newManager(testRuntime(16))
 	m.self = pid("manager")
 	ctx := &fakeCtx{}
-	for i, size := range []int64{4, 7, 3, 2} {
+	for i, size := range []int64{4, 7, 2, 1, 6} {
 		f := string(rune('a' + i))
 		m.onCandidate(ctx, &messages.Candidate{Collection: "c", File: pid(f), BlockID: "X" + f, Size: size})
 	}
 	sent := ctx.take()
-	require.Len(t, sent, 1, "16 bytes of candidates fill a 16-byte block: a round starts")
-	offer := sent[0].msg.(*messages.PackOffer)
-	assert.Equal(t, sentMsg{"a", &messages.PackOffer{Round: 1, BlockID: "Xa", Target: pid("spawned1"), TargetID: offer.TargetID, Offset: 0, Room: 16, ReplyTo: pid("manager")}}, sent[0])
-	m.onPackAnswer(ctx, &messages.PackAnswer{Round: 1, File: pid("a"), Accepted: true, Size: 4})
-	sent = ctx.take()
-	require.Len(t, sent, 1)
-	assert.Equal(t, "b", sent[0].to)
-	assert.Equal(t, int64(4), sent[0].msg.(*messages.PackOffer).Offset)
-	m.onPackAnswer(ctx, &messages.PackAnswer{Round: 1, File: pid("b"), Keep: true, Size: 13}) // b grew: no room
-	sent = ctx.take()
-	require.Len(t, sent, 1)
-	assert.Equal(t, "c", sent[0].to)
-	assert.Equal(t, int64(4), sent[0].msg.(*messages.PackOffer).Offset)
-	m.onPackAnswer(ctx, &messages.PackAnswer{Round: 1, File: pid("c"), Accepted: true, Size: 3})
-	sent = ctx.take()
-	require.Len(t, sent, 1)
-	assert.Equal(t, "d", sent[0].to)
-	assert.Equal(t, int64(7), sent[0].msg.(*messages.PackOffer).Offset)
-	m.onPackAnswer(ctx, &messages.PackAnswer{Round: 1, File: pid("d")}) // reopened meanwhile
-	assert.Equal(t, []sentMsg{{"spawned1", &messages.PackSeal{Pieces: 2}}}, ctx.take())
-	assert.Equal(t, int64(13), m.candidates["c"].total, "b stays a candidate")
+	require.Len(t, sent, 4, "20 bytes of candidates: a round starts; e (6) does not fit after the others")
+	target := sent[0].msg.(*messages.PackOffer).TargetID
+	offer := func(f string, offset, room int64) sentMsg {
+		return sentMsg{f, &messages.PackOffer{Round: 1, BlockID: "X" + f, Target: pid("spawned1"), TargetID: target,
+			Offset: offset, Room: room, ReplyTo: pid("manager")}}
+	}
+	assert.Equal(t, []sentMsg{offer("a", 0, 4), offer("b", 4, 7), offer("c", 11, 2), offer("d", 13, 1)}, sent,
+		"first fit in candidate order, each at the sum of the sizes before it")
+	assert.Equal(t, int64(16), m.rt.Memory.Used(), "the packed block's buffer is reserved at once")
 
+	m.onPackAnswer(ctx, &messages.PackAnswer{Round: 1, File: pid("d"), Keep: true, Size: 5}) // d grew past its slot
+	m.onPackAnswer(ctx, &messages.PackAnswer{Round: 1, File: pid("b")})                      // reopened meanwhile
+	m.onPackAnswer(ctx, &messages.PackAnswer{Round: 1, File: pid("c"), Accepted: true, Size: 2})
+	assert.Empty(t, ctx.take(), "a has not answered yet")
+	m.onPackAnswer(ctx, &messages.PackAnswer{Round: 1, File: pid("a"), Accepted: true, Size: 4})
+	assert.Equal(t, []sentMsg{{"spawned1", &messages.PackSeal{Pieces: 2}}}, ctx.take(), "11 bytes left: no new round")
+	assert.Equal(t, int64(5+6), m.candidates["c"].total, "d and e stay candidates")
+}
+
+func TestManagerPacksNothingForOneCandidate(t *testing.T) {
+	m := newManager(testRuntime(16))
+	ctx := &fakeCtx{}
+	m.onCandidate(ctx, &messages.Candidate{Collection: "c", File: pid("a"), BlockID: "Xa", Size: 4})
 	done := messages.NewReply()
 	m.onPackAll(ctx, &messages.PackAll{Collection: "c", Reply: done})
 	assert.Equal(t, int32(0), pending(done), "one candidate alone is not packed")

@@ -27,7 +27,14 @@ type Memory struct {
 	free      map[int64][][]byte
 	retired   [][]byte // buffers of stopped actors, released by Close
 	closed    bool
+	denied    int64 // Reserve calls refused: each made a write seal early or wait
 }
+
+// MinCapacity is the smallest buffer a block starts with. A block starts at
+// the size of its first write rounded up to a power of two (at least this)
+// and grows by ×4 within the budget, so a small file's block costs about
+// its size: ten thousand 4 KiB files reserve 40 MiB, not a large buffer each.
+const MinCapacity = 512
 
 // NewMemory returns a budget of limit bytes that recycles up to maxPooled
 // bytes of freed buffers.
@@ -45,6 +52,7 @@ func (m *Memory) Reserve(n int64, force bool) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !force && m.live+n > m.limit {
+		m.denied++
 		return false
 	}
 	m.live += n
@@ -167,6 +175,14 @@ func capacityClass(need, have, minClass, blockSize int64) int64 {
 		c = int64(1) << bits.Len64(uint64(c-1))
 	}
 	return min(c, blockSize)
+}
+
+// Denied returns how many reservations the budget refused: each one made a
+// write seal its block early or wait for memory.
+func (m *Memory) Denied() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.denied
 }
 
 // Stats returns the capacity of live buffers and of recycled ones.

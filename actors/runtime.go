@@ -16,8 +16,11 @@ import (
 type Runtime struct {
 	// System is the engine's actor system.
 	System *actor.ActorSystem
-	// Dispatcher runs every actor of the engine.
+	// Dispatcher runs the engine's actors on a few workers; Blocking runs,
+	// on as many as needed, those that may wait: put workers (on the store)
+	// and event actors (subscribers may call back into the engine).
 	Dispatcher actor.Dispatcher
+	Blocking   actor.Dispatcher
 	// Ctx is cancelled when the engine closes; uploads use it.
 	Ctx context.Context
 	// Logger receives debug logs of the decisions actors take.
@@ -53,6 +56,12 @@ type Runtime struct {
 // actor on the engine's dispatcher.
 func (rt *Runtime) props(a actor.Actor) *actor.Props {
 	return propsOn(a, rt.Dispatcher)
+}
+
+// blockingProps returns Props that run a pre-built actor on the Blocking
+// dispatcher.
+func (rt *Runtime) blockingProps(a actor.Actor) *actor.Props {
+	return propsOn(a, rt.Blocking)
 }
 
 // propsOn returns Props that run a pre-built actor on d.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -33,6 +34,7 @@ type System struct {
 	RT         *Runtime
 	cancel     context.CancelFunc
 	dispatcher *Dispatcher
+	blocking   *Dispatcher
 
 	mu   sync.Mutex   // guards tops
 	tops []*actor.PID // top-level actors, stopped by Stop
@@ -49,10 +51,14 @@ func Start(cfg Config) *System {
 		actor.WithDeadLetterThrottleInterval(50*time.Millisecond),
 	)
 	ctx, cancel := context.WithCancel(context.Background())
-	d := NewDispatcher(300, 64)
+	// Engine actors never wait inside Receive: a few workers per core run
+	// them all. Put workers and event actors may wait: they get their own.
+	d := NewDispatcher(300, 64, max(8, 4*runtime.GOMAXPROCS(0)))
+	blocking := NewDispatcher(300, 16, 0)
 	rt := &Runtime{
 		System:      sys,
 		Dispatcher:  d,
+		Blocking:    blocking,
 		Ctx:         ctx,
 		Logger:      logger,
 		Store:       cfg.Store,
@@ -60,18 +66,18 @@ func Start(cfg Config) *System {
 		Retries:     cfg.Retries,
 		PutWorkers:  cfg.PutWorkers,
 		BlockSize:   cfg.BlockSize,
-		MinCapacity: min(cfg.BlockSize, 64<<10),
+		MinCapacity: min(cfg.BlockSize, MinCapacity),
 		Prefetch:    cfg.Prefetch,
 		Memory:      NewMemory(cfg.MemoryBudget, cfg.MemoryBudget),
 	}
-	s := &System{RT: rt, cancel: cancel, dispatcher: d}
+	s := &System{RT: rt, cancel: cancel, dispatcher: d, blocking: blocking}
 	root := sys.Root
 	// Every engine-wide actor exists when Start returns. Put workers are
 	// stopped last: an upload in flight finishes (its context cancelled)
 	// before the buffers it reads are released.
 	workers := make([]*actor.PID, max(cfg.PutWorkers, 1))
 	for i := range workers {
-		workers[i] = root.Spawn(rt.props(&putWorker{rt: rt}))
+		workers[i] = root.Spawn(rt.blockingProps(&putWorker{rt: rt}))
 	}
 	rt.Puts = root.Spawn(rt.props(newPutCoordinator(rt, workers, cfg.QueueDepth)))
 	rt.Manager = root.Spawn(rt.props(newManager(rt)))
@@ -114,6 +120,7 @@ func (s *System) Stop() error {
 		}
 	}
 	s.dispatcher.Close()
+	s.blocking.Close()
 	s.RT.System.Shutdown()
 	s.RT.Memory.Close()
 	return errors.Join(errs...)

@@ -73,8 +73,10 @@ type PackCopy struct {
 }
 
 // PackData carries a small block's bytes (shared, not copied) to Offset of a
-// packed block, which copies them, answers PackCopied to File and PackDone to
-// From. Sender: the small block.
+// packed block, which copies them and answers PackDone to From; once every
+// piece arrived (PackSeal) it closes the gaps between them and answers
+// PackCopied, with where the bytes landed, to each File. Sender: the small
+// block.
 type PackData struct {
 	FromID string
 	From   *actor.PID

@@ -125,7 +125,9 @@ type BlockResult struct {
 }
 
 // PackOffer proposes that the file's current block be packed into the
-// shared block Target at Offset, if its live bytes fit in Room. The FileActor
+// shared block Target at Offset (where the packed block may move it down to
+// close gaps: PackCopied says where it landed), if its live bytes fit in
+// Room, the slot laid out for it. The FileActor
 // answers PackAnswer to ReplyTo; when it accepts it repacks its block, asks
 // it to copy itself into Target (PackCopy) and defers every other message
 // until PackCopied. Sender: the BlockManager.

@@ -27,7 +27,7 @@ type Candidate struct {
 
 // PackAnswer answers a PackOffer. Accepted: the file's block (Size live
 // bytes) is being copied into the offer's target. Otherwise Keep says whether
-// the file is still a candidate (its block did not fit the room left).
+// the file is still a candidate (its block grew past the slot offered).
 // Sender: the FileActor.
 type PackAnswer struct {
 	Round    uint64
