@@ -228,7 +228,12 @@ func (l *List) Each(fn func(i int, r *Range) bool) {
 // appendRange adds a non-empty segment starting at l.size after the last
 // one. A file built by appends gets chunks of exactly target segments.
 func (l *List) appendRange(r Range) {
-	if len(l.chunks) == 0 || len(l.chunks[len(l.chunks)-1]) >= l.target {
+	switch {
+	case len(l.chunks) == 0:
+		// Most files have one segment: let the first chunk grow by append
+		// rather than reserving a whole chunk for it.
+		l.chunks = append(l.chunks, make([]Range, 0, 1))
+	case len(l.chunks[len(l.chunks)-1]) >= l.target:
 		l.chunks = append(l.chunks, make([]Range, 0, l.target))
 	}
 	c := len(l.chunks) - 1
