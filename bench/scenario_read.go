@@ -24,7 +24,7 @@ func runRead(cfg config) ([]result, error) {
 		size = 128 << 20
 	}
 	const chunk = 1 << 20
-	data := pattern(8<<20, 7)
+	data := pattern(8<<20+64<<10, 7) // not a divisor of the block size: every block differs
 	st := keep.NewMemoryStore()
 	manifest, err := writeForReading(st, data, size)
 	if err != nil {
@@ -92,10 +92,8 @@ func writeForReading(st keep.Store, data []byte, size int64) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for off := int64(0); off < size; off += int64(len(data)) {
-		if _, err := f.Write(data[:min(int64(len(data)), size-off)]); err != nil {
-			return "", err
-		}
+	if err := writeSequential(f, data, size, 64<<10); err != nil {
+		return "", err
 	}
 	if err := f.Close(); err != nil {
 		return "", err
