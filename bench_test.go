@@ -250,3 +250,46 @@ func BenchmarkWriteAt4KiB(b *testing.B) {
 }
 
 var benchTimeout = 10 * time.Minute
+
+// BenchmarkSmallFiles: 16 goroutines create 10,000 files of 4 KiB (Create,
+// one Write, Close each), then Commit packs them into one block.
+func BenchmarkSmallFiles(b *testing.B) {
+	const files, size, workers = 10_000, 4096, 16
+	initSource()
+	data := source[:size]
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		e := newBenchEngine(b)
+		c := e.NewCollection()
+		b.StartTimer()
+		start := time.Now()
+		var wg sync.WaitGroup
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				for j := w; j < files; j += workers {
+					f, err := c.Create(fmt.Sprintf("d%02d/f%06d", j%64, j))
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					if _, err := f.Write(data); err != nil {
+						b.Error(err)
+					}
+					if err := f.Close(); err != nil {
+						b.Error(err)
+					}
+				}
+			}(w)
+		}
+		wg.Wait()
+		if err := c.Commit(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		took := time.Since(start)
+		b.StopTimer()
+		b.ReportMetric(float64(files)/took.Seconds(), "files/s")
+		_ = e.Close()
+	}
+}

@@ -81,7 +81,6 @@ type pendingSync struct {
 	snapshot []segments.Range
 	waiting  int
 	changes  uint64
-	locators map[string]string
 	failures []messages.BlockFailure
 }
 
@@ -99,7 +98,6 @@ func newFileActor(rt *Runtime, coll *CollectionRuntime, path string, ranges []se
 		committed: true,
 		modTime:   time.Now(),
 		blocks:    make(map[string]*actor.PID),
-		syncs:     make(map[uint64]*pendingSync),
 	}
 }
 
@@ -538,14 +536,12 @@ func (f *fileActor) startSync(ctx actorContext, out *messages.SyncResult, r *mes
 		f.sealCurrent(ctx, nil)
 	}
 	ps := &pendingSync{out: out, reply: r, snapshot: f.segs.Ranges(), changes: f.changes}
-	seen := make(map[string]bool)
 	token := f.nextToken
 	f.nextToken++
-	for _, s := range ps.snapshot {
-		if !messages.IsBlockID(s.Locator) || seen[s.Locator] {
+	for i, s := range ps.snapshot {
+		if !messages.IsBlockID(s.Locator) || namedBefore(ps.snapshot[:i], s.Locator) {
 			continue
 		}
-		seen[s.Locator] = true
 		pid := f.blocks[s.Locator]
 		if pid == nil {
 			ps.failures = append(ps.failures, messages.BlockFailure{BlockID: s.Locator, Err: errBlockMissing})
@@ -558,8 +554,22 @@ func (f *fileActor) startSync(ctx actorContext, out *messages.SyncResult, r *mes
 		f.finishSync(ctx, ps)
 		return
 	}
-	ps.locators = make(map[string]string, ps.waiting)
+	if f.syncs == nil {
+		f.syncs = make(map[uint64]*pendingSync)
+	}
 	f.syncs[token] = ps
+}
+
+// namedBefore reports whether one of segs names loc. A file names few
+// buffer blocks, usually in adjacent segments: the search looks back from
+// the end and is cheaper than a set for the common single-block file.
+func namedBefore(segs []segments.Range, loc string) bool {
+	for i := len(segs) - 1; i >= 0; i-- {
+		if segs[i].Locator == loc {
+			return true
+		}
+	}
+	return false
 }
 
 func (f *fileActor) onBlockResult(ctx actorContext, m *messages.BlockResult) {
@@ -570,7 +580,11 @@ func (f *fileActor) onBlockResult(ctx actorContext, m *messages.BlockResult) {
 	if m.Failure != nil {
 		ps.failures = append(ps.failures, *m.Failure)
 	} else {
-		ps.locators[m.BlockID] = m.Locator
+		for i := range ps.snapshot {
+			if ps.snapshot[i].Locator == m.BlockID {
+				ps.snapshot[i].Locator = m.Locator
+			}
+		}
 		f.replaceBlock(ctx, m.BlockID, m.Locator)
 	}
 	ps.waiting--
@@ -600,11 +614,6 @@ func (f *fileActor) replaceBlock(ctx actorContext, id, locator string) {
 }
 
 func (f *fileActor) finishSync(ctx actorContext, ps *pendingSync) {
-	for i := range ps.snapshot {
-		if loc, ok := ps.locators[ps.snapshot[i].Locator]; ok {
-			ps.snapshot[i].Locator = loc
-		}
-	}
 	sort.Slice(ps.failures, func(i, j int) bool { return ps.failures[i].BlockID < ps.failures[j].BlockID })
 	if ps.out != nil {
 		ps.out.Failures = ps.failures
