@@ -140,11 +140,21 @@ func (c *collectionActor) onOpenFile(ctx actorContext, m *messages.OpenFile) {
 		fail(fs.ErrExist)
 		return
 	case fn == nil:
+		// A new file's actor starts open (no Open message to wait for):
+		// it is empty, so only its writer count needs setting.
 		fn = &fileNode{}
 		dir.files[base] = fn
 		c.coll.emit(ctx, messages.Event{Kind: messages.EventAdd, Path: name})
 		c.touched(dir)
-		c.spawnFile(ctx, fn, newFileActor(c.rt, c.coll, name, nil))
+		fa := newFileActor(c.rt, c.coll, name, nil)
+		if writer {
+			fa.writers = 1
+		}
+		c.spawnFile(ctx, fn, fa)
+		m.Out.File = fn.pid
+		m.Out.Runner = fn.strand
+		m.Reply.Finish()
+		return
 	}
 	if c.coll.ReadOnly { // the facade reads the segments itself: no actor
 		*m.Out = messages.OpenResult{Segments: fn.segs, ModTime: c.created}

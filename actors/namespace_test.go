@@ -2,6 +2,7 @@ package actors
 
 import (
 	"io/fs"
+	"os"
 	"testing"
 
 	"github.com/arvfile/arvfile/messages"
@@ -103,4 +104,39 @@ func TestARefusedCopyReleasesWhatTheCloneRetained(t *testing.T) {
 	assert.Equal(t, []sentMsg{{"sealed", &messages.Release{}}}, ctx.take())
 	assert.Equal(t, int64(0), rt.Memory.Used(), "the duplicate's memory is given back")
 	assert.Equal(t, uint64(0), c.coll.Changes.Load())
+}
+
+func TestOpeningAFileAsksItsActorOnlyWhenItExisted(t *testing.T) {
+	tests := []struct {
+		name     string
+		path     string
+		flag     int
+		wantFile string
+		wantSent []sentMsg
+	}{
+		{name: "created: its actor starts open, the reply is at once", path: "d/new", flag: os.O_RDWR | os.O_CREATE, wantFile: "spawned1"},
+		{name: "existing and open: Open goes to its actor", path: "d/a", flag: os.O_RDWR | os.O_CREATE, wantFile: "fa",
+			wantSent: []sentMsg{{"fa", &messages.Open{Writer: true}}}},
+		{name: "existing, never opened: spawned, then Open", path: "d/b", flag: 0, wantFile: "spawned1",
+			wantSent: []sentMsg{{"spawned1", &messages.Open{}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, ctx := newTestCollection()
+			var out messages.OpenResult
+			r := messages.NewReply()
+			c.onOpenFile(ctx, &messages.OpenFile{Name: tt.path, Flag: tt.flag, Out: &out, Reply: r})
+			sent := ctx.take()
+			for _, s := range sent {
+				s.msg.(*messages.Open).Reply = nil
+			}
+			assert.Equal(t, tt.wantSent, sent)
+			require.NotNil(t, out.File)
+			assert.Equal(t, tt.wantFile, out.File.Id)
+			if tt.wantSent == nil {
+				assert.Equal(t, int32(0), pending(r), "answered")
+				require.NoError(t, r.Err())
+			}
+		})
+	}
 }
