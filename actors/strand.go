@@ -15,6 +15,7 @@ import (
 // FIFO; the strand only decides which goroutine runs it.
 type Strand struct {
 	parent actor.Dispatcher
+	runFn  func() // s.run, made once: a method value allocates each time it is taken
 
 	mu      sync.Mutex // guards queue, head and running (scheduling only)
 	queue   []func()   // activations; those before head already ran
@@ -25,7 +26,11 @@ type Strand struct {
 var _ actor.Dispatcher = (*Strand)(nil)
 
 // NewStrand returns a strand that runs on parent.
-func NewStrand(parent actor.Dispatcher) *Strand { return &Strand{parent: parent} }
+func NewStrand(parent actor.Dispatcher) *Strand {
+	s := &Strand{parent: parent}
+	s.runFn = s.run
+	return s
+}
 
 // Schedule queues fn and starts the strand on the parent if it was idle.
 func (s *Strand) Schedule(fn func()) {
@@ -37,7 +42,7 @@ func (s *Strand) Schedule(fn func()) {
 	}
 	s.running = true
 	s.mu.Unlock()
-	s.parent.Schedule(s.run)
+	s.parent.Schedule(s.runFn)
 }
 
 // Throughput is the parent's.
@@ -70,7 +75,7 @@ func (s *Strand) RunUntil(done func() bool) {
 		}
 		if done() {
 			s.mu.Unlock()
-			s.parent.Schedule(s.run)
+			s.parent.Schedule(s.runFn)
 			return
 		}
 		fn := s.queue[s.head]
