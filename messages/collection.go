@@ -11,8 +11,9 @@ import (
 
 // OpenFile opens (and with os.O_CREATE creates) the file at Name with the
 // os.O_* Flag. The CollectionActor resolves the name, spawns the file's
-// actor if it has none, sets Out.File and forwards Open to it. Errors are
-// *fs.PathError values. Sender: the facade.
+// actor if it has none, sets Out.File and forwards Open to it — except for
+// a file it creates, whose actor starts with the handle counted, so it
+// answers at once. Errors are *fs.PathError values. Sender: the facade.
 type OpenFile struct {
 	Name  string
 	Flag  int

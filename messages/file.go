@@ -13,7 +13,7 @@ import (
 // waits on the Reply each carries; the CollectionActor forwards Open.
 
 // Open registers a handle. Sender: the CollectionActor, forwarding the
-// facade's OpenFile. The FileActor counts a writer (when Writer), applies
+// facade's OpenFile of an existing file. The FileActor counts a writer (when Writer), applies
 // Truncate, and finishes Reply; the facade sends nothing before that.
 type Open struct {
 	Writer   bool
