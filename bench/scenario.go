@@ -1,7 +1,7 @@
 package main
 
 import (
-	"runtime"
+	"runtime/debug"
 	"sort"
 )
 
@@ -55,7 +55,7 @@ type result struct {
 // than a rate: its ratio to the limit is limit/median.
 func repeat(reps int, res result, lowerIsBetter bool, fn func() (sample, error)) (result, error) {
 	for i := 0; i < reps; i++ {
-		runtime.GC()
+		debug.FreeOSMemory() // the previous run's garbage must not count in this one's peak RSS
 		mem := startMemorySampler()
 		s, err := fn()
 		heap, rss := mem.stop()
