@@ -58,6 +58,22 @@ func cleanPath(name string) (string, bool) {
 	return cleanName(name)
 }
 
+// changeable cleans the path of a request that changes the tree. When the
+// path is invalid or the collection read-only it fails the request and
+// returns false.
+func (c *collectionActor) changeable(r *messages.Reply, op, path string) (string, bool) {
+	name, ok := cleanPath(path)
+	switch {
+	case !ok:
+		fail(r, op, path, fs.ErrInvalid)
+		return "", false
+	case c.coll.ReadOnly:
+		fail(r, op, path, ErrReadOnly)
+		return "", false
+	}
+	return name, true
+}
+
 // isRoot reports whether name names the collection's root.
 func isRoot(name string) bool {
 	name = strings.TrimSuffix(strings.TrimPrefix(name, "./"), "/")
@@ -104,13 +120,8 @@ func (c *collectionActor) onMkdir(ctx actorContext, m *messages.Mkdir) {
 		m.Reply.Finish()
 		return
 	}
-	name, ok := cleanPath(m.Path)
-	switch {
-	case !ok:
-		fail(m.Reply, op, m.Path, fs.ErrInvalid)
-		return
-	case c.coll.ReadOnly:
-		fail(m.Reply, op, m.Path, ErrReadOnly)
+	name, ok := c.changeable(m.Reply, op, m.Path)
+	if !ok {
 		return
 	}
 	if m.Parents {
@@ -172,13 +183,8 @@ func (c *collectionActor) mkdirAll(ctx actorContext, name string) (*dirNode, err
 
 func (c *collectionActor) onRemove(ctx actorContext, m *messages.Remove) {
 	const op = "remove"
-	name, ok := cleanPath(m.Path)
-	switch {
-	case !ok:
-		fail(m.Reply, op, m.Path, fs.ErrInvalid)
-		return
-	case c.coll.ReadOnly:
-		fail(m.Reply, op, m.Path, ErrReadOnly)
+	name, ok := c.changeable(m.Reply, op, m.Path)
+	if !ok {
 		return
 	}
 	parent, base, err := c.lookup(name)
@@ -334,13 +340,8 @@ func (c *collectionActor) reparent(ctx actorContext, n node, name string, coll *
 
 func (c *collectionActor) onDetach(ctx actorContext, m *messages.Detach) {
 	const op = "rename"
-	name, ok := cleanPath(m.Path)
-	switch {
-	case !ok:
-		fail(m.Reply, op, m.Path, fs.ErrInvalid)
-		return
-	case c.coll.ReadOnly:
-		fail(m.Reply, op, m.Path, ErrReadOnly)
+	name, ok := c.changeable(m.Reply, op, m.Path)
+	if !ok {
 		return
 	}
 	n, from, base, err := c.take(name)
