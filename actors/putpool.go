@@ -1,10 +1,6 @@
 package actors
 
 import (
-	"time"
-
-	"github.com/arvfile/arvfile/keep"
-
 	"github.com/arvfile/arvfile/messages"
 	"github.com/asynkron/protoactor-go/actor"
 )
@@ -111,22 +107,8 @@ func (w *putWorker) onUpload(ctx actorContext, coordinator, self *actor.PID, m *
 	ctx.Send(coordinator, &messages.WorkerIdle{Worker: self})
 }
 
-// put stores data, retrying temporary failures with exponential backoff.
+// put stores data through the runtime's retrying store (keep.WithRetries):
+// temporary failures are retried with backoff, up to Runtime.Retries times.
 func (w *putWorker) put(data []byte) (string, error) {
-	backoff := 20 * time.Millisecond
-	for attempt := 0; ; attempt++ {
-		loc, err := w.rt.Store.Put(w.rt.Ctx, data, w.rt.PutOptions)
-		if err == nil || attempt >= w.rt.Retries || !keep.IsTemporary(err) || w.rt.Ctx.Err() != nil {
-			return loc, err
-		}
-		w.rt.Logger.Debug("temporary put failure: retrying", "bytes", len(data), "attempt", attempt+1, "backoff", backoff, "err", err)
-		t := time.NewTimer(backoff)
-		select {
-		case <-t.C:
-		case <-w.rt.Ctx.Done():
-			t.Stop()
-			return "", err
-		}
-		backoff = min(2*backoff, 2*time.Second)
-	}
+	return w.rt.Putter.Put(w.rt.Ctx, data, w.rt.PutOptions)
 }

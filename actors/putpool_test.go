@@ -81,6 +81,7 @@ func TestPutWorkerRetriesOnlyTemporaryFailures(t *testing.T) {
 			st := &countingStore{errs: tt.errs}
 			rt := testRuntime(64)
 			rt.Store, rt.Retries, rt.Ctx = st, tt.retries, context.Background()
+			rt.Putter = retryingPutter(st, tt.retries)
 			w := &putWorker{rt: rt}
 			ctx := &fakeCtx{}
 			w.onUpload(ctx, pid("coordinator"), pid("worker"), &messages.Upload{Submit: &messages.Submit{Block: pid("block"), Data: []byte("x")}})

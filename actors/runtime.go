@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync/atomic"
+	"time"
 
 	"github.com/arvfile/arvfile/keep"
 	"github.com/arvfile/arvfile/messages"
@@ -32,6 +33,9 @@ type Runtime struct {
 	PutOptions keep.PutOptions
 	// Retries is how many times a put worker retries a temporary failure.
 	Retries int
+	// Putter is Store wrapped to retry temporary failures Retries times
+	// with exponential backoff; put workers upload through it.
+	Putter keep.Store
 	// PutWorkers is the number of put workers.
 	PutWorkers int
 
@@ -94,4 +98,12 @@ func (c *CollectionRuntime) emit(ctx actorContext, ev messages.Event) {
 		sent := ev
 		ctx.Send(c.Events, &sent)
 	}
+}
+
+// retryingPutter wraps st to retry a temporary Put failure retries times,
+// with exponential backoff from 20 ms up to 2 s.
+func retryingPutter(st keep.Store, retries int) keep.Store {
+	return keep.WithRetries(st, keep.RetryPolicy{
+		Attempts: retries + 1, Initial: 20 * time.Millisecond, Max: 2 * time.Second,
+	})
 }

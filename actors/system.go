@@ -64,6 +64,7 @@ func Start(cfg Config) *System {
 		Store:       cfg.Store,
 		PutOptions:  cfg.PutOptions,
 		Retries:     cfg.Retries,
+		Putter:      retryingPutter(cfg.Store, cfg.Retries),
 		PutWorkers:  cfg.PutWorkers,
 		BlockSize:   cfg.BlockSize,
 		MinCapacity: min(cfg.BlockSize, MinCapacity),
