@@ -100,11 +100,10 @@ func New(opts ...Option) (*Engine, error) {
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
 		e.closing.Store(true)
-		e.closeErr = e.sys.Stop()
+		e.closeErr = e.sys.Stop(func() { close(e.done) })
 		if e.cache != nil {
 			e.cache.Close()
 		}
-		close(e.done)
 		close(e.stopClock)
 		<-e.clockDone
 	})

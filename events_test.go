@@ -1,6 +1,7 @@
 package arvfile
 
 import (
+	"io/fs"
 	"sync"
 	"testing"
 
@@ -72,4 +73,33 @@ func TestASubscriberMayCallTheEngine(t *testing.T) {
 	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(seen) == 2 }, waitFor, tick)
 	assert.Equal(t, []string{"one", "two"}, seen)
 	require.NoError(t, f.Close())
+}
+
+func TestASubscriberCallingTheEngineDuringCloseIsAnsweredAtOnce(t *testing.T) {
+	e := newTestEngine(t, newTestStore(), WithBlockSize(64))
+	c := e.NewCollection()
+	inside, release := make(chan struct{}), make(chan struct{})
+	openErr := make(chan error, 1)
+	var once sync.Once
+	c.Subscribe(func(ev Event) {
+		if ev.Kind != EventWrite {
+			return
+		}
+		once.Do(func() {
+			close(inside)
+			<-release
+			_, err := c.Open(ev.Path)
+			openErr <- err
+		})
+	})
+	create(t, c, "a", write{0, "one"})
+	<-inside // the subscriber holds the event actor
+
+	closed := make(chan error, 1)
+	go func() { closed <- e.Close() }()
+	<-e.done // every other actor has stopped; calls now fail at once
+	close(release)
+
+	assert.ErrorIs(t, <-openErr, fs.ErrClosed)
+	assert.NoError(t, <-closed)
 }
