@@ -3,6 +3,7 @@ package arvfile
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand"
 	"runtime"
@@ -97,29 +98,40 @@ func TestReadersBesideWritersSeeOnlyCompletedWrites(t *testing.T) {
 	const records, recSize = 300, 100
 	w := create(t, c, "log")
 	var done atomic.Int64
-	var wg sync.WaitGroup
+	var wg, ready sync.WaitGroup
+	const readers = 4
+	ready.Add(readers)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		ready.Wait() // every reader has its handle: reads overlap the writes
 		for i := 0; i < records; i++ {
 			_, err := w.Write(bytes.Repeat([]byte{byte('A' + i%26)}, recSize))
 			assert.NoError(t, err)
 			done.Add(1)
 		}
 	}()
-	for r := 0; r < 4; r++ {
+	for r := 0; r < readers; r++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			h, err := c.Open("log")
+			ready.Done()
 			if !assert.NoError(t, err) {
 				return
 			}
 			defer h.Close()
 			buf := make([]byte, records*recSize)
-			for done.Load() < records {
+			for last := false; !last; {
 				completed := done.Load()
-				n, _ := h.ReadAt(buf, 0)
+				last = completed == records // one more read after the last write
+				n, err := h.ReadAt(buf, 0)
+				if n < len(buf) && !assert.ErrorIs(t, err, io.EOF, "a short read ends at EOF") {
+					return
+				}
+				if n == len(buf) && !assert.NoError(t, err) {
+					return
+				}
 				if !assert.Zero(t, n%recSize, "a write is seen whole or not at all") ||
 					!assert.GreaterOrEqual(t, int64(n/recSize), completed, "completed writes are seen") {
 					return
