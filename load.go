@@ -58,7 +58,9 @@ func (e *Engine) LoadCollection(manifest string, opts ...CollectionOption) (*Col
 		rt:     &actors.CollectionRuntime{ID: uuid.NewString(), ReadOnly: cfg.readOnly},
 		loaded: loadedText{text: manifest, ok: true},
 	}
-	c.pid = e.sys.SpawnCollection(c.rt, &c.subs, root)
+	if c.pid = e.sys.SpawnCollection(c.rt, &c.subs, root); c.pid == nil {
+		return nil, errEngineClosed
+	}
 	return c, nil
 }
 

@@ -36,9 +36,10 @@ type System struct {
 	dispatcher *Dispatcher
 	blocking   *Dispatcher
 
-	mu     sync.Mutex   // guards tops and events
-	tops   []*actor.PID // top-level actors, stopped by Stop
-	events []*actor.PID // collections' event actors, stopped last by Stop
+	mu       sync.Mutex   // guards tops, events and stopping
+	tops     []*actor.PID // top-level actors, stopped by Stop
+	events   []*actor.PID // collections' event actors, stopped last by Stop
+	stopping bool         // set by Stop: no collection is spawned after it
 }
 
 // Start creates the actor system and spawns the engine-wide actors.
@@ -91,14 +92,18 @@ func Start(cfg Config) *System {
 // SpawnCollection spawns a collection's event actor and collection actor
 // (whose tree starts as root; nil for an empty collection) and returns the
 // collection actor.
+// Once Stop has begun it spawns nothing and returns nil.
 func (s *System) SpawnCollection(coll *CollectionRuntime, subs *Subscribers, root *segments.Dir) *actor.PID {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopping {
+		return nil
+	}
 	r := s.RT.System.Root
 	coll.Events = r.Spawn(NewEventProps(s.RT, subs))
 	pid := r.Spawn(NewCollectionProps(s.RT, coll, root))
-	s.mu.Lock()
 	s.tops = append([]*actor.PID{pid}, s.tops...)
 	s.events = append(s.events, coll.Events)
-	s.mu.Unlock()
 	return pid
 }
 
@@ -116,7 +121,7 @@ func (s *System) Stop(stopped func()) error {
 	s.cancel()
 	s.mu.Lock()
 	tops, events := s.tops, s.events
-	s.tops, s.events = nil, nil
+	s.tops, s.events, s.stopping = nil, nil, true
 	s.mu.Unlock()
 	root := s.RT.System.Root
 	var errs []error
