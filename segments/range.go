@@ -167,13 +167,13 @@ func fileSize(ranges []Range) int64 {
 	return last.RangeStart + last.RangeSize
 }
 
-// searchEndAfter returns the index of the first segment ending after pos:
-// the one holding byte pos, or len(ranges).
-func searchEndAfter(ranges []Range, pos int64) int {
+// firstRange returns the index of the first segment for which in is true,
+// or len(ranges); in must be false for a prefix of ranges and true after it.
+func firstRange(ranges []Range, in func(r *Range) bool) int {
 	lo, hi := 0, len(ranges)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if r := &ranges[m]; r.RangeStart+r.RangeSize > pos {
+		if in(&ranges[m]) {
 			hi = m
 		} else {
 			lo = m + 1
@@ -182,51 +182,30 @@ func searchEndAfter(ranges []Range, pos int64) int {
 	return lo
 }
 
+// searchEndAfter returns the index of the first segment ending after pos:
+// the one holding byte pos when there is one.
+func searchEndAfter(ranges []Range, pos int64) int {
+	return firstRange(ranges, func(r *Range) bool { return r.RangeStart+r.RangeSize > pos })
+}
+
 // searchStartFrom returns the index of the first segment starting at or
 // after pos.
 func searchStartFrom(ranges []Range, pos int64) int {
-	lo, hi := 0, len(ranges)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if ranges[m].RangeStart >= pos {
-			hi = m
-		} else {
-			lo = m + 1
-		}
-	}
-	return lo
+	return firstRange(ranges, func(r *Range) bool { return r.RangeStart >= pos })
 }
 
 // searchTouching returns the index of the first segment that a write
 // starting at pos touches: the one holding byte pos, or an empty segment at
 // pos, or len(ranges).
 func searchTouching(ranges []Range, pos int64) int {
-	lo, hi := 0, len(ranges)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if r := &ranges[m]; r.RangeStart+r.RangeSize > pos || r.RangeStart >= pos {
-			hi = m
-		} else {
-			lo = m + 1
-		}
-	}
-	return lo
+	return firstRange(ranges, func(r *Range) bool { return r.RangeStart+r.RangeSize > pos || r.RangeStart >= pos })
 }
 
 // searchAfter returns the index of the first segment that a write ending at
 // pos leaves alone: the first non-empty segment starting at pos or after,
 // or any segment starting after pos.
 func searchAfter(ranges []Range, pos int64) int {
-	lo, hi := 0, len(ranges)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if r := &ranges[m]; r.RangeStart > pos || (r.RangeStart == pos && r.RangeSize > 0) {
-			hi = m
-		} else {
-			lo = m + 1
-		}
-	}
-	return lo
+	return firstRange(ranges, func(r *Range) bool { return r.RangeStart > pos || (r.RangeStart == pos && r.RangeSize > 0) })
 }
 
 // addClamped returns a+b for non-negative a and b, saturating at MaxInt64.
