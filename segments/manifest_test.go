@@ -240,7 +240,7 @@ func TestParseManifestErrors(t *testing.T) {
 		{"a non-numeric size", ". acbd18db4cc2f85cedef654fccc4a4d8+x 0:3:a", 1, "acbd18db4cc2f85cedef654fccc4a4d8+x", `size "x" is not a decimal number`},
 		{"a size with a leading zero", ". acbd18db4cc2f85cedef654fccc4a4d8+03 0:3:a", 1, "acbd18db4cc2f85cedef654fccc4a4d8+03", `size "03" has a leading zero`},
 		{"a size over 64 MiB", ". acbd18db4cc2f85cedef654fccc4a4d8+67108865 0:3:a", 1, "acbd18db4cc2f85cedef654fccc4a4d8+67108865", "size 67108865 is larger than the block size 67108864"},
-		{"a hint not starting upper-case", ". " + locA + "+a1 0:3:a", 1, locA + "+a1", `hint "a1" does not match [A-Z][A-Za-z0-9@_-]+`},
+		{"a hint not starting upper-case", ". " + locA + "+a1 0:3:a", 1, locA + "+a1", `hint "a1" does not match [A-Z][-A-Za-z0-9@_]*`},
 		{"an empty hint", ". " + locA + "+ 0:3:a", 1, locA + "+", "empty hint"},
 		{"a file token before any locator", ". 0:3:a", 1, "0:3:a", "file token before any locator"},
 		{"a line with only a stream name", ".", 1, "", "line has no locator"},
