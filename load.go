@@ -10,8 +10,8 @@ import (
 )
 
 // ManifestError reports malformed manifest text: the line (from 1), the
-// offending token and why. errors.Is finds keep.ErrInvalidLocator or
-// segments.ErrInvalidEscape through it when one of those is the cause.
+// offending token and why. errors.Is finds keep.ErrInvalidLocator through it
+// when a malformed locator is the cause.
 type ManifestError = segments.ManifestError
 
 // CollectionOption configures a collection made by LoadCollection.

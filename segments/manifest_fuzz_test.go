@@ -36,6 +36,9 @@ func FuzzManifestRoundTrip(f *testing.F) {
 		". " + locA + " 0:3:\\056\n",
 		". " + locA + " 0:3:a\\400\n",
 		". 7f614da9329cd3aebf59b91aadc30bf0+67108864 0:67108864:big 67108863:1:big\n",
+		". " + locA + " 0:1:a\\09b 0:1:foo\\444 0:1:c\\ 0:1:e\\\\040\n",
+		"./a\\9 " + locA + "+Z " + locB + "+K@xyzzy+Aasignature@5f612ee6 0:6:f\n",
+		docManifestFourFiles, docManifestSigned, docManifestDocker, docManifestArvGet, docManifestZHint,
 	} {
 		f.Add(seed)
 	}
