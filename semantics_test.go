@@ -263,13 +263,16 @@ func TestOpenModes(t *testing.T) {
 		{"r", "hello", true, false},
 		{"rb", "hello", true, false},
 		{"r+", "XYllo", true, true},
-		{"r+b", "XYllo", true, true},
+		{"rt+", "XYllo", true, true},
 		{"rb+", "XYllo", true, true},
 		{"w", "XY", false, true},
 		{"wt", "XY", false, true},
 		{"w+", "XY", true, true},
+		{"wb+", "XY", true, true},
 		{"a", "helloXY", false, true},
 		{"a+", "helloXY", true, true},
+		{"at", "helloXY", false, true},
+		{"ab+", "helloXY", true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {
@@ -305,9 +308,10 @@ func TestOpenModeCreatesMissingFilesExceptForReading(t *testing.T) {
 		require.NoError(t, err, mode)
 		require.NoError(t, f.Close())
 	}
-	for _, mode := range []string{"", "x", "rr", "r++", "rbt", "+r", "q"} {
+	for _, mode := range []string{"", "x", "rr", "r++", "rbt", "+r", "q", "r+b", "w+t", "a+b", "rw", "rb++", "R", "r\n", "x+", "U"} {
 		_, err := c.OpenMode("f", mode)
 		assert.ErrorIs(t, err, fs_ErrInvalid, mode)
+		assert.EqualError(t, err, fmt.Sprintf(`open f: invalid argument: mode %q (want one matching ^[rwa][bt]?\+?$)`, mode))
 	}
 }
 
