@@ -115,3 +115,46 @@ func TestFilesWithAnyTestNameReloadWithTheirNamesAndBytes(t *testing.T) {
 		assert.Equal(t, want, got, "manifest %q", text)
 	}
 }
+
+func TestSmallFilesArePackedInTheOrderTheirBlocksWereCreated(t *testing.T) {
+	type step struct {
+		name, mode, data string
+		sync             bool // Sync after writing: the file's block is stored alone
+	}
+	tests := []struct {
+		name     string
+		steps    []step
+		manifest string
+	}{
+		{"a file rewritten after another keeps its place (the issue's example)",
+			[]step{{"b1", "w", "1a", false}, {"b2", "w", "b2", false}, {"b1", "w", "1b", false}},
+			". ed4f3f67c70b02b29c50ce1ea26666bd+4 0:2:b1 2:2:b2\n"},
+		{"a file appended to after another keeps its place",
+			[]step{{"a", "w", "aa", false}, {"b", "w", "bb", false}, {"c", "w", "cc", false}, {"b", "a", "BB", false}},
+			". " + loc("aabbBBcc") + " 0:2:a 2:4:b 6:2:c\n"},
+		{"files are packed in creation order, not name or close order",
+			[]step{{"z", "w", "zz", false}, {"a", "w", "aa", false}, {"z", "r+", "Z", false}},
+			". " + loc("Zzaa") + " 2:2:a 0:2:z\n"},
+		{"a file whose block was stored gets a new block, packed after the others",
+			[]step{{"b1", "w", "1a", true}, {"b2", "w", "b2", false}, {"b1", "w", "1b", false}},
+			". " + loc("b21b") + " 2:2:b1 0:2:b2\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newTestEngine(t, newTestStore(), WithBlockSize(64)).NewCollection()
+			for _, s := range tt.steps {
+				f, err := c.OpenMode(s.name, s.mode)
+				require.NoError(t, err)
+				_, err = f.WriteString(s.data)
+				require.NoError(t, err)
+				if s.sync {
+					require.NoError(t, f.Sync())
+				}
+				require.NoError(t, f.Close())
+			}
+			got, err := c.ManifestText(bg, ManifestOptions{})
+			require.NoError(t, err)
+			assert.Equal(t, tt.manifest, got)
+		})
+	}
+}
