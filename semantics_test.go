@@ -68,13 +68,13 @@ func TestWritePastEOFOfACommittedFilePadsWithTheSharedPaddingBlock(t *testing.T)
 	g := create(t, c, "b", write{3, "w"})
 	require.NoError(t, g.Close())
 	require.NoError(t, f.Close())
-	// Both files are small and closed: their blocks ("w" first, closed
-	// first) are packed into one.
+	// Both files are small and closed: their blocks ("z" first, created
+	// first, though closed last) are packed into one.
 	assert.Equal(t, map[string][]segments.Range{
-		"a": {seg(loc("xy"), 0, 2, 0), seg(pad, 2, 3, 0), seg(loc("wz"), 5, 1, 1)},
-		"b": {seg(pad, 0, 3, 0), seg(loc("wz"), 3, 1, 0)},
+		"a": {seg(loc("xy"), 0, 2, 0), seg(pad, 2, 3, 0), seg(loc("zw"), 5, 1, 0)},
+		"b": {seg(pad, 0, 3, 0), seg(loc("zw"), 3, 1, 1)},
 	}, committedSegments(t, c))
-	assert.Equal(t, map[string]int{loc("xy"): 1, loc("wz"): 1, pad: 1}, st.putCounts())
+	assert.Equal(t, map[string]int{loc("xy"): 1, loc("zw"): 1, pad: 1}, st.putCounts())
 	assert.Equal(t, "xy\x00\x00\x00z", contents(t, c, "a"))
 	assert.Equal(t, "\x00\x00\x00w", contents(t, c, "b"))
 }
