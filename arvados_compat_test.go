@@ -3,6 +3,7 @@ package arvfile
 import (
 	"context"
 	"io/fs"
+	"syscall"
 	"testing"
 	"time"
 
@@ -155,6 +156,131 @@ func TestSmallFilesArePackedInTheOrderTheirBlocksWereCreated(t *testing.T) {
 			got, err := c.ManifestText(bg, ManifestOptions{})
 			require.NoError(t, err)
 			assert.Equal(t, tt.manifest, got)
+		})
+	}
+}
+
+func TestOneFilesManifestText(t *testing.T) {
+	st := newTestStore()
+	e := newTestEngine(t, st, WithBlockSize(64))
+	c := e.NewCollection()
+	f := create(t, c, "dir/a.txt", write{0, "hello"})
+	defer f.Close()
+	ctx := context.Background()
+	tests := []struct {
+		name   string
+		stream string
+		opts   ManifestOptions
+		want   string
+	}{
+		{"bytes in a buffer block are named by their md5, as the SDK does", ".", ManifestOptions{},
+			". " + loc("hello") + " 0:5:a.txt\n"},
+		{"an empty stream name is the root stream", "", ManifestOptions{},
+			". " + loc("hello") + " 0:5:a.txt\n"},
+		{"the stream name is escaped", "./x y", ManifestOptions{Stripped: true},
+			"./x\\040y " + loc("hello") + " 0:5:a.txt\n"},
+		{"only committed bytes: none yet", "./dir", ManifestOptions{OnlyCommitted: true},
+			"./dir " + keep.EmptyBlockLocator + " 0:0:a.txt\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := f.ManifestText(ctx, tt.stream, tt.opts)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+	assert.Empty(t, st.putCounts(), "nothing was stored")
+
+	require.NoError(t, f.Sync())
+	_, err := f.WriteAt([]byte("J"), 0)
+	require.NoError(t, err)
+	got, err := f.ManifestText(ctx, "./dir", ManifestOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "./dir "+loc("J")+" "+loc("hello")+" 0:1:a.txt 2:4:a.txt\n", got)
+	got, err = f.ManifestText(ctx, "./dir", ManifestOptions{OnlyCommitted: true})
+	require.NoError(t, err)
+	assert.Equal(t, "./dir "+loc("hello")+" 1:4:a.txt\n", got, "the uncommitted first byte is left out")
+	got, err = c.FileManifestText(ctx, "dir/a.txt", ".", ManifestOptions{Normalized: true})
+	require.NoError(t, err)
+	assert.Equal(t, ". "+loc("J")+" "+loc("hello")+" 0:1:a.txt 2:4:a.txt\n", got, "by path, through another handle")
+}
+
+func TestOneFilesManifestTextOfALoadedCollection(t *testing.T) {
+	tests := []struct {
+		name, file, stream string
+		opts               ManifestOptions
+		want               string
+	}{
+		{"signatures are kept", "a.txt", ".", ManifestOptions{}, ". " + signed(loc("hello")) + " 0:5:a.txt\n"},
+		{"stripped drops them", "a.txt", ".", ManifestOptions{Stripped: true}, ". " + loc("hello") + " 0:5:a.txt\n"},
+		{"a block listed twice in the stream is listed once", "sub/c2", "./sub", ManifestOptions{},
+			"./sub " + signed(loc("xyz")) + " 0:3:c2\n"},
+		{"only committed: everything is", "sub/c", "./elsewhere", ManifestOptions{OnlyCommitted: true},
+			"./elsewhere " + signed(loc("xyz")) + " 0:3:c\n"},
+	}
+	for _, mode := range modes {
+		for _, tt := range tests {
+			t.Run(mode.name+"/"+tt.name, func(t *testing.T) {
+				_, c := loadTestCollection(t, mode.opts...)
+				got, err := c.FileManifestText(bg, tt.file, tt.stream, tt.opts)
+				require.NoError(t, err)
+				assert.Equal(t, tt.want, got)
+			})
+		}
+	}
+}
+
+func TestOneFilesManifestTextErrors(t *testing.T) {
+	_, c := loadTestCollection(t)
+	tests := []struct {
+		name   string
+		op     func() error
+		want   string
+		target error
+	}{
+		{"a stream name not starting with ./", func() error {
+			_, err := c.FileManifestText(bg, "a.txt", "sub", ManifestOptions{})
+			return err
+		}, `manifest a.txt: invalid argument: stream name "sub": want "." or a name starting with "./"`, fs.ErrInvalid},
+		{"a stream name with ..", func() error {
+			_, err := c.FileManifestText(bg, "a.txt", "./a/../b", ManifestOptions{})
+			return err
+		}, `manifest a.txt: invalid argument: stream name "./a/../b": path component "." or ".."`, fs.ErrInvalid},
+		{"a missing file", func() error {
+			_, err := c.FileManifestText(bg, "nope", ".", ManifestOptions{})
+			return err
+		}, "open nope: file does not exist", fs.ErrNotExist},
+		{"a directory", func() error {
+			_, err := c.FileManifestText(bg, "sub", ".", ManifestOptions{})
+			return err
+		}, "open sub: is a directory", syscall.EISDIR},
+		{"a closed handle", func() error {
+			f, err := c.Open("a.txt")
+			require.NoError(t, err)
+			require.NoError(t, f.Close())
+			_, err = f.ManifestText(bg, ".", ManifestOptions{})
+			return err
+		}, "manifest a.txt: file already closed", fs.ErrClosed},
+		{"a cancelled context", func() error {
+			ctx, cancel := context.WithCancel(bg)
+			cancel()
+			f, err := c.Open("a.txt")
+			require.NoError(t, err)
+			defer f.Close()
+			for {
+				// The actor may answer before the cancellation is seen;
+				// a cancelled wait is what this row checks.
+				if _, err := f.ManifestText(ctx, ".", ManifestOptions{}); err != nil {
+					return err
+				}
+			}
+		}, "manifest a.txt: context canceled", context.Canceled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.op()
+			assert.EqualError(t, err, tt.want)
+			assert.ErrorIs(t, err, tt.target)
 		})
 	}
 }

@@ -615,3 +615,65 @@ func TestManifestNamesRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+func TestFormatFileManifest(t *testing.T) {
+	tests := []struct {
+		name   string
+		stream string
+		file   string
+		f      *File
+		opts   FormatOptions
+		want   string
+		err    string
+	}{
+		{"a file in the root stream", ".", "foo", file(seg(locA, 0, 3, 0)), FormatOptions{},
+			". " + locA + " 0:3:foo\n", ""},
+		{"an empty file lists the empty block", ".", "e", file(), FormatOptions{},
+			". " + locE + " 0:0:e\n", ""},
+		{"a nil file is empty", "./d", "e", nil, FormatOptions{},
+			"./d " + locE + " 0:0:e\n", ""},
+		{"blocks in first-use order, each once, adjacent spans merged", "./a/b", "x",
+			file(seg(locB, 0, 2, 1), seg(locA, 2, 3, 0), seg(locB, 5, 1, 0), seg(locB, 6, 2, 1)), FormatOptions{},
+			"./a/b " + locB + " " + locA + " 1:5:x 0:3:x\n", ""},
+		{"hints are kept", ".", "x", file(seg(locAS, 0, 3, 0), seg(locAK, 3, 3, 0)), FormatOptions{},
+			". " + locAS + " " + locAK + " 0:6:x\n", ""},
+		{"stripped drops hints and lists a block once", ".", "x", file(seg(locAS, 0, 3, 0), seg(locAK, 3, 3, 0)), FormatOptions{Stripped: true},
+			". " + locA + " 0:3:x 0:3:x\n", ""},
+		{"names are escaped", "./a b/c:d", `e\f g`, file(seg(locA, 0, 3, 0)), FormatOptions{},
+			"./a\\040b/c\\072d " + locA + " 0:3:e\\134f\\040g\n", ""},
+		{"a stream not starting with ./", "foo", "x", file(), FormatOptions{}, "",
+			`invalid argument: stream name "foo": want "." or a name starting with "./"`},
+		{"an empty stream name", "", "x", file(), FormatOptions{}, "",
+			`invalid argument: stream name "": want "." or a name starting with "./"`},
+		{"a stream with an empty component", ".//a", "x", file(), FormatOptions{}, "",
+			`invalid argument: stream name ".//a": empty path component`},
+		{"a stream with ..", "./a/..", "x", file(), FormatOptions{}, "",
+			`invalid argument: stream name "./a/..": path component "." or ".."`},
+		{"an empty file name", ".", "", file(), FormatOptions{}, "",
+			`invalid argument: file name "": empty path component`},
+		{"a file name .", ".", ".", file(), FormatOptions{}, "",
+			`invalid argument: file name ".": path component "." or ".."`},
+		{"a file name with /", ".", "a/b", file(), FormatOptions{}, "",
+			`invalid argument: file name "a/b": "a/b" is not one path component`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := FormatFileManifest(tc.stream, tc.file, tc.f, tc.opts)
+			if tc.err != "" {
+				assert.EqualError(t, err, tc.err)
+				assert.ErrorIs(t, err, fs.ErrInvalid)
+				assert.Equal(t, "", got)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+			root, err := ParseManifest(got)
+			require.NoError(t, err, "the text is a manifest")
+			assert.Equal(t, 1, countLines(got))
+			dir, err := root.MkdirAll(strings.TrimPrefix(strings.TrimPrefix(tc.stream, "."), "/"))
+			require.NoError(t, err)
+			require.Contains(t, dir.Files, tc.file)
+			assert.Equal(t, tc.f.Size(), dir.Files[tc.file].Size(), "it names the file's bytes")
+		})
+	}
+}
