@@ -55,8 +55,9 @@ type Locator struct {
 	hints     string // every hint of text, each with its leading '+', permission hint included
 }
 
-// ParseLocator parses `<32 hex md5>+<size>[+hint]…`, the grammar of the
-// Arvados manifest format: `^[0-9a-f]{32}\+[0-9]+(\+[A-Z][-A-Za-z0-9@_]*)*$`.
+// ParseLocator parses `<32 hex md5>+<size>[+hint]…` as the Arvados manifest
+// format defines it, `^[0-9a-f]{32}\+[0-9]+(\+[A-Z][-A-Za-z0-9@_]*)*$`, with
+// the size further limited to what a Keep block can be.
 //
 // The md5 must be 32 lower-case hex digits; the size a decimal number without
 // sign or leading zero, at most BlockSize; each hint an upper-case letter

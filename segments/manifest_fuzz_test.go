@@ -7,7 +7,8 @@ import (
 
 // FuzzManifestRoundTrip parses arbitrary text. Text that parses must format
 // to normalized text that parses to the same tree and formats to itself
-// (plain and stripped); text that does not parse must give a
+// (plain and stripped), and each file of its root, formatted alone, must
+// parse back to the same file; text that does not parse must give a
 // *ManifestError on a line of the text. Nothing may panic.
 func FuzzManifestRoundTrip(f *testing.F) {
 	for _, seed := range []string{
@@ -65,6 +66,22 @@ func FuzzManifestRoundTrip(f *testing.F) {
 			}
 			if !opts.Stripped && !equalDirs(root, again) {
 				t.Fatalf("ParseManifest(%q): the tree changed after formatting as %q", text, once)
+			}
+		}
+		// Each file of the root alone (FormatFileManifest) reads back as the
+		// same file.
+		for name, f := range root.Files {
+			one, err := FormatFileManifest("./s", name, f, FormatOptions{})
+			if err != nil {
+				t.Fatalf("FormatFileManifest of %q from %q: %v", name, text, err)
+			}
+			back, err := ParseManifest(one)
+			if err != nil {
+				t.Fatalf("FormatFileManifest of %q from %q gave %q, which does not parse: %v", name, text, one, err)
+			}
+			want := &Dir{Dirs: map[string]*Dir{"s": {Files: map[string]*File{name: f}}}}
+			if !equalDirs(want, back) {
+				t.Fatalf("FormatFileManifest of %q from %q gave %q, which names other bytes", name, text, one)
 			}
 		}
 	})
