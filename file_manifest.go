@@ -12,8 +12,8 @@ import (
 // ManifestText returns the manifest of this file alone, the Python SDK's
 // ArvadosFile.manifest_text(stream_name, portable_locators, normalize,
 // only_committed): one line, the stream stream ("." when ""), the blocks the
-// file uses, each once, and the file's spans under the last element of its
-// name (see segments.FormatFileManifest). opts.Stripped is portable_locators
+// file uses, each once, and the file's spans under the last element of the
+// name the handle was opened with (Name; see segments.FormatFileManifest). opts.Stripped is portable_locators
 // (no hints); opts.OnlyCommitted leaves out the bytes not yet stored. The
 // line is always normalized (adjacent spans merged), with or without
 // opts.Normalized, as in the SDK.
