@@ -106,34 +106,41 @@ func (c *Collection) Create(name string) (*File, error) {
 	return c.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0)
 }
 
-// OpenMode opens name with a Python (C stdio) mode: "r" reads (a missing
-// file is fs.ErrNotExist), "r+" reads and writes (creating a missing file),
-// "w" writes after truncating (creating), "w+" also reads, "a" writes every
-// byte at the end of the file (creating), "a+" also reads. A "b" or "t" may
-// follow the letter ("rb", "r+b", "rb+"); both mean the same.
+// OpenMode opens name with a mode of the Arvados Python SDK's
+// Collection.open: exactly the modes matching `^[rwa][bt]?\+?$`, with their
+// Python (C stdio) meaning:
+//
+//	r   read; a missing file is fs.ErrNotExist
+//	r+  read and write at the handle's offset; a missing file is created
+//	w   write only, after truncating the file (created when missing)
+//	w+  w, and read too
+//	a   write only, every write at the end of the file (created when missing)
+//	a+  a, and read too (reads start at the beginning)
+//
+// A "b" or "t" may come between the letter and the "+" ("rb", "wt",
+// "rb+"); both mean the same, since a File is always binary. Any other mode
+// ("r+b", "rw", "x", "") is an error wrapping fs.ErrInvalid, as the Python
+// SDK refuses it.
 func (c *Collection) OpenMode(name, mode string) (*File, error) {
 	flag, ok := parseMode(mode)
 	if !ok {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("%w: mode %q", fs.ErrInvalid, mode)}
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("%w: mode %q (want one matching ^[rwa][bt]?\\+?$)", fs.ErrInvalid, mode)}
 	}
 	return c.OpenFile(name, flag, 0)
 }
 
-// parseMode maps a Python mode to os flags.
+// parseMode returns the os.O_* flags of a Python mode `^[rwa][bt]?\+?$`.
 func parseMode(mode string) (int, bool) {
 	if mode == "" {
 		return 0, false
 	}
-	plus, bt := false, false
-	for _, ch := range mode[1:] {
-		switch {
-		case ch == '+' && !plus:
-			plus = true
-		case (ch == 'b' || ch == 't') && !bt:
-			bt = true
-		default:
-			return 0, false
-		}
+	rest := mode[1:]
+	if rest != "" && (rest[0] == 'b' || rest[0] == 't') {
+		rest = rest[1:]
+	}
+	plus := rest == "+"
+	if rest != "" && !plus {
+		return 0, false
 	}
 	rw := os.O_WRONLY
 	if plus {

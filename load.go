@@ -10,8 +10,8 @@ import (
 )
 
 // ManifestError reports malformed manifest text: the line (from 1), the
-// offending token and why. errors.Is finds keep.ErrInvalidLocator or
-// segments.ErrInvalidEscape through it when one of those is the cause.
+// offending token and why. errors.Is finds keep.ErrInvalidLocator through it
+// when a malformed locator is the cause.
 type ManifestError = segments.ManifestError
 
 // CollectionOption configures a collection made by LoadCollection.
@@ -84,10 +84,11 @@ func (c *Collection) verbatim(opts ManifestOptions) (string, bool) {
 }
 
 // stripHints returns well-formed manifest text with every locator reduced to
-// md5+size, everything else unchanged.
+// md5+size, everything else unchanged, and ending with a newline (when not
+// empty) as the Python SDK's stripped_manifest gives it.
 func stripHints(text string) string {
 	var b strings.Builder
-	b.Grow(len(text))
+	b.Grow(len(text) + 1)
 	for len(text) > 0 {
 		line, rest, nl := strings.Cut(text, "\n")
 		text = rest
@@ -102,7 +103,7 @@ func stripHints(text string) string {
 			}
 			b.WriteString(tok)
 		}
-		if nl {
+		if nl || text == "" {
 			b.WriteByte('\n')
 		}
 	}

@@ -123,17 +123,37 @@ func (c *Collection) RenameTo(oldName string, dst *Collection, newName string) e
 	return err
 }
 
-// Copy copies the file or directory src (not the root) to dst. A dst that ends with "/" or
-// names an existing directory means dst/<last element of src>. Missing
-// directories on the way to the target are created. A file replaces an
-// existing file; any other existing target is fs.ErrExist. The copy shares
-// the blocks already stored and duplicates the bytes still being written
-// (a writable buffer block), so later writes to either file leave the other
-// alone.
-func (c *Collection) Copy(src, dst string) error { return c.CopyTo(src, c, dst) }
+// Copy copies the file or directory src (not the root) to dst. A dst that
+// ends with "/" or names an existing directory means dst/<last element of
+// src>. Missing directories on the way to the target are created. An
+// existing target is fs.ErrExist, as in the Python SDK's copy(...,
+// overwrite=False); with the option Overwrite a copied file replaces an
+// existing file (a directory is never replaced: fs.ErrExist). The copy
+// shares the blocks already stored and duplicates the bytes still being
+// written (a writable buffer block), so later writes to either file leave
+// the other alone.
+func (c *Collection) Copy(src, dst string, opts ...CopyOption) error {
+	return c.CopyTo(src, c, dst, opts...)
+}
+
+// CopyOption changes what Copy and CopyTo do.
+type CopyOption func(*copyConfig)
+
+type copyConfig struct {
+	overwrite bool
+}
+
+// Overwrite makes Copy and CopyTo replace an existing file at the target
+// with the copied file, like the Python SDK's copy(..., overwrite=True);
+// subscribers see EventMod for it.
+func Overwrite() CopyOption { return func(c *copyConfig) { c.overwrite = true } }
 
 // CopyTo is Copy into another collection dst of the same engine.
-func (c *Collection) CopyTo(src string, dst *Collection, target string) error {
+func (c *Collection) CopyTo(src string, dst *Collection, target string, opts ...CopyOption) error {
+	var cfg copyConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	if dst.e != c.e {
 		return &fs.PathError{Op: "copy", Path: target, Err: fmt.Errorf("%w: collections of different engines", fs.ErrInvalid)}
 	}
@@ -156,7 +176,7 @@ func (c *Collection) CopyTo(src string, dst *Collection, target string) error {
 		name = "."
 	}
 	return dst.request("copy", target, func(r *messages.Reply) any {
-		return &messages.CopyIn{Path: name, Into: into, Source: out, Reply: r}
+		return &messages.CopyIn{Path: name, Into: into, Overwrite: cfg.overwrite, Source: out, Reply: r}
 	})
 }
 

@@ -88,8 +88,14 @@ func TestEachNamespaceOperationGivesItsManifest(t *testing.T) {
 			". " + locA + " " + locB + " 0:3:a 3:2:b\n./d " + locA + " " + locC + " 0:3:a 3:1:e\n"},
 		{"copy a file creating its directories", func(c *Collection) error { return c.Copy("b", "x/y/b2") },
 			nsManifest + "./x/y " + locB + " 0:2:b2\n"},
-		{"copy a file over another", func(c *Collection) error { return c.Copy("b", "a") },
+		{"copy a file over another when asked to overwrite", func(c *Collection) error { return c.Copy("b", "a", Overwrite()) },
 			". " + locB + " 0:2:a 0:2:b\n./d " + locC + " 0:1:e\n"},
+		{"copy a file over one of its name in a directory when asked to overwrite", func(c *Collection) error {
+			if err := c.Copy("a", "d/e", Overwrite()); err != nil {
+				return err
+			}
+			return c.Copy("b", "d/", Overwrite())
+		}, nsManifest[:strings.Index(nsManifest, "./d")] + "./d " + locB + " " + locA + " 0:2:b 2:3:e\n"},
 		{"copy a directory", func(c *Collection) error { return c.Copy("d", "x/d2") },
 			nsManifest + "./x/d2 " + locC + " 0:1:e\n"},
 		{"copy a file into the root", func(c *Collection) error { return c.Copy("d/e", "./") },
@@ -145,6 +151,17 @@ func TestNamespaceErrorsUseTheFSVocabulary(t *testing.T) {
 			return c.Copy("d", ".")
 		}, "copy .: file already exists", fs.ErrExist},
 		{"copy through a file", func(c *Collection) error { return c.Copy("b", "a/x") }, "copy a/x: not a directory", syscall.ENOTDIR},
+		{"copy of a file onto a file", func(c *Collection) error { return c.Copy("b", "a") }, "copy a: file already exists", fs.ErrExist},
+		{"copy of a file to a directory holding a file of its name", func(c *Collection) error { return c.Copy("a", ".") }, "copy .: file already exists", fs.ErrExist},
+		{"copy of a file to another collection onto a file", func(c *Collection) error {
+			other, err := c.e.LoadCollection(nsManifest)
+			require.NoError(t, err)
+			err = c.CopyTo("b", other, "a")
+			assert.Equal(t, nsManifest, manifest(t, other), "a failed copy changes nothing")
+			return err
+		}, "copy a: file already exists", fs.ErrExist},
+		{"copy of a directory onto a file even when asked to overwrite", func(c *Collection) error { return c.Copy("d", "a", Overwrite()) }, "copy a: file already exists", fs.ErrExist},
+		{"copy of a directory to a directory holding one of its name even when asked to overwrite", func(c *Collection) error { return c.Copy("d", ".", Overwrite()) }, "copy .: file already exists", fs.ErrExist},
 		{"stat of a missing file", func(c *Collection) error { _, err := c.Stat("d/nope"); return err }, "stat d/nope: file does not exist", fs.ErrNotExist},
 		{"readdir of a file", func(c *Collection) error { _, err := c.ReadDir("a"); return err }, "readdir a: not a directory", syscall.ENOTDIR},
 	}
@@ -233,7 +250,7 @@ func TestNamespaceChangesEmitEvents(t *testing.T) {
 	c.Subscribe(log.add)
 	require.NoError(t, c.MkdirAll("x/y", 0))
 	require.NoError(t, c.Copy("a", "x/y/"))
-	require.NoError(t, c.Copy("b", "x/y/a"))
+	require.NoError(t, c.Copy("b", "x/y/a", Overwrite()))
 	require.NoError(t, c.Rename("d", "x/d"))
 	require.NoError(t, c.Remove("a"))
 	require.NoError(t, c.RemoveAll("x"))

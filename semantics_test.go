@@ -68,13 +68,13 @@ func TestWritePastEOFOfACommittedFilePadsWithTheSharedPaddingBlock(t *testing.T)
 	g := create(t, c, "b", write{3, "w"})
 	require.NoError(t, g.Close())
 	require.NoError(t, f.Close())
-	// Both files are small and closed: their blocks ("w" first, closed
-	// first) are packed into one.
+	// Both files are small and closed: their blocks ("z" first, created
+	// first, though closed last) are packed into one.
 	assert.Equal(t, map[string][]segments.Range{
-		"a": {seg(loc("xy"), 0, 2, 0), seg(pad, 2, 3, 0), seg(loc("wz"), 5, 1, 1)},
-		"b": {seg(pad, 0, 3, 0), seg(loc("wz"), 3, 1, 0)},
+		"a": {seg(loc("xy"), 0, 2, 0), seg(pad, 2, 3, 0), seg(loc("zw"), 5, 1, 0)},
+		"b": {seg(pad, 0, 3, 0), seg(loc("zw"), 3, 1, 1)},
 	}, committedSegments(t, c))
-	assert.Equal(t, map[string]int{loc("xy"): 1, loc("wz"): 1, pad: 1}, st.putCounts())
+	assert.Equal(t, map[string]int{loc("xy"): 1, loc("zw"): 1, pad: 1}, st.putCounts())
 	assert.Equal(t, "xy\x00\x00\x00z", contents(t, c, "a"))
 	assert.Equal(t, "\x00\x00\x00w", contents(t, c, "b"))
 }
@@ -263,13 +263,16 @@ func TestOpenModes(t *testing.T) {
 		{"r", "hello", true, false},
 		{"rb", "hello", true, false},
 		{"r+", "XYllo", true, true},
-		{"r+b", "XYllo", true, true},
+		{"rt+", "XYllo", true, true},
 		{"rb+", "XYllo", true, true},
 		{"w", "XY", false, true},
 		{"wt", "XY", false, true},
 		{"w+", "XY", true, true},
+		{"wb+", "XY", true, true},
 		{"a", "helloXY", false, true},
 		{"a+", "helloXY", true, true},
+		{"at", "helloXY", false, true},
+		{"ab+", "helloXY", true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {
@@ -305,9 +308,10 @@ func TestOpenModeCreatesMissingFilesExceptForReading(t *testing.T) {
 		require.NoError(t, err, mode)
 		require.NoError(t, f.Close())
 	}
-	for _, mode := range []string{"", "x", "rr", "r++", "rbt", "+r", "q"} {
+	for _, mode := range []string{"", "x", "rr", "r++", "rbt", "+r", "q", "r+b", "w+t", "a+b", "rw", "rb++", "R", "r\n", "x+", "U"} {
 		_, err := c.OpenMode("f", mode)
 		assert.ErrorIs(t, err, fs_ErrInvalid, mode)
+		assert.EqualError(t, err, fmt.Sprintf(`open f: invalid argument: mode %q (want one matching ^[rwa][bt]?\+?$)`, mode))
 	}
 }
 

@@ -22,8 +22,10 @@ import (
 //
 // Closed small files offer their blocks (Candidate). When a collection's
 // candidates add up to a block, or on PackAll (commit-all), a packing round
-// lays out a packed block — first fit, in candidate order, each candidate
-// at the sum of the sizes before it — spawns it, and offers every slot at
+// lays out a packed block — first fit, in the order the candidates' buffer
+// blocks were created (as the Python SDK packs them: a file reopened,
+// rewritten and closed again keeps its place), each candidate at the sum of
+// the sizes before it — spawns it, and offers every slot at
 // once (so the files copy in parallel, not one after another); a file that
 // was reopened or written meanwhile refuses or, grown past its slot, keeps
 // its block. Accepting files copy their bytes in (see
@@ -39,7 +41,7 @@ type manager struct {
 	pending    int // blocks PENDING: uploads that will free memory
 	waiters    []memWaiter
 	candidates map[string]*candidateSet // by collection id
-	seq        uint64
+	seq        uint64                   // the last order given to a block (blockEntry.order)
 	round      *packRound
 	packQueue  []*messages.PackAll
 	nextRound  uint64
@@ -52,6 +54,7 @@ type blockEntry struct {
 	state      messages.BlockState
 	capacity   int64
 	sealAsked  bool
+	order      uint64 // when the registry first heard of the block: creation order
 }
 
 // memWaiter is a file waiting for memory.
@@ -71,7 +74,7 @@ type candidate struct {
 	file    *actor.PID
 	blockID string
 	size    int64
-	seq     uint64
+	seq     uint64 // the order of its block (blockEntry.order)
 }
 
 // packRound is one packed block being filled.
@@ -118,7 +121,8 @@ func (m *manager) Receive(ctx actor.Context) {
 func (m *manager) onBlockStatus(ctx actorContext, s *messages.BlockStatus) {
 	e := m.blocks[s.ID]
 	if e == nil {
-		e = &blockEntry{}
+		m.seq++
+		e = &blockEntry{order: m.seq}
 		m.blocks[s.ID] = e
 	}
 	if e.state == messages.Pending {
@@ -205,11 +209,20 @@ func (m *manager) onCandidate(ctx actorContext, c *messages.Candidate) {
 	}
 	set.total += c.Size - cand.size
 	cand.blockID, cand.size = c.BlockID, c.Size
-	m.seq++
-	cand.seq = m.seq
+	cand.seq = m.blockOrder(c.BlockID)
 	if m.round == nil && set.total >= m.rt.BlockSize {
 		m.startRound(ctx, c.Collection, false, nil)
 	}
+}
+
+// blockOrder returns the creation order of the block id: its place in the
+// registry, or, for a block the registry has not heard of yet, the next one.
+func (m *manager) blockOrder(id string) uint64 {
+	if e := m.blocks[id]; e != nil {
+		return e.order
+	}
+	m.seq++
+	return m.seq
 }
 
 func (m *manager) onPackAll(ctx actorContext, p *messages.PackAll) {

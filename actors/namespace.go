@@ -477,7 +477,7 @@ func (c *collectionActor) copyIn(ctx actorContext, m *messages.CopyIn) error {
 	dir, base := path.Split(name)
 	dir = strings.TrimSuffix(dir, "/")
 	if parent, err := c.walk(dir, false); err == nil { // check the target before changing anything
-		if parent.dirs[base] != nil || parent.files[base] != nil && src.IsDir {
+		if parent.dirs[base] != nil || parent.files[base] != nil && (src.IsDir || !m.Overwrite) {
 			return fs.ErrExist
 		}
 	} else if err != fs.ErrNotExist {

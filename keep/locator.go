@@ -34,30 +34,38 @@ const maxSizeDigits = 8
 
 // Locator is a parsed Keep block locator `<32 hex md5>+<size>[+hint]…`.
 //
-// A permission hint `+A<40 hex signature>@<hex expiry>` is parsed into
-// Signature and Expiry; the other hints are kept in order (Hints). A Locator
-// is a small comparable value; its strings are substrings of the parsed text,
-// so ParseLocator does not allocate. The zero Locator is not a valid locator
-// and formats as "".
+// The first hint that starts with 'A' is the permission hint. When it is
+// `A<40 lower-case hex signature>@<1–8 lower-case hex expiry>` it is parsed
+// into Signature and Expiry; any other text (such as the placeholder
+// `Aasignatureforthisblock…@5f612ee6` of the Arvados documentation) is an
+// opaque signature, kept as it is (PermissionHint) but not interpreted. The
+// other hints are kept in order (Hints). A Locator is a small comparable
+// value; its strings are substrings of the parsed text, so ParseLocator does
+// not allocate. The zero Locator is not a valid locator and formats as "".
 type Locator struct {
 	text      string // the parsed text, returned by String when canonical
 	canonical bool   // text is already in the form String would produce
 	hashEnd   int    // text[:hashEnd] is the md5
 	sizeEnd   int    // text[:sizeEnd] is `md5+size`
 	size      int64
-	signature string // 40 hex digits, or "" when unsigned
+	permAt    int    // index in text of the '+' before the permission hint; 0 when there is none
+	perm      string // the permission hint without its '+', or ""
+	signature string // 40 hex digits when perm is well formed, else ""
 	expiry    int64  // unix seconds; meaningful only with a signature
 	hints     string // every hint of text, each with its leading '+', permission hint included
 }
 
-// ParseLocator parses `<32 hex md5>+<size>[+hint]…`.
+// ParseLocator parses `<32 hex md5>+<size>[+hint]…` as the Arvados manifest
+// format defines it, `^[0-9a-f]{32}\+[0-9]+(\+[A-Z][-A-Za-z0-9@_]*)*$`, with
+// the size further limited to what a Keep block can be.
 //
 // The md5 must be 32 lower-case hex digits; the size a decimal number without
-// sign or leading zero, at most BlockSize; each hint must match
-// `[A-Z][A-Za-z0-9@_-]+`, and a hint starting with 'A' must be a permission
-// hint `A<40 lower-case hex>@<1–8 lower-case hex>` (at most one). Every error
-// wraps ErrInvalidLocator and names the bad part. ParseLocator does not
-// allocate on success.
+// sign or leading zero, at most BlockSize; each hint an upper-case letter
+// followed by any of `A-Za-z0-9@_-` (one-letter hints such as `+Z` are
+// valid). The first hint starting with 'A' is the permission hint (see
+// Locator); a later one is an ordinary hint. Every error wraps
+// ErrInvalidLocator and names the bad part. ParseLocator does not allocate
+// on success.
 func ParseLocator(s string) (Locator, error) {
 	l := Locator{text: s, canonical: true}
 	if len(s) < hashLen || !isLowerHex(s[:hashLen]) || (len(s) > hashLen && s[hashLen] != '+') {
@@ -97,17 +105,15 @@ func ParseLocator(s string) (Locator, error) {
 		if err := checkHint(hint); err != nil {
 			return Locator{}, locatorError(s, "%v", err)
 		}
-		if hint[0] == 'A' {
-			if l.signature != "" {
-				return Locator{}, locatorError(s, "more than one permission hint")
-			}
+		if hint[0] == 'A' && l.perm == "" {
+			l.permAt, l.perm = i, hint
 			sig, expiry, ok := parsePermission(hint)
-			if !ok {
-				return Locator{}, locatorError(s, "permission hint %q is not A<40 lower-case hex>@<1-8 lower-case hex>", hint)
+			if ok {
+				l.signature, l.expiry = sig, expiry
 			}
-			l.signature, l.expiry = sig, expiry
-			// String puts the permission hint first, with an 8-digit expiry.
-			if start != sizeEnd+1 || len(hint) != 1+signatureLen+1+maxExpiryDigits {
+			// String puts the permission hint first, with an 8-digit expiry
+			// when it has one it can read.
+			if start != sizeEnd+1 || ok && len(hint) != 1+signatureLen+1+maxExpiryDigits {
 				l.canonical = false
 			}
 		}
@@ -143,19 +149,19 @@ func parseSize(s string) (int64, error) {
 	return n, nil
 }
 
-// checkHint reports whether hint (without its '+') matches `[A-Z][A-Za-z0-9@_-]+`.
+// checkHint reports whether hint (without its '+') matches `[A-Z][-A-Za-z0-9@_]*`.
 func checkHint(hint string) error {
 	if hint == "" {
 		return errors.New("empty hint")
 	}
-	ok := len(hint) >= 2 && hint[0] >= 'A' && hint[0] <= 'Z'
+	ok := hint[0] >= 'A' && hint[0] <= 'Z'
 	for i := 1; ok && i < len(hint); i++ {
 		c := hint[i]
 		ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
 			c == '@' || c == '_' || c == '-'
 	}
 	if !ok {
-		return fmt.Errorf("hint %q does not match [A-Z][A-Za-z0-9@_-]+", hint)
+		return fmt.Errorf("hint %q does not match [A-Z][-A-Za-z0-9@_]*", hint)
 	}
 	return nil
 }
@@ -207,9 +213,10 @@ func locatorError(s string, format string, args ...any) error {
 	return fmt.Errorf("%w %q: %s", ErrInvalidLocator, s, fmt.Sprintf(format, args...))
 }
 
-// String formats the locator: `md5+size`, then the permission hint (expiry
-// as 8 lower-case hex digits), then the other hints in their order. It does
-// not allocate when the parsed text was already in that form.
+// String formats the locator: `md5+size`, then the permission hint (a
+// well-formed one with its expiry as 8 lower-case hex digits, an opaque one
+// as it was), then the other hints in their order. It does not allocate
+// when the parsed text was already in that form.
 func (l Locator) String() string {
 	if l.canonical || l.text == "" {
 		return l.text
@@ -217,7 +224,8 @@ func (l Locator) String() string {
 	var b strings.Builder
 	b.Grow(len(l.text) + maxExpiryDigits)
 	b.WriteString(l.text[:l.sizeEnd])
-	if l.signature != "" {
+	switch {
+	case l.signature != "":
 		b.WriteString("+A")
 		b.WriteString(l.signature)
 		b.WriteByte('@')
@@ -226,16 +234,29 @@ func (l Locator) String() string {
 			buf[i] = "0123456789abcdef"[l.expiry>>(4*uint(maxExpiryDigits-1-i))&0xf]
 		}
 		b.Write(buf[:])
+	case l.perm != "":
+		b.WriteByte('+')
+		b.WriteString(l.perm)
 	}
+	l.eachHint(func(hint string) {
+		b.WriteByte('+')
+		b.WriteString(hint)
+	})
+	return b.String()
+}
+
+// eachHint calls fn with each hint other than the permission hint, in
+// order, without its leading '+'.
+func (l Locator) eachHint(fn func(hint string)) {
+	at := l.sizeEnd
 	for rest := l.hints; rest != ""; {
 		hint, next := nextHint(rest)
-		if hint[0] != 'A' {
-			b.WriteByte('+')
-			b.WriteString(hint)
+		if l.perm == "" || at != l.permAt {
+			fn(hint)
 		}
+		at += 1 + len(hint)
 		rest = next
 	}
-	return b.String()
 }
 
 // nextHint splits "+hint[+more…]" into "hint" and "[+more…]".
@@ -260,22 +281,22 @@ func (l Locator) Size() int64 { return l.size }
 // without its leading '+'; nil when there are none.
 func (l Locator) Hints() []string {
 	var hints []string
-	for rest := l.hints; rest != ""; {
-		hint, next := nextHint(rest)
-		if hint[0] != 'A' {
-			hints = append(hints, hint)
-		}
-		rest = next
-	}
+	l.eachHint(func(hint string) { hints = append(hints, hint) })
 	return hints
 }
 
+// PermissionHint returns the permission hint as it was parsed, without its
+// leading '+' ("A<signature>@<expiry>", or an opaque "A…"); "" when the
+// locator has none.
+func (l Locator) PermissionHint() string { return l.perm }
+
 // Signature returns the 40 hex digits of the permission signature, or ""
-// when the locator is unsigned.
+// when the locator is unsigned or its permission hint is opaque (not
+// `A<40 hex>@<1-8 hex>`).
 func (l Locator) Signature() string { return l.signature }
 
 // Expiry returns when the permission signature expires; the zero time when
-// the locator is unsigned.
+// the locator is unsigned or its permission hint is opaque.
 func (l Locator) Expiry() time.Time {
 	if l.signature == "" {
 		return time.Time{}
@@ -283,10 +304,19 @@ func (l Locator) Expiry() time.Time {
 	return time.Unix(l.expiry, 0)
 }
 
-// PermissionExpired reports whether the locator is signed and its signature
-// expires at or before asOf. An unsigned locator never expires.
+// PermissionExpired reports whether the locator's permission hint expires
+// at or before asOf. An unsigned locator never expires. An opaque
+// permission hint, whose expiry cannot be read, counts as expired: a caller
+// that refreshes expired signatures then replaces it rather than trusting a
+// signature Keep would not accept.
 func (l Locator) PermissionExpired(asOf time.Time) bool {
-	return l.signature != "" && !asOf.Before(time.Unix(l.expiry, 0))
+	switch {
+	case l.perm == "":
+		return false
+	case l.signature == "":
+		return true
+	}
+	return !asOf.Before(time.Unix(l.expiry, 0))
 }
 
 // IsRemote reports whether the locator has a remote-block hint (`+R…`).

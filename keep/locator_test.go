@@ -27,6 +27,7 @@ func TestParseLocatorAcceptsValidLocators(t *testing.T) {
 		signature  string
 		expiry     time.Time
 		remote     bool
+		permission string
 		formatted  string
 		canonical  bool
 		expiredNow bool
@@ -51,27 +52,99 @@ func TestParseLocatorAcceptsValidLocators(t *testing.T) {
 		{
 			name: "a permission hint gives the signature and expiry", in: testHash + "+3+A" + testSig + "@65f1a2b3",
 			hash: testHash, size: 3, stripped: testHash + "+3", signature: testSig, expiry: time.Unix(0x65f1a2b3, 0),
-			formatted: testHash + "+3+A" + testSig + "@65f1a2b3", expiredNow: true,
+			permission: "A" + testSig + "@65f1a2b3", formatted: testHash + "+3+A" + testSig + "@65f1a2b3", expiredNow: true,
 		},
 		{
 			name: "a short expiry is formatted with 8 hex digits", in: testHash + "+3+A" + testSig + "@1f",
 			hash: testHash, size: 3, stripped: testHash + "+3", signature: testSig, expiry: time.Unix(0x1f, 0),
-			formatted: testHash + "+3+A" + testSig + "@0000001f", expiredNow: true,
+			permission: "A" + testSig + "@1f", formatted: testHash + "+3+A" + testSig + "@0000001f", expiredNow: true,
 		},
 		{
 			name: "the largest expiry does not expire before 2106", in: testHash + "+3+A" + testSig + "@ffffffff",
 			hash: testHash, size: 3, stripped: testHash + "+3", signature: testSig, expiry: time.Unix(0xffffffff, 0),
-			formatted: testHash + "+3+A" + testSig + "@ffffffff",
+			permission: "A" + testSig + "@ffffffff", formatted: testHash + "+3+A" + testSig + "@ffffffff",
 		},
 		{
 			name: "the permission hint is formatted right after the size", in: testHash + "+3+K@zzzzz+A" + testSig + "@65f1a2b3+Xy",
 			hash: testHash, size: 3, stripped: testHash + "+3", hints: []string{"K@zzzzz", "Xy"}, signature: testSig,
-			expiry: time.Unix(0x65f1a2b3, 0), formatted: testHash + "+3+A" + testSig + "@65f1a2b3+K@zzzzz+Xy", expiredNow: true,
+			expiry: time.Unix(0x65f1a2b3, 0), permission: "A" + testSig + "@65f1a2b3",
+			formatted: testHash + "+3+A" + testSig + "@65f1a2b3+K@zzzzz+Xy", expiredNow: true,
 		},
 		{
 			name: "a remote hint marks a remote block", in: testHash + "+3+Rzzzzz-" + testSig + "@65f1a2b3",
 			hash: testHash, size: 3, stripped: testHash + "+3", hints: []string{"Rzzzzz-" + testSig + "@65f1a2b3"},
 			remote: true, formatted: testHash + "+3+Rzzzzz-" + testSig + "@65f1a2b3",
+		},
+		// The "Valid locators" table of the Arvados manifest format.
+		{
+			name: "the documentation's empty block", in: "d41d8cd98f00b204e9800998ecf8427e+0",
+			hash: "d41d8cd98f00b204e9800998ecf8427e", stripped: EmptyBlockLocator, formatted: EmptyBlockLocator,
+		},
+		{
+			name: "the documentation's one-letter hint", in: "d41d8cd98f00b204e9800998ecf8427e+0+Z",
+			hash: "d41d8cd98f00b204e9800998ecf8427e", stripped: EmptyBlockLocator, hints: []string{"Z"},
+			formatted: "d41d8cd98f00b204e9800998ecf8427e+0+Z",
+		},
+		{
+			name: "the documentation's one-letter hint before a permission hint",
+			in:   "d41d8cd98f00b204e9800998ecf8427e+0+Z+Ada39a3ee5e6b4b0d3255bfef95601890afd80709@53bed294",
+			hash: "d41d8cd98f00b204e9800998ecf8427e", stripped: EmptyBlockLocator, hints: []string{"Z"},
+			signature: "da39a3ee5e6b4b0d3255bfef95601890afd80709", expiry: time.Unix(0x53bed294, 0),
+			permission: "Ada39a3ee5e6b4b0d3255bfef95601890afd80709@53bed294",
+			formatted:  "d41d8cd98f00b204e9800998ecf8427e+0+Ada39a3ee5e6b4b0d3255bfef95601890afd80709@53bed294+Z", expiredNow: true,
+		},
+		{
+			name: "the documentation's remote signature",
+			in:   "930625b054ce894ac40596c3f5a0d947+33+Rzzzzz-1f27a35dd9af37191d63ad8eb8985624451e7b79@5835c8bc",
+			hash: "930625b054ce894ac40596c3f5a0d947", size: 33, stripped: "930625b054ce894ac40596c3f5a0d947+33",
+			hints: []string{"Rzzzzz-1f27a35dd9af37191d63ad8eb8985624451e7b79@5835c8bc"}, remote: true,
+			formatted: "930625b054ce894ac40596c3f5a0d947+33+Rzzzzz-1f27a35dd9af37191d63ad8eb8985624451e7b79@5835c8bc",
+		},
+		{
+			name: "the documentation's local signature",
+			in:   "930625b054ce894ac40596c3f5a0d947+33+A1f27a35dd9af37191d63ad8eb8985624451e7b79@5835c8bc",
+			hash: "930625b054ce894ac40596c3f5a0d947", size: 33, stripped: "930625b054ce894ac40596c3f5a0d947+33",
+			signature: "1f27a35dd9af37191d63ad8eb8985624451e7b79", expiry: time.Unix(0x5835c8bc, 0),
+			permission: "A1f27a35dd9af37191d63ad8eb8985624451e7b79@5835c8bc",
+			formatted:  "930625b054ce894ac40596c3f5a0d947+33+A1f27a35dd9af37191d63ad8eb8985624451e7b79@5835c8bc", expiredNow: true,
+		},
+		{
+			name: "a one-letter hint with content after @", in: testHash + "+3+K@xyzzy",
+			hash: testHash, size: 3, stripped: testHash + "+3", hints: []string{"K@xyzzy"}, formatted: testHash + "+3+K@xyzzy",
+		},
+		// Opaque permission hints: kept, not interpreted, expired.
+		{
+			name: "the documentation's arv-get placeholder signature is opaque",
+			in:   "204e43b8a1185621ca55a94839582e6f+67108864+Aasignatureforthisblockaaaaaaaaaaaaaaaaaa@5f612ee6",
+			hash: "204e43b8a1185621ca55a94839582e6f", size: 67108864, stripped: "204e43b8a1185621ca55a94839582e6f+67108864",
+			permission: "Aasignatureforthisblockaaaaaaaaaaaaaaaaaa@5f612ee6",
+			formatted:  "204e43b8a1185621ca55a94839582e6f+67108864+Aasignatureforthisblockaaaaaaaaaaaaaaaaaa@5f612ee6", expiredNow: true,
+		},
+		{
+			name: "a bare A hint is opaque", in: testHash + "+3+A",
+			hash: testHash, size: 3, stripped: testHash + "+3", permission: "A", formatted: testHash + "+3+A", expiredNow: true,
+		},
+		{
+			name: "a signature without expiry is opaque", in: testHash + "+3+A" + testSig,
+			hash: testHash, size: 3, stripped: testHash + "+3", permission: "A" + testSig,
+			formatted: testHash + "+3+A" + testSig, expiredNow: true,
+		},
+		{
+			name: "a 9-digit expiry is opaque", in: testHash + "+3+A" + testSig + "@123456789",
+			hash: testHash, size: 3, stripped: testHash + "+3", permission: "A" + testSig + "@123456789",
+			formatted: testHash + "+3+A" + testSig + "@123456789", expiredNow: true,
+		},
+		{
+			name: "an opaque permission hint is formatted right after the size", in: testHash + "+3+K@x+Aabc@12",
+			hash: testHash, size: 3, stripped: testHash + "+3", hints: []string{"K@x"}, permission: "Aabc@12",
+			formatted: testHash + "+3+Aabc@12+K@x", expiredNow: true,
+		},
+		{
+			name: "the first A hint is the permission hint, a later one an ordinary hint",
+			in:   testHash + "+3+A" + testSig + "@1+A" + testSig + "@2",
+			hash: testHash, size: 3, stripped: testHash + "+3", hints: []string{"A" + testSig + "@2"},
+			signature: testSig, expiry: time.Unix(1, 0), permission: "A" + testSig + "@1",
+			formatted: testHash + "+3+A" + testSig + "@00000001+A" + testSig + "@2", expiredNow: true,
 		},
 	}
 	for _, tt := range tests {
@@ -85,6 +158,7 @@ func TestParseLocatorAcceptsValidLocators(t *testing.T) {
 			assert.Equal(t, tt.signature, l.Signature())
 			assert.True(t, tt.expiry.Equal(l.Expiry()), "expiry %v, want %v", l.Expiry(), tt.expiry)
 			assert.Equal(t, tt.remote, l.IsRemote())
+			assert.Equal(t, tt.permission, l.PermissionHint())
 			assert.Equal(t, tt.formatted, l.String())
 			assert.Equal(t, tt.expiredNow, l.PermissionExpired(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)))
 		})
@@ -113,15 +187,16 @@ func TestParseLocatorRejectsMalformedLocators(t *testing.T) {
 		{"a huge size is rejected", testHash + "+99999999999999999999", `invalid locator "` + testHash + `+99999999999999999999": size 99999999999999999999 is larger than the block size 67108864`},
 		{"an empty hint is rejected", testHash + "+3++K@x", `invalid locator "` + testHash + `+3++K@x": empty hint`},
 		{"a trailing plus is an empty hint", testHash + "+3+", `invalid locator "` + testHash + `+3+": empty hint`},
-		{"a lower-case hint is rejected", testHash + "+3+kx", `invalid locator "` + testHash + `+3+kx": hint "kx" does not match [A-Z][A-Za-z0-9@_-]+`},
-		{"a one-letter hint is rejected", testHash + "+3+K", `invalid locator "` + testHash + `+3+K": hint "K" does not match [A-Z][A-Za-z0-9@_-]+`},
-		{"a hint with a space is rejected", testHash + "+3+K x", `invalid locator "` + testHash + `+3+K x": hint "K x" does not match [A-Z][A-Za-z0-9@_-]+`},
-		{"a permission hint without expiry is rejected", testHash + "+3+A" + testSig, `invalid locator "` + testHash + `+3+A` + testSig + `": permission hint "A` + testSig + `" is not A<40 lower-case hex>@<1-8 lower-case hex>`},
-		{"a permission hint with an empty expiry is rejected", testHash + "+3+A" + testSig + "@", `invalid locator "` + testHash + `+3+A` + testSig + `@": permission hint "A` + testSig + `@" is not A<40 lower-case hex>@<1-8 lower-case hex>`},
-		{"a permission hint with a 9-digit expiry is rejected", testHash + "+3+A" + testSig + "@123456789", `invalid locator "` + testHash + `+3+A` + testSig + `@123456789": permission hint "A` + testSig + `@123456789" is not A<40 lower-case hex>@<1-8 lower-case hex>`},
-		{"a permission hint with a short signature is rejected", testHash + "+3+Aabc@12", `invalid locator "` + testHash + `+3+Aabc@12": permission hint "Aabc@12" is not A<40 lower-case hex>@<1-8 lower-case hex>`},
-		{"two permission hints are rejected", testHash + "+3+A" + testSig + "@1+A" + testSig + "@2", `invalid locator "` + testHash + `+3+A` + testSig + `@1+A` + testSig + `@2": more than one permission hint`},
-		{"a very long input is quoted shortened", long, `invalid locator "` + long[:200] + `...": hint "` + strings.Repeat("x", 300) + `" does not match [A-Z][A-Za-z0-9@_-]+`},
+		{"a lower-case hint is rejected", testHash + "+3+kx", `invalid locator "` + testHash + `+3+kx": hint "kx" does not match [A-Z][-A-Za-z0-9@_]*`},
+		{"a hint with a space is rejected", testHash + "+3+K x", `invalid locator "` + testHash + `+3+K x": hint "K x" does not match [A-Z][-A-Za-z0-9@_]*`},
+		{"a permission hint with an empty expiry needs a valid character", testHash + "+3+A" + testSig + "@*", `invalid locator "` + testHash + `+3+A` + testSig + `@*": hint "A` + testSig + `@*" does not match [A-Z][-A-Za-z0-9@_]*`},
+		// The "Invalid locators" table of the Arvados manifest format.
+		{"the documentation's locator without size", "d41d8cd98f00b204e9800998ecf8427e", `invalid locator "d41d8cd98f00b204e9800998ecf8427e": missing size after the hash`},
+		{"the documentation's hint before the size", "d41d8cd98f00b204e9800998ecf8427e+Z+0", `invalid locator "d41d8cd98f00b204e9800998ecf8427e+Z+0": size "Z" is not a decimal number`},
+		{"the documentation's two sizes", "d41d8cd98f00b204e9800998ecf8427e+0+0", `invalid locator "d41d8cd98f00b204e9800998ecf8427e+0+0": hint "0" does not match [A-Z][-A-Za-z0-9@_]*`},
+		{"the documentation's lower-case hint", "d41d8cd98f00b204e9800998ecf8427e+0+z", `invalid locator "d41d8cd98f00b204e9800998ecf8427e+0+z": hint "z" does not match [A-Z][-A-Za-z0-9@_]*`},
+		{"the documentation's hint with a *", "d41d8cd98f00b204e9800998ecf8427e+0+Zfoo*bar", `invalid locator "d41d8cd98f00b204e9800998ecf8427e+0+Zfoo*bar": hint "Zfoo*bar" does not match [A-Z][-A-Za-z0-9@_]*`},
+		{"a very long input is quoted shortened", long, `invalid locator "` + long[:200] + `...": hint "` + strings.Repeat("x", 300) + `" does not match [A-Z][-A-Za-z0-9@_]*`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -155,6 +230,10 @@ func TestPermissionExpiredComparesWithTheExpiry(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, unsigned.PermissionExpired(time.Unix(1<<40, 0)))
 	assert.True(t, unsigned.Expiry().IsZero())
+	opaque, err := ParseLocator(testHash + "+3+Aasignature@ffffffff")
+	require.NoError(t, err)
+	assert.True(t, opaque.PermissionExpired(time.Unix(0, 0)), "an opaque permission hint counts as expired")
+	assert.True(t, opaque.Expiry().IsZero())
 }
 
 func TestZeroLocatorFormatsAsEmpty(t *testing.T) {
@@ -177,6 +256,7 @@ func TestParseLocatorDoesNotAllocate(t *testing.T) {
 		testHash + "+3",
 		testHash + "+3+A" + testSig + "@65f1a2b3+K@zzzzz",
 		testHash + "+3+K@zzzzz+A" + testSig + "@1",
+		testHash + "+3+Z+Aasignatureforthisblock@5f612ee6",
 	}
 	for _, in := range inputs {
 		allocs := testing.AllocsPerRun(100, func() {

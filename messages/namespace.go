@@ -111,15 +111,16 @@ type DupBlock struct {
 
 // CopyIn creates a copy collected by CopyOut at Path, or, when Into or when
 // Path names an existing directory, at Path/Source.Name. Missing parent
-// directories are created. An existing file at the target is replaced by a
-// file; any other existing target is fs.ErrExist. Files with buffer blocks
-// get a FileActor (a Dup becomes its current block, AdoptBlock); the others
-// stay plain segments. Sender: the facade.
+// directories are created. With Overwrite an existing file at the target is
+// replaced by a file; any other existing target is fs.ErrExist. Files with
+// buffer blocks get a FileActor (a Dup becomes its current block,
+// AdoptBlock); the others stay plain segments. Sender: the facade.
 type CopyIn struct {
-	Path   string
-	Into   bool
-	Source *CopySource
-	Reply  *Reply
+	Path      string
+	Into      bool
+	Overwrite bool
+	Source    *CopySource
+	Reply     *Reply
 }
 
 // CloneFile asks a FileActor for a copy of its file, for CopyOut: Out gets

@@ -2,11 +2,14 @@ package segments
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 )
 
-// ErrInvalidEscape is wrapped by UnescapeName's errors.
+// ErrInvalidEscape was wrapped by UnescapeName's errors.
+//
+// Deprecated: every name is accepted now (a backslash that does not start
+// an escape is a literal backslash, as the Arvados Python SDK reads it), so
+// nothing returns this error.
 var ErrInvalidEscape = errors.New("invalid escape")
 
 // needsEscape reports whether a byte must be written as \ooo in a manifest
@@ -16,8 +19,10 @@ func needsEscape(c byte) bool { return c <= ' ' || c == ':' || c == '\\' }
 
 // EscapeName returns name as written in manifest text: each of '\', ':' and
 // the bytes 0x00–0x20 (space included) becomes a backslash and 3 octal
-// digits ("a b" → `a\040b`). Other bytes, UTF-8 included, are kept. It does
-// not allocate when nothing needs escaping.
+// digits ("a b" → `a\040b`, `a\b` → `a\134b`). Other bytes, UTF-8 included,
+// are kept. Since every backslash of the result starts an escape, the text
+// reads back unambiguously. It does not allocate when nothing needs
+// escaping.
 func EscapeName(name string) string {
 	n := 0
 	for i := 0; i < len(name); i++ {
@@ -44,44 +49,45 @@ func EscapeName(name string) string {
 	return b.String()
 }
 
-// UnescapeName reverses EscapeName: each backslash must be followed by 3
-// octal digits of value at most 0377. Any other backslash is an error
-// wrapping ErrInvalidEscape that quotes the bad escape and the name. Bytes
-// that EscapeName would have escaped are accepted as they are. It does not
-// allocate when name holds no backslash.
-func UnescapeName(name string) (string, error) {
-	first := strings.IndexByte(name, '\\')
-	if first < 0 {
-		return name, nil
+// UnescapeName reads a name as written in manifest text, as the Arvados
+// Python SDK does: scanning from the left, a backslash followed by three
+// octal digits `[0-3][0-7][0-7]` is the byte they encode; any other
+// backslash is a literal backslash (`a\09b` is the name `a\09b`, `foo\444`
+// is `foo\444`, `a\\040` is `a\` and a space). Bytes that EscapeName would
+// have escaped are accepted as they are. UnescapeName reverses EscapeName.
+// It does not allocate when name holds no escape.
+func UnescapeName(name string) string {
+	i := nextEscape(name, 0)
+	if i < 0 {
+		return name
 	}
 	var b strings.Builder
 	b.Grow(len(name))
-	b.WriteString(name[:first])
-	for i := first; i < len(name); i++ {
-		c := name[i]
-		if c != '\\' {
-			b.WriteByte(c)
-			continue
-		}
-		if !isOctal(name, i+1) || name[i+1] > '3' {
-			end := min(i+4, len(name))
-			return "", fmt.Errorf("%w %q in name %q: want a backslash and 3 octal digits up to \\377", ErrInvalidEscape, name[i:end], name)
-		}
+	done := 0 // name[:done] is written
+	for ; i >= 0; i = nextEscape(name, done) {
+		b.WriteString(name[done:i])
 		b.WriteByte((name[i+1]-'0')<<6 | (name[i+2]-'0')<<3 | (name[i+3] - '0'))
-		i += 3
+		done = i + 4
 	}
-	return b.String(), nil
+	b.WriteString(name[done:])
+	return b.String()
 }
 
-// isOctal reports whether name[i:i+3] exists and is 3 octal digits.
-func isOctal(name string, i int) bool {
-	if i+3 > len(name) {
-		return false
-	}
-	for k := i; k < i+3; k++ {
-		if name[k] < '0' || name[k] > '7' {
-			return false
+// nextEscape returns the index of the first escape `\[0-3][0-7][0-7]` at
+// or after from in name, or -1.
+func nextEscape(name string, from int) int {
+	for {
+		i := strings.IndexByte(name[from:], '\\')
+		if i < 0 {
+			return -1
 		}
+		i += from
+		if i+3 < len(name) && name[i+1] >= '0' && name[i+1] <= '3' && isOctal(name[i+2]) && isOctal(name[i+3]) {
+			return i
+		}
+		from = i + 1
 	}
-	return true
 }
+
+// isOctal reports whether c is an octal digit.
+func isOctal(c byte) bool { return c >= '0' && c <= '7' }

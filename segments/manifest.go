@@ -52,10 +52,9 @@ type FormatOptions struct {
 }
 
 // ManifestError reports malformed manifest text: the line, the offending
-// token and why it is wrong. When the cause is a malformed locator or a bad
-// escape, Err is the error from keep.ParseLocator or UnescapeName, so
-// errors.Is finds keep.ErrInvalidLocator or ErrInvalidEscape through the
-// ManifestError.
+// token and why it is wrong. When the cause is a malformed locator, Err is
+// the error from keep.ParseLocator, so errors.Is finds
+// keep.ErrInvalidLocator through the ManifestError.
 type ManifestError struct {
 	Line   int    // 1-based line number
 	Token  string // the offending token ("" for a line-level problem)

@@ -7,7 +7,8 @@ import (
 
 // FuzzManifestRoundTrip parses arbitrary text. Text that parses must format
 // to normalized text that parses to the same tree and formats to itself
-// (plain and stripped); text that does not parse must give a
+// (plain and stripped), and each file of its root, formatted alone, must
+// parse back to the same file; text that does not parse must give a
 // *ManifestError on a line of the text. Nothing may panic.
 func FuzzManifestRoundTrip(f *testing.F) {
 	for _, seed := range []string{
@@ -36,6 +37,9 @@ func FuzzManifestRoundTrip(f *testing.F) {
 		". " + locA + " 0:3:\\056\n",
 		". " + locA + " 0:3:a\\400\n",
 		". 7f614da9329cd3aebf59b91aadc30bf0+67108864 0:67108864:big 67108863:1:big\n",
+		". " + locA + " 0:1:a\\09b 0:1:foo\\444 0:1:c\\ 0:1:e\\\\040\n",
+		"./a\\9 " + locA + "+Z " + locB + "+K@xyzzy+Aasignature@5f612ee6 0:6:f\n",
+		docManifestFourFiles, docManifestSigned, docManifestDocker, docManifestArvGet, docManifestZHint,
 	} {
 		f.Add(seed)
 	}
@@ -62,6 +66,22 @@ func FuzzManifestRoundTrip(f *testing.F) {
 			}
 			if !opts.Stripped && !equalDirs(root, again) {
 				t.Fatalf("ParseManifest(%q): the tree changed after formatting as %q", text, once)
+			}
+		}
+		// Each file of the root alone (FormatFileManifest) reads back as the
+		// same file.
+		for name, f := range root.Files {
+			one, err := FormatFileManifest("./s", name, f, FormatOptions{})
+			if err != nil {
+				t.Fatalf("FormatFileManifest of %q from %q: %v", name, text, err)
+			}
+			back, err := ParseManifest(one)
+			if err != nil {
+				t.Fatalf("FormatFileManifest of %q from %q gave %q, which does not parse: %v", name, text, one, err)
+			}
+			want := &Dir{Dirs: map[string]*Dir{"s": {Files: map[string]*File{name: f}}}}
+			if !equalDirs(want, back) {
+				t.Fatalf("FormatFileManifest of %q from %q gave %q, which names other bytes", name, text, one)
 			}
 		}
 	})

@@ -13,7 +13,10 @@ import (
 //
 // Each line is `<stream> <locator>… <pos>:<len>:<name>…`, tokens separated by
 // single spaces. The stream name is "." or starts with "./"; it and the file
-// names are escaped (\ooo octal) and unescaped here. A file token names the
+// names are escaped (\ooo octal) and unescaped here as the Python SDK reads
+// them (see UnescapeName: a backslash that starts no escape is a literal
+// backslash). Each locator is checked by keep.ParseLocator, which accepts
+// every hint of the Arvados format. A file token names the
 // bytes [pos, pos+len) of the concatenation of the line's blocks, which
 // become one segment per block touched, each with the full locator text; a
 // segment that continues the file's previous one in the same block is
@@ -240,11 +243,7 @@ func (p *parser) unescape(tok, escaped string) (string, error) {
 			return "", p.fail(tok, fmt.Sprintf("unescaped control character %q", escaped[i]), nil)
 		}
 	}
-	name, err := UnescapeName(escaped)
-	if err != nil {
-		return "", p.fail(tok, err.Error(), err)
-	}
-	return name, nil
+	return UnescapeName(escaped), nil
 }
 
 // prefixed returns the directory below the current stream named by prefix,

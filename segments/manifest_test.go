@@ -197,6 +197,22 @@ func TestParseManifestAndFormatNormalized(t *testing.T) {
 			". " + locA + " 00:03:x\n",
 			tree{"x": file(seg(locA, 0, 3, 0))},
 			". " + locA + " 0:3:x\n"},
+		{"a backslash that starts no escape is a literal backslash",
+			". " + locA + " 0:1:a\\09b 0:1:foo\\444 0:1:c\\ 0:1:d\\04 0:1:e\\\\f 0:1:g\\\\040 0:1:h\\400\n",
+			tree{
+				`a\09b`: file(seg(locA, 0, 1, 0)), `foo\444`: file(seg(locA, 0, 1, 0)), `c\`: file(seg(locA, 0, 1, 0)),
+				`d\04`: file(seg(locA, 0, 1, 0)), `e\\f`: file(seg(locA, 0, 1, 0)), "g\\ ": file(seg(locA, 0, 1, 0)),
+				`h\400`: file(seg(locA, 0, 1, 0)),
+			},
+			". " + locA + " 0:1:a\\13409b 0:1:c\\134 0:1:d\\13404 0:1:e\\134\\134f 0:1:foo\\134444 0:1:g\\134\\040 0:1:h\\134400\n"},
+		{"a literal backslash in a stream name",
+			"./a\\9 " + locA + " 0:3:f\n",
+			tree{`a\9`: tree{"f": file(seg(locA, 0, 3, 0))}},
+			"./a\\1349 " + locA + " 0:3:f\n"},
+		{"one-letter hints and opaque signatures are kept",
+			". " + locA + "+Z " + locB + "+K@xyzzy+Aasignature@5f612ee6 0:3:x 3:3:y\n",
+			tree{"x": file(seg(locA+"+Z", 0, 3, 0)), "y": file(seg(locB+"+K@xyzzy+Aasignature@5f612ee6", 0, 3, 0))},
+			". " + locA + "+Z " + locB + "+K@xyzzy+Aasignature@5f612ee6 0:3:x 3:3:y\n"},
 		{"hints are kept",
 			". " + locAS + " " + locAK + " 0:3:x 3:3:y\n",
 			tree{"x": file(seg(locAS, 0, 3, 0)), "y": file(seg(locAK, 0, 3, 0))},
@@ -232,7 +248,6 @@ func TestParseManifestErrors(t *testing.T) {
 		{"a stream name with //", "./a//b " + locA + " 0:3:a", 1, "./a//b", "empty path component"},
 		{"a stream name with ..", "./a/../b " + locA + " 0:3:a", 1, "./a/../b", `path component "." or ".."`},
 		{"a stream name ./.", "./. " + locA + " 0:3:a", 1, "./.", `path component "." or ".."`},
-		{"a bad escape in a stream name", "./a\\9 " + locA + " 0:3:a", 1, "./a\\9", `invalid escape "\\9" in name "./a\\9"`},
 		{"a locator without size", ". acbd18db4cc2f85cedef654fccc4a4d8 0:3:a", 1, "acbd18db4cc2f85cedef654fccc4a4d8", "missing size after the hash"},
 		{"a short hash", ". acbd18db4cc2f85cedef654fccc4a4d+3 0:3:a", 1, "acbd18db4cc2f85cedef654fccc4a4d+3", `hash "acbd18db4cc2f85cedef654fccc4a4d" is not 32 lower-case hex digits`},
 		{"a hash with a non-hex digit", ". acbd18db4cc2f85cedef654fccc4a4dX+3 0:3:a", 1, "acbd18db4cc2f85cedef654fccc4a4dX+3", `hash "acbd18db4cc2f85cedef654fccc4a4dX" is not 32 lower-case hex digits`},
@@ -240,7 +255,7 @@ func TestParseManifestErrors(t *testing.T) {
 		{"a non-numeric size", ". acbd18db4cc2f85cedef654fccc4a4d8+x 0:3:a", 1, "acbd18db4cc2f85cedef654fccc4a4d8+x", `size "x" is not a decimal number`},
 		{"a size with a leading zero", ". acbd18db4cc2f85cedef654fccc4a4d8+03 0:3:a", 1, "acbd18db4cc2f85cedef654fccc4a4d8+03", `size "03" has a leading zero`},
 		{"a size over 64 MiB", ". acbd18db4cc2f85cedef654fccc4a4d8+67108865 0:3:a", 1, "acbd18db4cc2f85cedef654fccc4a4d8+67108865", "size 67108865 is larger than the block size 67108864"},
-		{"a hint not starting upper-case", ". " + locA + "+a1 0:3:a", 1, locA + "+a1", `hint "a1" does not match [A-Z][A-Za-z0-9@_-]+`},
+		{"a hint not starting upper-case", ". " + locA + "+a1 0:3:a", 1, locA + "+a1", `hint "a1" does not match [A-Z][-A-Za-z0-9@_]*`},
 		{"an empty hint", ". " + locA + "+ 0:3:a", 1, locA + "+", "empty hint"},
 		{"a file token before any locator", ". 0:3:a", 1, "0:3:a", "file token before any locator"},
 		{"a line with only a stream name", ".", 1, "", "line has no locator"},
@@ -268,10 +283,12 @@ func TestParseManifestErrors(t *testing.T) {
 		{"a directory then a file of one name", ". " + locA + " 0:3:a/b 0:3:a", 1, "0:3:a", "a file and a directory with the same name"},
 		{"a stream named like a file", ". " + locA + " 0:3:a\n./a " + locA + " 0:3:b", 2, "./a", "a file and a directory with the same name"},
 		{"a placeholder named like a file", ". " + locA + " 0:3:a 0:0:a/\\056", 1, "0:0:a/\\056", "a file and a directory with the same name"},
-		{"a backslash at the end", ". " + locA + " 0:3:a\\", 1, "0:3:a\\", `invalid escape "\\" in name "a\\"`},
-		{"a short escape", ". " + locA + " 0:3:a\\04", 1, "0:3:a\\04", `invalid escape "\\04" in name "a\\04"`},
-		{"a non-octal escape", ". " + locA + " 0:3:a\\08x", 1, "0:3:a\\08x", `invalid escape "\\08x" in name "a\\08x"`},
-		{"an escape over 255", ". " + locA + " 0:3:a\\400", 1, "0:3:a\\400", `invalid escape "\\400" in name "a\\400"`},
+		{"the documentation's two sizes", ". d41d8cd98f00b204e9800998ecf8427e+0+0 0:0:a", 1, "d41d8cd98f00b204e9800998ecf8427e+0+0", `hint "0" does not match [A-Z][-A-Za-z0-9@_]*`},
+		{"the documentation's lower-case hint", ". d41d8cd98f00b204e9800998ecf8427e+0+z 0:0:a", 1, "d41d8cd98f00b204e9800998ecf8427e+0+z", `hint "z" does not match [A-Z][-A-Za-z0-9@_]*`},
+		{"the documentation's hint with a *", ". d41d8cd98f00b204e9800998ecf8427e+0+Zfoo*bar 0:0:a", 1, "d41d8cd98f00b204e9800998ecf8427e+0+Zfoo*bar", `hint "Zfoo*bar" does not match [A-Z][-A-Za-z0-9@_]*`},
+		{"the documentation's hint before the size", ". d41d8cd98f00b204e9800998ecf8427e+Z+0 0:0:a", 1, "d41d8cd98f00b204e9800998ecf8427e+Z+0", `size "Z" is not a decimal number`},
+		{"a raw control byte in a stream name", "./a\x01b " + locA + " 0:3:a", 1, "./a\x01b", `unescaped control character '\x01'`},
+		{"a raw tab in a stream name", "./a\tb " + locA + " 0:3:a", 1, "./a\tb", `unescaped control character '\t'`},
 		{"a raw tab", ". " + locA + " 0:3:a\tb", 1, "0:3:a\tb", `unescaped control character '\t'`},
 		{"a carriage return", ". " + locA + " 0:3:a\r\n", 1, "0:3:a\r", `unescaped control character '\r'`},
 		{"an error on a later line", ". " + locA + " 0:3:a\n./b " + locA + " 0:4:c\n", 2, "0:4:c", "past the end"},
@@ -292,8 +309,6 @@ func TestParseManifestErrors(t *testing.T) {
 func TestManifestErrorWrapsCause(t *testing.T) {
 	_, err := ParseManifest(". acbd18db4cc2f85cedef654fccc4a4d8 0:3:a")
 	assert.ErrorIs(t, err, keep.ErrInvalidLocator)
-	_, err = ParseManifest(". " + locA + " 0:3:a\\9")
-	assert.ErrorIs(t, err, ErrInvalidEscape)
 	_, err = ParseManifest(". " + locA + " 0:4:a")
 	assert.NotErrorIs(t, err, keep.ErrInvalidLocator)
 }
@@ -507,4 +522,158 @@ func TestParseManifestFileOnManyLines(t *testing.T) {
 	assert.Equal(t, seg(locA, 29997, 3, 0), segs[9999])
 	allocs := testing.AllocsPerRun(3, func() { _, _ = ParseManifest(text) })
 	assert.Less(t, allocs, 100.0)
+}
+
+// The example manifests of the Arvados manifest format documentation
+// (doc/architecture/manifest-format.html.textile.liquid), and a line using
+// its example locator with a one-letter hint.
+const (
+	docManifestFourFiles = ". 930625b054ce894ac40596c3f5a0d947+33 0:0:a 0:0:b 0:33:output.txt\n" +
+		"./c d41d8cd98f00b204e9800998ecf8427e+0 0:0:d\n"
+	docManifestSigned = ". 930625b054ce894ac40596c3f5a0d947+33+A1f27a35dd9af37191d63ad8eb8985624451e7b79@5835c8bc 0:0:a 0:0:b 0:33:output.txt\n" +
+		"./c d41d8cd98f00b204e9800998ecf8427e+0+A27117dcd30c013a6e85d6d74c9a50179a1446efa@5835c8bc 0:0:d\n"
+	docManifestDocker = ". c449ed86671e4a34a8b8b9430850beba+67108864 09fcfea01c3a141b89dd0dcfa1b7768e+22534144 0:89643008:Docker\\040image.tar\n"
+	docManifestArvGet = ". 204e43b8a1185621ca55a94839582e6f+67108864+Aasignatureforthisblockaaaaaaaaaaaaaaaaaa@5f612ee6 " +
+		"b9677abbac956bd3e86b1deb28dfac03+67108864+Aasignatureforthisblockbbbbbbbbbbbbbbbbbb@5f612ee6 " +
+		"fc15aff2a762b13f521baf042140acec+67108864+Aasignatureforthisblockcccccccccccccccccc@5f612ee6 " +
+		"323d2a3ce20370c4ca1d3462a344f8fd+25885655+Aasignatureforthisblockdddddddddddddddddd@5f612ee6 0:227212247:var-GS000016015-ASM.tsv.bz2\n"
+	docManifestZHint = ". d41d8cd98f00b204e9800998ecf8427e+0+Z+Ada39a3ee5e6b4b0d3255bfef95601890afd80709@53bed294 0:0:empty\n"
+)
+
+func TestParseManifestReadsTheArvadosDocumentationExamples(t *testing.T) {
+	const (
+		out   = "930625b054ce894ac40596c3f5a0d947+33"
+		outS  = out + "+A1f27a35dd9af37191d63ad8eb8985624451e7b79@5835c8bc"
+		emptS = locE + "+A27117dcd30c013a6e85d6d74c9a50179a1446efa@5835c8bc"
+		dk1   = "c449ed86671e4a34a8b8b9430850beba+67108864"
+		dk2   = "09fcfea01c3a141b89dd0dcfa1b7768e+22534144"
+		ag1   = "204e43b8a1185621ca55a94839582e6f+67108864"
+		ag2   = "b9677abbac956bd3e86b1deb28dfac03+67108864"
+		ag3   = "fc15aff2a762b13f521baf042140acec+67108864"
+		ag4   = "323d2a3ce20370c4ca1d3462a344f8fd+25885655"
+		sig   = "+Aasignatureforthisblock"
+		exp   = "@5f612ee6"
+	)
+	tests := []struct {
+		name     string
+		text     string
+		want     tree
+		norm     string // FormatManifest of the parsed tree
+		stripped string // the same, stripped
+	}{
+		{"four files in two directories", docManifestFourFiles,
+			tree{"a": file(), "b": file(), "output.txt": file(seg(out, 0, 33, 0)), "c": tree{"d": file()}},
+			docManifestFourFiles, docManifestFourFiles},
+		{"the same with permission signatures", docManifestSigned,
+			tree{"a": file(), "b": file(), "output.txt": file(seg(outS, 0, 33, 0)), "c": tree{"d": file()}},
+			// A line of empty files lists the unsigned empty block.
+			". " + outS + " 0:0:a 0:0:b 0:33:output.txt\n./c " + locE + " 0:0:d\n", docManifestFourFiles},
+		{"two blocks and a space in the name", docManifestDocker,
+			tree{"Docker image.tar": file(seg(dk1, 0, 67108864, 0), seg(dk2, 67108864, 22534144, 0))},
+			docManifestDocker, docManifestDocker},
+		{"arv-get's placeholder signatures", docManifestArvGet,
+			tree{"var-GS000016015-ASM.tsv.bz2": file(
+				seg(ag1+sig+"aaaaaaaaaaaaaaaaaa"+exp, 0, 67108864, 0),
+				seg(ag2+sig+"bbbbbbbbbbbbbbbbbb"+exp, 67108864, 67108864, 0),
+				seg(ag3+sig+"cccccccccccccccccc"+exp, 134217728, 67108864, 0),
+				seg(ag4+sig+"dddddddddddddddddd"+exp, 201326592, 25885655, 0))},
+			docManifestArvGet, ". " + ag1 + " " + ag2 + " " + ag3 + " " + ag4 + " 0:227212247:var-GS000016015-ASM.tsv.bz2\n"},
+		{"the example locator with a one-letter hint", docManifestZHint,
+			tree{"empty": file()}, ". " + locE + " 0:0:empty\n", ". " + locE + " 0:0:empty\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			root, err := ParseManifest(tc.text)
+			require.NoError(t, err)
+			assert.Equal(t, mk(tc.want), root)
+			assert.Equal(t, tc.norm, FormatManifest(root, FormatOptions{}))
+			assert.Equal(t, tc.stripped, FormatManifest(root, FormatOptions{Stripped: true}))
+		})
+	}
+}
+
+func TestManifestNamesRoundTrip(t *testing.T) {
+	// Every name of the escaping tests, as file and directory names: the
+	// formatted text parses back to the same names.
+	names := []string{
+		"a b", "c:d", `e\f`, "g\th", "i\nj", "\x00", " ", "\x7f", `\056`, "..a", "é",
+		`a\09b`, `foo\444`, `c\`, `d\04`, `e\\f`, "g\\ ", `h\400`, `\134`, `\\040`, `\9\101`, "Docker image.tar",
+	}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			root := NewDir()
+			require.NoError(t, root.AddFile(name, []Range{seg(locA, 0, 3, 0)}))
+			sub, err := root.MkdirAll("d" + name + "/" + name)
+			require.NoError(t, err)
+			require.NoError(t, sub.AddFile(name, []Range{seg(locB, 0, 3, 0)}))
+			text := FormatManifest(root, FormatOptions{})
+			again, err := ParseManifest(text)
+			require.NoError(t, err)
+			assert.Equal(t, root, again, "text %q", text)
+			e := EscapeName(name)
+			assert.Equal(t, ". "+locA+" 0:3:"+e+"\n./d"+e+"/"+e+" "+locB+" 0:3:"+e+"\n", text)
+		})
+	}
+}
+
+func TestFormatFileManifest(t *testing.T) {
+	tests := []struct {
+		name   string
+		stream string
+		file   string
+		f      *File
+		opts   FormatOptions
+		want   string
+		err    string
+	}{
+		{"a file in the root stream", ".", "foo", file(seg(locA, 0, 3, 0)), FormatOptions{},
+			". " + locA + " 0:3:foo\n", ""},
+		{"an empty file lists the empty block", ".", "e", file(), FormatOptions{},
+			". " + locE + " 0:0:e\n", ""},
+		{"a nil file is empty", "./d", "e", nil, FormatOptions{},
+			"./d " + locE + " 0:0:e\n", ""},
+		{"blocks in first-use order, each once, adjacent spans merged", "./a/b", "x",
+			file(seg(locB, 0, 2, 1), seg(locA, 2, 3, 0), seg(locB, 5, 1, 0), seg(locB, 6, 2, 1)), FormatOptions{},
+			"./a/b " + locB + " " + locA + " 1:5:x 0:3:x\n", ""},
+		{"hints are kept", ".", "x", file(seg(locAS, 0, 3, 0), seg(locAK, 3, 3, 0)), FormatOptions{},
+			". " + locAS + " " + locAK + " 0:6:x\n", ""},
+		{"stripped drops hints and lists a block once", ".", "x", file(seg(locAS, 0, 3, 0), seg(locAK, 3, 3, 0)), FormatOptions{Stripped: true},
+			". " + locA + " 0:3:x 0:3:x\n", ""},
+		{"names are escaped", "./a b/c:d", `e\f g`, file(seg(locA, 0, 3, 0)), FormatOptions{},
+			"./a\\040b/c\\072d " + locA + " 0:3:e\\134f\\040g\n", ""},
+		{"a stream not starting with ./", "foo", "x", file(), FormatOptions{}, "",
+			`invalid argument: stream name "foo": want "." or a name starting with "./"`},
+		{"an empty stream name", "", "x", file(), FormatOptions{}, "",
+			`invalid argument: stream name "": want "." or a name starting with "./"`},
+		{"a stream with an empty component", ".//a", "x", file(), FormatOptions{}, "",
+			`invalid argument: stream name ".//a": empty path component`},
+		{"a stream with ..", "./a/..", "x", file(), FormatOptions{}, "",
+			`invalid argument: stream name "./a/..": path component "." or ".."`},
+		{"an empty file name", ".", "", file(), FormatOptions{}, "",
+			`invalid argument: file name "": empty path component`},
+		{"a file name .", ".", ".", file(), FormatOptions{}, "",
+			`invalid argument: file name ".": path component "." or ".."`},
+		{"a file name with /", ".", "a/b", file(), FormatOptions{}, "",
+			`invalid argument: file name "a/b": "a/b" is not one path component`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := FormatFileManifest(tc.stream, tc.file, tc.f, tc.opts)
+			if tc.err != "" {
+				assert.EqualError(t, err, tc.err)
+				assert.ErrorIs(t, err, fs.ErrInvalid)
+				assert.Equal(t, "", got)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+			root, err := ParseManifest(got)
+			require.NoError(t, err, "the text is a manifest")
+			assert.Equal(t, 1, countLines(got))
+			dir, err := root.MkdirAll(strings.TrimPrefix(strings.TrimPrefix(tc.stream, "."), "/"))
+			require.NoError(t, err)
+			require.Contains(t, dir.Files, tc.file)
+			assert.Equal(t, tc.f.Size(), dir.Files[tc.file].Size(), "it names the file's bytes")
+		})
+	}
 }
