@@ -78,8 +78,9 @@ func WithPrefetch(n int) Option { return func(c *config) { c.prefetch = n } }
 // (default 256 MiB; 0: no cache, and no prefetch).
 func WithCacheBytes(n int64) Option { return func(c *config) { c.cacheBytes = n } }
 
-// WithRetries sets how many times a temporary upload failure is retried,
-// with exponential backoff, before the block goes to ERROR (default 3).
+// WithRetries sets how many times a temporary store failure is retried,
+// with exponential backoff (default 3): an upload before its block goes to
+// ERROR, and a read of a block before the read fails.
 func WithRetries(n int) Option { return func(c *config) { c.retries = n } }
 
 // WithLogger sends the engine's logs, protoactor's included, to l (default:
