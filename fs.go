@@ -57,7 +57,10 @@ func (s collectionFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	return s.c.ReadDir(name)
 }
 
-// ReadFile returns the content of the file name.
+// ReadFile returns the content of the file name. It does not trust the
+// size the manifest declares: its buffer grows with the bytes actually read
+// (from readFileChunk on, doubling), so a crafted manifest that declares a
+// huge file over a missing block costs a failed read, not the declared size.
 func (s collectionFS) ReadFile(name string) ([]byte, error) {
 	if !fs.ValidPath(name) {
 		return nil, invalid("readfile", name)
@@ -71,13 +74,25 @@ func (s collectionFS) ReadFile(name string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	data := make([]byte, size)
-	n, err := f.ReadAt(data, 0)
-	if err != nil && err != io.EOF {
-		return nil, err
+	data := make([]byte, 0, min(size, readFileChunk))
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := f.ReadAt(data[len(data):cap(data)], int64(len(data)))
+		data = data[:len(data)+n]
+		if err == io.EOF || err == nil && int64(len(data)) >= size {
+			return data, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	return data[:n], nil
 }
+
+// readFileChunk is the first buffer of ReadFile for a file at least that
+// large.
+const readFileChunk = 1 << 20
 
 // dirFile is an open directory of an FS.
 type dirFile struct {

@@ -7,6 +7,9 @@ package arvfile
 import (
 	"errors"
 	"io"
+	"io/fs"
+	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/arvfile/arvfile/keep"
@@ -128,5 +131,65 @@ func TestTemporaryGetFailuresAreRetried(t *testing.T) {
 				assert.Equal(t, tt.wantGets, st.Gets())
 			})
 		}
+	}
+}
+
+// hugeFileManifest declares one file, "big", of n times the 64 MiB block
+// locator, over a single stream token: a manifest of about 14 bytes per
+// 64 MiB.
+func hugeFileManifest(locator string, n int) string {
+	var b strings.Builder
+	b.WriteString(". " + locator)
+	for range n {
+		b.WriteString(" 0:67108864:big")
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+// allocatedDuring returns the bytes the process allocated while fn ran.
+func allocatedDuring(fn func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	fn()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// Item 3: reading a crafted file does not allocate its declared size. The
+// manifest declares a 1 GiB file over a 64 MiB block that no store has; the
+// issue's 1 TiB version kills the process before the fix.
+func TestAHugeDeclaredFileIsNotAllocated(t *testing.T) {
+	missing := strings.Repeat("7", 32) + "+67108864"
+	text := hugeFileManifest(missing, 16)
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			e := newTestEngine(t, newTestStore(), WithPrefetch(0))
+			c, err := e.LoadCollection(text, m.opts...)
+			require.NoError(t, err)
+			info, err := fs.Stat(c.FS(), "big")
+			require.NoError(t, err)
+			require.Equal(t, int64(1<<30), info.Size())
+			var data []byte
+			allocated := allocatedDuring(func() { data, err = fs.ReadFile(c.FS(), "big") })
+			assert.ErrorIs(t, err, keep.ErrNotFound)
+			assert.Nil(t, data)
+			assert.Less(t, allocated, uint64(16<<20), "bytes allocated by ReadFile")
+		})
+	}
+}
+
+// ReadFile still reads whole files of every size around its first buffer.
+func TestReadFileReadsWholeFiles(t *testing.T) {
+	e := newTestEngine(t, newTestStore())
+	for _, size := range []int{0, 1, readFileChunk - 1, readFileChunk, readFileChunk + 1, 3*readFileChunk + 5} {
+		t.Run(itoa64(int64(size)), func(t *testing.T) {
+			text := ". " + keep.PaddingBlockLocator + " 0:" + itoa64(int64(size)) + ":zeros\n"
+			c, err := e.LoadCollection(text, ReadOnly())
+			require.NoError(t, err)
+			data, err := fs.ReadFile(c.FS(), "zeros")
+			require.NoError(t, err)
+			assert.Equal(t, make([]byte, size), data)
+		})
 	}
 }
