@@ -83,7 +83,7 @@ func TestDirStoreHonoursTheUmask(t *testing.T) {
 			_, err = d.Put(context.Background(), []byte("hello"), PutOptions{})
 			require.NoError(t, err)
 			for path, want := range map[string]os.FileMode{
-				root: tt.rootMode | os.ModeDir,
+				root:                       tt.rootMode | os.ModeDir,
 				filepath.Join(root, "5d4"): tt.dir | os.ModeDir,
 				filepath.Join(root, "5d4", "5d41402abc4b2a76b9719d911017c592"): tt.file,
 			} {
