@@ -193,3 +193,80 @@ func TestReadFileReadsWholeFiles(t *testing.T) {
 		})
 	}
 }
+
+// Item 6: names that are not UTF-8 work end to end through the
+// collection's own methods; FS() refuses them, and its ReadDir leaves them
+// out so that fs.WalkDir visits the rest.
+func TestNamesThatAreNotUTF8WorkThroughTheCollection(t *testing.T) {
+	const latin1, bytesName, dir = "caf\xe9", "\xff\xfe", "d\xe9"
+	st := storeWith(t, "hello", "world")
+	e := newTestEngine(t, st)
+	text := ". " + loc("hello") + " 0:5:" + latin1 + " 0:5:ok.txt\n./" + dir + " " + loc("world") + " 0:5:" + bytesName + "\n"
+	c, err := e.LoadCollection(text)
+	require.NoError(t, err)
+
+	list, err := c.ReadDir(".")
+	require.NoError(t, err)
+	assert.Equal(t, []string{latin1, dir, "ok.txt"}, entryNames(list))
+	assert.Equal(t, "hello", contents(t, c, latin1))
+	assert.Equal(t, "world", contents(t, c, dir+"/"+bytesName))
+	info, err := c.Stat(dir + "/" + bytesName)
+	require.NoError(t, err)
+	assert.Equal(t, bytesName, info.Name())
+	assert.Equal(t, int64(5), info.Size())
+
+	require.NoError(t, c.Rename(latin1, dir+"/\xe8t\xe9"))
+	require.NoError(t, c.Copy(dir+"/\xe8t\xe9", "copy\xa0"))
+	require.NoError(t, c.Remove(dir+"/"+bytesName))
+	require.NoError(t, c.Mkdir("new\xc0", 0))
+	f, err := c.Create("new\xc0/\x80")
+	require.NoError(t, err)
+	_, err = f.WriteString("written")
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	_, err = c.Create("nul\x00byte")
+	assert.ErrorIs(t, err, fs.ErrInvalid, "NUL is the one byte a name cannot hold, with /")
+	assert.ErrorIs(t, c.Mkdir("nul\x00dir", 0), fs.ErrInvalid)
+
+	manifest, err := c.ManifestText(bg, ManifestOptions{Normalized: true})
+	require.NoError(t, err)
+	assert.Equal(t, ". "+loc("hello")+" 0:5:copy\xa0 0:5:ok.txt\n./d\xe9 "+loc("hello")+" 0:5:\xe8t\xe9\n./new\xc0 "+loc("written")+" 0:7:\x80\n", manifest)
+	again, err := e.LoadCollection(manifest)
+	require.NoError(t, err)
+	assert.Equal(t, "written", contents(t, again, "new\xc0/\x80"))
+
+	fsys := c.FS()
+	_, err = fsys.Open("copy\xa0")
+	assert.ErrorIs(t, err, fs.ErrInvalid, "io/fs paths are UTF-8")
+	list, err = fs.ReadDir(fsys, ".")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"ok.txt"}, entryNames(list))
+	root, err := fsys.Open(".")
+	require.NoError(t, err)
+	list, err = root.(fs.ReadDirFile).ReadDir(-1)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"ok.txt"}, entryNames(list))
+	var walked []string
+	require.NoError(t, fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		walked = append(walked, p)
+		return err
+	}))
+	assert.Equal(t, []string{".", "ok.txt"}, walked)
+}
+
+// Item 6: a manifest name may not hold a NUL byte.
+func TestAManifestNameWithANULByteIsRefused(t *testing.T) {
+	e := newTestEngine(t, newTestStore())
+	_, err := e.LoadCollection(". " + keep.EmptyBlockLocator + " 0:0:a\\000b\n")
+	var me *ManifestError
+	assert.ErrorAs(t, err, &me)
+	assert.EqualError(t, err, `manifest line 1: token "0:0:a\\000b": path component with a NUL byte`)
+}
+
+func entryNames(list []fs.DirEntry) []string {
+	names := make([]string, len(list))
+	for i, d := range list {
+		names[i] = d.Name()
+	}
+	return names
+}

@@ -96,13 +96,31 @@ func (c *collectionActor) Receive(ctx actor.Context) {
 }
 
 // cleanName returns name as a path inside the collection ("./" prefix
-// allowed), or false when it is not a valid file path.
+// allowed), or false when it is not a valid file path: slash-separated
+// components, none empty, "." or "..", none holding a NUL byte. Any other
+// byte may be in a name (as in manifests), UTF-8 or not.
 func cleanName(name string) (string, bool) {
 	name = strings.TrimPrefix(name, "./")
-	if name == "" || name == "." || !fs.ValidPath(name) {
+	if name == "" || name == "." || !validPath(name) {
 		return "", false
 	}
 	return name, true
+}
+
+// validPath reports whether name is slash-separated components that are
+// neither empty, "." nor "..", without a NUL byte: fs.ValidPath without its
+// UTF-8 rule.
+func validPath(name string) bool {
+	for {
+		elem, rest, more := strings.Cut(name, "/")
+		if elem == "" || elem == "." || elem == ".." || strings.IndexByte(elem, 0) >= 0 {
+			return false
+		}
+		if !more {
+			return true
+		}
+		name = rest
+	}
 }
 
 func (c *collectionActor) onOpenFile(ctx actorContext, m *messages.OpenFile) {
