@@ -82,6 +82,7 @@ func New(opts ...Option) (*Engine, error) {
 		QueueDepth:   cfg.queueDepth,
 		MemoryBudget: cfg.memoryBudget,
 		Prefetch:     cfg.prefetch,
+		MaxFileSize:  cfg.maxFileSize,
 		Logger:       cfg.logger,
 	})
 	reads := readingStore(cfg.store, cfg.retries)

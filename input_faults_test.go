@@ -8,8 +8,10 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"math"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/arvfile/arvfile/keep"
@@ -269,4 +271,73 @@ func entryNames(list []fs.DirEntry) []string {
 		names[i] = d.Name()
 	}
 	return names
+}
+
+// Item 5: a write or truncation past the largest file size fails with
+// ErrFileTooLarge (syscall.EFBIG) and changes nothing; up to it, a hole
+// costs one padding segment per 64 MiB.
+func TestWritesPastTheLargestFileSizeFail(t *testing.T) {
+	const max = DefaultMaxFileSize
+	tests := []struct {
+		name     string
+		op       func(f *File) error
+		wantErr  error
+		wantSize int64
+		wantSegs int
+	}{
+		{"WriteAt at math.MaxInt64-1", func(f *File) error { _, err := f.WriteAt([]byte("xyz"), math.MaxInt64-1); return err }, ErrFileTooLarge, 3, 1},
+		{"WriteAt ending one byte past the bound", func(f *File) error { _, err := f.WriteAt([]byte("xyz"), max-2); return err }, ErrFileTooLarge, 3, 1},
+		{"WriteAt ending at the bound", func(f *File) error { _, err := f.WriteAt([]byte("xy"), max-2); return err }, nil, max, 1 + max>>26 + 1}, // abc, the hole, xy
+		{"Truncate to 1<<48", func(f *File) error { return f.Truncate(1 << 48) }, ErrFileTooLarge, 3, 1},
+		{"Truncate to the bound", func(f *File) error { return f.Truncate(max) }, nil, max, 1 + max>>26}, // abc, the hole
+		{"Write at an offset past the bound", func(f *File) error {
+			if _, err := f.Seek(max, io.SeekStart); err != nil {
+				return err
+			}
+			_, err := f.Write([]byte("x"))
+			return err
+		}, ErrFileTooLarge, 3, 1},
+	}
+	e := newTestEngine(t, newTestStore())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := e.NewCollection()
+			f := create(t, c, "f", write{0, "abc"})
+			err := tt.op(f)
+			if tt.wantErr != nil {
+				assert.ErrorIs(t, err, tt.wantErr)
+				assert.ErrorIs(t, err, syscall.EFBIG)
+				var pe *fs.PathError
+				assert.ErrorAs(t, err, &pe)
+			} else {
+				assert.NoError(t, err)
+			}
+			size, err := f.Size()
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantSize, size)
+			require.NoError(t, f.Close())
+			assert.Len(t, committedSegments(t, c)["f"], tt.wantSegs)
+		})
+	}
+}
+
+// Item 5: the bound is configurable, and appends respect it too.
+func TestTheLargestFileSizeIsConfigurable(t *testing.T) {
+	_, err := New(WithStore(newTestStore()), WithMaxFileSize(0))
+	assert.EqualError(t, err, "arvfile: largest file size 0: need at least 1")
+
+	c := newTestEngine(t, newTestStore(), WithMaxFileSize(10)).NewCollection()
+	f, err := c.OpenMode("log", "a+")
+	require.NoError(t, err)
+	defer f.Close()
+	_, err = f.WriteString("12345678")
+	require.NoError(t, err)
+	n, err := f.WriteString("abc")
+	assert.Equal(t, 0, n)
+	assert.ErrorIs(t, err, ErrFileTooLarge)
+	_, err = f.WriteString("ab")
+	require.NoError(t, err)
+	assert.ErrorIs(t, f.Truncate(11), ErrFileTooLarge)
+	require.NoError(t, f.Truncate(4))
+	assert.Equal(t, "1234", contents(t, c, "log"))
 }
