@@ -442,3 +442,50 @@ func TestWalkDirThroughFSIsLinearBeyondItsOwnPaths(t *testing.T) {
 	walkDirOwn := uint64(2 * depth * depth) // Σ 2·(2k+1) bytes of joined paths
 	assert.Less(t, allocated, walkDirOwn+perLevel*depth)
 }
+
+// Item 4: the collection remembers where its last walk ended; that never
+// serves a directory that was removed, renamed or replaced since.
+func TestWalksNeverSeeARemovedOrReplacedDirectory(t *testing.T) {
+	c := newTestEngine(t, newTestStore()).NewCollection()
+	require.NoError(t, create(t, c, "a/b/f1").Close())
+	list := func(dir string) ([]string, error) {
+		l, err := c.ReadDir(dir)
+		return entryNames(l), err
+	}
+	steps := []struct {
+		name    string
+		change  func() error
+		dir     string
+		want    []string
+		wantErr error
+	}{
+		{"a first walk", nil, "a/b", []string{"f1"}, nil},
+		{"after renaming the parent away", func() error { return c.Rename("a", "x") }, "a/b", nil, fs.ErrNotExist},
+		{"at the new name", nil, "x/b", []string{"f1"}, nil},
+		{"after a new directory takes the old name", func() error {
+			if err := c.MkdirAll("a/b", 0); err != nil {
+				return err
+			}
+			return create(t, c, "a/b/f2").Close()
+		}, "a/b", []string{"f2"}, nil},
+		{"after replacing the directory by a rename", func() error {
+			if err := c.RemoveAll("a/b"); err != nil {
+				return err
+			}
+			return c.Rename("x/b", "a/b")
+		}, "a/b", []string{"f1"}, nil},
+		{"below it, once removed", func() error { return c.RemoveAll("a") }, "a/b", nil, fs.ErrNotExist},
+	}
+	for _, s := range steps {
+		if s.change != nil {
+			require.NoError(t, s.change(), s.name)
+		}
+		got, err := list(s.dir)
+		if s.wantErr != nil {
+			assert.ErrorIs(t, err, s.wantErr, s.name)
+			continue
+		}
+		require.NoError(t, err, s.name)
+		assert.Equal(t, s.want, got, s.name)
+	}
+}

@@ -89,12 +89,14 @@ func (c *collectionActor) lookup(name string) (parent *dirNode, base string, err
 }
 
 // touched records a change of the names in dirs: their modification time
-// and the collection's change counter.
+// and the collection's change counter. It forgets where the last walk
+// ended, which may be a directory just removed.
 func (c *collectionActor) touched(dirs ...*dirNode) {
 	now := time.Now()
 	for _, d := range dirs {
 		d.modTime = now
 	}
+	c.last = lastWalk{}
 	c.coll.Changes.Add(1)
 }
 
