@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"math"
+	"os"
 	"runtime"
 	"strings"
 	"syscall"
@@ -341,6 +342,26 @@ func TestTheLargestFileSizeIsConfigurable(t *testing.T) {
 	assert.ErrorIs(t, f.Truncate(11), ErrFileTooLarge)
 	require.NoError(t, f.Truncate(4))
 	assert.Equal(t, "1234", contents(t, c, "log"))
+
+	// A loaded file past the bound can be read and shrunk, not grown.
+	big, err := c.e.LoadCollection(". " + keep.PaddingBlockLocator + " 0:20:big\\040file\n")
+	require.NoError(t, err)
+	g, err := big.OpenFile("big file", os.O_RDWR, 0)
+	require.NoError(t, err)
+	defer g.Close()
+	n, err = g.ReadAt(make([]byte, 30), 0)
+	assert.Equal(t, 20, n)
+	assert.Equal(t, io.EOF, err)
+	assert.ErrorIs(t, g.Truncate(21), ErrFileTooLarge)
+	require.NoError(t, g.Truncate(15))
+	require.NoError(t, g.Truncate(12))
+	_, err = g.WriteAt([]byte("x"), 10)
+	assert.ErrorIs(t, err, ErrFileTooLarge, "a write must end within the bound")
+	_, err = g.WriteAt([]byte("x"), 9)
+	require.NoError(t, err)
+	size, err := g.Size()
+	require.NoError(t, err)
+	assert.Equal(t, int64(12), size)
 }
 
 // deepManifest is a manifest of one chain of depth directories called "a"

@@ -491,7 +491,7 @@ func (f *fileActor) onTruncate(m *messages.Truncate) {
 		m.Reply.SetErr(ErrReadOnly)
 	case m.Size < 0:
 		m.Reply.SetErr(fs.ErrInvalid)
-	case f.tooLarge(m.Size, 0):
+	case m.Size > size && f.tooLarge(m.Size, 0):
 		m.Reply.SetErr(ErrFileTooLarge)
 	case m.Size < size:
 		f.segs.Truncate(m.Size)
