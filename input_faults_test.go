@@ -82,8 +82,11 @@ func TestACorruptPrefetchedBlockIsNotCached(t *testing.T) {
 			buf := make([]byte, len("first block"))
 			_, err = io.ReadFull(f, buf)
 			require.NoError(t, err)
-			require.Eventually(t, func() bool { return st.Gets() == 2 }, waitFor, tick, "the second block was prefetched")
-			require.Eventually(t, func() bool { return e.cache.Stats().Prefetches == 1 }, waitFor, tick)
+			require.Eventually(t, func() bool {
+				s := e.cache.Stats()
+				return s.Prefetches == 1 && s.InFlight == 0
+			}, waitFor, tick, "the second block was prefetched")
+			require.Equal(t, 2, st.Gets())
 
 			st.SetCorrupt(nil)
 			rest, err := io.ReadAll(f)

@@ -100,6 +100,8 @@ type CacheStats struct {
 	Bytes int64
 	// Entries is the number of cached blocks.
 	Entries int
+	// InFlight is the number of blocks being fetched from the backend.
+	InFlight int
 	// Prefetches counts backend fetches started by prefetch workers.
 	Prefetches int64
 	// Dropped counts prefetch requests dropped because the queue was full.
@@ -320,6 +322,7 @@ func (c *Cache) Stats() CacheStats {
 	s := c.stats
 	s.Bytes = c.bytes
 	s.Entries = len(c.entries)
+	s.InFlight = len(c.inflight)
 	return s
 }
 
