@@ -45,7 +45,7 @@ import (
 type Engine struct {
 	cfg    config
 	sys    *actors.System
-	reader keep.Store  // where committed blocks are read from: the cache, or the store
+	reader keep.Store  // where committed blocks are read from: the cache, or the verified store (readpath.go)
 	cache  *keep.Cache // nil with WithCacheBytes(0)
 
 	closing   atomic.Bool
@@ -82,11 +82,13 @@ func New(opts ...Option) (*Engine, error) {
 		QueueDepth:   cfg.queueDepth,
 		MemoryBudget: cfg.memoryBudget,
 		Prefetch:     cfg.prefetch,
+		MaxFileSize:  cfg.maxFileSize,
 		Logger:       cfg.logger,
 	})
-	e := &Engine{cfg: cfg, sys: sys, reader: cfg.store, done: make(chan struct{})}
+	reads := readingStore(cfg.store, cfg.retries)
+	e := &Engine{cfg: cfg, sys: sys, reader: keep.Verified(reads), done: make(chan struct{})}
 	if cfg.cacheBytes > 0 {
-		e.cache = keep.NewCache(cfg.store, cfg.cacheBytes, cfg.prefetch)
+		e.cache = keep.NewCache(reads, cfg.cacheBytes, cfg.prefetch)
 		e.reader = e.cache
 	}
 	e.startClock()

@@ -5,15 +5,22 @@ import (
 	"io"
 	"io/fs"
 	"syscall"
+	"unicode/utf8"
 )
 
 // FS returns the collection as an fs.FS, for fs.WalkDir, fs.Glob,
 // http.FileServerFS, template.ParseFS and the like. It implements
 // fs.ReadDirFS, fs.StatFS and fs.ReadFileFS; Open returns a *File for a
 // file (open for reading) and a directory handle implementing
-// fs.ReadDirFile for a directory. Names follow fs.ValidPath; others are
-// fs.ErrInvalid. The FS is as safe for concurrent use as the collection and
-// sees its changes.
+// fs.ReadDirFile for a directory. The FS is as safe for concurrent use as
+// the collection and sees its changes.
+//
+// io/fs requires paths to be valid UTF-8 (fs.ValidPath), while a
+// collection's names may hold any byte but "/" and NUL. Through the FS,
+// names that are not fs.ValidPath are fs.ErrInvalid, and ReadDir leaves out
+// the entries whose names are not valid UTF-8, so that what it lists can be
+// opened and fs.WalkDir visits everything else. The Collection's own
+// methods (Open, Stat, ReadDir, Rename, Remove, Copy…) reach every name.
 func (c *Collection) FS() fs.FS { return collectionFS{c} }
 
 type collectionFS struct{ c *Collection }
@@ -49,15 +56,32 @@ func (s collectionFS) Stat(name string) (fs.FileInfo, error) {
 	return s.c.Stat(name)
 }
 
-// ReadDir lists the directory name, sorted by name.
+// ReadDir lists the directory name, sorted by name, without the entries
+// whose names are not valid UTF-8.
 func (s collectionFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	if !fs.ValidPath(name) {
 		return nil, invalid("readdir", name)
 	}
-	return s.c.ReadDir(name)
+	list, err := s.c.ReadDir(name)
+	return validEntries(list), err
 }
 
-// ReadFile returns the content of the file name.
+// validEntries drops, in place, the entries of list whose names io/fs
+// refuses (not valid UTF-8).
+func validEntries(list []fs.DirEntry) []fs.DirEntry {
+	kept := list[:0]
+	for _, d := range list {
+		if utf8.ValidString(d.Name()) {
+			kept = append(kept, d)
+		}
+	}
+	return kept
+}
+
+// ReadFile returns the content of the file name. It does not trust the
+// size the manifest declares: its buffer grows with the bytes actually read
+// (from readFileChunk on, doubling), so a crafted manifest that declares a
+// huge file over a missing block costs a failed read, not the declared size.
 func (s collectionFS) ReadFile(name string) ([]byte, error) {
 	if !fs.ValidPath(name) {
 		return nil, invalid("readfile", name)
@@ -71,13 +95,25 @@ func (s collectionFS) ReadFile(name string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	data := make([]byte, size)
-	n, err := f.ReadAt(data, 0)
-	if err != nil && err != io.EOF {
-		return nil, err
+	data := make([]byte, 0, min(size, readFileChunk))
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := f.ReadAt(data[len(data):cap(data)], int64(len(data)))
+		data = data[:len(data)+n]
+		if err == io.EOF || err == nil && int64(len(data)) >= size {
+			return data, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	return data[:n], nil
 }
+
+// readFileChunk is the first buffer of ReadFile for a file at least that
+// large.
+const readFileChunk = 1 << 20
 
 // dirFile is an open directory of an FS.
 type dirFile struct {
@@ -119,7 +155,7 @@ func (d *dirFile) ReadDir(n int) ([]fs.DirEntry, error) {
 		if err != nil {
 			return nil, err
 		}
-		d.list, d.read = list, true
+		d.list, d.read = validEntries(list), true
 	}
 	if n <= 0 {
 		list := d.list

@@ -13,8 +13,9 @@ import (
 // Stat and ReadDir. Each call is one request to the collection's actor (a
 // copy or a rename between collections, two), bounded by the engine's
 // timeout. Names are slash-separated paths below the root ("./" may prefix
-// them; "." is the root where it makes sense); any byte but "/" may appear in
-// a name — manifests escape what they must. Errors are *fs.PathError values
+// them; "." is the root where it makes sense); any byte but "/" and NUL may
+// appear in a name, UTF-8 or not — manifests escape what they must (FS()
+// keeps io/fs's UTF-8 rule; see there). Errors are *fs.PathError values
 // wrapping fs.ErrNotExist, fs.ErrExist, fs.ErrInvalid, syscall.ENOTDIR,
 // syscall.EISDIR, syscall.ENOTEMPTY or ErrReadOnly (syscall.EROFS). Each
 // change emits events to subscribers: EventAdd for a new file or directory,

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/arvfile/arvfile/actors"
 	"github.com/arvfile/arvfile/keep"
 )
 
@@ -25,6 +26,7 @@ type config struct {
 	retries        int
 	logger         *slog.Logger
 	timeout        time.Duration
+	maxFileSize    int64
 }
 
 func defaultConfig() config {
@@ -37,6 +39,7 @@ func defaultConfig() config {
 		cacheBytes:   256 << 20,
 		retries:      3,
 		timeout:      10 * time.Minute,
+		maxFileSize:  DefaultMaxFileSize,
 	}
 }
 
@@ -78,8 +81,9 @@ func WithPrefetch(n int) Option { return func(c *config) { c.prefetch = n } }
 // (default 256 MiB; 0: no cache, and no prefetch).
 func WithCacheBytes(n int64) Option { return func(c *config) { c.cacheBytes = n } }
 
-// WithRetries sets how many times a temporary upload failure is retried,
-// with exponential backoff, before the block goes to ERROR (default 3).
+// WithRetries sets how many times a temporary store failure is retried,
+// with exponential backoff (default 3): an upload before its block goes to
+// ERROR, and a read of a block before the read fails.
 func WithRetries(n int) Option { return func(c *config) { c.retries = n } }
 
 // WithLogger sends the engine's logs, protoactor's included, to l (default:
@@ -91,6 +95,24 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // times out may still take effect later, and until it does the engine may
 // still read from or write into the caller's buffer.
 func WithTimeout(d time.Duration) Option { return func(c *config) { c.timeout = d } }
+
+// DefaultMaxFileSize is the largest file an engine writes unless
+// WithMaxFileSize says otherwise: 1 TiB.
+const DefaultMaxFileSize = 1 << 40
+
+// WithMaxFileSize sets the largest size a file may reach by a write or a
+// truncation (default DefaultMaxFileSize): a Write, WriteAt or Truncate
+// that would end past it fails with an error wrapping ErrFileTooLarge and
+// changes nothing. The bound also bounds the cost of a hole: a file grown
+// past its end holds one segment of the padding block per 64 MiB of the gap
+// (16,384 for 1 TiB), which its manifest must list. Files loaded from a
+// manifest may be larger; they can still be read and shrunk.
+func WithMaxFileSize(n int64) Option { return func(c *config) { c.maxFileSize = n } }
+
+// ErrFileTooLarge is wrapped (in a *fs.PathError) by a write or truncation
+// that would make a file larger than WithMaxFileSize allows. It matches
+// syscall.EFBIG, as os.File's error does.
+var ErrFileTooLarge = actors.ErrFileTooLarge
 
 // validate reports the first unusable setting.
 func (c *config) validate() error {
@@ -107,6 +129,8 @@ func (c *config) validate() error {
 		return fmt.Errorf("arvfile: memory budget %d smaller than a block (%d)", c.memoryBudget, c.blockSize)
 	case c.copies < 0, c.prefetch < 0, c.cacheBytes < 0, c.retries < 0, c.timeout < 0:
 		return fmt.Errorf("arvfile: negative copies, prefetch, cache bytes, retries or timeout")
+	case c.maxFileSize < 1:
+		return fmt.Errorf("arvfile: largest file size %d: need at least 1", c.maxFileSize)
 	}
 	return nil
 }

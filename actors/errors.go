@@ -5,6 +5,18 @@ import (
 	"syscall"
 )
 
+// ErrFileTooLarge is the error of a write or truncation that would make a
+// file larger than Runtime.MaxFileSize. It matches syscall.EFBIG with
+// errors.Is.
+var ErrFileTooLarge error = fileTooLargeError{}
+
+type fileTooLargeError struct{}
+
+func (fileTooLargeError) Error() string { return "file too large" }
+
+// Is matches syscall.EFBIG.
+func (fileTooLargeError) Is(target error) bool { return target == syscall.EFBIG }
+
 // ErrReadOnly is the error of a change to a read-only collection. It
 // matches both syscall.EROFS and fs.ErrPermission with errors.Is.
 var ErrReadOnly error = readOnlyError{}

@@ -3,6 +3,7 @@ package actors
 import (
 	"errors"
 	"io/fs"
+	"math"
 	"sort"
 	"time"
 
@@ -188,6 +189,11 @@ func (f *fileActor) onWrite(ctx actorContext, m *messages.Write) {
 	r.N = int64(len(m.Data))
 	if len(m.Data) == 0 {
 		r.Finish()
+		return
+	}
+	if f.tooLarge(off, int64(len(m.Data))) {
+		r.N = 0
+		r.Fail(ErrFileTooLarge)
 		return
 	}
 	if off > size {
@@ -387,6 +393,16 @@ func (f *fileActor) sealCurrent(ctx actorContext, gate *messages.Reply) {
 	f.cur = nil
 }
 
+// tooLarge reports whether n bytes at off would end past the largest file
+// size (or past math.MaxInt64).
+func (f *fileActor) tooLarge(off, n int64) bool {
+	limit := f.rt.MaxFileSize
+	if limit <= 0 {
+		limit = math.MaxInt64
+	}
+	return off > limit || n > limit-off
+}
+
 // pad extends the file to size with segments of the padding block.
 func (f *fileActor) pad(size int64) {
 	end := f.segs.Size()
@@ -475,6 +491,8 @@ func (f *fileActor) onTruncate(m *messages.Truncate) {
 		m.Reply.SetErr(ErrReadOnly)
 	case m.Size < 0:
 		m.Reply.SetErr(fs.ErrInvalid)
+	case m.Size > size && f.tooLarge(m.Size, 0):
+		m.Reply.SetErr(ErrFileTooLarge)
 	case m.Size < size:
 		f.segs.Truncate(m.Size)
 		f.changed()

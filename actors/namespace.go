@@ -89,12 +89,14 @@ func (c *collectionActor) lookup(name string) (parent *dirNode, base string, err
 }
 
 // touched records a change of the names in dirs: their modification time
-// and the collection's change counter.
+// and the collection's change counter. It forgets where the last walk
+// ended, which may be a directory just removed.
 func (c *collectionActor) touched(dirs ...*dirNode) {
 	now := time.Now()
 	for _, d := range dirs {
 		d.modTime = now
 	}
+	c.last = lastWalk{}
 	c.coll.Changes.Add(1)
 }
 
@@ -154,27 +156,26 @@ func (c *collectionActor) mkdirAll(ctx actorContext, name string) (*dirNode, err
 	if name == "" {
 		return c.root, nil
 	}
-	n := c.root
-	parts := strings.Split(name, "/")
-	for i, part := range parts { // check first: fail without creating anything
-		if _, isFile := n.files[part]; isFile {
-			return nil, syscall.ENOTDIR
-		}
-		if n = n.dirs[part]; n == nil {
-			break
-		}
-		if i == len(parts)-1 {
-			return n, nil
-		}
+	// Check first, to fail without creating anything.
+	switch n, err := c.walk(name, false); err {
+	case nil:
+		return n, nil
+	case syscall.ENOTDIR:
+		return nil, err
 	}
-	n = c.root
-	for i, part := range parts {
+	n := c.root
+	for end := 0; end < len(name); end++ {
+		start := end
+		for end < len(name) && name[end] != '/' {
+			end++
+		}
+		part := name[start:end]
 		next := n.dirs[part]
 		if next == nil {
 			next = newDirNode()
 			n.dirs[part] = next
 			c.touched(n)
-			c.emit(ctx, messages.EventAdd, strings.Join(parts[:i+1], "/"))
+			c.emit(ctx, messages.EventAdd, name[:end])
 		}
 		n = next
 	}
@@ -318,24 +319,44 @@ func addOrMod(replaced bool) messages.EventKind {
 }
 
 // reparent tells the actors of the open files under n their new path (and
-// collection, when coll is not nil).
+// collection, when coll is not nil). Only those files' paths are made: a
+// deep tree without open files costs one step per directory.
 func (c *collectionActor) reparent(ctx actorContext, n node, name string, coll *CollectionRuntime) {
 	if n.file != nil {
-		if n.file.pid != nil {
-			msg := &messages.Reparent{Path: name}
-			if coll != nil {
-				msg.Collection = coll
-			}
-			ctx.Send(n.file.pid, msg)
-		}
+		reparentFile(ctx, n.file, name, coll)
 		return
 	}
-	for base, d := range n.dir.dirs {
-		c.reparent(ctx, node{dir: d}, name+"/"+base, coll)
+	buf := []byte(name)
+	reparentDir(ctx, n.dir, &buf, coll)
+}
+
+// reparentDir is reparent of the directory d at the path in *buf, which it
+// extends in place and gives back as it found it.
+func reparentDir(ctx actorContext, d *dirNode, buf *[]byte, coll *CollectionRuntime) {
+	mark := len(*buf)
+	for base, sub := range d.dirs {
+		*buf = append(append((*buf)[:mark], '/'), base...)
+		reparentDir(ctx, sub, buf, coll)
 	}
-	for base, f := range n.dir.files {
-		c.reparent(ctx, node{file: f}, name+"/"+base, coll)
+	for base, f := range d.files {
+		if f.pid != nil {
+			*buf = append(append((*buf)[:mark], '/'), base...)
+			reparentFile(ctx, f, string(*buf), coll)
+		}
 	}
+	*buf = (*buf)[:mark]
+}
+
+// reparentFile tells f's actor, if it has one, its new path and collection.
+func reparentFile(ctx actorContext, f *fileNode, name string, coll *CollectionRuntime) {
+	if f.pid == nil {
+		return
+	}
+	msg := &messages.Reparent{Path: name}
+	if coll != nil {
+		msg.Collection = coll
+	}
+	ctx.Send(f.pid, msg)
 }
 
 func (c *collectionActor) onDetach(ctx actorContext, m *messages.Detach) {
@@ -403,19 +424,31 @@ func (c *collectionActor) onCopyOut(ctx actorContext, m *messages.CopyOut) {
 		out.Entries = []messages.CopyEntry{{}}
 		files = []*fileNode{n.file}
 	} else {
-		var walk func(prefix string, d *dirNode)
-		walk = func(prefix string, d *dirNode) {
+		// Only files and empty directories are listed (CopyIn makes the
+		// directories on their way), and the path of the directory walked
+		// is built in place: a deep tree costs its entries' paths, not a
+		// path per level.
+		var prefix []byte
+		var walk func(d *dirNode)
+		walk = func(d *dirNode) {
 			for _, sub := range sortedKeys(d.dirs) {
-				out.Entries = append(out.Entries, messages.CopyEntry{Path: prefix + sub, Dir: true})
-				files = append(files, nil)
-				walk(prefix+sub+"/", d.dirs[sub])
+				sd := d.dirs[sub]
+				if len(sd.dirs) == 0 && len(sd.files) == 0 {
+					out.Entries = append(out.Entries, messages.CopyEntry{Path: joined(prefix, sub), Dir: true})
+					files = append(files, nil)
+					continue
+				}
+				mark := len(prefix)
+				prefix = append(append(prefix, sub...), '/')
+				walk(sd)
+				prefix = prefix[:mark]
 			}
 			for _, f := range sortedKeys(d.files) {
-				out.Entries = append(out.Entries, messages.CopyEntry{Path: prefix + f})
+				out.Entries = append(out.Entries, messages.CopyEntry{Path: joined(prefix, f)})
 				files = append(files, d.files[f])
 			}
 		}
-		walk("", n.dir)
+		walk(n.dir)
 	}
 	for i, f := range files { // out.Entries is complete: its elements stay put
 		switch {
@@ -514,16 +547,14 @@ func (c *collectionActor) copyIn(ctx actorContext, m *messages.CopyIn) error {
 // walkCreate returns the directory at the relative path p below d,
 // creating missing ones; p comes from a CopyOut, so no file is in the way.
 func walkCreate(d *dirNode, p string) (*dirNode, error) {
-	if p == "" {
-		return d, nil
-	}
-	for _, part := range strings.Split(p, "/") {
+	for p != "" {
+		part, rest, _ := strings.Cut(p, "/")
 		next := d.dirs[part]
 		if next == nil {
 			next = newDirNode()
 			d.dirs[part] = next
 		}
-		d = next
+		d, p = next, rest
 	}
 	return d, nil
 }

@@ -46,6 +46,9 @@ type Runtime struct {
 	MinCapacity int64
 	// Prefetch is how many blocks past a read are worth prefetching.
 	Prefetch int
+	// MaxFileSize bounds every file's size: a write or truncation past it
+	// fails with ErrFileTooLarge. ≤ 0 means no bound.
+	MaxFileSize int64
 	// Memory is the engine-wide buffer budget.
 	Memory *Memory
 

@@ -23,6 +23,7 @@ type Config struct {
 	QueueDepth   int
 	MemoryBudget int64
 	Prefetch     int
+	MaxFileSize  int64
 	Logger       *slog.Logger
 }
 
@@ -71,6 +72,7 @@ func Start(cfg Config) *System {
 		BlockSize:   cfg.BlockSize,
 		MinCapacity: min(cfg.BlockSize, MinCapacity),
 		Prefetch:    cfg.Prefetch,
+		MaxFileSize: cfg.MaxFileSize,
 		Memory:      NewMemory(cfg.MemoryBudget, cfg.MemoryBudget),
 	}
 	s := &System{RT: rt, cancel: cancel, dispatcher: d, blocking: blocking}

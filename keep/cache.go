@@ -27,8 +27,12 @@ const prefetchQueuePerWorker = 8
 //
 // Blocks are cached by `md5+size`; the backend receives the caller's locator
 // with its hints. Cached blocks are shared: every Get of a block returns the
-// same slice, and callers must not modify it. The cache trusts the backend to
-// have verified the md5 (the Store contract) and does not hash again.
+// same slice, and callers must not modify it. Every block fetched — by a Get
+// or by a prefetch — is checked against its locator's md5 and size before it
+// is cached or returned: a mismatch is an error wrapping ErrCorrupt for that
+// fetch and its waiters, and nothing is cached, so the next Get fetches
+// again. (A DirStore or MemoryStore backend, which verify their own Gets,
+// are not hashed a second time; see Verified.)
 //
 // Put passes through to the backend and does not cache the data (that would
 // cost a copy on the write path).
@@ -39,6 +43,8 @@ const prefetchQueuePerWorker = 8
 type Cache struct {
 	backend  Store
 	maxBytes int64
+	// verify is set when the backend is not known to verify its Gets.
+	verify bool
 
 	// mu guards everything below.
 	mu sync.Mutex
@@ -94,6 +100,8 @@ type CacheStats struct {
 	Bytes int64
 	// Entries is the number of cached blocks.
 	Entries int
+	// InFlight is the number of blocks being fetched from the backend.
+	InFlight int
 	// Prefetches counts backend fetches started by prefetch workers.
 	Prefetches int64
 	// Dropped counts prefetch requests dropped because the queue was full.
@@ -112,6 +120,7 @@ func NewCache(backend Store, maxBytes int64, prefetchWorkers int) *Cache {
 	c := &Cache{
 		backend:   backend,
 		maxBytes:  maxBytes,
+		verify:    !verifiesGets(backend),
 		lru:       list.New(),
 		entries:   make(map[string]*list.Element),
 		inflight:  make(map[string]*cacheFetch),
@@ -204,14 +213,20 @@ func (c *Cache) get(ctx context.Context, loc Locator, locator string, prefetch b
 			c.stats.Prefetches++
 		}
 		c.mu.Unlock()
-		return c.fetch(ctx, key, locator, f)
+		return c.fetch(ctx, loc, locator, f)
 	}
 }
 
-// fetch gets the block from the backend for f, caches it and wakes f's
-// waiters.
-func (c *Cache) fetch(ctx context.Context, key, locator string, f *cacheFetch) ([]byte, error) {
+// fetch gets the block from the backend for f, verifies it, caches it and
+// wakes f's waiters.
+func (c *Cache) fetch(ctx context.Context, loc Locator, locator string, f *cacheFetch) ([]byte, error) {
+	key := loc.Stripped()
 	data, err := c.backend.Get(ctx, locator)
+	if err == nil && c.verify {
+		if err = VerifyBlock(loc, data); err != nil {
+			data = nil
+		}
+	}
 	c.mu.Lock()
 	delete(c.inflight, key)
 	if err == nil {
@@ -307,6 +322,7 @@ func (c *Cache) Stats() CacheStats {
 	s := c.stats
 	s.Bytes = c.bytes
 	s.Entries = len(c.entries)
+	s.InFlight = len(c.inflight)
 	return s
 }
 

@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 )
 
 // DirStore is the embedded, durable Store: blocks are files in a directory
@@ -24,9 +26,16 @@ import (
 // final name and fsync the directory. The rename is atomic, so a Get sees
 // either no block or the whole block: a full disk, a permission error or a
 // crash before the rename leaves at most a temporary file, which Get never
-// reads (a crash can leave one behind; it is harmless). Concurrent Puts of the
-// same block each write their own temporary file; the last rename wins and
-// both renames carry the same bytes.
+// reads. Concurrent Puts of the same block each write their own temporary
+// file; the last rename wins and both renames carry the same bytes.
+//
+// NewDirStore removes the temporary files a killed process left behind:
+// those last modified more than StaleTempAge ago (a younger one may belong
+// to a Put still running in another process).
+//
+// Files are created with mode 0666 and directories with 0777, less the
+// process's umask (as os.Create and os.Mkdir do), so the directory's other
+// users can read the blocks when the umask lets them.
 //
 // A Get parses the locator (only a validated md5 ever becomes a path), reads
 // the file and verifies its size and md5: ErrNotFound when the file is
@@ -39,10 +48,16 @@ type DirStore struct {
 	beforeRename func(tmpPath string) error
 }
 
+// StaleTempAge is how old a DirStore's temporary file must be for
+// NewDirStore to remove it as left behind by a killed process.
+const StaleTempAge = time.Hour
+
 // NewDirStore returns a DirStore rooted at root, creating the directory (and
-// its parents) if needed. It fails if root exists and is not a directory.
+// its parents) if needed, and removes the stale temporary files under it
+// (see DirStore; failures to remove one are ignored: it is tried again at
+// the next open). It fails if root exists and is not a directory.
 func NewDirStore(root string) (*DirStore, error) {
-	if err := os.MkdirAll(root, 0o755); err != nil {
+	if err := os.MkdirAll(root, 0o777); err != nil {
 		return nil, fmt.Errorf("keep: dir store: %w", err)
 	}
 	info, err := os.Stat(root)
@@ -52,7 +67,53 @@ func NewDirStore(root string) (*DirStore, error) {
 	if !info.IsDir() {
 		return nil, fmt.Errorf("keep: dir store: %s is not a directory", root)
 	}
-	return &DirStore{root: root}, nil
+	d := &DirStore{root: root}
+	d.sweepTemps(time.Now().Add(-StaleTempAge))
+	return d, nil
+}
+
+// sweepTemps removes the temporary files under the block directories last
+// modified before cutoff. Only names a Put makes are considered, and only
+// regular files are removed.
+func (d *DirStore) sweepTemps(cutoff time.Time) {
+	dirs, err := os.ReadDir(d.root)
+	if err != nil {
+		return
+	}
+	for _, de := range dirs {
+		if !de.IsDir() || len(de.Name()) != 3 || !lowerHex(de.Name()) {
+			continue
+		}
+		d.sweepDir(filepath.Join(d.root, de.Name()), cutoff)
+	}
+}
+
+// sweepDir is sweepTemps for one block directory.
+func (d *DirStore) sweepDir(dir string, cutoff time.Time) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return
+	}
+	names, _ := f.Readdirnames(-1)
+	f.Close()
+	for _, name := range names {
+		if !isTempName(name) {
+			continue
+		}
+		path := filepath.Join(dir, name)
+		info, err := os.Lstat(path)
+		if err == nil && info.Mode().IsRegular() && info.ModTime().Before(cutoff) {
+			_ = os.Remove(path)
+		}
+	}
+}
+
+// isTempName reports whether name is that of a Put's temporary file,
+// `<md5>.tmp-<suffix>`.
+func isTempName(name string) bool {
+	const sep = ".tmp-"
+	n := 2 * md5.Size
+	return len(name) > n+len(sep) && dirStoreValidHash(name[:n]) && name[n:n+len(sep)] == sep
 }
 
 // Root returns the directory the store was opened on.
@@ -101,7 +162,7 @@ func holds(path string, data []byte) bool {
 // writeBlock writes data to a temporary file in dir, syncs it, renames it to
 // final and syncs dir. On failure it removes the temporary file.
 func (d *DirStore) writeBlock(dir, hash, final string, data []byte) (err error) {
-	tmp, err := os.CreateTemp(dir, hash+".tmp-*")
+	tmp, err := createTemp(dir, hash)
 	if err != nil {
 		return err
 	}
@@ -132,10 +193,23 @@ func (d *DirStore) writeBlock(dir, hash, final string, data []byte) (err error) 
 	return syncDir(dir)
 }
 
+// createTemp creates a new temporary file `<hash>.tmp-<random>` in dir with
+// mode 0666 less the umask (os.CreateTemp would make it 0600).
+func createTemp(dir, hash string) (*os.File, error) {
+	for try := 0; ; try++ {
+		path := filepath.Join(dir, hash+".tmp-"+strconv.FormatUint(rand.Uint64(), 36))
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if errors.Is(err, fs.ErrExist) && try < 10 {
+			continue
+		}
+		return f, err
+	}
+}
+
 // ensureDir creates the block's directory if it is missing, and then syncs
 // the root so the new directory survives a crash.
 func (d *DirStore) ensureDir(dir string) error {
-	err := os.Mkdir(dir, 0o755)
+	err := os.Mkdir(dir, 0o777)
 	if errors.Is(err, fs.ErrExist) {
 		return nil
 	}
@@ -184,6 +258,9 @@ func readBlockFile(path string, size int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
+	if info, err := f.Stat(); err == nil && info.Size() < size {
+		size = info.Size() // a short file: allocate what is there
+	}
 	data := make([]byte, size+1)
 	n, err := io.ReadFull(f, data)
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
@@ -202,11 +279,13 @@ func (d *DirStore) paths(hash string) (dir, file string) {
 // dirStoreValidHash reports whether hash is 32 lower-case hex digits, the
 // only strings DirStore turns into paths.
 func dirStoreValidHash(hash string) bool {
-	if len(hash) != 2*md5.Size {
-		return false
-	}
-	for i := 0; i < len(hash); i++ {
-		c := hash[i]
+	return len(hash) == 2*md5.Size && lowerHex(hash)
+}
+
+// lowerHex reports whether s is made of lower-case hex digits only.
+func lowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
 			return false
 		}

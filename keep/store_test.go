@@ -27,6 +27,8 @@ func everyStore(t *testing.T) map[string]Store {
 	dirCache := NewCache(cacheOverDir, 1<<20, 2)
 	t.Cleanup(memCache.Close)
 	t.Cleanup(dirCache.Close)
+	faultCache := NewCache(NewFaultStore(NewMemoryStore()), 1<<20, 2)
+	t.Cleanup(faultCache.Close)
 	return map[string]Store{
 		"MemoryStore":                  NewMemoryStore(),
 		"DirStore":                     dir,
@@ -34,6 +36,8 @@ func everyStore(t *testing.T) map[string]Store {
 		"Cache over DirStore":          dirCache,
 		"WithRetries over MemoryStore": WithRetries(NewMemoryStore(), RetryPolicy{}),
 		"FaultStore over MemoryStore":  NewFaultStore(NewMemoryStore()),
+		"Verified FaultStore":          Verified(NewFaultStore(NewMemoryStore())),
+		"Cache over a FaultStore":      faultCache,
 	}
 }
 

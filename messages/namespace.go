@@ -81,7 +81,8 @@ type CopyOut struct {
 }
 
 // CopySource is what CopyOut collected: the copied node's name, and one entry
-// per file and directory of it (a file copied alone is one entry with Path
+// per file and empty directory of it — the directories on the way to an
+// entry are implied by its Path (a file copied alone is one entry with Path
 // "").
 type CopySource struct {
 	Name    string

@@ -348,8 +348,8 @@ func TestFormatManifest(t *testing.T) {
 			". " + locA + " 0:3:x\n"},
 		{"names are escaped",
 			mk(tree{"a b": file(seg(locA, 0, 3, 0)), "c:d": file(), `e\f`: file(), "g\th": file(), "i\nj": file(),
-				"x y": tree{"\x00": file(seg(locA, 0, 3, 0))}}), FormatOptions{},
-			". " + locA + " 0:3:a\\040b 0:0:c\\072d 0:0:e\\134f 0:0:g\\011h 0:0:i\\012j\n./x\\040y " + locA + " 0:3:\\000\n"},
+				"x y": tree{"\x01": file(seg(locA, 0, 3, 0))}}), FormatOptions{},
+			". " + locA + " 0:3:a\\040b 0:0:c\\072d 0:0:e\\134f 0:0:g\\011h 0:0:i\\012j\n./x\\040y " + locA + " 0:3:\\001\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -359,7 +359,7 @@ func TestFormatManifest(t *testing.T) {
 }
 
 func TestEscapedNamesRoundTrip(t *testing.T) {
-	names := []string{"a b", "c:d", `e\f`, "g\th", "i\nj", "\x00", " ", "\x7f", `\056`, "..a", "é"}
+	names := []string{"a b", "c:d", `e\f`, "g\th", "i\nj", "\x01", " ", "\x7f", `\056`, "..a", "é"}
 	root := NewDir()
 	for i, name := range names {
 		require.NoError(t, root.AddFile(name, []Range{seg(locA, 0, int64(i%3+1), 0)}))
@@ -372,7 +372,7 @@ func TestEscapedNamesRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, root, again)
 	assert.Equal(t, text, FormatManifest(again, FormatOptions{}))
-	assert.Contains(t, text, ". "+locA+` 0:3:\000 0:1:\040 0:1:..a 0:3:\134056 0:1:a\040b 0:2:c\072d 0:3:e\134f 0:1:g\011h 0:2:i\012j 0:2:`+"\x7f 0:2:é\n")
+	assert.Contains(t, text, ". "+locA+` 0:3:\001 0:1:\040 0:1:..a 0:3:\134056 0:1:a\040b 0:2:c\072d 0:3:e\134f 0:1:g\011h 0:2:i\012j 0:2:`+"\x7f 0:2:é\n")
 }
 
 func TestNormalizeFixture(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 var (
 	errEmptyComponent = errors.New("empty path component")
 	errDotComponent   = errors.New(`path component "." or ".."`)
+	errNULComponent   = errors.New("path component with a NUL byte")
 	errFileIsDir      = errors.New("a file and a directory with the same name")
 )
 
@@ -26,7 +27,8 @@ func NewDir() *Dir {
 // MkdirAll returns the directory at the slash-separated path below d,
 // creating every missing directory on the way (like os.MkdirAll). The path
 // is relative to d; "" and "." name d itself. Errors are *fs.PathError
-// wrapping fs.ErrInvalid for an empty, "." or ".." component, or
+// wrapping fs.ErrInvalid for an empty, "." or ".." component or one with a
+// NUL byte, or
 // syscall.ENOTDIR when a component names an existing file; d is unchanged
 // up to the failing component.
 func (d *Dir) MkdirAll(path string) (*Dir, error) {
@@ -114,14 +116,18 @@ func checkSegments(segs []Range) error {
 	return nil
 }
 
-// checkComponent refuses names that cannot be one path component. It does
-// not look for "/": callers split paths on it first.
+// checkComponent refuses names that cannot be one path component: "", ".",
+// ".." and names holding a NUL byte (any other byte may be in a name, UTF-8
+// or not). It does not look for "/": callers split paths on it first.
 func checkComponent(name string) error {
 	switch name {
 	case "":
 		return errEmptyComponent
 	case ".", "..":
 		return errDotComponent
+	}
+	if strings.IndexByte(name, 0) >= 0 {
+		return errNULComponent
 	}
 	return nil
 }

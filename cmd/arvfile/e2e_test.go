@@ -244,3 +244,26 @@ func TestTheDefaultStoreIsUnderTheUsersDataDirectory(t *testing.T) {
 		})
 	}
 }
+
+// Issue 11 item 6: put and get keep names that are not UTF-8.
+func TestPutThenGetKeepsNamesThatAreNotUTF8(t *testing.T) {
+	bin := buildCLI(t)
+	keepDir, src := t.TempDir(), t.TempDir()
+	files := map[string]string{"caf\xe9.txt": "latin-1", "d\xff/\xfe\xfd": "bytes", "ok.txt": "ok"}
+	writeTree(t, src, files)
+
+	stdout, stderr, code := cli(t, bin, keepDir, "put", src)
+	require.Equal(t, 0, code, stderr)
+	pdh := strings.TrimSpace(stdout)
+	stdout, _, code = cli(t, bin, keepDir, "ls", pdh)
+	assert.Equal(t, 0, code)
+	assert.Equal(t, "caf\xe9.txt\nd\xff/\nok.txt\n", stdout)
+	stdout, _, code = cli(t, bin, keepDir, "cat", pdh+"/d\xff/\xfe\xfd")
+	assert.Equal(t, 0, code)
+	assert.Equal(t, "bytes", stdout)
+
+	dest := filepath.Join(t.TempDir(), "out")
+	_, stderr, code = cli(t, bin, keepDir, "get", pdh, dest)
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, files, readTree(t, dest))
+}

@@ -263,23 +263,33 @@ func (t *tool) get(ref, dest string) error {
 	if err := os.MkdirAll(dest, 0o755); err != nil {
 		return err
 	}
-	sub, err := fs.Sub(c.FS(), p)
+	return t.getDir(c, p, dest)
+}
+
+// getDir copies the content of the directory name of c into the existing
+// directory dest. It walks with the collection's own ReadDir, which lists
+// every name (through io/fs, names that are not UTF-8 would be left out).
+func (t *tool) getDir(c *arvfile.Collection, name, dest string) error {
+	list, err := c.ReadDir(name)
 	if err != nil {
 		return err
 	}
-	return fs.WalkDir(sub, ".", func(name string, d fs.DirEntry, err error) error {
-		if err != nil {
+	for _, d := range list {
+		src, target := pathJoin(name, d.Name()), filepath.Join(dest, d.Name())
+		if !d.IsDir() {
+			if err := t.getFile(c, src, target); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := os.Mkdir(target, 0o755); err != nil {
 			return err
 		}
-		target := filepath.Join(dest, filepath.FromSlash(name))
-		if d.IsDir() {
-			if name == "." {
-				return nil
-			}
-			return os.Mkdir(target, 0o755)
+		if err := t.getDir(c, src, target); err != nil {
+			return err
 		}
-		return t.getFile(c, pathJoin(p, name), target)
-	})
+	}
+	return nil
 }
 
 func pathJoin(dir, name string) string {
