@@ -140,9 +140,13 @@ type globals struct {
 	store   string
 }
 
+// register defines the global flags in fl, keeping the values already set
+// (before the command) without showing them as defaults in the help.
 func (g *globals) register(fl *flag.FlagSet) {
-	fl.StringVar(&g.keepDir, "keep", g.keepDir, "keep directory: shorthand for --store DIR")
-	fl.StringVar(&g.store, "store", g.store, "where blocks are: a directory (default), keep:, or s3://BUCKET[/PREFIX] (see 'arvfile help')")
+	saved := *g
+	fl.StringVar(&g.keepDir, "keep", "", "the keep directory `DIR`: shorthand for --store DIR")
+	fl.StringVar(&g.store, "store", "", "where blocks are, `SPEC`: a directory (the default), keep:, or s3://BUCKET[/PREFIX]")
+	*g = saved
 }
 
 // command is one subcommand: its help and its flags, and a setup that
