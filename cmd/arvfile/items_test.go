@@ -123,7 +123,7 @@ func TestItem3UnreadableFilesStopPutUnlessSkipped(t *testing.T) {
 	h := newHarness(t)
 	src := t.TempDir()
 	writeTree(t, src, map[string]string{"ok.txt": "fine", "sub/also.txt": "also", "tab\tand\x01ctl": "control"})
-	require.NoError(t, os.Symlink("loop", filepath.Join(src, "loop")))            // ELOOP, even for root
+	require.NoError(t, os.Symlink("loop", filepath.Join(src, "loop")))             // ELOOP, even for root
 	require.NoError(t, os.Symlink("nowhere", filepath.Join(src, "sub", "dangle"))) // ENOENT
 	require.NoError(t, syscall.Mkfifo(filepath.Join(src, "fifo"), 0o644))
 
