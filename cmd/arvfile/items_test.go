@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 // End-to-end tests, one per numbered item of issue 14: the command runs as a

@@ -178,13 +178,6 @@ func (t *tool) put(o *putOptions, args []string) error {
 	for _, p := range plan.notFiles {
 		fmt.Fprintf(t.stderr, "arvfile put: leaving out %s: not a regular file or directory\n", quoteName(p))
 	}
-	if len(plan.unreadable) > 0 && !o.skipUnreadable {
-		return fmt.Errorf("put: nothing stored: %d files or directories cannot be read (--skip-unreadable leaves them out):\n  %s",
-			len(plan.unreadable), strings.Join(quoteAll(plan.unreadable), "\n  "))
-	}
-	for _, p := range plan.unreadable {
-		fmt.Fprintf(t.stderr, "arvfile put: skipped %s\n", quoteName(p))
-	}
 	sc, err := t.store()
 	if err != nil {
 		return err
@@ -195,9 +188,16 @@ func (t *tool) put(o *putOptions, args []string) error {
 			return err
 		}
 	}
-	u := &uploader{t: t, plan: plan, rc: rc, checkpointBytes: o.checkpoint, segs: make([][]segments.Range, len(plan.files))}
+	u := &uploader{t: t, plan: plan, rc: rc, checkpointBytes: o.checkpoint}
 	if err := u.reuse(); err != nil {
 		return err
+	}
+	if len(plan.unreadable) > 0 && !o.skipUnreadable {
+		return fmt.Errorf("put: nothing stored: %d files or directories cannot be read (--skip-unreadable leaves them out):\n  %s",
+			len(plan.unreadable), strings.Join(quoteAll(plan.unreadable), "\n  "))
+	}
+	for _, p := range plan.unreadable {
+		fmt.Fprintf(t.stderr, "arvfile put: skipped %s\n", quoteName(p))
 	}
 	if o.dryRun {
 		if len(u.todo) > 0 {
@@ -295,28 +295,43 @@ type uploader struct {
 }
 
 // reuse takes from the resume cache every file whose blocks are all there;
-// the others go to todo.
+// the others go to todo once they are found readable (a file that is not is
+// moved from the plan's files to its unreadable list). A file taken from the
+// cache is not opened at all: its content is known.
 func (u *uploader) reuse() error {
 	sc, err := u.t.store()
 	if err != nil {
 		return err
 	}
 	v := &blockValidator{ctx: u.t.ctx, st: sc.st, now: u.t.now(), seen: map[string]bool{}}
-	for i, f := range u.plan.files {
+	plan := u.plan
+	kept := plan.files[:0]
+	for _, f := range plan.files {
 		if e, ok := u.rc.lookup(f); ok {
 			valid, err := v.valid(e.Segs)
 			if err != nil {
 				return err
 			}
 			if valid {
-				u.segs[i] = e.Segs
+				u.segs = append(u.segs, e.Segs)
 				u.reusedBytes += f.size
+				kept = append(kept, f)
 				continue
 			}
 		}
-		u.todo = append(u.todo, i)
+		if f.src != "-" {
+			if err := canRead(f.src); err != nil {
+				plan.unreadable = append(plan.unreadable, fmt.Sprintf("%s: %v", f.src, unwrapPath(err)))
+				plan.bytes -= f.size
+				continue
+			}
+		}
+		u.todo = append(u.todo, len(kept))
 		u.todoBytes += f.size
+		u.segs = append(u.segs, nil)
+		kept = append(kept, f)
 	}
+	plan.files = kept
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 )
 
@@ -69,18 +70,13 @@ func (w *walker) addSource(src, name string, info fs.FileInfo) error {
 	return w.addFile(src, name, info)
 }
 
-// addFile adds one regular file after checking it can be opened.
+// addFile adds one regular file (put checks it can be read once it knows
+// the resume cache cannot supply it).
 func (w *walker) addFile(src, name string, info fs.FileInfo) error {
 	if !info.Mode().IsRegular() {
 		w.plan.notFiles = append(w.plan.notFiles, src)
 		return nil
 	}
-	f, err := os.Open(src)
-	if err != nil {
-		w.plan.unreadable = append(w.plan.unreadable, fmt.Sprintf("%s: %v", src, unwrapPath(err)))
-		return nil
-	}
-	f.Close()
 	abs, err := filepath.Abs(src)
 	if err != nil {
 		return err
@@ -105,11 +101,17 @@ func (w *walker) walkDir(dir, name, rel string, onPath map[fileID]bool) (int, er
 			defer delete(onPath, id)
 		}
 	}
-	entries, err := os.ReadDir(dir)
+	d, err := os.Open(dir)
+	var entries []fs.DirEntry
+	if err == nil {
+		entries, err = d.ReadDir(-1)
+		defer d.Close()
+	}
 	if err != nil {
 		w.plan.unreadable = append(w.plan.unreadable, fmt.Sprintf("%s: %v", dir, unwrapPath(err)))
 		return -1, nil
 	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
 	stored := 0
 	for _, de := range entries {
 		src := filepath.Join(dir, de.Name())
@@ -124,7 +126,7 @@ func (w *walker) walkDir(dir, name, rel string, onPath map[fileID]bool) (int, er
 		if name != "" {
 			childName = name + "/" + de.Name()
 		}
-		info, err := os.Lstat(src)
+		info, err := lstatAt(d, dir, de.Name())
 		if err != nil {
 			w.plan.unreadable = append(w.plan.unreadable, fmt.Sprintf("%s: %v", src, unwrapPath(err)))
 			continue

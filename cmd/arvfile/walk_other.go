@@ -2,7 +2,10 @@
 
 package main
 
-import "io/fs"
+import (
+	"io/fs"
+	"os"
+)
 
 // fileID identifies a directory, to stop at symbolic-link cycles; without
 // inode numbers, cycles end at the operating system's path-length limit.
@@ -10,3 +13,12 @@ type fileID struct{}
 
 // idOf reports that no identity is known.
 func idOf(fs.FileInfo) (fileID, bool) { return fileID{}, false }
+
+// canRead checks that the file at path can be opened for reading.
+func canRead(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
