@@ -102,7 +102,11 @@ func (t *tool) get(o *getOptions, ref, dest string) error {
 		}
 	}
 	if dest != "-" && !o.dryRun {
-		if err := checkTargets(items, o); err != nil {
+		base := dest
+		if !info.IsDir() {
+			base = filepath.Dir(items[0].target)
+		}
+		if err := checkTargets(items, base, o); err != nil {
 			return err
 		}
 	}
@@ -196,10 +200,14 @@ func (t *tool) listGet(c *arvfile.Collection, p, dest string) ([]getItem, error)
 // checkTargets refuses, before anything is written, targets that exist
 // (unless o says what to do with them) and targets in the way of a
 // directory.
-func checkTargets(items []getItem, o *getOptions) error {
+func checkTargets(items []getItem, dest string, o *getOptions) error {
 	var exist []string
+	dirs := map[string]bool{} // directories below dest checked not to be links
 	for i := range items {
 		it := &items[i]
+		if err := checkNoLinks(dest, it.target, dirs); err != nil {
+			return err
+		}
 		fi, err := os.Lstat(it.target)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
@@ -227,6 +235,35 @@ func checkTargets(items []getItem, o *getOptions) error {
 		}
 		return fmt.Errorf("get: nothing written: %d files exist already (-f overwrites them, --skip-existing leaves them):\n  %s%s",
 			len(exist), strings.Join(exist, "\n  "), more)
+	}
+	return nil
+}
+
+// checkNoLinks refuses a target whose directories below dest include a
+// symbolic link (which could lead outside dest); dirs remembers the
+// directories already found not to be links.
+func checkNoLinks(dest, target string, dirs map[string]bool) error {
+	rel, err := filepath.Rel(dest, filepath.Dir(target))
+	if err != nil || rel == "." {
+		return nil
+	}
+	p := dest
+	for _, part := range strings.Split(rel, string(filepath.Separator)) {
+		p = filepath.Join(p, part)
+		if dirs[p] {
+			continue
+		}
+		fi, err := os.Lstat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // created by get, below
+		}
+		if err != nil {
+			return err
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("get: nothing written: %s is a symbolic link, and get does not write through links inside DEST", p)
+		}
+		dirs[p] = true
 	}
 	return nil
 }

@@ -98,6 +98,16 @@ func TestItem2GetIsAtomicRefusesExistingTargetsAndStaysInsideDest(t *testing.T) 
 		assert.Contains(t, stderr, "keep: block corrupt")
 		assert.Equal(t, map[string]string{}, readTree(t, dest))
 	})
+	t.Run("a symbolic link inside DEST is not written through", func(t *testing.T) {
+		dest, outside := t.TempDir(), t.TempDir()
+		require.NoError(t, os.Symlink(outside, filepath.Join(dest, "d")))
+		_, stderr, code := h.run("get", "-f", pdh, dest)
+		assert.Equal(t, 1, code)
+		assert.Equal(t, "arvfile: get: nothing written: "+filepath.Join(dest, "d")+" is a symbolic link, and get does not write through links inside DEST\n", stderr)
+		assert.Equal(t, map[string]string{}, readTree(t, outside))
+		_, err := os.Stat(filepath.Join(dest, "a"))
+		assert.ErrorIs(t, err, os.ErrNotExist)
+	})
 	t.Run("names that would leave DEST are refused", func(t *testing.T) {
 		// A manifest written by hand, stored as a block: "./.." is not a
 		// name the parser accepts, so get stops before writing anything.
@@ -219,6 +229,8 @@ func TestItem4SubcommandsHaveFlagsHelpAndExitCodes(t *testing.T) {
 		{"a bad flag", []string{"ls", "--nope", pdh}, 2, "arvfile ls: flag provided but not defined: -nope\n(run 'arvfile help ls' for usage)\n"},
 		{"not a reference", []string{"cat", "abc/x"}, 2,
 			"arvfile cat: \"abc\" is not a portable data hash, a locator or the name of a collection (invalid locator \"abc\": hash \"abc\" is not 32 lower-case hex digits)\n(run 'arvfile help cat' for usage)\n"},
+		{"a name with a slash", []string{"put", "--name", "a/b", src}, 2,
+			"arvfile put: --name \"a/b\": a name cannot hold \"/\", a tab or a newline, nor be a locator\n(run 'arvfile help put' for usage)\n"},
 		{"an existing target", []string{"get", pdh + "/f", filepath.Join(src, "f")}, 1,
 			"arvfile: get: nothing written: 1 files exist already (-f overwrites them, --skip-existing leaves them):\n  " + filepath.Join(src, "f") + "\n"},
 	}

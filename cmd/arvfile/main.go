@@ -128,7 +128,7 @@ func run(ctx context.Context, args []string, ev *env) int {
 	switch {
 	case ctx.Err() != nil && errors.Is(err, context.Canceled):
 		return exitInterrupted
-	case errors.Is(err, keep.ErrNotFound), errors.Is(err, fs.ErrNotExist), errors.Is(err, errNoCollection):
+	case errors.Is(err, keep.ErrNotFound), errors.Is(err, fs.ErrNotExist):
 		return exitNotFound
 	}
 	return exitError

@@ -171,6 +171,9 @@ func (t *tool) put(o *putOptions, args []string) error {
 	if o.checkpoint <= 0 {
 		return usagef("put", "--checkpoint must be positive")
 	}
+	if _, err := keep.ParseLocator(o.name); o.name != "" && (err == nil || strings.ContainsAny(o.name, "/\t\n")) {
+		return usagef("put", "--name %q: a name cannot hold \"/\", a tab or a newline, nor be a locator", o.name)
+	}
 	plan, err := t.plan(o, args)
 	if err != nil {
 		return err

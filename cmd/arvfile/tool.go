@@ -67,10 +67,6 @@ func (t *tool) close() {
 	}
 }
 
-// errNoCollection is wrapped by the error for a reference that names no
-// known collection.
-var errNoCollection = errors.New("no such collection")
-
 // listEntry is one line of a store's collection list.
 type listEntry struct {
 	pdh, locator, name string
