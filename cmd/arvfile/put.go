@@ -252,6 +252,7 @@ func (t *tool) storeCollection(plan *putPlan, segs [][]segments.Range, name stri
 		}
 	}
 	res := &putResult{Name: name, Files: len(plan.files)}
+	hints := false
 	for i, f := range plan.files {
 		if err := tree.AddFile(f.name, segs[i]); err != nil {
 			return nil, err
@@ -259,9 +260,16 @@ func (t *tool) storeCollection(plan *putPlan, segs [][]segments.Range, name stri
 		if n := len(segs[i]); n > 0 {
 			res.Bytes += segs[i][n-1].RangeStart + segs[i][n-1].RangeSize
 		}
+		for _, s := range segs[i] {
+			hints = hints || strings.Count(s.Locator, "+") > 1
+		}
 	}
 	text := segments.FormatManifest(tree, segments.FormatOptions{})
-	res.PortableDataHash = segments.PortableDataHash(segments.FormatManifest(tree, segments.FormatOptions{Stripped: true}))
+	stripped := text
+	if hints {
+		stripped = segments.FormatManifest(tree, segments.FormatOptions{Stripped: true})
+	}
+	res.PortableDataHash = segments.PortableDataHash(stripped)
 	sc, err := t.store()
 	if err != nil {
 		return nil, err
