@@ -343,7 +343,7 @@ func TestItem5PutOptions(t *testing.T) {
 		lines := bufio.NewScanner(stderr)
 		for lines.Scan() && !strings.Contains(lines.Text(), "checkpoint") {
 		}
-		require.NoError(t, cmd.Process.Kill())
+		cmd.Process.Kill() // it may have finished already: then everything is reused
 		go io.Copy(io.Discard, stderr)
 		cmd.Wait()
 
