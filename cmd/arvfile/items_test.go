@@ -98,6 +98,31 @@ func TestItem2GetIsAtomicRefusesExistingTargetsAndStaysInsideDest(t *testing.T) 
 		assert.Contains(t, stderr, "keep: block corrupt")
 		assert.Equal(t, map[string]string{}, readTree(t, dest))
 	})
+	t.Run("an interrupted get leaves no partial file", func(t *testing.T) {
+		big := t.TempDir()
+		content := strings.Repeat("0123456789abcdef", 8<<20) // 128 MiB
+		writeTree(t, big, map[string]string{"big": content})
+		pdhBig := h.put(big)
+		dest := t.TempDir()
+		cmd := h.command("get", "--batch-progress", pdhBig, dest)
+		stderr, err := cmd.StderrPipe()
+		require.NoError(t, err)
+		require.NoError(t, cmd.Start())
+		r := bufio.NewReader(stderr)
+		_, err = r.ReadString('\n') // the first progress line: the copy has begun
+		require.NoError(t, err)
+		require.NoError(t, cmd.Process.Signal(os.Interrupt))
+		rest, _ := io.ReadAll(r)
+		err = cmd.Wait()
+		if err == nil { // it finished before the signal arrived: the whole file
+			t.Log("get finished before the interrupt arrived")
+			assert.Equal(t, map[string]string{"big": content}, readTree(t, dest))
+			return
+		}
+		assert.Equal(t, 130, cmd.ProcessState.ExitCode())
+		assert.Contains(t, string(rest), "arvfile: context canceled\n")
+		assert.Equal(t, map[string]string{}, readTree(t, dest), "neither the file nor a temporary file")
+	})
 	t.Run("a symbolic link inside DEST is not written through", func(t *testing.T) {
 		dest, outside := t.TempDir(), t.TempDir()
 		require.NoError(t, os.Symlink(outside, filepath.Join(dest, "d")))
