@@ -120,7 +120,7 @@ func TestItem2GetIsAtomicRefusesExistingTargetsAndStaysInsideDest(t *testing.T) 
 			return
 		}
 		assert.Equal(t, 130, cmd.ProcessState.ExitCode())
-		assert.Contains(t, string(rest), "arvfile: context canceled\n")
+		assert.Contains(t, string(rest), "arvfile: interrupted\n")
 		assert.Equal(t, map[string]string{}, readTree(t, dest), "neither the file nor a temporary file")
 	})
 	t.Run("a symbolic link inside DEST is not written through", func(t *testing.T) {

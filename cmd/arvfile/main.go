@@ -124,10 +124,12 @@ func run(ctx context.Context, args []string, ev *env) int {
 		}
 		return ce.code
 	}
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		fmt.Fprintln(ev.stderr, "arvfile: interrupted")
+		return exitInterrupted
+	}
 	fmt.Fprintf(ev.stderr, "arvfile: %v\n", err)
 	switch {
-	case ctx.Err() != nil && errors.Is(err, context.Canceled):
-		return exitInterrupted
 	case errors.Is(err, keep.ErrNotFound), errors.Is(err, fs.ErrNotExist):
 		return exitNotFound
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/arvfile/arvfile"
 	"github.com/arvfile/arvfile/keep"
@@ -363,18 +365,26 @@ func (u *uploader) upload(prog *progress) error {
 	for _, i := range u.todo {
 		n, err := u.copyFile(i, buf, prog)
 		if err != nil {
+			if u.t.ctx.Err() != nil {
+				// Interrupted: keep what was read in the resume cache.
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				if cerr := u.checkpoint(ctx); cerr != nil {
+					fmt.Fprintf(u.t.stderr, "arvfile put: saving the files read before the interruption: %v\n", cerr)
+				}
+				cancel()
+			}
 			return err
 		}
 		prog.file()
 		u.pending = append(u.pending, i)
 		if sinceCheckpoint += n; sinceCheckpoint >= u.checkpointBytes {
-			if err := u.checkpoint(); err != nil {
+			if err := u.checkpoint(u.t.ctx); err != nil {
 				return err
 			}
 			sinceCheckpoint = 0
 		}
 	}
-	if err := u.checkpoint(); err != nil {
+	if err := u.checkpoint(u.t.ctx); err != nil {
 		return err
 	}
 	prog.done()
@@ -427,11 +437,10 @@ func (u *uploader) copyFile(i int, buf []byte, prog *progress) (int64, error) {
 // checkpoint stores every file read since the last checkpoint, takes their
 // segments, records them in the resume cache (saved), and removes them from
 // the scratch collection.
-func (u *uploader) checkpoint() error {
+func (u *uploader) checkpoint(ctx context.Context) error {
 	if len(u.pending) == 0 {
 		return nil
 	}
-	ctx := u.t.ctx
 	if err := u.c.Commit(ctx); err != nil {
 		return err
 	}
