@@ -47,7 +47,8 @@ Resume: put remembers, per store, which blocks hold each file it stored (by abso
 path, size and modification time) in $XDG_CACHE_HOME/arvfile (~/.cache/arvfile). A file
 unchanged since is not read again once its blocks are confirmed in the store, so a put
 that was interrupted, or that is run again on the same tree, costs little more than a walk
-of the tree. The cache is saved every --checkpoint bytes read and at the end.
+of the tree. The cache is saved every --checkpoint bytes read, on an interruption
+(SIGINT, SIGTERM; a kill loses the files since the last save) and at the end.
 --no-resume reads everything.
 
 --dry-run stores nothing and exits with status 2 when some file would be read and

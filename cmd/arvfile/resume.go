@@ -28,8 +28,8 @@ import (
 // block they name is confirmed to be in the store (a keep directory stats
 // the block file; other stores read the block) and no permission signature
 // among them has expired. put writes the cache at every checkpoint (every
-// --checkpoint bytes read) and at the end, so an interrupted put loses at
-// most the files since the last checkpoint.
+// --checkpoint bytes read), when interrupted by a signal, and at the end, so
+// a killed put loses at most the files since the last checkpoint.
 //
 // There is one cache file per store, at
 // $XDG_CACHE_HOME/arvfile/resume-<md5 of the store's id>.gob (a gob, since
