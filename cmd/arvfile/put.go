@@ -118,7 +118,7 @@ func (t *tool) plan(o *putOptions, args []string) (*putPlan, error) {
 		plan.files = append(plan.files, putFile{src: "-", name: name})
 		return plan, nil
 	}
-	w := &walker{plan: plan, followLinks: o.followLinks, excludes: o.excludes}
+	w := &walker{ctx: t.ctx, plan: plan, followLinks: o.followLinks, excludes: o.excludes}
 	taken := map[string]string{}
 	for _, src := range args {
 		if src == "-" {

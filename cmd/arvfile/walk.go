@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"os"
@@ -38,6 +39,7 @@ type putFile struct {
 // walker walks local trees into a plan, with the os functions (not io/fs,
 // whose paths must be UTF-8): names are stored byte for byte as they are.
 type walker struct {
+	ctx         context.Context // an interruption stops the walk
 	plan        *putPlan
 	followLinks bool
 	excludes    []string
@@ -113,6 +115,9 @@ func (w *walker) walkDir(dir, name, rel string, onPath map[fileID]bool) (int, er
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
 	stored := 0
+	if err := w.ctx.Err(); err != nil {
+		return 0, err
+	}
 	for _, de := range entries {
 		src := filepath.Join(dir, de.Name())
 		childRel := de.Name()
