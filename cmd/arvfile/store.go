@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/arvfile/arvfile/keep"
+)
+
+// storeChoice is the store a command works on, with where its side files
+// live.
+type storeChoice struct {
+	// st is the store.
+	st keep.Store
+	// dir is the store when it is a keep directory (fsck and gc need one),
+	// else nil.
+	dir *keep.DirStore
+	// id names the store for the resume cache: "dir:" and the absolute root,
+	// "keep:" and the services, "s3://…".
+	id string
+	// listPath is the store's collection list (see collectionList).
+	listPath string
+}
+
+// errBackendMissing is returned for a store spec whose backend is not built
+// into this arvfile.
+var errBackendMissing = errors.New("backend not built into this arvfile")
+
+// selectStore opens the store that --keep, --store or ARVFILE_STORE names,
+// in that order of precedence; the default is the keep directory under the
+// user's data directory.
+//
+// The Keep services and S3 cases are placeholders until keep.Client and
+// keep.S3Store land: the lead wires `keep.NewClientFromEnv(...)` (with
+// ARVADOS_API_TOKEN and ARVADOS_KEEP_SERVICES) into the "keep:" case and
+// `keep.NewS3Store(ctx, keep.S3ConfigFromURL(...))` into the "s3://" case,
+// each with a collection list under dataDir (as listPathFor does below).
+func selectStore(ctx context.Context, g *globals, getenv func(string) string) (*storeChoice, error) {
+	spec := g.store
+	if spec == "" {
+		spec = getenv("ARVFILE_STORE")
+	}
+	if g.keepDir != "" {
+		spec = g.keepDir
+	}
+	switch {
+	case spec == "keep:" || strings.HasPrefix(spec, "keep:"):
+		return nil, fmt.Errorf("store %q: the Arvados Keep services client (keep.Client, with ARVADOS_API_TOKEN and ARVADOS_KEEP_SERVICES) is not available yet: %w", spec, errBackendMissing)
+	case strings.HasPrefix(spec, "s3://"):
+		return nil, fmt.Errorf("store %q: the S3 store (keep.S3Store) is not available yet: %w", spec, errBackendMissing)
+	case strings.Contains(spec, "://"):
+		return nil, usagef("", "store %q: unknown scheme; want a directory, keep: or s3://BUCKET[/PREFIX]", spec)
+	}
+	dir := spec
+	if dir == "" {
+		base, err := dataDir(getenv)
+		if err != nil {
+			return nil, fmt.Errorf("no --keep directory and %w", err)
+		}
+		dir = filepath.Join(base, "keep")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	ds, err := keep.NewDirStore(abs)
+	if err != nil {
+		return nil, err
+	}
+	return &storeChoice{st: ds, dir: ds, id: "dir:" + abs, listPath: filepath.Join(abs, collectionListName)}, nil
+}
+
+// dataDir is $XDG_DATA_HOME/arvfile, or ~/.local/share/arvfile.
+func dataDir(getenv func(string) string) (string, error) {
+	return xdgDir(getenv, "XDG_DATA_HOME", ".local/share")
+}
+
+// cacheDir is $XDG_CACHE_HOME/arvfile, or ~/.cache/arvfile.
+func cacheDir(getenv func(string) string) (string, error) {
+	return xdgDir(getenv, "XDG_CACHE_HOME", ".cache")
+}
+
+func xdgDir(getenv func(string) string, variable, fallback string) (string, error) {
+	base := getenv(variable)
+	if base == "" {
+		home := getenv("HOME")
+		if home == "" {
+			return "", fmt.Errorf("neither %s nor HOME is set", variable)
+		}
+		base = filepath.Join(home, filepath.FromSlash(fallback))
+	}
+	return filepath.Join(base, "arvfile"), nil
+}
+
+// listPathFor is where the collection list of a store that is not a keep
+// directory lives: under the data directory, named by the store's id.
+func listPathFor(getenv func(string) string, id string) (string, error) {
+	base, err := dataDir(getenv)
+	if err != nil {
+		return "", err
+	}
+	sum := md5.Sum([]byte(id))
+	return filepath.Join(base, "collections-"+hex.EncodeToString(sum[:8])), nil
+}
+
+// ensureParent creates the directory that will hold path.
+func ensureParent(path string) error { return os.MkdirAll(filepath.Dir(path), 0o755) }
