@@ -23,8 +23,9 @@ var ErrS3AccessDenied = errors.New("keep: s3: access denied")
 var ErrS3NoSuchBucket = errors.New("keep: s3: no such bucket")
 
 // S3Error is an error answer of an S3 server to an S3Store request. Get it
-// with errors.As; errors.Is sees through it to ErrNotFound,
-// ErrS3NoSuchBucket or ErrS3AccessDenied when the answer means one of them.
+// with errors.As; errors.Is sees through it to ErrNotFound (a 404 to a GET or
+// HEAD of an object), ErrS3NoSuchBucket or ErrS3AccessDenied when the answer
+// means one of them.
 // An S3Error for a 5xx, 429, 408 or a SlowDown, RequestTimeout or BadDigest
 // code is wrapped in a *TemporaryError.
 type S3Error struct {
@@ -97,7 +98,7 @@ func (e *S3Error) meaning(kind s3OpKind) error {
 		return ErrS3AccessDenied
 	case e.Code == "NoSuchBucket" || (kind == bucketOp && e.StatusCode == http.StatusNotFound):
 		return ErrS3NoSuchBucket
-	case e.StatusCode == http.StatusNotFound:
+	case e.StatusCode == http.StatusNotFound && e.Op != "put":
 		return ErrNotFound
 	}
 	return nil
@@ -121,7 +122,7 @@ func (s *S3Store) classify(ctx, rctx context.Context, op, key string, err error,
 		return fmt.Errorf("keep: s3 %s %s: %w", op, what, err)
 	}
 	var status interface{ HTTPStatusCode() int }
-	if errors.As(err, &status) {
+	if errors.As(err, &status) && status.HTTPStatusCode() != 0 {
 		e := &S3Error{Op: op, Bucket: s.bucket, Key: key, StatusCode: status.HTTPStatusCode()}
 		var api smithy.APIError
 		if errors.As(err, &api) {
