@@ -21,7 +21,7 @@ func ExampleNewS3Store() {
 	if err != nil {
 		log.Fatal(err) // errors.Is(err, keep.ErrS3NoSuchBucket), keep.ErrS3AccessDenied, …
 	}
-	e, err := arvfile.New(arvfile.WithStore(st)) // the engine retries temporary errors itself
+	e, err := arvfile.New(arvfile.WithStore(st)) // the engine retries temporary Put errors; keep.WithRetries(st, …) retries Gets too
 	if err != nil {
 		log.Fatal(err)
 	}
