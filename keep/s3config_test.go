@@ -109,3 +109,24 @@ func TestNewS3StoreRejectsABadConfigBeforeAnyIO(t *testing.T) {
 		})
 	}
 }
+
+func TestS3StoreKeyIsKeepstores(t *testing.T) {
+	const hash = "5d41402abc4b2a76b9719d911017c592"
+	cases := []struct {
+		prefix int
+		hash   string
+		want   string
+	}{
+		{0, hash, hash},
+		{1, hash, "5/" + hash},
+		{3, hash, "5d4/" + hash},
+		{30, hash, hash[:30] + "/" + hash},
+		{3, "5d41", "5d4/5d41"},
+		{3, "5d4", "5d4"}, // too short for the prefix: as keepstore, no prefix (and no panic)
+		{3, "", ""},
+	}
+	for _, tc := range cases {
+		st := &S3Store{prefix: tc.prefix}
+		assert.Equal(t, tc.want, st.Key(tc.hash), "PrefixLength %d, %q", tc.prefix, tc.hash)
+	}
+}

@@ -186,9 +186,10 @@ func (cfg S3Config) check() error {
 func (s *S3Store) Bucket() string { return s.bucket }
 
 // Key returns the object key of the block with the given md5 hex, as
-// keepstore names it: the md5, or md5[:p]/md5 with PrefixLength p.
+// keepstore names it: the md5, or md5[:p]/md5 with PrefixLength p (applied,
+// as keepstore applies it, only to a hash longer than p+1).
 func (s *S3Store) Key(hash string) string {
-	if s.prefix > 0 {
+	if s.prefix > 0 && s.prefix < len(hash)-1 {
 		return hash[:s.prefix] + "/" + hash
 	}
 	return hash
