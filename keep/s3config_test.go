@@ -121,8 +121,9 @@ func TestS3StoreKeyIsKeepstores(t *testing.T) {
 		{1, hash, "5/" + hash},
 		{3, hash, "5d4/" + hash},
 		{30, hash, hash[:30] + "/" + hash},
-		{3, "5d41", "5d4/5d41"},
-		{3, "5d4", "5d4"}, // too short for the prefix: as keepstore, no prefix (and no panic)
+		{3, "5d41a", "5d4/5d41a"},
+		{3, "5d41", "5d41"}, // as keepstore: a prefix only when it is shorter than the hash minus one
+		{3, "5d4", "5d4"},   // too short for the prefix: as keepstore, no prefix (and no panic)
 		{3, "", ""},
 	}
 	for _, tc := range cases {
