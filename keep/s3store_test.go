@@ -5,10 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 	"testing"
 
+	"github.com/arvfile/arvfile/internal/testserver"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -261,4 +264,53 @@ func TestS3StoreNamesRefusedCredentialsAndMissingBuckets(t *testing.T) {
 		assert.False(t, errors.Is(err, ErrNotFound), "a missing bucket is not a missing block")
 	})
 
+}
+
+func TestNewS3StoreFindsCredentialsInTheAWSChain(t *testing.T) {
+	f := newS3Fixture(t)
+	bucket := f.bucket("chain")
+	dir := t.TempDir()
+	sharedFile := filepath.Join(dir, "credentials")
+	require.NoError(t, os.WriteFile(sharedFile, []byte(fmt.Sprintf(
+		"[minio]\naws_access_key_id = %s\naws_secret_access_key = %s\n",
+		testserver.MinIOAccessKey, testserver.MinIOSecretKey)), 0o600))
+	cases := []struct {
+		name string
+		env  map[string]string
+		want error // nil: the store works
+	}{
+		{"from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+			map[string]string{"AWS_ACCESS_KEY_ID": testserver.MinIOAccessKey, "AWS_SECRET_ACCESS_KEY": testserver.MinIOSecretKey}, nil},
+		{"from a profile of the shared credentials file",
+			map[string]string{"AWS_SHARED_CREDENTIALS_FILE": sharedFile, "AWS_PROFILE": "minio"}, nil},
+		{"nowhere, which is ErrS3AccessDenied", nil, ErrS3AccessDenied},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			// Only what the case sets, and never the EC2 metadata service
+			// (which is not on 127.0.0.1).
+			for _, name := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+				"AWS_DEFAULT_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
+				"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"} {
+				t.Setenv(name, tc.env[name])
+			}
+			t.Setenv("AWS_SHARED_CREDENTIALS_FILE", firstSet(tc.env["AWS_SHARED_CREDENTIALS_FILE"], filepath.Join(dir, "none")))
+			t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "no-config"))
+			t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+			cfg := f.config(bucket, 0)
+			cfg.AccessKeyID, cfg.SecretAccessKey = "", ""
+			st, err := NewS3Store(context.Background(), cfg)
+			if tc.want != nil {
+				assert.Nil(t, st)
+				assert.ErrorIs(t, err, tc.want)
+				assert.False(t, IsTemporary(err))
+				assert.ErrorContains(t, err, "keep: s3 head bucket chain: operation error S3: HeadBucket, get identity: get credentials: keep: s3: access denied: no credentials: ")
+				return
+			}
+			require.NoError(t, err)
+			locator, err := st.Put(context.Background(), []byte("hello"), PutOptions{})
+			require.NoError(t, err)
+			assert.Equal(t, helloLocator, locator)
+		})
+	}
 }
