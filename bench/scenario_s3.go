@@ -74,7 +74,7 @@ func runS3(cfg config) ([]result, error) {
 			}
 		}
 		debug.FreeOSMemory()
-		secs, err := s3LimitPut(ctx, raw, limitBucket, base, rep, blocks)
+		keys, secs, err := s3LimitPut(ctx, raw, limitBucket, base, rep, blocks)
 		if err != nil {
 			return nil, err
 		}
@@ -107,7 +107,7 @@ func runS3(cfg config) ([]result, error) {
 		}
 
 		debug.FreeOSMemory()
-		secs, err = s3LimitGet(ctx, raw, limitBucket, base, rep, blocks)
+		secs, err = s3LimitGet(ctx, raw, limitBucket, keys, len(base))
 		if err != nil {
 			return nil, err
 		}
@@ -125,7 +125,14 @@ func runS3(cfg config) ([]result, error) {
 		var lo, hi float64
 		p.res.Limit, lo, hi = stats(p.limits)
 		p.res.Ratio = p.res.Median / p.res.Limit
-		p.res.Extra = map[string]float64{"limit_min": lo, "limit_max": hi}
+		// The machine's load changes between repetitions: the ratio of each
+		// repetition to its own limit is the steadier figure.
+		pairs := make([]float64, len(p.limits))
+		for i, l := range p.limits {
+			pairs[i] = p.res.Runs[i] / l
+		}
+		pairMedian, _, _ := stats(pairs)
+		p.res.Extra = map[string]float64{"limit_min": lo, "limit_max": hi, "median_ratio_per_repetition": pairMedian}
 	}
 	return []result{write, read}, nil
 }
@@ -184,38 +191,34 @@ func s3Parallel(blocks int, fn func(worker, i int) error) (float64, error) {
 }
 
 // s3LimitPut PUTs the blocks of repetition rep into bucket, each under its
-// md5 with Content-MD5, and returns the seconds it took.
-func s3LimitPut(ctx context.Context, c *s3.Client, bucket string, base []byte, rep, blocks int) (float64, error) {
+// md5 with Content-MD5, and returns their keys and the seconds it took.
+func s3LimitPut(ctx context.Context, c *s3.Client, bucket string, base []byte, rep, blocks int) ([]string, float64, error) {
 	bufs := make([][]byte, s3PutWorkers)
 	for w := range bufs {
 		bufs[w] = append([]byte(nil), base...)
 	}
-	return s3Parallel(blocks, func(w, i int) error {
+	keys := make([]string, blocks)
+	secs, err := s3Parallel(blocks, func(w, i int) error {
 		block := bufs[w]
 		stampBlock(block, rep, i)
 		sum := md5.Sum(block)
-		_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(hex.EncodeToString(sum[:])),
+		keys[i] = hex.EncodeToString(sum[:])
+		_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(keys[i]),
 			Body: bytes.NewReader(block), ContentLength: aws.Int64(int64(len(block))),
 			ContentMD5: aws.String(base64.StdEncoding.EncodeToString(sum[:]))})
 		return err
 	})
+	return keys, secs, err
 }
 
-// s3LimitGet GETs the blocks s3LimitPut stored, verifies their md5, and
-// returns the seconds it took (the expected md5s are computed beforehand).
-func s3LimitGet(ctx context.Context, c *s3.Client, bucket string, base []byte, rep, blocks int) (float64, error) {
-	block := append([]byte(nil), base...)
-	keys := make([]string, blocks)
-	for i := range keys {
-		stampBlock(block, rep, i)
-		sum := md5.Sum(block)
-		keys[i] = hex.EncodeToString(sum[:])
-	}
+// s3LimitGet GETs the blocks s3LimitPut stored under keys (each of size
+// bytes), verifies their md5, and returns the seconds it took.
+func s3LimitGet(ctx context.Context, c *s3.Client, bucket string, keys []string, size int) (float64, error) {
 	bufs := make([][]byte, s3PutWorkers)
 	for w := range bufs {
-		bufs[w] = make([]byte, len(base))
+		bufs[w] = make([]byte, size)
 	}
-	return s3Parallel(blocks, func(w, i int) error {
+	return s3Parallel(len(keys), func(w, i int) error {
 		out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(keys[i])})
 		if err != nil {
 			return err

@@ -258,7 +258,7 @@ func (s *S3Store) holds(ctx context.Context, key, hash string, size int64) (bool
 		return false, nil
 	}
 	etag := strings.Trim(aws.ToString(head.ETag), `"`)
-	if len(etag) == 2*md5.Size && isLowerHex(strings.ToLower(etag)) && !strings.EqualFold(etag, hash) {
+	if _, err := hex.DecodeString(etag); err == nil && len(etag) == 2*md5.Size && !strings.EqualFold(etag, hash) {
 		return false, nil
 	}
 	return true, nil
