@@ -31,8 +31,10 @@ var ErrS3NoSuchBucket = errors.New("keep: s3: no such bucket")
 type S3Error struct {
 	// Op is the request: "get", "put", "head" (of an object) or "head bucket".
 	Op string
-	// Bucket and Key name the object ("" Key for a bucket request).
-	Bucket, Key string
+	// Bucket is the store's bucket.
+	Bucket string
+	// Key is the object's key, "" for a request about the bucket.
+	Key string
 	// StatusCode is the HTTP status of the answer.
 	StatusCode int
 	// Code is the S3 error code ("NoSuchKey", "SlowDown", …). An answer to

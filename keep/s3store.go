@@ -40,9 +40,11 @@ type S3Config struct {
 	// standard AWS chain is used: the environment (AWS_ACCESS_KEY_ID,
 	// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE), the shared
 	// credentials and config files, then the other sources the AWS SDK knows.
-	AccessKeyID     string
+	AccessKeyID string
+	// SecretAccessKey goes with AccessKeyID.
 	SecretAccessKey string
-	SessionToken    string
+	// SessionToken goes with temporary credentials; "" for long-term keys.
+	SessionToken string
 	// UsePathStyle addresses the bucket as a path (endpoint/bucket/key), as
 	// MinIO and most S3-compatible servers want, instead of as a host name
 	// (bucket.endpoint/key).
