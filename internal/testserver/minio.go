@@ -88,8 +88,12 @@ func StartMinIO(dir string, opts MinIOOptions) (*MinIO, error) {
 		}
 		m.Endpoint = fmt.Sprintf("http://127.0.0.1:%d", port)
 		err = m.Start()
-		if err == nil || attempt == 2 || !strings.Contains(err.Error(), "address already in use") {
-			return m, err
+		// MinIO says "Specified port is already in use".
+		if err == nil {
+			return m, nil
+		}
+		if attempt == 2 || !strings.Contains(err.Error(), "already in use") {
+			return nil, err
 		}
 	}
 }

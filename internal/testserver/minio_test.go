@@ -3,10 +3,12 @@ package testserver
 import (
 	"context"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -73,4 +75,20 @@ func TestCIInstallsThePinnedMinIO(t *testing.T) {
 	script, err := os.ReadFile(filepath.Join(root, ".ci", "run"))
 	require.NoError(t, err)
 	assert.Contains(t, string(script), "github.com/minio/minio@"+MinIOVersion)
+}
+
+func TestMinIOOnATakenPortSaysSo(t *testing.T) {
+	// StartMinIO tries another port when the error says "already in use".
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	bin, err := FindMinIO("")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "data"), 0o755))
+	m := &MinIO{Dir: dir, Endpoint: "http://" + l.Addr().String(), binary: bin, timeout: 30 * time.Second}
+	err = m.Start()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "already in use")
+	assert.False(t, m.Running())
 }
