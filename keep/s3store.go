@@ -83,7 +83,8 @@ const s3RecentPrefix = "recent/"
 // with Content-MD5, so the server refuses bytes damaged on the way; then PUT
 // the empty marker recent/<key>, as keepstore does after every write and
 // touch, so keepstore's trash and balance logic treat the block as fresh.
-// Put returns unsigned `md5+size` locators.
+// Put returns unsigned `md5+size` locators; PutOptions are ignored (the
+// bucket's own redundancy and storage class apply).
 //
 // A Get fetches the object (hints in the locator are ignored), reads at most
 // the locator's size plus one byte and verifies size and md5: ErrNotFound
@@ -448,4 +449,8 @@ func (r *detachableReader) detach() {
 // errDetached is what a request body returns once its Put has returned.
 var errDetached = errors.New("keep: s3 request body read after its Put returned")
 
-var _ io.ReadSeeker = (*detachableReader)(nil)
+var (
+	_ io.ReadSeeker = (*detachableReader)(nil)
+	_ Store         = (*S3Store)(nil)
+	_ Refresher     = (*S3Store)(nil)
+)
