@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -188,4 +189,51 @@ func TestS3StoreTimeoutsAndRefusedConnectionsAreTemporary(t *testing.T) {
 		assert.True(t, IsTemporary(err), "%v", err)
 		assert.ErrorContains(t, err, "connection refused")
 	})
+}
+
+// failingReader returns its bytes, then err.
+type failingReader struct {
+	data []byte
+	err  error
+}
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, r.err
+	}
+	n := copy(p, r.data)
+	r.data = r.data[n:]
+	return n, nil
+}
+
+func TestReadObjectTellsAShortBodyFromALongOne(t *testing.T) {
+	reset := errors.New("connection reset by peer")
+	cases := []struct {
+		name      string
+		body      io.Reader
+		want      []byte
+		temporary bool
+		err       string
+	}{
+		{"a body of the expected size comes back whole", strings.NewReader("hello"), []byte("hello"), false, ""},
+		{"a longer body comes back with one byte more, for VerifyBlock to refuse", strings.NewReader("hello!!"), []byte("hello!"), false, ""},
+		{"a body that ends early is a temporary failure", strings.NewReader("hel"), nil, true,
+			"keep: temporary failure: body ended after 3 of 5 bytes"},
+		{"an empty body is a temporary failure", strings.NewReader(""), nil, true,
+			"keep: temporary failure: body ended after 0 of 5 bytes"},
+		{"a read error is returned as it is", &failingReader{data: []byte("he"), err: reset}, nil, false,
+			"connection reset by peer"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := readObject(tc.body, 5)
+			assert.Equal(t, tc.want, got)
+			if tc.err == "" {
+				assert.NoError(t, err)
+				return
+			}
+			assert.EqualError(t, err, tc.err)
+			assert.Equal(t, tc.temporary, IsTemporary(err))
+		})
+	}
 }
