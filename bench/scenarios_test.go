@@ -38,7 +38,7 @@ func TestRunRejectsBadFlags(t *testing.T) {
 	}{
 		{[]string{"--reps", "0"}, "--reps must be at least 1, not 0"},
 		{[]string{"--store", "s3"}, `--store must be mem or dir, not "s3"`},
-		{[]string{"--scenarios", "z"}, `no scenario "z" (have a,b,c,d,e,f,g,h)`},
+		{[]string{"--scenarios", "z"}, `no scenario "z" (have a,b,c,d,e,f,g,h,s)`},
 		{[]string{"--concurrency", "1,x"}, `--concurrency: "x" is not a positive number`},
 	}
 	for _, tc := range cases {
