@@ -48,9 +48,13 @@ func newHarness(t *testing.T) *harness {
 	return &harness{t: t, keepDir: t.TempDir(), cacheDir: t.TempDir()}
 }
 
-// command returns the command line, with --keep and the test's cache.
+// command returns the command line, with --keep (unless the harness has no
+// keep directory) and the test's cache.
 func (h *harness) command(args ...string) *exec.Cmd {
-	cmd := exec.Command(bin, append([]string{"--keep", h.keepDir}, args...)...)
+	if h.keepDir != "" {
+		args = append([]string{"--keep", h.keepDir}, args...)
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(append(os.Environ(), "XDG_CACHE_HOME="+h.cacheDir, "ARVFILE_STORE="), h.env...)
 	return cmd
 }

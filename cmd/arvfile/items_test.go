@@ -611,10 +611,10 @@ func TestItem11StoreSelection(t *testing.T) {
 		{"--keep wins over --store", []string{"put", "--store", storeDir, "--keep", keepDir, src}, nil, 0, "", keepDir},
 		{"keep: needs keep.Client", []string{"put", "--store", "keep:", src}, nil, 1,
 			"arvfile: store \"keep:\": the Arvados Keep services client (keep.Client, with ARVADOS_API_TOKEN and ARVADOS_KEEP_SERVICES) is not available yet: backend not built into this arvfile\n", ""},
-		{"s3:// needs keep.S3Store", []string{"put", src}, []string{"ARVFILE_STORE=s3://bucket/prefix"}, 1,
-			"arvfile: store \"s3://bucket/prefix\": the S3 store (keep.S3Store) is not available yet: backend not built into this arvfile\n", ""},
+		{"an s3:// store takes no path", []string{"put", src}, []string{"ARVFILE_STORE=s3://bucket/prefix"}, 2,
+			"arvfile: store \"s3://bucket/prefix\": keep: s3 URL \"s3://bucket/prefix\": path \"/prefix\": blocks are stored at the top of the bucket, as keepstore stores them; give no path\n(run 'arvfile help' for usage)\n", ""},
 		{"an unknown scheme", []string{"put", "--store", "ftp://x", src}, nil, 2,
-			"arvfile: store \"ftp://x\": unknown scheme; want a directory, keep: or s3://BUCKET[/PREFIX]\n(run 'arvfile help' for usage)\n", ""},
+			"arvfile: store \"ftp://x\": unknown scheme; want a directory, keep: or s3://BUCKET\n(run 'arvfile help' for usage)\n", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -147,7 +147,7 @@ type globals struct {
 func (g *globals) register(fl *flag.FlagSet) {
 	saved := *g
 	fl.StringVar(&g.keepDir, "keep", "", "the keep directory `DIR`: shorthand for --store DIR")
-	fl.StringVar(&g.store, "store", "", "where blocks are, `SPEC`: a directory (the default), keep:, or s3://BUCKET[/PREFIX]")
+	fl.StringVar(&g.store, "store", "", "where blocks are, `SPEC`: a directory (the default), keep:, or s3://BUCKET")
 	*g = saved
 }
 
@@ -171,9 +171,11 @@ const storeHelp = `store selection (every command):
                         $XDG_DATA_HOME/arvfile/keep, or ~/.local/share/arvfile/keep
     keep:               the Arvados Keep services named by ARVADOS_KEEP_SERVICES
                         (space-separated URLs), with the token ARVADOS_API_TOKEN
-    s3://BUCKET[/PREFIX] an S3 bucket laid out as keepstore's S3 volumes lay it out, with
-                        the usual AWS_* variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
-                        AWS_REGION, AWS_ENDPOINT_URL)
+    s3://BUCKET[?endpoint=URL&region=R&path_style=BOOL&prefix_length=N]
+                        an S3 bucket laid out as keepstore's S3 volumes lay it out (key md5,
+                        or md5[:N]/md5), with the usual AWS_* variables (AWS_ACCESS_KEY_ID,
+                        AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION,
+                        AWS_ENDPOINT_URL[_S3]) or the AWS shared files
   --keep DIR is the shorthand for --store DIR and wins over both.
 `
 

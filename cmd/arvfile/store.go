@@ -53,9 +53,9 @@ func selectStore(ctx context.Context, g *globals, getenv func(string) string) (*
 	case spec == "keep:" || strings.HasPrefix(spec, "keep:"):
 		return nil, fmt.Errorf("store %q: the Arvados Keep services client (keep.Client, with ARVADOS_API_TOKEN and ARVADOS_KEEP_SERVICES) is not available yet: %w", spec, errBackendMissing)
 	case strings.HasPrefix(spec, "s3://"):
-		return nil, fmt.Errorf("store %q: the S3 store (keep.S3Store) is not available yet: %w", spec, errBackendMissing)
+		return openS3(ctx, spec, getenv)
 	case strings.Contains(spec, "://"):
-		return nil, usagef("", "store %q: unknown scheme; want a directory, keep: or s3://BUCKET[/PREFIX]", spec)
+		return nil, usagef("", "store %q: unknown scheme; want a directory, keep: or s3://BUCKET", spec)
 	}
 	dir := spec
 	if dir == "" {
@@ -111,3 +111,23 @@ func listPathFor(getenv func(string) string, id string) (string, error) {
 
 // ensureParent creates the directory that will hold path.
 func ensureParent(path string) error { return os.MkdirAll(filepath.Dir(path), 0o755) }
+
+// openS3 opens the S3 bucket that an s3://BUCKET[?…] spec names, with the
+// usual AWS environment variables (see keep.S3ConfigFromURL); its collection
+// list lives under the data directory.
+func openS3(ctx context.Context, spec string, getenv func(string) string) (*storeChoice, error) {
+	cfg, err := keep.S3ConfigFromURL(spec)
+	if err != nil {
+		return nil, usagef("", "store %q: %v", spec, err)
+	}
+	st, err := keep.NewS3Store(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("store %q: %w", spec, err)
+	}
+	id := fmt.Sprintf("s3://%s?endpoint=%s&prefix_length=%d", cfg.Bucket, cfg.Endpoint, cfg.PrefixLength)
+	list, err := listPathFor(getenv, id)
+	if err != nil {
+		return nil, err
+	}
+	return &storeChoice{st: st, id: id, listPath: list}, nil
+}
