@@ -513,3 +513,22 @@ func TestWalksNeverSeeARemovedOrReplacedDirectory(t *testing.T) {
 		assert.Equal(t, s.want, got, s.name)
 	}
 }
+
+// Item 4: replacing the remote blocks of a deep tree costs a constant per
+// directory (before the fix each level built its own path, 2·depth²/2 bytes:
+// 100 MB at this depth).
+func TestCopyRemoteBlocksIsLinearInPathDepth(t *testing.T) {
+	const depth = 10000
+	const perLevel = 2 << 10
+	e := newTestEngine(t, storeWith(t, "hello"))
+	c, err := e.LoadCollection("." + strings.Repeat("/a", depth) + " " + remote(loc("hello")) + " 0:5:f\n")
+	require.NoError(t, err)
+	allocated := allocatedDuring(func() { err = c.CopyRemoteBlocks(bg) })
+	require.NoError(t, err)
+	t.Logf("CopyRemoteBlocks at depth %d: %d bytes allocated", depth, allocated)
+	assert.Less(t, allocated, uint64(perLevel*depth))
+	has, err := c.HasRemoteBlocks(bg)
+	require.NoError(t, err)
+	assert.False(t, has)
+	assert.Equal(t, "hello", contents(t, c, strings.Repeat("a/", depth)+"f"))
+}
