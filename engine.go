@@ -85,7 +85,11 @@ func New(opts ...Option) (*Engine, error) {
 		MaxFileSize:  cfg.maxFileSize,
 		Logger:       cfg.logger,
 	})
-	reads := readingStore(cfg.store, cfg.retries)
+	// Reads retry a temporary Get failure as uploads retry a Put: through
+	// the put workers' retrying store. They go through a keep.Cache (which
+	// verifies what it fetches) or, without a cache, keep.Verified, so every
+	// block is checked against its md5 and size before anyone sees it.
+	reads := sys.RT.Putter
 	e := &Engine{cfg: cfg, sys: sys, reader: keep.Verified(reads), done: make(chan struct{})}
 	if cfg.cacheBytes > 0 {
 		e.cache = keep.NewCache(reads, cfg.cacheBytes, cfg.prefetch)

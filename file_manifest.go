@@ -13,10 +13,10 @@ import (
 // ArvadosFile.manifest_text(stream_name, portable_locators, normalize,
 // only_committed): one line, the stream stream ("." when ""), the blocks the
 // file uses, each once, and the file's spans under the last element of the
-// name the handle was opened with (Name; see segments.FormatFileManifest). opts.Stripped is portable_locators
-// (no hints); opts.OnlyCommitted leaves out the bytes not yet stored. The
-// line is always normalized (adjacent spans merged), with or without
-// opts.Normalized, as in the SDK.
+// name the handle was opened with (Name; see segments.FormatFileManifest).
+// opts.Stripped is portable_locators (no hints); opts.OnlyCommitted leaves
+// out the bytes not yet stored. The line is always normalized (adjacent
+// spans merged), with or without opts.Normalized, as in the SDK.
 //
 // Nothing is stored: as in the SDK, bytes still in buffer blocks are named
 // by the md5+size of what those blocks hold now, which a later Sync or

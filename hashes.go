@@ -145,7 +145,11 @@ func (f *File) hashedSegments() ([]segments.Range, error) {
 }
 
 // PermissionExpired reports whether any block locator of the collection
-// carries a permission signature that expires at or before asOf.
+// carries a permission signature that expires at or before asOf. A
+// permission hint that is not `A<40 hex>@<1-8 hex>` (an opaque signature,
+// such as the placeholders of the Arvados documentation) has no expiry it
+// can read and counts as expired (keep.Locator.PermissionExpired), so a
+// caller that refreshes expired signatures replaces it.
 func (c *Collection) PermissionExpired(ctx context.Context, asOf time.Time) (bool, error) {
 	return c.anyLocator(ctx, func(l keep.Locator) bool { return l.PermissionExpired(asOf) })
 }

@@ -186,17 +186,27 @@ func TestAHugeDeclaredFileIsNotAllocated(t *testing.T) {
 	}
 }
 
-// ReadFile still reads whole files of every size around its first buffer.
+// ReadFile still reads whole files of every size around its first buffer,
+// each byte from its place (the block's bytes are all different, so a
+// buffer grown in the wrong place shows).
 func TestReadFileReadsWholeFiles(t *testing.T) {
-	e := newTestEngine(t, newTestStore())
-	for _, size := range []int{0, 1, readFileChunk - 1, readFileChunk, readFileChunk + 1, 3*readFileChunk + 5} {
+	st := newTestStore()
+	e := newTestEngine(t, st)
+	block := make([]byte, 3*readFileChunk+5)
+	for i := range block {
+		block[i] = byte(i*7 + i>>10)
+	}
+	blockLoc, err := st.Put(bg, block, keep.PutOptions{})
+	require.NoError(t, err)
+	for _, size := range []int{0, 1, readFileChunk - 1, readFileChunk, readFileChunk + 1, len(block)} {
 		t.Run(itoa64(int64(size)), func(t *testing.T) {
-			text := ". " + keep.PaddingBlockLocator + " 0:" + itoa64(int64(size)) + ":zeros\n"
+			text := ". " + blockLoc + " 0:" + itoa64(int64(size)) + ":f\n"
 			c, err := e.LoadCollection(text, ReadOnly())
 			require.NoError(t, err)
-			data, err := fs.ReadFile(c.FS(), "zeros")
+			data, err := fs.ReadFile(c.FS(), "f")
 			require.NoError(t, err)
-			assert.Equal(t, make([]byte, size), data)
+			assert.Equal(t, len(block[:size]), len(data))
+			assert.True(t, string(block[:size]) == string(data), "the file's bytes")
 		})
 	}
 }
@@ -512,4 +522,23 @@ func TestWalksNeverSeeARemovedOrReplacedDirectory(t *testing.T) {
 		require.NoError(t, err, s.name)
 		assert.Equal(t, s.want, got, s.name)
 	}
+}
+
+// Item 4: replacing the remote blocks of a deep tree costs a constant per
+// directory (before the fix each level built its own path, 2·depth²/2 bytes:
+// 100 MB at this depth).
+func TestCopyRemoteBlocksIsLinearInPathDepth(t *testing.T) {
+	const depth = 10000
+	const perLevel = 2 << 10
+	e := newTestEngine(t, storeWith(t, "hello"))
+	c, err := e.LoadCollection("." + strings.Repeat("/a", depth) + " " + remote(loc("hello")) + " 0:5:f\n")
+	require.NoError(t, err)
+	allocated := allocatedDuring(func() { err = c.CopyRemoteBlocks(bg) })
+	require.NoError(t, err)
+	t.Logf("CopyRemoteBlocks at depth %d: %d bytes allocated", depth, allocated)
+	assert.Less(t, allocated, uint64(perLevel*depth))
+	has, err := c.HasRemoteBlocks(bg)
+	require.NoError(t, err)
+	assert.False(t, has)
+	assert.Equal(t, "hello", contents(t, c, strings.Repeat("a/", depth)+"f"))
 }

@@ -108,17 +108,6 @@ func (e *Engine) readBlock(locator string, off int64, dst []byte) error {
 	return e.fetch(messages.Fetch{Locator: locator, BlockOffset: off, Dst: dst})
 }
 
-// readingStore is the store committed blocks are read from: st retrying a
-// temporary Get failure retries times, with the put workers' backoff. The
-// engine reads through a keep.Cache (which verifies what it fetches) or,
-// without a cache, through keep.Verified, so every block is checked against
-// its md5 and size before anyone sees it.
-func readingStore(st keep.Store, retries int) keep.Store {
-	return keep.WithRetries(st, keep.RetryPolicy{
-		Attempts: retries + 1, Initial: 20 * time.Millisecond, Max: 2 * time.Second,
-	})
-}
-
 // isPaddingLocator reports whether locator names the padding block (64 MiB
 // of zeros), with or without hints.
 func isPaddingLocator(locator string) bool {

@@ -31,12 +31,11 @@ type collectionActor struct {
 // lastWalk remembers the directory the last walk reached, so that a walk
 // of a path below it (as fs.WalkDir makes, one level deeper each time)
 // goes on from there instead of from the root: walking a tree n levels deep
-// then costs n steps, not n²/2. It holds while the collection's change
-// counter is gen (every change of names bumps it).
+// then costs n steps, not n²/2. Every change of names (touched) forgets it;
+// a change of a file's bytes leaves it alone.
 type lastWalk struct {
 	path string
 	dir  *dirNode
-	gen  uint64
 }
 
 // dirNode is one directory of the tree.
@@ -215,7 +214,7 @@ func (c *collectionActor) walk(p string, create bool) (*dirNode, error) {
 		return c.root, nil
 	}
 	n, rest := c.root, p
-	if l := &c.last; l.dir != nil && l.gen == c.coll.Changes.Load() {
+	if l := &c.last; l.dir != nil {
 		switch {
 		case p == l.path:
 			return l.dir, nil
@@ -242,7 +241,7 @@ func (c *collectionActor) walk(p string, create bool) (*dirNode, error) {
 		}
 		rest = tail
 	}
-	c.last = lastWalk{path: p, dir: n, gen: c.coll.Changes.Load()}
+	c.last = lastWalk{path: p, dir: n}
 	return n, nil
 }
 

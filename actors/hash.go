@@ -76,8 +76,11 @@ func (f *fileActor) onReplaceLocators(ctx actorContext, m *messages.ReplaceLocat
 // segments are copied first: copies may share them) and forwards the
 // request to every open file.
 func (c *collectionActor) onReplaceLocators(ctx actorContext, m *messages.ReplaceLocators) {
-	var visit func(prefix string, d *dirNode)
-	visit = func(prefix string, d *dirNode) {
+	// prefix is the path of the directory visited, built in place (as in
+	// onSnapshot): only the changed files' paths are allocated.
+	var prefix []byte
+	var visit func(d *dirNode)
+	visit = func(d *dirNode) {
 		for name, fn := range d.files {
 			if fn.pid != nil {
 				m.Reply.Add(1)
@@ -87,14 +90,17 @@ func (c *collectionActor) onReplaceLocators(ctx actorContext, m *messages.Replac
 			if segs, ok := replaced(fn.segs, m.Map); ok {
 				fn.segs = segs
 				c.coll.Changes.Add(1)
-				c.emit(ctx, messages.EventTok, prefix+name)
+				c.emit(ctx, messages.EventTok, joined(prefix, name))
 			}
 		}
 		for name, sub := range d.dirs {
-			visit(prefix+name+"/", sub)
+			mark := len(prefix)
+			prefix = append(append(prefix, name...), '/')
+			visit(sub)
+			prefix = prefix[:mark]
 		}
 	}
-	visit("", c.root)
+	visit(c.root)
 	m.Reply.Finish()
 }
 

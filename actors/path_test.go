@@ -42,3 +42,30 @@ func FuzzValidPath(f *testing.F) {
 		}
 	})
 }
+
+// The directory the last walk reached is kept across changes of a file's
+// bytes (which bump the change counter from the file actors) and forgotten
+// at every change of names.
+func TestTheLastWalkSurvivesChangesOfBytesNotOfNames(t *testing.T) {
+	c := &collectionActor{coll: &CollectionRuntime{}, root: newDirNode()}
+	b, err := c.walk("a/b", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.coll.Changes.Add(1) // what a file actor does after a write
+	// Swap "a" behind the walker's back: a walk from the root would miss b.
+	c.root.dirs["a"] = newDirNode()
+	for _, p := range []string{"a/b", "a/b/c"} {
+		if _, err := c.walk(p, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b.dirs["c"] == nil {
+		t.Errorf("the walk of a/b/c went from the root, not from where the last walk ended")
+	}
+	c.touched(c.root)
+	c.root.dirs["a"] = newDirNode()
+	if _, err := c.walk("a/b", false); err == nil {
+		t.Errorf("after a change of names, a walk still used the forgotten directory")
+	}
+}

@@ -34,7 +34,8 @@ type Runtime struct {
 	// Retries is how many times a put worker retries a temporary failure.
 	Retries int
 	// Putter is Store wrapped to retry temporary failures Retries times
-	// with exponential backoff; put workers upload through it.
+	// with exponential backoff; put workers upload through it, and the
+	// engine reads committed blocks through it.
 	Putter keep.Store
 	// PutWorkers is the number of put workers.
 	PutWorkers int

@@ -81,7 +81,7 @@ func (d *DirStore) sweepTemps(cutoff time.Time) {
 		return
 	}
 	for _, de := range dirs {
-		if !de.IsDir() || len(de.Name()) != 3 || !lowerHex(de.Name()) {
+		if !de.IsDir() || len(de.Name()) != 3 || !isLowerHex(de.Name()) {
 			continue
 		}
 		d.sweepDir(filepath.Join(d.root, de.Name()), cutoff)
@@ -279,18 +279,7 @@ func (d *DirStore) paths(hash string) (dir, file string) {
 // dirStoreValidHash reports whether hash is 32 lower-case hex digits, the
 // only strings DirStore turns into paths.
 func dirStoreValidHash(hash string) bool {
-	return len(hash) == 2*md5.Size && lowerHex(hash)
-}
-
-// lowerHex reports whether s is made of lower-case hex digits only.
-func lowerHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
+	return len(hash) == 2*md5.Size && isLowerHex(hash)
 }
 
 // syncDir fsyncs the directory at path so that entries created or renamed

@@ -8,7 +8,8 @@ import "context"
 // contract (a faulty disk, a proxy that mangles bytes, a FaultStore) can
 // never hand out wrong bytes. Put and RefreshSignature pass through. When s
 // is known to verify its own Gets (a DirStore or a MemoryStore, possibly
-// under WithRetries, or a Cache) it is returned as it is, so no block is hashed twice.
+// under WithRetries, or a Cache) it is returned as it is, so no block is
+// hashed twice.
 func Verified(s Store) Store {
 	if verifiesGets(s) {
 		return s
@@ -18,9 +19,10 @@ func Verified(s Store) Store {
 
 // verifiesGets reports whether every block s's Get returns is known to match
 // its locator: DirStore checks what it reads, MemoryStore holds only what
-// it hashed at Put, and a retrying or verifying wrapper of either returns
-// their bytes, and a Cache verifies what it fetches. The concrete types are matched exactly, so a type that embeds
-// one of them and replaces its Get is not trusted.
+// it hashed at Put, a retrying or verifying wrapper of either returns their
+// bytes, and a Cache verifies what it fetches. The concrete types are
+// matched exactly, so a type that embeds one of them and replaces its Get
+// is not trusted.
 func verifiesGets(s Store) bool {
 	switch s := s.(type) {
 	case *DirStore, *MemoryStore, *Cache, verifiedStore:
