@@ -31,7 +31,10 @@ import (
 //
 // NewDirStore removes the temporary files a killed process left behind:
 // those last modified more than StaleTempAge ago (a younger one may belong
-// to a Put still running in another process).
+// to a Put still running in another process). Listing every block directory
+// costs a fraction of a second in a store of a few hundred thousand blocks,
+// so it runs at most once per StaleTempAge: the file `.arvfile-swept` in the
+// root records when it last ran.
 //
 // Files are created with mode 0666 and directories with 0777, less the
 // process's umask (as os.Create and os.Mkdir do), so the directory's other
@@ -68,8 +71,27 @@ func NewDirStore(root string) (*DirStore, error) {
 		return nil, fmt.Errorf("keep: dir store: %s is not a directory", root)
 	}
 	d := &DirStore{root: root}
-	d.sweepTemps(time.Now().Add(-StaleTempAge))
+	d.sweepTempsNow(time.Now())
 	return d, nil
+}
+
+// sweptMarker is the file in a DirStore's root whose modification time says
+// when NewDirStore last swept stale temporary files.
+const sweptMarker = ".arvfile-swept"
+
+// sweepTempsNow sweeps stale temporary files unless the last sweep was less
+// than StaleTempAge before now, and records the sweep. A root the process
+// cannot write is swept every time (nothing would be removed anyway).
+func (d *DirStore) sweepTempsNow(now time.Time) {
+	marker := filepath.Join(d.root, sweptMarker)
+	if info, err := os.Stat(marker); err == nil && now.Sub(info.ModTime()) < StaleTempAge && !info.ModTime().After(now) {
+		return
+	}
+	d.sweepTemps(now.Add(-StaleTempAge))
+	if f, err := os.OpenFile(marker, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o666); err == nil {
+		f.Close()
+		_ = os.Chtimes(marker, now, now)
+	}
 }
 
 // sweepTemps removes the temporary files under the block directories last

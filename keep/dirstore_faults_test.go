@@ -48,6 +48,16 @@ func TestDirStoreSweepsStaleTempFilesWhenOpened(t *testing.T) {
 	}
 	require.NoError(t, os.Chtimes(filepath.Join(root, "5d4", hash), old, old))
 
+	// The store was swept when first opened: a second open within
+	// StaleTempAge does not list the directories again.
+	_, err = NewDirStore(root)
+	require.NoError(t, err)
+	for _, f := range files {
+		_, err := os.Lstat(filepath.Join(root, f.path))
+		assert.NoError(t, err, "not swept again so soon: %s", f.path)
+	}
+	// Once the last sweep is StaleTempAge old, opening sweeps again.
+	require.NoError(t, os.Chtimes(filepath.Join(root, sweptMarker), old, old))
 	_, err = NewDirStore(root)
 	require.NoError(t, err)
 	for _, f := range files {

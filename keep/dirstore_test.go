@@ -16,12 +16,14 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// filesUnder lists every regular file under root, relative and sorted.
+// filesUnder lists every regular file under root, relative and sorted,
+// but for the sweep marker (which TestDirStoreSweepsStaleTempFilesWhenOpened
+// checks).
 func filesUnder(t *testing.T, root string) []string {
 	t.Helper()
 	files := []string{}
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil || d.IsDir() || path == filepath.Join(root, sweptMarker) {
 			return err
 		}
 		rel, err := filepath.Rel(root, path)
