@@ -64,7 +64,8 @@ func (e *GetError) Error() string {
 func (e *GetError) Unwrap() error { return e.kind }
 
 // PutError reports a Put that did not reach the wanted replicas in every
-// wanted storage class. It wraps ErrReplicas. When a server failed
+// wanted storage class. It wraps ErrReplicas (and ErrPermission when a
+// server refused the token). When a server failed
 // temporarily it is itself wrapped in a *TemporaryError, for a later attempt
 // may reach the replicas; otherwise (every server refused, e.g. 507 for a
 // storage class no server has, or permission) it is permanent.
@@ -104,8 +105,16 @@ func (e *PutError) Error() string {
 		e.Locator, e.Wanted, classes, e.Stored, on, joinFailures(e.Failures))
 }
 
-// Unwrap returns ErrReplicas.
-func (e *PutError) Unwrap() error { return ErrReplicas }
+// Unwrap returns ErrReplicas, and ErrPermission too when a server refused
+// the token.
+func (e *PutError) Unwrap() []error {
+	for _, f := range e.Failures {
+		if errors.Is(f.Err, ErrPermission) {
+			return []error{ErrReplicas, ErrPermission}
+		}
+	}
+	return []error{ErrReplicas}
+}
 
 // joinFailures lists failures for an error message.
 func joinFailures(fs []ServerFailure) string {

@@ -108,11 +108,13 @@ func (c *Client) getFrom(ctx context.Context, i int, loc Locator, locator string
 		*buf = make([]byte, size)
 	}
 	data := *buf
-	if _, err := io.ReadFull(resp.Body, data); err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			return nil, resp.StatusCode, fmt.Errorf("%w: %s: answer shorter than the block", ErrCorrupt, loc.Stripped())
+	if n, err := io.ReadFull(resp.Body, data); err != nil {
+		// Cut short: with a length announced, the transfer broke; without
+		// one, the server sent a short block.
+		if resp.ContentLength < 0 && (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)) {
+			return nil, resp.StatusCode, fmt.Errorf("%w: %s: answer of %d bytes", ErrCorrupt, loc.Stripped(), n)
 		}
-		return nil, resp.StatusCode, Temporary(err)
+		return nil, resp.StatusCode, Temporary(fmt.Errorf("GET %s/%s: after %d bytes: %w", c.services[i].URL, loc.Stripped(), n, err))
 	}
 	var one [1]byte
 	if n, _ := resp.Body.Read(one[:]); n > 0 {
