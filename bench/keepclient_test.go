@@ -44,7 +44,9 @@ const keepBenchToken = "benchtoken0123456789abcdefghijklmnopqrstuvwxyz"
 // rendezvous order, and GET from the first, straight with net/http, with
 // -keep.workers blocks in flight. It reports MB/s of data (not counting
 // replicas), the ratio to the limit, and the benchmark process's peak RSS
-// while the engine ran (the keepstores' own memory is not counted).
+// while the engine wrote and while it read (the keepstores' own memory is not
+// counted). For reference it also measures the raw GETs followed by an md5 of
+// each block (the check every read must make), and the read's ratio to that.
 func BenchmarkKeepClient(b *testing.B) {
 	total, bs, workers, reps := *keepBenchBytes, *keepBenchBlock, *keepBenchWorkers, *keepBenchReps
 	if bs < 1 || bs > keep.BlockSize || total < int64(bs) || total%int64(bs) != 0 || workers < 1 || reps < 1 {
@@ -54,22 +56,24 @@ func BenchmarkKeepClient(b *testing.B) {
 	src := newStream(total)
 	hashes := src.blockHashes(bs)
 	for i := 0; i < b.N; i++ {
-		var rawPut, rawGet, put, get []float64
-		var peakRSS uint64
+		var rawPut, rawGet, rawGetMD5, put, get []float64
+		var rssW, rssR uint64
 		for r := 0; r < reps; r++ {
-			pw, gr, err := rawRun(src, hashes, bs, workers)
+			raw, err := rawRun(src, hashes, bs, workers)
 			if err != nil {
 				b.Fatal(err)
 			}
-			ew, er, rss, err := engineRun(src, hashes, bs, workers)
+			eng, err := engineRun(src, hashes, bs, workers)
 			if err != nil {
 				b.Fatal(err)
 			}
-			rawPut, rawGet, put, get = append(rawPut, pw), append(rawGet, gr), append(put, ew), append(get, er)
-			peakRSS = max(peakRSS, rss)
+			rawPut, rawGet, rawGetMD5 = append(rawPut, raw.put), append(rawGet, raw.get), append(rawGetMD5, raw.getMD5)
+			put, get = append(put, eng.put), append(get, eng.get)
+			rssW, rssR = max(rssW, eng.rssWrite), max(rssR, eng.rssRead)
 		}
 		mrp, _, _ := stats(rawPut)
 		mrg, _, _ := stats(rawGet)
+		mrgm, _, _ := stats(rawGetMD5)
 		mw, _, _ := stats(put)
 		mr, _, _ := stats(get)
 		b.ReportMetric(mw, "write-MB/s")
@@ -78,9 +82,12 @@ func BenchmarkKeepClient(b *testing.B) {
 		b.ReportMetric(mrg, "raw-get-MB/s")
 		b.ReportMetric(mw/mrp, "write-x-limit")
 		b.ReportMetric(mr/mrg, "read-x-limit")
-		b.ReportMetric(float64(peakRSS)/(1<<20), "peak-RSS-MiB")
-		b.Logf("%d MiB in %d MiB blocks, 2 replicas on 3 keepstores, %d workers, %d reps: write %s (limit %s), read %s (limit %s) MB/s",
-			total>>20, bs>>20, workers, reps, fmtRuns(put), fmtRuns(rawPut), fmtRuns(get), fmtRuns(rawGet))
+		b.ReportMetric(mrgm, "raw-get-md5-MB/s")
+		b.ReportMetric(mr/mrgm, "read-x-get-md5")
+		b.ReportMetric(float64(rssW)/(1<<20), "write-peak-RSS-MiB")
+		b.ReportMetric(float64(rssR)/(1<<20), "read-peak-RSS-MiB")
+		b.Logf("%d MiB in %d MiB blocks, 2 replicas on 3 keepstores, %d workers, %d reps, MB/s: write %s (limit %s), read %s (limit %s; with md5 %s)",
+			total>>20, bs>>20, workers, reps, fmtRuns(put), fmtRuns(rawPut), fmtRuns(get), fmtRuns(rawGet), fmtRuns(rawGetMD5))
 	}
 }
 
@@ -174,13 +181,17 @@ func startBenchKeepstores() (ks *testserver.Keepstores, services []keep.Service,
 	return ks, services, stop, nil
 }
 
+// rawRates are the limits of one run, in MB/s of data.
+type rawRates struct{ put, get, getMD5 float64 }
+
 // rawRun is the limit: the blocks PUT to their first two servers and read
-// back from the first, with net/http, workers blocks at a time. It returns
-// MB/s of data for both.
-func rawRun(src *stream, hashes []string, bs, workers int) (putRate, getRate float64, err error) {
+// back from the first, with net/http, workers blocks at a time; then read
+// back again, each block hashed after its GET.
+func rawRun(src *stream, hashes []string, bs, workers int) (rawRates, error) {
+	var rates rawRates
 	ks, _, stop, err := startBenchKeepstores()
 	if err != nil {
-		return 0, 0, err
+		return rates, err
 	}
 	defer stop()
 	tr := &http.Transport{MaxIdleConnsPerHost: 2 * workers, DisableCompression: true,
@@ -212,29 +223,39 @@ func rawRun(src *stream, hashes []string, bs, workers int) (putRate, getRate flo
 		return errors.Join(errs...)
 	})
 	if err != nil {
-		return 0, 0, err
+		return rates, err
 	}
-	putRate = float64(src.total) / time.Since(start).Seconds() / 1e6
+	rates.put = float64(src.total) / time.Since(start).Seconds() / 1e6
 
 	bufs := make(chan []byte, workers)
 	for w := 0; w < workers; w++ {
 		bufs <- make([]byte, bs)
 	}
-	start = time.Now()
-	err = forBlocks(len(hashes), workers, func(k int) error {
-		buf := <-bufs
-		defer func() { bufs <- buf }()
-		req, _ := http.NewRequest(http.MethodGet, ks.URLs[first[k]]+"/"+signed[k], nil)
-		req.Header.Set("Authorization", "Bearer "+keepBenchToken)
-		_, err := doRaw(hc, req, buf)
-		return err
-	})
-	if err != nil {
-		return 0, 0, err
+	get := func(hash bool) (float64, error) {
+		start := time.Now()
+		err := forBlocks(len(hashes), workers, func(k int) error {
+			buf := <-bufs
+			defer func() { bufs <- buf }()
+			req, _ := http.NewRequest(http.MethodGet, ks.URLs[first[k]]+"/"+signed[k], nil)
+			req.Header.Set("Authorization", "Bearer "+keepBenchToken)
+			if _, err := doRaw(hc, req, buf); err != nil {
+				return err
+			}
+			if sum := md5.Sum(buf); hash && hex.EncodeToString(sum[:]) != hashes[k] {
+				return fmt.Errorf("raw GET of block %d: other bytes", k)
+			}
+			return nil
+		})
+		return float64(src.total) / time.Since(start).Seconds() / 1e6, err
 	}
-	getRate = float64(src.total) / time.Since(start).Seconds() / 1e6
+	if rates.get, err = get(false); err != nil {
+		return rates, err
+	}
+	if rates.getMD5, err = get(true); err != nil {
+		return rates, err
+	}
 	debug.FreeOSMemory()
-	return putRate, getRate, nil
+	return rates, nil
 }
 
 // doRaw sends req and returns the answer's body, read into buf when given.
@@ -284,17 +305,17 @@ func forBlocks(n, workers int, fn func(k int) error) error {
 
 // engineRun writes the stream as one file through an engine over
 // keep.Client, then reads it back through a fresh engine loaded from the
-// manifest. It checks that the manifest names exactly the limit's blocks,
-// and returns MB/s of both and the peak RSS of either.
-func engineRun(src *stream, hashes []string, bs, workers int) (putRate, getRate float64, rss uint64, err error) {
+// manifest. It checks that the manifest names exactly the limit's blocks.
+func engineRun(src *stream, hashes []string, bs, workers int) (engineRates, error) {
+	var r engineRates
 	_, services, stop, err := startBenchKeepstores()
 	if err != nil {
-		return 0, 0, 0, err
+		return r, err
 	}
 	defer stop()
 	client, err := keep.NewClient(services, keepBenchToken)
 	if err != nil {
-		return 0, 0, 0, err
+		return r, err
 	}
 	defer client.Close()
 	ctx := context.Background()
@@ -303,28 +324,35 @@ func engineRun(src *stream, hashes []string, bs, workers int) (putRate, getRate 
 	mem := startMemorySampler()
 	start := time.Now()
 	manifest, err := engineWrite(ctx, client, src, bs, workers)
-	putRate = float64(src.total) / time.Since(start).Seconds() / 1e6
-	_, rssW := mem.stop()
+	r.put = float64(src.total) / time.Since(start).Seconds() / 1e6
+	_, r.rssWrite = mem.stop()
 	if err != nil {
-		return 0, 0, 0, err
+		return r, err
 	}
 	if err := sameBlocks(manifest, hashes, bs); err != nil {
-		return 0, 0, 0, err
+		return r, err
 	}
 
 	debug.FreeOSMemory()
 	mem = startMemorySampler()
 	start = time.Now()
 	n, err := engineRead(client, manifest)
-	getRate = float64(src.total) / time.Since(start).Seconds() / 1e6
-	_, rssR := mem.stop()
+	r.get = float64(src.total) / time.Since(start).Seconds() / 1e6
+	_, r.rssRead = mem.stop()
 	if err != nil {
-		return 0, 0, 0, err
+		return r, err
 	}
 	if n != src.total {
-		return 0, 0, 0, fmt.Errorf("read %d bytes back, wrote %d", n, src.total)
+		return r, fmt.Errorf("read %d bytes back, wrote %d", n, src.total)
 	}
-	return putRate, getRate, max(rssW, rssR), nil
+	return r, nil
+}
+
+// engineRates are the figures of one engine run: MB/s of data, peak RSS in
+// bytes.
+type engineRates struct {
+	put, get          float64
+	rssWrite, rssRead uint64
 }
 
 // engineWrite writes the stream in 1 MiB writes (one copy of each byte,

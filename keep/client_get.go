@@ -2,6 +2,8 @@ package keep
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -108,20 +110,15 @@ func (c *Client) getFrom(ctx context.Context, i int, loc Locator, locator string
 		*buf = make([]byte, size)
 	}
 	data := *buf
-	if n, err := io.ReadFull(resp.Body, data); err != nil {
-		// Cut short: with a length announced, the transfer broke; without
-		// one, the server sent a short block.
-		if resp.ContentLength < 0 && (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)) {
-			return nil, resp.StatusCode, fmt.Errorf("%w: %s: answer of %d bytes", ErrCorrupt, loc.Stripped(), n)
-		}
-		return nil, resp.StatusCode, Temporary(fmt.Errorf("GET %s/%s: after %d bytes: %w", c.services[i].URL, loc.Stripped(), n, err))
-	}
-	var one [1]byte
-	if n, _ := resp.Body.Read(one[:]); n > 0 {
-		return nil, resp.StatusCode, fmt.Errorf("%w: %s: answer longer than the block", ErrCorrupt, loc.Stripped())
-	}
-	if err := VerifyBlock(loc, data); err != nil {
+	switch err := readHashed(resp.Body, data, loc); {
+	case err == nil:
+	case errors.Is(err, io.ErrUnexpectedEOF) && resp.ContentLength < 0:
+		// No length announced: the server sent a short block.
+		return nil, resp.StatusCode, fmt.Errorf("%w: %s: %v", ErrCorrupt, loc.Stripped(), err)
+	case errors.Is(err, ErrCorrupt):
 		return nil, resp.StatusCode, err
+	default:
+		return nil, resp.StatusCode, Temporary(fmt.Errorf("GET %s/%s: %w", c.services[i].URL, loc.Stripped(), err))
 	}
 	return data, resp.StatusCode, nil
 }
@@ -183,4 +180,40 @@ func (c *Client) RefreshSignature(ctx context.Context, locator string) (string, 
 		return "", err
 	}
 	return c.Put(ctx, data, PutOptions{})
+}
+
+// hashChunk is how much readHashed reads before hashing it, while it is
+// still in the CPU's cache.
+const hashChunk = 256 << 10
+
+// readHashed fills data from body, hashing each chunk as it arrives, and
+// checks that body ends there and that the bytes match loc's md5. An answer
+// cut short fails with an error wrapping io.ErrUnexpectedEOF (the caller
+// decides whether the transfer broke or the server sent a short block); a
+// longer answer or other bytes wrap ErrCorrupt.
+func readHashed(body io.Reader, data []byte, loc Locator) error {
+	h := md5.New()
+	for off := 0; off < len(data); {
+		end := min(len(data), off+hashChunk)
+		n, err := io.ReadFull(body, data[off:end])
+		h.Write(data[off : off+n])
+		off += n
+		if err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+				return fmt.Errorf("answer cut short after %d bytes: %w", off, io.ErrUnexpectedEOF)
+			}
+			return fmt.Errorf("after %d bytes: %w", off, err)
+		}
+	}
+	var one [1]byte
+	if n, _ := body.Read(one[:]); n > 0 {
+		return fmt.Errorf("%w: %s: answer longer than the block", ErrCorrupt, loc.Stripped())
+	}
+	var sum [md5.Size]byte
+	var got [2 * md5.Size]byte
+	hex.Encode(got[:], h.Sum(sum[:0]))
+	if string(got[:]) != loc.Hash() {
+		return fmt.Errorf("%w: %s: content has md5 %s", ErrCorrupt, loc.Stripped(), got[:])
+	}
+	return nil
 }
