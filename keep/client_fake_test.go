@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -207,4 +208,63 @@ func TestClientTimesOutAStalledServerAndFailsOver(t *testing.T) {
 	got, err := c.Get(ctx, locator)
 	require.NoError(t, err)
 	assert.Equal(t, data, got)
+}
+
+func TestClientPutWithdrawsRequestsItNoLongerNeeds(t *testing.T) {
+	data := testBlock(95, 1<<20)
+	// fast stores two replicas at once; slow never answers.
+	fast := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("X-Keep-Replicas-Stored", "2")
+		io.WriteString(w, stripped(data)+"\n")
+	}))
+	t.Cleanup(fast.Close)
+	slowEnded := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer close(slowEnded)
+		// The server notices a closed connection only once the body is
+		// read; a body cut short shows it at once.
+		if _, err := io.Copy(io.Discard, r.Body); err == nil {
+			<-r.Context().Done()
+		}
+	}))
+	t.Cleanup(slow.Close)
+
+	before := runtime.NumGoroutine()
+	c := newClient(t, []keep.Service{
+		{UUID: "zzzzz-bi6l4-000000000000001", URL: fast.URL},
+		{UUID: "zzzzz-bi6l4-000000000000002", URL: slow.URL},
+	})
+	locator, err := c.Put(context.Background(), data, keep.PutOptions{Copies: 2})
+	require.NoError(t, err)
+	assert.Equal(t, stripped(data), locator)
+	select {
+	case <-slowEnded:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request to the slow server was not withdrawn")
+	}
+	c.Close()
+	require.Eventually(t, func() bool { return runtime.NumGoroutine() <= before+2 }, 10*time.Second, 10*time.Millisecond,
+		"goroutines left behind: %d, before %d", runtime.NumGoroutine(), before)
+}
+
+func TestClientNeverWritesToAReadOnlyService(t *testing.T) {
+	ks, services := startKeepstores(t, 2)
+	services[0].ReadOnly = true
+	c := newClient(t, services)
+	ctx := context.Background()
+	for n := 0; n < 6; n++ {
+		data := testBlock(96+n, 500)
+		locator, err := c.Put(ctx, data, keep.PutOptions{Copies: 1})
+		require.NoError(t, err)
+		assert.Equal(t, []int{1}, holders(indexes(t, ks), stripped(data)))
+		got, err := c.Get(ctx, locator)
+		require.NoError(t, err)
+		assert.Equal(t, data, got)
+	}
+	_, err := c.Put(ctx, testBlock(99, 500), keep.PutOptions{Copies: 2})
+	var pe *keep.PutError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, 1, pe.Stored)
+	assert.Equal(t, []string{ks.UUIDs[1]}, pe.StoredOn)
 }
