@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -267,4 +268,53 @@ func TestClientNeverWritesToAReadOnlyService(t *testing.T) {
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, 1, pe.Stored)
 	assert.Equal(t, []string{ks.UUIDs[1]}, pe.StoredOn)
+}
+
+func TestClientTalliesStorageClassesAsServersReportThem(t *testing.T) {
+	data := testBlock(97, 300)
+	tests := []struct {
+		name      string
+		confirmed []string // per server, X-Keep-Storage-Classes-Confirmed ("" for none)
+		classes   []string
+		wantErr   bool
+		wantTally map[string]int
+	}{
+		{"servers that do not report classes count for every wanted class", []string{"", ""}, []string{"hot", "cold"}, false, nil},
+		{"two servers confirming the wanted class", []string{"hot=1", "hot=1, cold=1"}, []string{"hot"}, false, nil},
+		{"one class confirmed twice, the other once", []string{"hot=1", "hot=1, cold=1"}, []string{"hot", "cold"}, true,
+			map[string]int{"hot": 2, "cold": 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var services []keep.Service
+			var seen sync.Map
+			for i, confirmed := range tt.confirmed {
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					io.Copy(io.Discard, r.Body)
+					seen.Store(i, r.Header.Get("X-Keep-Storage-Classes"))
+					if confirmed != "" {
+						w.Header().Set("X-Keep-Storage-Classes-Confirmed", confirmed)
+					}
+					io.WriteString(w, stripped(data)+"\n")
+				}))
+				t.Cleanup(srv.Close)
+				services = append(services, keep.Service{UUID: "zzzzz-bi6l4-00000000000000" + strconv.Itoa(i), URL: srv.URL})
+			}
+			c := newClient(t, services)
+			_, err := c.Put(context.Background(), data, keep.PutOptions{StorageClasses: tt.classes})
+			for i := range tt.confirmed {
+				sent, _ := seen.Load(i)
+				assert.Equal(t, strings.Join(tt.classes, ", "), sent, "server %d was asked for the classes", i)
+			}
+			if !tt.wantErr {
+				assert.NoError(t, err)
+				return
+			}
+			var pe *keep.PutError
+			require.ErrorAs(t, err, &pe)
+			assert.Equal(t, tt.wantTally, pe.Confirmed)
+			assert.Equal(t, 2, pe.Stored)
+			assert.False(t, keep.IsTemporary(err))
+		})
+	}
 }
