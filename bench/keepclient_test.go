@@ -59,12 +59,21 @@ func BenchmarkKeepClient(b *testing.B) {
 		var rawPut, rawGet, rawGetMD5, put, get []float64
 		var rssW, rssR uint64
 		for r := 0; r < reps; r++ {
-			raw, err := rawRun(src, hashes, bs, workers)
-			if err != nil {
+			// Alternate which goes first, so that neither always runs
+			// on a machine the other has just loaded.
+			var raw rawRates
+			var eng engineRates
+			var err error
+			runRaw := func() error { raw, err = rawRun(src, hashes, bs, workers); return err }
+			runEngine := func() error { eng, err = engineRun(src, hashes, bs, workers); return err }
+			first, second := runRaw, runEngine
+			if r%2 == 1 {
+				first, second = runEngine, runRaw
+			}
+			if err := first(); err != nil {
 				b.Fatal(err)
 			}
-			eng, err := engineRun(src, hashes, bs, workers)
-			if err != nil {
+			if err := second(); err != nil {
 				b.Fatal(err)
 			}
 			rawPut, rawGet, rawGetMD5 = append(rawPut, raw.put), append(rawGet, raw.get), append(rawGetMD5, raw.getMD5)
