@@ -1,6 +1,8 @@
 package keep_test
 
 import (
+	"errors"
+	"reflect"
 	"testing"
 	"time"
 
@@ -122,4 +124,39 @@ func TestNewClientFromEnv(t *testing.T) {
 			assert.Equal(t, tt.want, c.Services())
 		})
 	}
+}
+
+// FuzzParseServiceList checks that any input either fails with
+// ErrInvalidService or gives services NewClient accepts (when there are some
+// and their UUIDs differ).
+func FuzzParseServiceList(f *testing.F) {
+	f.Add([]byte(`{"items":[{"uuid":"zzzzz-bi6l4-000000000000001","service_host":"h","service_port":1,"service_ssl_flag":true,"service_type":"proxy","read_only":true}]}`))
+	f.Add([]byte(`{"items":[]}`))
+	f.Add([]byte(`{"items":[{"uuid":"x","service_host":"::1","service_port":65535}]}`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		services, err := keep.ParseServiceList(in)
+		if err != nil {
+			if !errors.Is(err, keep.ErrInvalidService) {
+				t.Fatalf("error %v does not wrap ErrInvalidService", err)
+			}
+			return
+		}
+		seen := map[string]bool{}
+		for _, s := range services {
+			if seen[s.UUID] {
+				return
+			}
+			seen[s.UUID] = true
+		}
+		if len(services) == 0 {
+			return
+		}
+		c, err := keep.NewClient(services, "token")
+		if err != nil {
+			t.Fatalf("NewClient refuses what ParseServiceList gave: %v", err)
+		}
+		if got := c.Services(); !reflect.DeepEqual(got, services) {
+			t.Fatalf("NewClient changed the services: %v, want %v", got, services)
+		}
+	})
 }
