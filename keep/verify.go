@@ -18,14 +18,14 @@ func Verified(s Store) Store {
 }
 
 // verifiesGets reports whether every block s's Get returns is known to match
-// its locator: DirStore checks what it reads, MemoryStore holds only what
-// it hashed at Put, a retrying or verifying wrapper of either returns their
-// bytes, and a Cache verifies what it fetches. The concrete types are
+// its locator: DirStore, Client and S3Store check what they read, MemoryStore
+// holds only what it hashed at Put, a retrying or verifying wrapper of any of
+// them returns their bytes, and a Cache verifies what it fetches. The concrete types are
 // matched exactly, so a type that embeds one of them and replaces its Get
 // is not trusted.
 func verifiesGets(s Store) bool {
 	switch s := s.(type) {
-	case *DirStore, *MemoryStore, *Cache, verifiedStore:
+	case *DirStore, *MemoryStore, *Client, *S3Store, *Cache, verifiedStore:
 		return true
 	case *retryStore:
 		return verifiesGets(s.inner)

@@ -48,6 +48,9 @@ func TestVerifiedWrapsOnlyWhatItMust(t *testing.T) {
 	mem := NewMemoryStore()
 	fault := NewFaultStore(mem)
 	type embedded struct{ *MemoryStore }
+	client, err := NewClient([]Service{{UUID: "zzzzz-bi6l4-000000000000001", URL: "http://127.0.0.1:1", Type: ServiceDisk}}, "token")
+	require.NoError(t, err)
+	defer client.Close()
 	tests := []struct {
 		name    string
 		s       Store
@@ -56,6 +59,8 @@ func TestVerifiedWrapsOnlyWhatItMust(t *testing.T) {
 		{"DirStore", dir, false},
 		{"MemoryStore", mem, false},
 		{"WithRetries over a DirStore", WithRetries(dir, RetryPolicy{}), false},
+		{"a Client (it hashes each block as it arrives)", client, false},
+		{"an S3Store (it checks size and md5)", &S3Store{}, false},
 		{"a Cache", NewCache(fault, 0, 0), false},
 		{"a FaultStore", fault, true},
 		{"WithRetries over a FaultStore", WithRetries(fault, RetryPolicy{}), true},

@@ -50,7 +50,8 @@ type KeepstoreOptions struct {
 	N int
 	// Binary is the keepstore executable; "" means $ARVFILE_KEEPSTORE, or else
 	// <repo root>/../shared/keepstore/keepstore (repo root: the directory
-	// holding go.mod, found by walking up from the working directory).
+	// holding go.mod, found by walking up from the working directory). A
+	// binary named arvados-server is run as `arvados-server keepstore`.
 	Binary string
 	// Volume returns the YAML body of server i's one volume (i from 0), one
 	// key per line without indentation, e.g.
@@ -233,7 +234,11 @@ func (ks *Keepstores) Start(i int) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(ks.binary, "-config", ks.configPath(i))
+	args := []string{"-config", ks.configPath(i)}
+	if filepath.Base(ks.binary) == "arvados-server" {
+		args = append([]string{"keepstore"}, args...)
+	}
+	cmd := exec.Command(ks.binary, args...)
 	cmd.Env = append(os.Environ(), "ARVADOS_SERVICE_INTERNAL_URL="+ks.URLs[i]+"/")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = sysProcAttr()
