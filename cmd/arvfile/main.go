@@ -147,7 +147,7 @@ type globals struct {
 func (g *globals) register(fl *flag.FlagSet) {
 	saved := *g
 	fl.StringVar(&g.keepDir, "keep", "", "the keep directory `DIR`: shorthand for --store DIR")
-	fl.StringVar(&g.store, "store", "", "where blocks are, `SPEC`: a directory (the default), keep:, or s3://BUCKET")
+	fl.StringVar(&g.store, "store", "", "where blocks are, `SPEC`: a directory (the default), keep:[FILE], or s3://BUCKET")
 	*g = saved
 }
 
@@ -170,7 +170,12 @@ const storeHelp = `store selection (every command):
     DIR                 a keep directory (blocks at DIR/<3 hex>/<md5>); the default is
                         $XDG_DATA_HOME/arvfile/keep, or ~/.local/share/arvfile/keep
     keep:               the Arvados Keep services named by ARVADOS_KEEP_SERVICES
-                        (space-separated URLs), with the token ARVADOS_API_TOKEN
+                        (space-separated URLs), with the token ARVADOS_API_TOKEN; blocks
+                        are written to 2 servers in rendezvous order, and put prints a
+                        signed locator (+A…), which get, ls and cat take
+    keep:FILE           the Keep services listed in FILE, a keep_services/accessible
+                        answer ({"items":[{"uuid","service_host","service_port",…}]}),
+                        with the token ARVADOS_API_TOKEN
     s3://BUCKET[?endpoint=URL&region=R&path_style=BOOL&prefix_length=N]
                         an S3 bucket laid out as keepstore's S3 volumes lay it out (key md5,
                         or md5[:N]/md5), with the usual AWS_* variables (AWS_ACCESS_KEY_ID,

@@ -4,10 +4,10 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/arvfile/arvfile/keep"
@@ -26,21 +26,15 @@ type storeChoice struct {
 	id string
 	// listPath is the store's collection list (see collectionList).
 	listPath string
+	// close, when set, releases the store once the command is done.
+	close func() error
 }
-
-// errBackendMissing is returned for a store spec whose backend is not built
-// into this arvfile.
-var errBackendMissing = errors.New("backend not built into this arvfile")
 
 // selectStore opens the store that --keep, --store or ARVFILE_STORE names,
 // in that order of precedence; the default is the keep directory under the
 // user's data directory.
-//
-// The Keep services and S3 cases are placeholders until keep.Client and
-// keep.S3Store land: the lead wires `keep.NewClientFromEnv(...)` (with
-// ARVADOS_API_TOKEN and ARVADOS_KEEP_SERVICES) into the "keep:" case and
-// `keep.NewS3Store(ctx, keep.S3ConfigFromURL(...))` into the "s3://" case,
-// each with a collection list under dataDir (as listPathFor does below).
+// Stores that are not a keep directory keep their collection list under the
+// data directory (listPathFor).
 func selectStore(ctx context.Context, g *globals, getenv func(string) string) (*storeChoice, error) {
 	spec := g.store
 	if spec == "" {
@@ -50,8 +44,8 @@ func selectStore(ctx context.Context, g *globals, getenv func(string) string) (*
 		spec = g.keepDir
 	}
 	switch {
-	case spec == "keep:" || strings.HasPrefix(spec, "keep:"):
-		return nil, fmt.Errorf("store %q: the Arvados Keep services client (keep.Client, with ARVADOS_API_TOKEN and ARVADOS_KEEP_SERVICES) is not available yet: %w", spec, errBackendMissing)
+	case strings.HasPrefix(spec, "keep:"):
+		return openKeep(strings.TrimPrefix(spec, "keep:"), getenv)
 	case strings.HasPrefix(spec, "s3://"):
 		return openS3(ctx, spec, getenv)
 	case strings.Contains(spec, "://"):
@@ -130,4 +124,47 @@ func openS3(ctx context.Context, spec string, getenv func(string) string) (*stor
 		return nil, err
 	}
 	return &storeChoice{st: st, id: id, listPath: list}, nil
+}
+
+// openKeep opens the Keep services of an Arvados cluster with the token
+// ARVADOS_API_TOKEN: those of ARVADOS_KEEP_SERVICES (space-separated URLs,
+// taken as proxies) when file is "", else those listed in file, a
+// keep_services/accessible answer (`{"items":[…]}`).
+func openKeep(file string, getenv func(string) string) (*storeChoice, error) {
+	var (
+		c   *keep.Client
+		err error
+	)
+	if file == "" {
+		c, err = keep.NewClientFromEnv()
+	} else {
+		var list []byte
+		if list, err = os.ReadFile(file); err != nil {
+			return nil, fmt.Errorf("store %q: %w", "keep:"+file, err)
+		}
+		var services []keep.Service
+		if services, err = keep.ParseServiceList(list); err != nil {
+			return nil, fmt.Errorf("store %q: %w", "keep:"+file, err)
+		}
+		token := getenv("ARVADOS_API_TOKEN")
+		if token == "" {
+			return nil, fmt.Errorf("store %q: ARVADOS_API_TOKEN is not set", "keep:"+file)
+		}
+		c, err = keep.NewClient(services, token)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store %q: %w", "keep:"+file, err)
+	}
+	urls := make([]string, 0, len(c.Services()))
+	for _, s := range c.Services() {
+		urls = append(urls, s.URL)
+	}
+	sort.Strings(urls)
+	id := "keep:" + strings.Join(urls, " ")
+	list, err := listPathFor(getenv, id)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	return &storeChoice{st: c, id: id, listPath: list, close: c.Close}, nil
 }

@@ -65,6 +65,9 @@ func (t *tool) close() {
 	if t.e != nil {
 		t.e.Close()
 	}
+	if t.sc != nil && t.sc.close != nil {
+		t.sc.close()
+	}
 }
 
 // listEntry is one line of a store's collection list.
