@@ -162,6 +162,31 @@ func (e *Engine) startClock() {
 	}()
 }
 
+// awaitUntil is await bounded by deadline (Unix nanoseconds), or by the
+// engine's timeout when deadline is 0. A deadline costs a timer; the
+// engine's timeout costs none (see startClock). ok is false when r did not
+// finish (see await).
+func (e *Engine) awaitUntil(r *messages.Reply, deadline int64) (err error, ok bool) {
+	if deadline == 0 {
+		return e.awaitTimeout(r)
+	}
+	select {
+	case <-r.Done():
+		return r.Err(), true
+	default:
+	}
+	t := time.NewTimer(time.Until(time.Unix(0, deadline)))
+	defer t.Stop()
+	select {
+	case <-r.Done():
+		return r.Err(), true
+	case <-t.C:
+		return os.ErrDeadlineExceeded, false
+	case <-e.done:
+		return errEngineClosed, false
+	}
+}
+
 // awaitTimeout is await bounded by the engine's timeout instead of a ctx.
 // ok is false when r did not finish (see await).
 func (e *Engine) awaitTimeout(r *messages.Reply) (err error, ok bool) {

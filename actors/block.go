@@ -208,32 +208,37 @@ func (b *blockActor) onRepack(m *messages.Repack) {
 
 func (b *blockActor) onSeal(ctx actorContext, m *messages.Seal) {
 	if b.sm.state != messages.Writable {
-		if m.Accepted != nil {
-			m.Accepted.Finish()
-		}
+		b.notifyAccepted(ctx, m.Notify)
 		return
 	}
-	b.seal(ctx, m.Accepted)
+	b.seal(ctx, m.Notify)
 }
 
-// seal makes the block PENDING and submits it for upload.
-func (b *blockActor) seal(ctx actorContext, accepted *messages.Reply) {
+// notifyAccepted tells notify (if not nil) that the block needs no room in
+// the put pool any more.
+func (b *blockActor) notifyAccepted(ctx actorContext, notify *actor.PID) {
+	if notify != nil {
+		ctx.Send(notify, &messages.SealAccepted{BlockID: b.sm.id})
+	}
+}
+
+// seal makes the block PENDING and submits it for upload; notify, if not
+// nil, is told when the put pool accepted it.
+func (b *blockActor) seal(ctx actorContext, notify *actor.PID) {
 	if b.padding && b.buf == nil {
 		b.rt.Memory.Reserve(keep.BlockSize, true)
 		b.buf = allocBuffer(keep.BlockSize)[:keep.BlockSize] // fresh, so zero
 	}
 	if err := b.sm.transition(messages.Pending); err != nil {
-		if accepted != nil {
-			accepted.Fail(err)
-		}
+		b.notifyAccepted(ctx, notify)
 		return
 	}
 	b.report(ctx)
-	b.submit(ctx, accepted)
+	b.submit(ctx, notify)
 }
 
-func (b *blockActor) submit(ctx actorContext, accepted *messages.Reply) {
-	ctx.Send(b.rt.Puts, &messages.Submit{BlockID: b.sm.id, Block: b.self, Data: b.buf, Accepted: accepted})
+func (b *blockActor) submit(ctx actorContext, notify *actor.PID) {
+	ctx.Send(b.rt.Puts, &messages.Submit{BlockID: b.sm.id, Block: b.self, Data: b.buf, Notify: notify})
 }
 
 func (b *blockActor) onAwaitCommit(ctx actorContext, m *messages.AwaitCommit) {

@@ -38,31 +38,38 @@ type fileActor struct {
 	strand *Strand // runs this actor and its blocks
 
 	// All fields below belong to this actor alone.
-	self      *actor.PID
-	segs      *segments.List
-	writers   int
-	committed bool
-	changes   uint64 // bumped by every change of content
-	modTime   time.Time
-	cur       *currentBlock           // the WRITABLE block writes go to; nil until the next write
-	lastCap   int64                   // capacity of the last block sealed: where the next one starts
-	blocks    map[string]*actor.PID   // every buffer block the segments name, and the current one
-	syncs     map[uint64]*pendingSync // Syncs waiting for BlockResults, by token
-	nextToken uint64
-	packing   bool          // a PackCopy is in flight: defer everything else
-	memWait   *pendingWrite // a write waiting for memory: defer everything else
-	force     bool          // the BlockManager said to reserve even over budget
-	deferred  []any         // messages deferred while packing or waiting, in order
-	stopping  bool          // the engine is closing: ignore everything
+	self       *actor.PID
+	segs       *segments.List
+	writers    int
+	committed  bool
+	changes    uint64 // bumped by every change of content
+	modTime    time.Time
+	cur        *currentBlock           // the WRITABLE block writes go to; nil until the next write
+	lastCap    int64                   // capacity of the last block sealed: where the next one starts
+	blocks     map[string]*actor.PID   // every buffer block the segments name, and the current one
+	syncs      map[uint64]*pendingSync // Syncs waiting for BlockResults, by token
+	nextToken  uint64
+	packing    bool            // a PackCopy is in flight: defer everything else
+	parked     *pendingWrite   // a write waiting for room (memory, the put pool): defer everything else
+	unaccepted map[string]bool // blocks sealed by writes that the put pool has not accepted yet
+	force      bool            // the BlockManager said to reserve even over budget
+	deferred   []any           // messages deferred while packing or waiting, in order
+	stopping   bool            // the engine is closing: ignore everything
 }
 
 // pendingWrite is what is left of a write: data still to write at off.
+// A write waits (parks) only before a piece changes anything: for memory
+// (memory > 0) or for the put pool to accept every block writes sealed
+// (pool). Cancel then drops it; applied says how much of it took effect.
 type pendingWrite struct {
-	off   int64
-	data  []byte
-	start int64
-	n     int64
-	r     *messages.Reply
+	off     int64
+	data    []byte
+	start   int64
+	n       int64
+	applied int64
+	r       *messages.Reply
+	memory  int64
+	pool    bool
 }
 
 // currentBlock mirrors the state of the file's current block, which only
@@ -130,11 +137,17 @@ func (f *fileActor) handle(ctx actorContext, msg any) {
 	case *messages.MemoryAvailable:
 		f.onMemoryAvailable(ctx, m)
 		return
+	case *messages.SealAccepted:
+		f.onSealAccepted(ctx, m)
+		return
 	case *messages.SealBlock:
 		f.onSealBlock(ctx, m)
 		return
+	case *messages.Cancel:
+		f.onCancel(ctx, m)
+		return
 	}
-	if f.packing || f.memWait != nil {
+	if f.packing || f.parked != nil {
 		f.deferred = append(f.deferred, msg)
 		return
 	}
@@ -190,46 +203,119 @@ func (f *fileActor) onWrite(ctx actorContext, m *messages.Write) {
 		r.Finish()
 		return
 	}
-	if off > size {
-		f.pad(off)
-	}
 	f.continueWrite(ctx, pendingWrite{off: off, data: m.Data, start: off, n: int64(len(m.Data)), r: r})
 }
 
 // continueWrite writes w piece by piece; when a piece must wait for memory
-// it parks w and asks the BlockManager (AwaitMemory).
+// or for the put pool before it changes anything, it parks w (asking the
+// BlockManager for memory: AwaitMemory).
 func (f *fileActor) continueWrite(ctx actorContext, w pendingWrite) {
 	for len(w.data) > 0 {
 		n := min(int64(len(w.data)), f.rt.BlockSize)
-		if need := f.writePiece(ctx, w.off, w.data[:n], w.r); need > 0 {
-			f.memWait = &w
-			ctx.Send(f.rt.Manager, &messages.AwaitMemory{File: f.self, Bytes: need})
+		memory, pool := f.writePiece(ctx, w.off, w.data[:n], w.r)
+		if memory > 0 || pool {
+			w.memory, w.pool = memory, pool
+			f.parked = &w
+			if memory > 0 {
+				ctx.Send(f.rt.Manager, &messages.AwaitMemory{File: f.self, Bytes: memory})
+			}
 			return
 		}
 		w.off += n
 		w.data = w.data[n:]
+		w.applied += n
 	}
-	f.changed()
-	f.coll.emit(ctx, messages.Event{Kind: messages.EventWrite, Path: f.path, Offset: w.start, Length: w.n})
+	f.wrote(ctx, &w)
 	w.r.Finish()
 }
 
-func (f *fileActor) onMemoryAvailable(ctx actorContext, m *messages.MemoryAvailable) {
-	w := f.memWait
-	if w == nil {
+// wrote records the change that w (or what was applied of it) made.
+func (f *fileActor) wrote(ctx actorContext, w *pendingWrite) {
+	if w.applied == 0 {
 		return
 	}
-	f.memWait = nil
+	f.changed()
+	f.coll.emit(ctx, messages.Event{Kind: messages.EventWrite, Path: f.path, Offset: w.start, Length: w.applied})
+}
+
+func (f *fileActor) onMemoryAvailable(ctx actorContext, m *messages.MemoryAvailable) {
+	w := f.parked
+	if w == nil || w.memory == 0 {
+		return
+	}
+	f.parked = nil
 	f.force = m.Force
 	f.continueWrite(ctx, *w)
 	f.force = false
 	f.replay(ctx)
 }
 
+func (f *fileActor) onSealAccepted(ctx actorContext, m *messages.SealAccepted) {
+	delete(f.unaccepted, m.BlockID)
+	w := f.parked
+	if w == nil || !w.pool || len(f.unaccepted) > 0 {
+		return
+	}
+	f.parked = nil
+	f.continueWrite(ctx, *w)
+	f.replay(ctx)
+}
+
+// onCancel withdraws the request carrying m.Reply if this actor still holds
+// it: the parked write (answered with the bytes it applied), a Sync waiting
+// for uploads (which go on; their outcome is not reported) or a deferred
+// request (answered with nothing done).
+func (f *fileActor) onCancel(ctx actorContext, m *messages.Cancel) {
+	if w := f.parked; w != nil && w.r == m.Reply {
+		f.parked = nil
+		f.wrote(ctx, w)
+		w.r.N = w.applied
+		w.r.Fail(m.Err)
+		f.replay(ctx)
+		return
+	}
+	for token, ps := range f.syncs {
+		if ps.reply == m.Reply {
+			delete(f.syncs, token)
+			m.Reply.Fail(m.Err)
+			return
+		}
+	}
+	for i, msg := range f.deferred {
+		if requestReply(msg) == m.Reply {
+			f.deferred = append(f.deferred[:i:i], f.deferred[i+1:]...)
+			m.Reply.N = 0
+			m.Reply.Fail(m.Err)
+			return
+		}
+	}
+}
+
+// requestReply returns the facade's Reply carried by a request, or nil.
+func requestReply(msg any) *messages.Reply {
+	switch m := msg.(type) {
+	case *messages.Write:
+		return m.Reply
+	case *messages.Read:
+		return m.Reply
+	case *messages.Truncate:
+		return m.Reply
+	case *messages.Stat:
+		return m.Reply
+	case *messages.Sync:
+		return m.Reply
+	case *messages.GetSegments:
+		return m.Reply
+	case *messages.HashBlocks:
+		return m.Reply
+	}
+	return nil
+}
+
 // replay handles the messages deferred while the file was busy, until it is
 // busy again.
 func (f *fileActor) replay(ctx actorContext) {
-	for len(f.deferred) > 0 && !f.packing && f.memWait == nil {
+	for len(f.deferred) > 0 && !f.packing && f.parked == nil {
 		msg := f.deferred[0]
 		f.deferred[0] = nil
 		f.deferred = f.deferred[1:]
@@ -251,19 +337,23 @@ func (f *fileActor) changed() {
 // writePiece writes data (at most a block) at off through the current
 // block. A block grows (×4) only when the memory budget has room; otherwise
 // it is sealed as full and the data goes to a new block of the same
-// capacity. When even that does not fit, writePiece writes nothing and
-// returns the capacity it waits for.
-func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *messages.Reply) (waitFor int64) {
+// capacity. A piece changes nothing and returns what it waits for while a
+// block sealed by a write is not accepted by the put pool (pool: the
+// writers' back-pressure), or when the budget lacks the memory it needs.
+func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *messages.Reply) (memory int64, pool bool) {
 	n := int64(len(data))
 	bs := f.rt.BlockSize
+	if len(f.unaccepted) > 0 {
+		return 0, true
+	}
 	if f.cur == nil {
 		f.startBlock(ctx)
 	}
 	if f.cur.wp+n > bs {
 		f.makeRoom(ctx, n)
 		if f.cur.wp+n > bs {
-			f.sealCurrent(ctx, r)
-			f.startBlock(ctx)
+			f.sealCurrent(ctx, true)
+			return 0, true
 		}
 	}
 	var capacity int64
@@ -271,19 +361,18 @@ func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *mess
 		capacity = f.nextCapacity(need)
 		if !f.rt.Memory.Reserve(capacity, f.force) {
 			if f.cur.wp == 0 {
-				return capacity
+				return capacity, false
 			}
 			// The block is as large as the budget lets it grow: seal it
 			// and go on in a block of the same capacity.
 			f.rt.Logger.Debug("memory budget reached: sealing", "file", f.path,
 				"block", f.cur.id, "bytes", f.cur.wp, "capacity", f.cur.cap)
-			f.sealCurrent(ctx, r)
-			f.startBlock(ctx)
-			capacity = f.nextCapacity(n)
-			if !f.rt.Memory.Reserve(capacity, f.force) {
-				return capacity
-			}
+			f.sealCurrent(ctx, true)
+			return 0, true
 		}
+	}
+	if off > f.segs.Size() {
+		f.pad(off)
 	}
 	r.Add(1)
 	ctx.Send(f.cur.pid, &messages.Append{Data: data, Capacity: capacity, Reply: r})
@@ -292,7 +381,7 @@ func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *mess
 	if capacity > 0 {
 		f.cur.cap = capacity
 	}
-	return 0
+	return 0, false
 }
 
 // nextCapacity is the capacity the current block grows to for need bytes:
@@ -373,14 +462,19 @@ func (f *fileActor) repackCurrent(ctx actorContext) {
 	f.cur.wp = pos
 }
 
-// sealCurrent repacks and seals the current block. gate, if not nil, waits
-// until the put pool accepts the block.
-func (f *fileActor) sealCurrent(ctx actorContext, gate *messages.Reply) {
+// sealCurrent repacks and seals the current block. With wait, writes wait
+// until the put pool accepted it (SealAccepted).
+func (f *fileActor) sealCurrent(ctx actorContext, wait bool) {
 	f.repackCurrent(ctx)
-	if gate != nil {
-		gate.Add(1)
+	var notify *actor.PID
+	if wait {
+		notify = f.self
+		if f.unaccepted == nil {
+			f.unaccepted = make(map[string]bool)
+		}
+		f.unaccepted[f.cur.id] = true
 	}
-	ctx.Send(f.cur.pid, &messages.Seal{Accepted: gate})
+	ctx.Send(f.cur.pid, &messages.Seal{Notify: notify})
 	if f.cur.cap > 0 {
 		f.lastCap = f.cur.cap
 	}
@@ -533,7 +627,7 @@ func (f *fileActor) onClose(ctx actorContext, m *messages.Close) {
 // segments name; finishSync answers.
 func (f *fileActor) startSync(ctx actorContext, out *messages.SyncResult, r *messages.Reply) {
 	if f.cur != nil {
-		f.sealCurrent(ctx, nil)
+		f.sealCurrent(ctx, false)
 	}
 	ps := &pendingSync{out: out, reply: r, snapshot: f.segs.Ranges(), changes: f.changes}
 	token := f.nextToken
@@ -664,6 +758,6 @@ func (f *fileActor) onPackCopied(ctx actorContext, m *messages.PackCopied) {
 
 func (f *fileActor) onSealBlock(ctx actorContext, m *messages.SealBlock) {
 	if f.cur != nil && f.cur.id == m.BlockID {
-		f.sealCurrent(ctx, nil)
+		f.sealCurrent(ctx, false)
 	}
 }

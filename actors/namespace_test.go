@@ -16,6 +16,7 @@ func TestACloneRetainsSealedBlocksAndDuplicatesTheWritableOne(t *testing.T) {
 	f, ctx := newTestFile(4)
 	r := openReply()
 	f.onWrite(ctx, &messages.Write{Offset: 0, Data: []byte("abcdef"), Reply: r}) // one sealed block, one writable
+	acceptSeals(f, ctx)
 	sealed, cur := f.segs.Ranges()[0].Locator, f.cur.id
 	ctx.take()
 	used := f.rt.Memory.Used()

@@ -8,8 +8,8 @@ import (
 // putCoordinator feeds sealed blocks to a fixed pool of put workers.
 //
 // A sealed block (Submit) goes straight to an idle worker, else into a FIFO
-// queue of bounded depth, else it waits in an overflow list; its Accepted
-// reply — the writer that sealed it — is finished only when the block is
+// queue of bounded depth, else it waits in an overflow list; the writer that
+// sealed it (Notify) is told SealAccepted only when the block is
 // taken by a worker or enters the queue, which is what makes writers wait
 // when uploads fall behind. A worker that finishes (WorkerIdle) pulls the
 // next block, so one slow upload never stalls blocks that another worker
@@ -49,10 +49,10 @@ func (p *putCoordinator) onSubmit(ctx actorContext, s *messages.Submit) {
 		w := p.idle[len(p.idle)-1]
 		p.idle = p.idle[:len(p.idle)-1]
 		ctx.Send(w, &messages.Upload{Submit: s, Coordinator: p.self})
-		accept(s)
+		accept(ctx, s)
 	case len(p.queue) < p.depth:
 		p.queue = append(p.queue, s)
-		accept(s)
+		accept(ctx, s)
 	default:
 		p.overflow = append(p.overflow, s)
 	}
@@ -67,11 +67,11 @@ func (p *putCoordinator) onWorkerIdle(ctx actorContext, m *messages.WorkerIdle) 
 	case len(p.overflow) > 0:
 		next = p.overflow[0]
 		p.overflow = p.overflow[1:]
-		accept(next)
+		accept(ctx, next)
 	}
 	for len(p.queue) < p.depth && len(p.overflow) > 0 {
 		p.queue = append(p.queue, p.overflow[0])
-		accept(p.overflow[0])
+		accept(ctx, p.overflow[0])
 		p.overflow = p.overflow[1:]
 	}
 	if next == nil {
@@ -81,9 +81,10 @@ func (p *putCoordinator) onWorkerIdle(ctx actorContext, m *messages.WorkerIdle) 
 	ctx.Send(m.Worker, &messages.Upload{Submit: next, Coordinator: p.self})
 }
 
-func accept(s *messages.Submit) {
-	if s.Accepted != nil {
-		s.Accepted.Finish()
+// accept tells the block's sealer, if it waits, that the block was accepted.
+func accept(ctx actorContext, s *messages.Submit) {
+	if s.Notify != nil {
+		ctx.Send(s.Notify, &messages.SealAccepted{BlockID: s.BlockID})
 	}
 }
 

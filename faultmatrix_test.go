@@ -1,0 +1,255 @@
+package arvfile
+
+// The fault matrix: the engine under a store that hangs, actors that panic,
+// subscribers that never return, and long-running use. Each test here failed
+// on the engine before issue 11 and checks one promise of the design's
+// "Lifetimes" section.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/arvfile/arvfile/keep"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// hangingStore is a MemoryStore whose Puts and Gets, while hung, wait until
+// it is released — ignoring their context, as a stuck server's client might.
+type hangingStore struct {
+	*keep.MemoryStore
+	mu       sync.Mutex
+	putsHang bool
+	getsHang bool
+	release  chan struct{} // closed by Release
+	waiting  int           // calls waiting now
+}
+
+func newHangingStore() *hangingStore {
+	return &hangingStore{MemoryStore: keep.NewMemoryStore(), release: make(chan struct{})}
+}
+
+// Hang makes later Puts (and Gets, when gets) wait until Release.
+func (s *hangingStore) Hang(puts, gets bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.putsHang, s.getsHang = puts, gets
+	s.release = make(chan struct{})
+}
+
+// Release lets every waiting and later call through.
+func (s *hangingStore) Release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.putsHang || s.getsHang {
+		s.putsHang, s.getsHang = false, false
+		close(s.release)
+	}
+}
+
+// Waiting returns how many calls wait now.
+func (s *hangingStore) Waiting() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.waiting
+}
+
+func (s *hangingStore) wait(hang bool, release chan struct{}) {
+	if !hang {
+		return
+	}
+	s.mu.Lock()
+	s.waiting++
+	s.mu.Unlock()
+	<-release
+	s.mu.Lock()
+	s.waiting--
+	s.mu.Unlock()
+}
+
+func (s *hangingStore) Put(ctx context.Context, data []byte, opts keep.PutOptions) (string, error) {
+	s.mu.Lock()
+	hang, release := s.putsHang, s.release
+	s.mu.Unlock()
+	s.wait(hang, release)
+	return s.MemoryStore.Put(ctx, data, opts)
+}
+
+func (s *hangingStore) Get(ctx context.Context, locator string) ([]byte, error) {
+	s.mu.Lock()
+	hang, release := s.getsHang, s.release
+	s.mu.Unlock()
+	s.wait(hang, release)
+	return s.MemoryStore.Get(ctx, locator)
+}
+
+// newHangingEngine starts an engine on st with the options given, released
+// and closed at cleanup.
+func newHangingEngine(t *testing.T, st *hangingStore, opts ...Option) *Engine {
+	t.Helper()
+	e, err := New(append([]Option{WithStore(st)}, opts...)...)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		st.Release()
+		_ = e.Close()
+	})
+	return e
+}
+
+// returns runs call and returns its error; it fails the test if call is
+// still blocked after waitFor (it is then abandoned).
+func returns(t *testing.T, call func() error) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- call() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(waitFor):
+		t.Fatalf("the call is still blocked after %v", waitFor)
+		return nil
+	}
+}
+
+// fileContents reads name through a new handle, waiting for the engine as
+// long as it takes.
+func fileContents(t *testing.T, c *Collection, name string) string {
+	t.Helper()
+	f, err := c.Open(name)
+	require.NoError(t, err)
+	defer f.Close()
+	require.NoError(t, f.SetReadDeadline(time.Now().Add(waitFor)))
+	b, err := io.ReadAll(f)
+	require.NoError(t, err)
+	return string(b)
+}
+
+func TestAWriteThatTimedOutHadNoEffectAndItsBufferIsNotReadAfterwards(t *testing.T) {
+	// One put worker, no queue, 3-byte blocks: with the store hung, the
+	// first block is in flight and the second cannot be accepted, so the
+	// third write must wait — and time out.
+	st := newHangingStore()
+	e := newHangingEngine(t, st, WithBlockSize(3), WithPutWorkers(1), WithQueueDepth(0),
+		WithCacheBytes(0), WithTimeout(50*time.Millisecond))
+	c := e.NewCollection()
+	f, err := c.OpenFile("log", os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0)
+	require.NoError(t, err)
+	st.Hang(true, false)
+
+	var acked bytes.Buffer
+	appendLog := func(rec string) error {
+		p := []byte(rec)
+		n, err := f.Write(p)
+		if err != nil {
+			assert.Equal(t, 0, n, "a failed write reports nothing written")
+			copy(p, "###") // the caller may reuse its buffer at once
+			return err
+		}
+		acked.WriteString(rec)
+		return nil
+	}
+	require.NoError(t, appendLog("ABC"))
+	require.NoError(t, appendLog("DEF"), "the first block went to the only put worker")
+	for i := 0; i < 3; i++ {
+		err := appendLog("GHI")
+		require.ErrorIs(t, err, os.ErrDeadlineExceeded, "attempt %d: the second block waits for the put pool", i)
+	}
+	st.Release()
+	require.Eventually(t, func() bool { return appendLog("GHI") == nil }, waitFor, tick)
+	require.NoError(t, appendLog("JKL"))
+
+	require.NoError(t, f.SetWriteDeadline(time.Now().Add(waitFor)))
+	require.NoError(t, f.Close())
+	assert.Equal(t, "ABCDEFGHIJKL", acked.String())
+	assert.Equal(t, acked.String(), fileContents(t, c, "log"), "only acknowledged writes, each once")
+}
+
+func TestAReadThatTimedOutNeverWritesIntoItsBufferLater(t *testing.T) {
+	// A budget of one 4-byte block: with the store hung, the second block's
+	// write waits for memory, and a read of the file waits behind it.
+	st := newHangingStore()
+	e := newHangingEngine(t, st, WithBlockSize(4), WithMemoryBudget(4), WithPutWorkers(1),
+		WithCacheBytes(0), WithTimeout(waitFor/2))
+	c := e.NewCollection()
+	f, err := c.Create("f")
+	require.NoError(t, err)
+	st.Hang(true, false)
+	_, err = f.Write([]byte("ABCD"))
+	require.NoError(t, err)
+	wrote := make(chan error, 1)
+	go func() {
+		_, err := f.Write([]byte("E"))
+		wrote <- err
+	}()
+	require.Eventually(t, func() bool { return e.sys.RT.Memory.Denied() > 0 }, waitFor, tick, "the write waits for memory")
+
+	buf := []byte("....")
+	require.NoError(t, f.SetReadDeadline(time.Now().Add(30*time.Millisecond)))
+	var n int
+	err = returns(t, func() (err error) {
+		n, err = f.ReadAt(buf, 0)
+		return err
+	})
+	require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+	assert.Equal(t, 0, n)
+	assert.Equal(t, "....", string(buf), "nothing was read")
+	st.Release()
+	require.NoError(t, <-wrote)
+
+	require.NoError(t, f.SetDeadline(time.Now().Add(waitFor)))
+	require.NoError(t, f.Sync())
+	assert.Equal(t, "ABCDE", fileContents(t, c, "f"))
+	assert.Equal(t, "....", string(buf), "the read that timed out never wrote into its buffer")
+}
+
+func TestFileDeadlinesBoundCallsInsteadOfTheEngineTimeout(t *testing.T) {
+	st := newHangingStore()
+	e := newHangingEngine(t, st, WithBlockSize(3), WithPutWorkers(1), WithQueueDepth(0),
+		WithCacheBytes(0), WithTimeout(time.Hour))
+	c := e.NewCollection()
+	f, err := c.Create("f")
+	require.NoError(t, err)
+	_, err = f.Write([]byte("abcdef"))
+	require.NoError(t, err)
+	require.NoError(t, f.Sync())
+	st.Hang(true, true)
+	_, err = f.Write([]byte("ghijkl"))
+	require.NoError(t, err, "the put worker took one block; the other is current")
+
+	tests := []struct {
+		name string
+		call func() error
+	}{
+		{"a write waiting for the put pool", func() error {
+			_, err := f.WriteAt([]byte("mno"), 12)
+			return err
+		}},
+		{"a sync waiting for its upload", f.Sync},
+		{"a read of a stored block from a store that ignores its context", func() error {
+			_, err := f.ReadAt(make([]byte, 3), 0)
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.NoError(t, f.SetDeadline(time.Now().Add(30*time.Millisecond)))
+			err := returns(t, tt.call)
+			require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+			var pe interface{ Timeout() bool }
+			require.True(t, errors.As(err, &pe) && pe.Timeout(), "%v", err)
+			err = tt.call()
+			require.ErrorIs(t, err, os.ErrDeadlineExceeded, "a deadline in the past fails at once")
+		})
+	}
+	require.NoError(t, f.SetDeadline(time.Time{}))
+	st.Release()
+	require.NoError(t, f.SetDeadline(time.Now().Add(waitFor)))
+	require.NoError(t, f.Sync())
+	assert.Equal(t, "abcdefghijkl", fileContents(t, c, "f"), "the write past the deadline was withdrawn")
+}
