@@ -16,6 +16,12 @@ var ErrNoStore = errors.New("arvfile: no store: pass WithStore")
 // fs.ErrPermission.
 var ErrReadOnly = actors.ErrReadOnly
 
+// ErrActorPanicked is wrapped by the error of a call whose handling
+// panicked inside the engine (a bug, or a Store that panicked). The actor
+// that panicked answers at once and keeps its state: no byte written before
+// is lost, and later calls work.
+var ErrActorPanicked = actors.ErrActorPanicked
+
 // errEngineClosed is returned by calls on a closed Engine; errors.Is
 // matches fs.ErrClosed.
 var errEngineClosed = &closedError{}

@@ -12,10 +12,12 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/arvfile/arvfile/keep"
+	"github.com/arvfile/arvfile/messages"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -252,4 +254,90 @@ func TestFileDeadlinesBoundCallsInsteadOfTheEngineTimeout(t *testing.T) {
 	require.NoError(t, f.SetDeadline(time.Now().Add(waitFor)))
 	require.NoError(t, f.Sync())
 	assert.Equal(t, "abcdefghijkl", fileContents(t, c, "f"), "the write past the deadline was withdrawn")
+}
+
+// answered waits (at most waitFor) for r and returns its error.
+func answered(t *testing.T, r *messages.Reply) error {
+	t.Helper()
+	select {
+	case <-r.Done():
+		return r.Err()
+	case <-time.After(waitFor):
+		t.Fatalf("no answer after %v", waitFor)
+		return nil
+	}
+}
+
+func TestAnActorThatPanicsAnswersAtOnceAndLosesNoByte(t *testing.T) {
+	tests := []struct {
+		name string
+		// inject sends a request that makes an actor panic (a nil result
+		// pointer it writes through).
+		inject func(c *Collection, f *File, r *messages.Reply)
+	}{
+		{"a file actor", func(c *Collection, f *File, r *messages.Reply) {
+			c.e.sys.Send(f.pid, &messages.Read{Offset: 0, Buf: make([]byte, 5), Reply: r})
+		}},
+		{"a collection actor", func(c *Collection, f *File, r *messages.Reply) {
+			c.e.sys.Send(c.pid, &messages.Snapshot{Reply: r})
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newTestStore()
+			e := newTestEngine(t, st, WithBlockSize(8), WithTimeout(time.Hour))
+			c := e.NewCollection()
+			f := create(t, c, "dir/f", write{0, "0123456789"}) // a block sealed, one WRITABLE
+			g := create(t, c, "g", write{0, "small"})
+			require.NoError(t, g.Close())
+
+			r := messages.NewReply()
+			tt.inject(c, f, r)
+			err := answered(t, r)
+			require.ErrorIs(t, err, ErrActorPanicked)
+
+			_, err = f.WriteAt([]byte("ab"), 10)
+			require.NoError(t, err, "the actor goes on")
+			assert.Equal(t, "0123456789ab", contents(t, c, "dir/f"))
+			assert.Equal(t, "small", contents(t, c, "g"))
+			require.NoError(t, f.Close())
+			text, err := c.ManifestText(bg, ManifestOptions{})
+			require.NoError(t, err)
+			assert.Equal(t, ". "+loc("small")+" 0:5:g\n./dir "+loc("01234567")+" "+loc("89ab")+" 0:12:f\n", text)
+		})
+	}
+}
+
+// panickyStore panics in its first Put.
+type panickyStore struct {
+	*keep.MemoryStore
+	puts atomic.Int32
+}
+
+func (s *panickyStore) Put(ctx context.Context, data []byte, opts keep.PutOptions) (string, error) {
+	if s.puts.Add(1) == 1 {
+		panic("store bug")
+	}
+	return s.MemoryStore.Put(ctx, data, opts)
+}
+
+func TestAStoreThatPanicsFailsTheUploadAndTheBlockKeepsItsBytes(t *testing.T) {
+	st := &panickyStore{MemoryStore: keep.NewMemoryStore()}
+	e, err := New(WithStore(st), WithBlockSize(8), WithRetries(0), WithTimeout(time.Hour))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = e.Close() })
+	c := e.NewCollection()
+	f, err := c.Create("f")
+	require.NoError(t, err)
+	_, err = f.Write([]byte("abcd"))
+	require.NoError(t, err)
+
+	err = returns(t, f.Sync)
+	var kwe *KeepWriteError
+	require.ErrorAs(t, err, &kwe)
+	require.Len(t, kwe.Failed, 1)
+	assert.Equal(t, loc("abcd"), kwe.Failed[0].Locator)
+	assert.ErrorIs(t, kwe.Failed[0].Err, ErrActorPanicked)
+	require.NoError(t, returns(t, f.Sync), "the retry stores the block")
+	assert.Equal(t, "abcd", contents(t, c, "f"))
 }

@@ -416,8 +416,15 @@ func (f *File) Close() error {
 	r := messages.NewReply()
 	var out messages.SyncResult
 	f.send(&messages.Close{Writer: f.write && !f.c.rt.ReadOnly, Out: &out, Reply: r}, r)
-	if err := f.finish("close", r); err != nil {
-		return err
+	// A Close is not withdrawn when it times out: the handle is released
+	// in any case, and its flush goes on.
+	err, ok := f.c.e.awaitTimeout(r)
+	if !ok {
+		return f.pathErr("close", err)
+	}
+	r.Release()
+	if err != nil {
+		return f.pathErr("close", err)
 	}
 	return keepWriteError(out.Failures)
 }

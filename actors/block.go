@@ -74,8 +74,14 @@ func newPaddingBlock(rt *Runtime) *blockActor {
 	return &blockActor{rt: rt, sm: blockStateMachine{id: messages.PaddingBlockID}, padding: true, owners: 1 << 30, expected: -1}
 }
 
-// Receive hands each message to its method.
+// Receive hands each message to its method. A panic fails the request
+// being handled and keeps the block and its bytes (see Runtime.panicked).
 func (b *blockActor) Receive(ctx actor.Context) {
+	defer func() {
+		if p := recover(); p != nil {
+			b.rt.panicked("block", b.sm.id, ctx.Message(), p, replyOf(ctx.Message()))
+		}
+	}()
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		b.onStarted(ctx, ctx.Self())

@@ -78,10 +78,17 @@ func (c *collectionActor) load(n *dirNode, d *segments.Dir) {
 // Receive hands each message to its method.
 // Once stopping it ignores everything (a file actor spawned then would
 // never stop).
+// A panic fails the request being handled and keeps the actor, its tree
+// and its files' actors (see Runtime.panicked).
 func (c *collectionActor) Receive(ctx actor.Context) {
 	if c.stopping {
 		return
 	}
+	defer func() {
+		if p := recover(); p != nil {
+			c.rt.panicked("collection", c.coll.ID, ctx.Message(), p, replyOf(ctx.Message()))
+		}
+	}()
 	switch m := ctx.Message().(type) {
 	case *actor.Stopping:
 		c.stopping = true

@@ -55,6 +55,7 @@ type fileActor struct {
 	force      bool            // the BlockManager said to reserve even over budget
 	deferred   []any           // messages deferred while packing or waiting, in order
 	stopping   bool            // the engine is closing: ignore everything
+	answering  *messages.Reply // the request being handled: a panic fails it
 }
 
 // pendingWrite is what is left of a write: data still to write at off.
@@ -111,6 +112,8 @@ func newFileActor(rt *Runtime, coll *CollectionRuntime, path string, ranges []se
 // Receive hands each message to its method.
 // Once stopping it ignores everything: protoactor still delivers user
 // messages to a stopping actor, and a block spawned then would never stop.
+// A panic fails the request being handled and keeps the actor, its state
+// and its blocks (see Runtime.panicked).
 func (f *fileActor) Receive(ctx actor.Context) {
 	switch ctx.Message().(type) {
 	case *actor.Started:
@@ -120,6 +123,13 @@ func (f *fileActor) Receive(ctx actor.Context) {
 	case *actor.Stopped, *actor.Restarting:
 	default:
 		if !f.stopping {
+			defer func() {
+				if p := recover(); p != nil {
+					r := f.answering
+					f.answering = nil
+					f.rt.panicked("file", f.path, ctx.Message(), p, r)
+				}
+			}()
 			f.handle(ctx, ctx.Message())
 		}
 	}
@@ -151,6 +161,7 @@ func (f *fileActor) handle(ctx actorContext, msg any) {
 		f.deferred = append(f.deferred, msg)
 		return
 	}
+	f.answering = requestReply(msg) // not cleared by a defer: a panic must still see it
 	switch m := msg.(type) {
 	case *messages.Write:
 		f.onWrite(ctx, m)
@@ -173,6 +184,7 @@ func (f *fileActor) handle(ctx actorContext, msg any) {
 	case *messages.CloneFile, *messages.AdoptBlock, *messages.Reparent, *messages.HashBlocks, *messages.ReplaceLocators:
 		f.onNamespace(ctx, m)
 	}
+	f.answering = nil
 }
 
 func (f *fileActor) onOpen(ctx actorContext, m *messages.Open) {
@@ -245,7 +257,9 @@ func (f *fileActor) onMemoryAvailable(ctx actorContext, m *messages.MemoryAvaila
 	}
 	f.parked = nil
 	f.force = m.Force
+	f.answering = w.r
 	f.continueWrite(ctx, *w)
+	f.answering = nil
 	f.force = false
 	f.replay(ctx)
 }
@@ -257,14 +271,18 @@ func (f *fileActor) onSealAccepted(ctx actorContext, m *messages.SealAccepted) {
 		return
 	}
 	f.parked = nil
+	f.answering = w.r
 	f.continueWrite(ctx, *w)
+	f.answering = nil
 	f.replay(ctx)
 }
 
 // onCancel withdraws the request carrying m.Reply if this actor still holds
 // it: the parked write (answered with the bytes it applied), a Sync waiting
 // for uploads (which go on; their outcome is not reported) or a deferred
-// request (answered with nothing done).
+// request (answered with nothing done) — but a Close, which releases its
+// handle whatever happens, and an Open, which the collection sent, are
+// kept.
 func (f *fileActor) onCancel(ctx actorContext, m *messages.Cancel) {
 	if w := f.parked; w != nil && w.r == m.Reply {
 		f.parked = nil
@@ -282,18 +300,32 @@ func (f *fileActor) onCancel(ctx actorContext, m *messages.Cancel) {
 		}
 	}
 	for i, msg := range f.deferred {
-		if requestReply(msg) == m.Reply {
-			f.deferred = append(f.deferred[:i:i], f.deferred[i+1:]...)
-			m.Reply.N = 0
-			m.Reply.Fail(m.Err)
-			return
+		if !withdrawable(msg) || requestReply(msg) != m.Reply {
+			continue
 		}
+		f.deferred = append(f.deferred[:i:i], f.deferred[i+1:]...)
+		m.Reply.N = 0
+		m.Reply.Fail(m.Err)
+		return
 	}
+}
+
+// withdrawable reports whether Cancel may drop msg, a deferred message.
+func withdrawable(msg any) bool {
+	switch msg.(type) {
+	case *messages.Open, *messages.Close:
+		return false
+	}
+	return true
 }
 
 // requestReply returns the facade's Reply carried by a request, or nil.
 func requestReply(msg any) *messages.Reply {
 	switch m := msg.(type) {
+	case *messages.Open:
+		return m.Reply
+	case *messages.Close:
+		return m.Reply
 	case *messages.Write:
 		return m.Reply
 	case *messages.Read:

@@ -93,10 +93,17 @@ func newManager(rt *Runtime) *manager {
 // Receive hands each message to its method.
 // Once stopping it ignores everything (a packed block spawned then would
 // never stop).
+// A panic fails the request being handled and keeps the registry (see
+// Runtime.panicked).
 func (m *manager) Receive(ctx actor.Context) {
 	if m.stopping {
 		return
 	}
+	defer func() {
+		if p := recover(); p != nil {
+			m.rt.panicked("block manager", "", ctx.Message(), p, replyOf(ctx.Message()))
+		}
+	}()
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		m.self = ctx.Self()

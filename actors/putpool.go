@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"fmt"
+
 	"github.com/arvfile/arvfile/messages"
 	"github.com/asynkron/protoactor-go/actor"
 )
@@ -31,8 +33,14 @@ func newPutCoordinator(rt *Runtime, workers []*actor.PID, depth int) *putCoordin
 	return &putCoordinator{rt: rt, idle: append([]*actor.PID(nil), workers...), depth: max(depth, 0)}
 }
 
-// Receive hands each message to its method.
+// Receive hands each message to its method. A panic is logged and the
+// queue kept (see Runtime.panicked).
 func (p *putCoordinator) Receive(ctx actor.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.rt.panicked("put coordinator", "", ctx.Message(), r, nil)
+		}
+	}()
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		p.self = ctx.Self()
@@ -110,6 +118,14 @@ func (w *putWorker) onUpload(ctx actorContext, coordinator, self *actor.PID, m *
 
 // put stores data through the runtime's retrying store (keep.WithRetries):
 // temporary failures are retried with backoff, up to Runtime.Retries times.
-func (w *putWorker) put(data []byte) (string, error) {
+// A store that panics fails the upload (the block goes to ERROR, keeping
+// its bytes) instead of killing the worker.
+func (w *putWorker) put(data []byte) (loc string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			w.rt.panicked("put worker", "", nil, p, nil)
+			loc, err = "", fmt.Errorf("%w: store Put: %v", ErrActorPanicked, p)
+		}
+	}()
 	return w.rt.Putter.Put(w.rt.Ctx, data, w.rt.PutOptions)
 }
