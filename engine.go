@@ -94,13 +94,17 @@ func New(opts ...Option) (*Engine, error) {
 }
 
 // Close stops every actor and goroutine the engine started and waits for
-// them. It commits nothing: call Collection.Commit first to keep what was
-// written. Calls waiting on the engine return an error matching fs.ErrClosed;
-// later calls too. Close is idempotent.
+// them, within WithCloseTimeout overall (a tenth more when subscribers need
+// it to finish). An actor still running then — a put worker inside a
+// Store.Put that ignores its cancelled context, a subscriber that does not
+// return, a read's Get from such a store — is abandoned, and Close returns
+// a *CloseError naming each. Close commits nothing: call Collection.Commit
+// first to keep what was written. Calls waiting on the engine return an
+// error matching fs.ErrClosed; later calls too. Close is idempotent.
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
 		e.closing.Store(true)
-		e.closeErr = e.sys.Stop(func() { close(e.done) })
+		e.closeErr = e.sys.Stop(e.cfg.closeTimeout, func() { close(e.done) })
 		if e.cache != nil {
 			e.cache.Close()
 		}

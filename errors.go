@@ -22,6 +22,10 @@ var ErrReadOnly = actors.ErrReadOnly
 // is lost, and later calls work.
 var ErrActorPanicked = actors.ErrActorPanicked
 
+// CloseError is returned by Engine.Close when actors were still running at
+// its time limit (WithCloseTimeout); Abandoned names each.
+type CloseError = actors.StopError
+
 // errEngineClosed is returned by calls on a closed Engine; errors.Is
 // matches fs.ErrClosed.
 var errEngineClosed = &closedError{}

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -340,4 +341,42 @@ func TestAStoreThatPanicsFailsTheUploadAndTheBlockKeepsItsBytes(t *testing.T) {
 	assert.ErrorIs(t, kwe.Failed[0].Err, ErrActorPanicked)
 	require.NoError(t, returns(t, f.Sync), "the retry stores the block")
 	assert.Equal(t, "abcd", contents(t, c, "f"))
+}
+
+func TestCloseIsBoundedOverallAndNamesWhatItAbandoned(t *testing.T) {
+	st := newHangingStore()
+	e, err := New(WithStore(st), WithBlockSize(4), WithPutWorkers(2), WithCloseTimeout(300*time.Millisecond))
+	require.NoError(t, err)
+	stuck := make(chan struct{})
+	t.Cleanup(func() {
+		close(stuck)
+		st.Release()
+	})
+	c := e.NewCollection()
+	inSubscriber := make(chan struct{}, 1)
+	c.Subscribe(func(Event) {
+		select {
+		case inSubscriber <- struct{}{}:
+		default:
+		}
+		<-stuck
+	})
+	st.Hang(true, false)
+	f, err := c.Create("f")
+	require.NoError(t, err)
+	_, err = f.Write([]byte("0123456789ab"))
+	require.NoError(t, err)
+	<-inSubscriber
+	require.Eventually(t, func() bool { return st.Waiting() == 2 }, waitFor, tick, "both put workers are stuck")
+
+	err = returns(t, e.Close)
+	var ce *CloseError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, []string{
+		"put worker 1 (in Store.Put)",
+		"put worker 2 (in Store.Put)",
+		"event actor of collection " + c.rt.ID + " (in a subscriber)",
+	}, ce.Abandoned)
+	_, err = f.Write([]byte("x"))
+	assert.ErrorIs(t, err, fs.ErrClosed)
 }

@@ -25,6 +25,7 @@ type config struct {
 	retries        int
 	logger         *slog.Logger
 	timeout        time.Duration
+	closeTimeout   time.Duration
 }
 
 func defaultConfig() config {
@@ -37,6 +38,7 @@ func defaultConfig() config {
 		cacheBytes:   256 << 20,
 		retries:      3,
 		timeout:      10 * time.Minute,
+		closeTimeout: 10 * time.Second,
 	}
 }
 
@@ -94,6 +96,10 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // from or writes into the caller's buffer.
 func WithTimeout(d time.Duration) Option { return func(c *config) { c.timeout = d } }
 
+// WithCloseTimeout bounds Engine.Close (default 10 seconds; see Close):
+// actors still running after it are abandoned and reported.
+func WithCloseTimeout(d time.Duration) Option { return func(c *config) { c.closeTimeout = d } }
+
 // validate reports the first unusable setting.
 func (c *config) validate() error {
 	switch {
@@ -109,6 +115,8 @@ func (c *config) validate() error {
 		return fmt.Errorf("arvfile: memory budget %d smaller than a block (%d)", c.memoryBudget, c.blockSize)
 	case c.copies < 0, c.prefetch < 0, c.cacheBytes < 0, c.retries < 0, c.timeout < 0:
 		return fmt.Errorf("arvfile: negative copies, prefetch, cache bytes, retries or timeout")
+	case c.closeTimeout <= 0:
+		return fmt.Errorf("arvfile: close timeout %v: need a positive one", c.closeTimeout)
 	}
 	return nil
 }
