@@ -19,6 +19,7 @@ import (
 
 	"github.com/arvfile/arvfile/keep"
 	"github.com/arvfile/arvfile/messages"
+	"github.com/arvfile/arvfile/segments"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -379,4 +380,88 @@ func TestCloseIsBoundedOverallAndNamesWhatItAbandoned(t *testing.T) {
 	}, ce.Abandoned)
 	_, err = f.Write([]byte("x"))
 	assert.ErrorIs(t, err, fs.ErrClosed)
+}
+
+func TestABlockInErrorThatNoFileNamesGivesItsMemoryBackAtOnce(t *testing.T) {
+	failed := bytes.Repeat([]byte("e"), 1000)
+	later := bytes.Repeat([]byte("0123456789abcdef"), 128) // 2048 bytes
+	tests := []struct {
+		name   string
+		unname func(t *testing.T, c *Collection, f *File)
+	}{
+		{"truncated", func(t *testing.T, c *Collection, f *File) { require.NoError(t, f.Truncate(0)) }},
+		{"overwritten", func(t *testing.T, c *Collection, f *File) {
+			_, err := f.WriteAt(bytes.Repeat([]byte("o"), 1000), 0)
+			require.NoError(t, err)
+		}},
+		{"reopened with O_TRUNC", func(t *testing.T, c *Collection, f *File) {
+			g, err := c.OpenFile("a", os.O_WRONLY|os.O_TRUNC, 0)
+			require.NoError(t, err)
+			require.NoError(t, g.Close())
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newTestStore()
+			st.setFailPut(func(l string) error {
+				if l == loc(string(failed)) {
+					return errStoreDown
+				}
+				return nil
+			})
+			e := newTestEngine(t, st, WithBlockSize(1024), WithMemoryBudget(2048), WithRetries(0))
+			c := e.NewCollection()
+			f := create(t, c, "a", write{0, string(failed)})
+			var kwe *KeepWriteError
+			require.ErrorAs(t, f.Sync(), &kwe)
+			require.Equal(t, int64(1024), e.sys.RT.Memory.Used(), "the block in ERROR keeps its bytes")
+
+			tt.unname(t, c, f)
+			require.NoError(t, f.Close())
+			require.NoError(t, c.Commit(bg))
+			require.Eventually(t, func() bool { return e.sys.RT.Memory.Used() == 0 }, waitFor, tick,
+				"nothing names the block in ERROR: its buffer is released")
+
+			b := create(t, c, "b", write{0, string(later)})
+			require.NoError(t, b.Close())
+			assert.Equal(t, []segments.Range{
+				seg(loc(string(later[:1024])), 0, 1024, 0), seg(loc(string(later[1024:])), 1024, 1024, 0),
+			}, committedSegments(t, c)["b"], "a later file gets full blocks: the budget is whole again")
+		})
+	}
+}
+
+func TestWithTheStoreDownMemoryStaysWithinTheBudgetAndWritersWait(t *testing.T) {
+	st := newTestStore()
+	st.setFailPut(func(string) error { return errStoreDown })
+	const budget = 4096
+	e := newTestEngine(t, st, WithBlockSize(1024), WithMemoryBudget(budget), WithRetries(0), WithPutWorkers(1))
+	c := e.NewCollection()
+	f, err := c.Create("f")
+	require.NoError(t, err)
+	chunk := func(i int) []byte { return bytes.Repeat([]byte{byte('a' + i%26)}, 1024) }
+
+	var acked bytes.Buffer
+	require.NoError(t, f.SetWriteDeadline(time.Now().Add(300*time.Millisecond)))
+	var maxUsed int64
+	i := 0
+	for ; i < 50*budget/1024; i++ {
+		_, err = f.Write(chunk(i))
+		maxUsed = max(maxUsed, e.sys.RT.Memory.Used())
+		if err != nil {
+			break
+		}
+		acked.Write(chunk(i))
+	}
+	require.ErrorIs(t, err, os.ErrDeadlineExceeded, "the writer waited for memory until its deadline")
+	assert.LessOrEqual(t, maxUsed, int64(budget))
+
+	st.setFailPut(nil)
+	require.NoError(t, f.SetWriteDeadline(time.Now().Add(waitFor)))
+	_, err = f.Write(chunk(i))
+	require.NoError(t, err, "blocks in ERROR are retried once writers wait for their memory")
+	acked.Write(chunk(i))
+	require.NoError(t, f.Sync())
+	assert.Equal(t, acked.String(), contents(t, c, "f"))
+	assert.LessOrEqual(t, e.sys.RT.Memory.Used(), int64(budget))
 }

@@ -300,8 +300,8 @@ func (b *blockActor) onUploaded(ctx actorContext, m *messages.Uploaded) {
 	}
 	b.waiters = b.waiters[:0]
 	b.report(ctx)
-	if b.sm.state == messages.Committed && b.owners <= 0 && !b.packed {
-		b.stop(ctx)
+	if b.owners <= 0 && !b.packed {
+		b.stop(ctx) // COMMITTED or ERROR, and released meanwhile
 	}
 }
 
@@ -365,9 +365,12 @@ func (b *blockActor) onPackDone(ctx actorContext) {
 	b.stop(ctx)
 }
 
+// onRelease counts an owner gone. A block no owner names any more stops
+// once it holds no upload in flight: COMMITTED, or in ERROR — whose bytes
+// nobody needs now, so its buffer and budget go back at once.
 func (b *blockActor) onRelease(ctx actorContext) {
 	b.owners--
-	if b.owners <= 0 && b.sm.state == messages.Committed {
+	if b.owners <= 0 && (b.sm.state == messages.Committed || b.sm.state == messages.Error) {
 		b.stop(ctx)
 	}
 }

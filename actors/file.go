@@ -54,6 +54,7 @@ type fileActor struct {
 	unaccepted map[string]bool // blocks sealed by writes that the put pool has not accepted yet
 	force      bool            // the BlockManager said to reserve even over budget
 	deferred   []any           // messages deferred while packing or waiting, in order
+	overwrote  bool            // the write being handled replaced bytes: release unnamed blocks after it
 	stopping   bool            // the engine is closing: ignore everything
 	answering  *messages.Reply // the request being handled: a panic fails it
 }
@@ -172,7 +173,7 @@ func (f *fileActor) handle(ctx actorContext, msg any) {
 	case *messages.Close:
 		f.onClose(ctx, m)
 	case *messages.Truncate:
-		f.onTruncate(m)
+		f.onTruncate(ctx, m)
 	case *messages.Sync:
 		f.startSync(ctx, m.Out, m.Reply)
 	case *messages.Stat:
@@ -194,6 +195,7 @@ func (f *fileActor) onOpen(ctx actorContext, m *messages.Open) {
 	if m.Truncate && f.segs.Size() > 0 {
 		f.segs.Truncate(0)
 		f.changed()
+		f.releaseUnnamed(ctx)
 	}
 	m.Reply.Finish()
 }
@@ -238,7 +240,45 @@ func (f *fileActor) continueWrite(ctx actorContext, w pendingWrite) {
 		w.applied += n
 	}
 	f.wrote(ctx, &w)
+	if f.overwrote {
+		f.overwrote = false
+		f.releaseUnnamed(ctx)
+	}
 	w.r.Finish()
+}
+
+// releaseUnnamed releases the buffer blocks that the segments no longer
+// name (cut by a truncate, replaced by an overwrite), but the current one:
+// a block in ERROR thus gives its buffer back at once, and a COMMITTED or
+// PENDING one stops once its upload ended. Blocks that a pending Sync
+// awaits are kept until it finishes (finishSync calls this again). A file
+// names few buffer blocks besides the current one: with none, this costs
+// nothing.
+func (f *fileActor) releaseUnnamed(ctx actorContext) {
+	others := len(f.blocks)
+	if f.cur != nil {
+		others--
+	}
+	if _, ok := f.blocks[messages.PaddingBlockID]; ok {
+		others--
+	}
+	if others <= 0 || len(f.syncs) > 0 {
+		return
+	}
+	named := make(map[string]bool, others)
+	f.segs.Each(func(_ int, r *segments.Range) bool {
+		if _, ok := f.blocks[r.Locator]; ok {
+			named[r.Locator] = true
+		}
+		return true
+	})
+	for id, pid := range f.blocks {
+		if named[id] || id == messages.PaddingBlockID || (f.cur != nil && id == f.cur.id) {
+			continue
+		}
+		delete(f.blocks, id)
+		ctx.Send(pid, &messages.Release{})
+	}
 }
 
 // wrote records the change that w (or what was applied of it) made.
@@ -403,8 +443,10 @@ func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *mess
 			return 0, true
 		}
 	}
-	if off > f.segs.Size() {
+	if size := f.segs.Size(); off > size {
 		f.pad(off)
+	} else if off < size {
+		f.overwrote = true
 	}
 	r.Add(1)
 	ctx.Send(f.cur.pid, &messages.Append{Data: data, Capacity: capacity, Reply: r})
@@ -595,7 +637,7 @@ func isPadding(loc string) bool {
 	return len(loc) >= len(p) && loc[:len(p)] == p && (len(loc) == len(p) || loc[len(p)] == '+')
 }
 
-func (f *fileActor) onTruncate(m *messages.Truncate) {
+func (f *fileActor) onTruncate(ctx actorContext, m *messages.Truncate) {
 	switch size := f.segs.Size(); {
 	case f.coll.ReadOnly:
 		m.Reply.SetErr(ErrReadOnly)
@@ -604,6 +646,7 @@ func (f *fileActor) onTruncate(m *messages.Truncate) {
 	case m.Size < size:
 		f.segs.Truncate(m.Size)
 		f.changed()
+		f.releaseUnnamed(ctx)
 	case m.Size > size:
 		f.pad(m.Size)
 		f.changed()
@@ -751,6 +794,7 @@ func (f *fileActor) finishSync(ctx actorContext, ps *pendingSync) {
 		}
 		f.coll.emit(ctx, messages.Event{Kind: messages.EventMod, Path: f.path})
 	}
+	f.releaseUnnamed(ctx)
 	ps.reply.Finish()
 }
 

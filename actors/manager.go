@@ -2,6 +2,7 @@ package actors
 
 import (
 	"sort"
+	"time"
 
 	"github.com/arvfile/arvfile/messages"
 	"github.com/asynkron/protoactor-go/actor"
@@ -17,8 +18,11 @@ import (
 // arrival, once its bytes fit. While files wait, the largest WRITABLE block
 // is sealed (its owner is asked: SealBlock) whenever fewer uploads are
 // pending than there are put workers, so that memory keeps being freed
-// without the workers idling; if nothing at all can free memory (only blocks
-// in ERROR hold it) the files are let go over budget rather than stall.
+// without the workers idling. When blocks in ERROR hold the memory (the
+// store is down), their uploads are retried with backoff (RetryErrors) and
+// the files keep waiting — or fail at their deadline — so memory stays
+// within the budget; only when nothing at all can free memory are the files
+// let go over budget rather than stall.
 //
 // Closed small files offer their blocks (Candidate). When a collection's
 // candidates add up to a block, or on PackAll (commit-all), a packing round
@@ -44,6 +48,8 @@ type manager struct {
 	packQueue  []*messages.PackAll
 	nextRound  uint64
 	stopping   bool
+	retry      *time.Timer   // sends RetryErrors; nil when none is due
+	retryDelay time.Duration // the next retry's backoff; 0 after an upload succeeded
 }
 
 // blockEntry is the registry's view of one block.
@@ -109,6 +115,11 @@ func (m *manager) Receive(ctx actor.Context) {
 		m.self = ctx.Self()
 	case *actor.Stopping:
 		m.stopping = true
+		if m.retry != nil {
+			m.retry.Stop()
+		}
+	case *messages.RetryErrors:
+		m.onRetryErrors(ctx)
 	case *messages.BlockStatus:
 		m.onBlockStatus(ctx, msg)
 	case *messages.AwaitMemory:
@@ -133,6 +144,9 @@ func (m *manager) onBlockStatus(ctx actorContext, s *messages.BlockStatus) {
 	}
 	if s.State == messages.Pending {
 		m.pending++
+	}
+	if s.State == messages.Committed {
+		m.retryDelay = 0
 	}
 	e.pid, e.owner, e.state, e.capacity = s.PID, s.Owner, s.State, s.Capacity
 	if s.State == messages.Deleted {
@@ -191,12 +205,60 @@ func (m *manager) relieve(ctx actorContext) {
 	if sealing > 0 {
 		return
 	}
+	if m.holdsErrors() {
+		m.scheduleRetry()
+		return
+	}
 	m.rt.Logger.Debug("memory budget exceeded and nothing to seal: letting writes go",
 		"used", live, "waiting", len(m.waiters))
 	for _, w := range m.waiters {
 		ctx.Send(w.file, &messages.MemoryAvailable{Force: true})
 	}
 	m.waiters = m.waiters[:0]
+}
+
+// holdsErrors reports whether blocks in ERROR hold memory.
+func (m *manager) holdsErrors() bool {
+	for _, e := range m.blocks {
+		if e.state == messages.Error && e.capacity > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// scheduleRetry has RetryErrors sent to the manager after a backoff (20 ms,
+// doubling up to 2 s while uploads keep failing), unless one is due.
+// Waiting writers thus never take memory over the budget while the store
+// is down: they wait (or fail at their deadline) until uploads succeed.
+func (m *manager) scheduleRetry() {
+	if m.retry != nil || m.self == nil {
+		return
+	}
+	d := max(m.retryDelay, 20*time.Millisecond)
+	m.retryDelay = min(2*d, 2*time.Second)
+	self, rt := m.self, m.rt
+	m.retry = time.AfterFunc(d, func() {
+		if rt.System != nil { // nil in unit tests
+			rt.System.Root.Send(self, &messages.RetryErrors{})
+		}
+	})
+}
+
+// onRetryErrors retries the uploads of the blocks in ERROR while files
+// wait for memory (AwaitCommit: a block in ERROR goes back to PENDING; its
+// BlockResult to the manager is ignored).
+func (m *manager) onRetryErrors(ctx actorContext) {
+	m.retry = nil
+	if len(m.waiters) == 0 {
+		return
+	}
+	m.rt.Logger.Debug("files wait for memory held by blocks in ERROR: retrying their uploads", "waiting", len(m.waiters))
+	for _, e := range m.blocks {
+		if e.state == messages.Error {
+			ctx.Send(e.pid, &messages.AwaitCommit{ReplyTo: m.self})
+		}
+	}
 }
 
 func (m *manager) onCandidate(ctx actorContext, c *messages.Candidate) {

@@ -51,3 +51,8 @@ type AwaitMemory struct {
 	File  *actor.PID
 	Bytes int64
 }
+
+// RetryErrors asks the BlockManager to retry the uploads of the blocks in
+// ERROR, which hold memory that files wait for. Sender: the BlockManager
+// itself, after a backoff.
+type RetryErrors struct{}
