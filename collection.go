@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/arvfile/arvfile/actors"
 	"github.com/arvfile/arvfile/messages"
@@ -29,6 +30,35 @@ type Collection struct {
 	nextID  int
 
 	loaded loadedText // the manifest a loaded collection came from (load.go)
+
+	closed atomic.Bool // set by Close: every later call fails with fs.ErrClosed
+}
+
+// Close releases the collection: it stops the actors of its files, of their
+// buffer blocks and of its subscribers, and gives their memory back, so a
+// server's memory follows the collections it has open. It commits nothing:
+// call Commit first to keep what was written. It waits for the actors, at
+// most the engine's close timeout (WithCloseTimeout); one still running then
+// (a subscriber that does not return) is named in a *CloseError. Later calls
+// on the collection and its files fail with an error matching fs.ErrClosed.
+// Close is idempotent.
+func (c *Collection) Close() error {
+	if !c.closed.CompareAndSwap(false, true) || c.pid == nil {
+		return nil
+	}
+	return c.e.sys.StopCollection(c.rt.ID, c.e.cfg.closeTimeout)
+}
+
+// gone returns the error of a call on a released collection or a closed
+// engine, or nil.
+func (c *Collection) gone() error {
+	switch {
+	case c.pid == nil:
+		return errEngineClosed
+	case c.closed.Load():
+		return errCollectionClosed
+	}
+	return nil
 }
 
 type subscription struct {
@@ -76,8 +106,8 @@ func (c *Collection) OpenFile(name string, flag int, perm fs.FileMode) (*File, e
 	if flag&(os.O_WRONLY|os.O_RDWR) == os.O_WRONLY|os.O_RDWR {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
 	}
-	if c.pid == nil {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: errEngineClosed}
+	if err := c.gone(); err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
 	r := messages.NewReply()
 	var out messages.OpenResult
@@ -221,8 +251,8 @@ func (c *Collection) commitAll(ctx context.Context) ([]fileSegments, error) {
 
 // snapshot lists the collection's files.
 func (c *Collection) snapshot(ctx context.Context) ([]messages.SnapshotEntry, error) {
-	if c.pid == nil {
-		return nil, errEngineClosed
+	if err := c.gone(); err != nil {
+		return nil, err
 	}
 	r := messages.NewReply()
 	var out []messages.SnapshotEntry

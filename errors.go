@@ -30,9 +30,18 @@ type CloseError = actors.StopError
 // matches fs.ErrClosed.
 var errEngineClosed = &closedError{}
 
-type closedError struct{}
+// errCollectionClosed is returned by calls on a released Collection (and
+// its files); errors.Is matches fs.ErrClosed.
+var errCollectionClosed = &closedError{what: "collection"}
 
-func (*closedError) Error() string        { return "arvfile: engine closed" }
+type closedError struct{ what string }
+
+func (e *closedError) Error() string {
+	if e.what == "" {
+		return "arvfile: engine closed"
+	}
+	return "arvfile: " + e.what + " closed"
+}
 func (*closedError) Is(target error) bool { return target == fs.ErrClosed }
 
 // BlockState is the state of a buffer block: WRITABLE, PENDING, COMMITTED,

@@ -465,3 +465,36 @@ func TestWithTheStoreDownMemoryStaysWithinTheBudgetAndWritersWait(t *testing.T) 
 	assert.Equal(t, acked.String(), contents(t, c, "f"))
 	assert.LessOrEqual(t, e.sys.RT.Memory.Used(), int64(budget))
 }
+
+func TestAReleasedCollectionLeavesNoActorNorBufferBehind(t *testing.T) {
+	st := newTestStore()
+	e := newTestEngine(t, st, WithBlockSize(64))
+	manifest := ". " + loc("abc") + " 0:3:a 0:3:dir/b\n"
+	base := liveActors(e)
+	for round := 0; round < 3; round++ {
+		for i := 0; i < 100; i++ {
+			c, err := e.LoadCollection(manifest)
+			require.NoError(t, err)
+			c.Subscribe(func(Event) {})
+			a, err := c.OpenFile("a", os.O_RDWR, 0) // spawns its actor
+			require.NoError(t, err)
+			_, err = a.WriteAt([]byte("xyz"), 3) // and a WRITABLE block
+			require.NoError(t, err)
+			g := create(t, c, "dir/new", write{0, "new"})
+			require.NoError(t, g.Close()) // a packing candidate
+			require.NoError(t, c.Close())
+			require.NoError(t, c.Close(), "Close is idempotent")
+
+			_, err = a.Write([]byte("x"))
+			require.ErrorIs(t, err, fs.ErrClosed)
+			_, err = c.Open("a")
+			require.ErrorIs(t, err, fs.ErrClosed)
+			require.ErrorIs(t, c.Commit(bg), fs.ErrClosed)
+		}
+		require.Eventually(t, func() bool { return liveActors(e) == base }, waitFor, tick,
+			"round %d: every actor of the released collections stopped (%d live, %d at start)", round, liveActors(e), base)
+		assert.Equal(t, 0, e.sys.Collections())
+		assert.Equal(t, int64(0), e.sys.RT.Memory.Used(), "round %d: their buffers went back to the budget", round)
+	}
+	require.NoError(t, e.Close())
+}

@@ -64,6 +64,9 @@ func newFile(c *Collection, name string, flag int, out messages.OpenResult) *Fil
 // Name returns the name the file was opened with.
 func (f *File) Name() string { return f.name }
 
+// isClosed reports whether the handle or its collection was closed.
+func (f *File) isClosed() bool { return f.closed.Load() || f.c.closed.Load() }
+
 func (f *File) pathErr(op string, err error) error {
 	return &fs.PathError{Op: op, Path: f.name, Err: err}
 }
@@ -72,7 +75,7 @@ func (f *File) pathErr(op string, err error) error {
 // through a handle not open for writing.
 func (f *File) check(op string, writing bool) error {
 	switch {
-	case f.closed.Load():
+	case f.isClosed():
 		return f.pathErr(op, fs.ErrClosed)
 	case writing && f.c.rt.ReadOnly:
 		return f.pathErr(op, ErrReadOnly)
@@ -101,7 +104,7 @@ func (f *File) SetDeadline(t time.Time) error {
 // os.File, t is an absolute time: it bounds calls until it is changed. A
 // call already waiting keeps the deadline it started with.
 func (f *File) SetReadDeadline(t time.Time) error {
-	if f.closed.Load() {
+	if f.isClosed() {
 		return f.pathErr("setreaddeadline", fs.ErrClosed)
 	}
 	f.readDeadline.Store(unixNano(t))
@@ -116,7 +119,7 @@ func (f *File) SetReadDeadline(t time.Time) error {
 // is no longer read. A Sync that fails at its deadline leaves its uploads
 // running.
 func (f *File) SetWriteDeadline(t time.Time) error {
-	if f.closed.Load() {
+	if f.isClosed() {
 		return f.pathErr("setwritedeadline", fs.ErrClosed)
 	}
 	f.writeDeadline.Store(unixNano(t))
@@ -307,7 +310,7 @@ func (f *File) readAt(op string, p []byte, off int64) (int, error) {
 // current offset (io.SeekCurrent) or the end (io.SeekEnd). A negative result
 // is an error wrapping fs.ErrInvalid.
 func (f *File) Seek(offset int64, whence int) (int64, error) {
-	if f.closed.Load() {
+	if f.isClosed() {
 		return 0, f.pathErr("seek", fs.ErrClosed)
 	}
 	f.mu.Lock()
@@ -375,7 +378,7 @@ func (f *File) finishBy(op string, r *messages.Reply, deadline int64) error {
 // blocks in ERROR) and replaces block ids by locators. A failure is a
 // *KeepWriteError naming each failed block; the bytes are kept.
 func (f *File) Sync() error {
-	if f.closed.Load() {
+	if f.isClosed() {
 		return f.pathErr("sync", fs.ErrClosed)
 	}
 	if f.x.ro != nil {
@@ -407,7 +410,7 @@ func keepWriteError(failed []messages.BlockFailure) error {
 // files, stored at the latest by Collection.Commit. A second Close returns
 // an error wrapping fs.ErrClosed.
 func (f *File) Close() error {
-	if !f.closed.CompareAndSwap(false, true) {
+	if !f.closed.CompareAndSwap(false, true) || f.c.closed.Load() {
 		return f.pathErr("close", fs.ErrClosed)
 	}
 	if f.x.ro != nil {
@@ -431,7 +434,7 @@ func (f *File) Close() error {
 
 // Size returns the file's size.
 func (f *File) Size() (int64, error) {
-	if f.closed.Load() {
+	if f.isClosed() {
 		return 0, f.pathErr("stat", fs.ErrClosed)
 	}
 	return f.size("stat")
@@ -463,7 +466,7 @@ func (f *File) stat(op string) (messages.FileInfo, error) {
 // Stat returns the file's name (the last element of its path), size, mode
 // (0644, or 0444 in a read-only collection) and modification time.
 func (f *File) Stat() (fs.FileInfo, error) {
-	if f.closed.Load() {
+	if f.isClosed() {
 		return nil, f.pathErr("stat", fs.ErrClosed)
 	}
 	info, err := f.stat("stat")

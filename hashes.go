@@ -129,7 +129,7 @@ func stripped(locator string) string {
 
 // hashedSegments returns the file's segments with portable locators.
 func (f *File) hashedSegments() ([]segments.Range, error) {
-	if f.closed.Load() {
+	if f.isClosed() {
 		return nil, f.pathErr("equal", fs.ErrClosed)
 	}
 	if f.x.ro != nil {
@@ -220,8 +220,8 @@ func (c *Collection) CopyRemoteBlocks(ctx context.Context) error {
 	if len(local) == 0 {
 		return nil
 	}
-	if c.pid == nil {
-		return errEngineClosed
+	if err := c.gone(); err != nil {
+		return err
 	}
 	r := messages.NewReply()
 	c.e.sys.Send(c.pid, &messages.ReplaceLocators{Map: local, Reply: r})

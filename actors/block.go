@@ -42,6 +42,8 @@ type blockActor struct {
 	presize  int64       // packed: the capacity to allocate at start
 	expected int         // PackData pieces to expect; -1 until PackSeal
 	received int
+
+	copying bool // a PackCopy shared the buffer with a packed block: never free it, retire it
 }
 
 // packPiece is one small file's bytes copied into a packed block.
@@ -306,6 +308,7 @@ func (b *blockActor) onUploaded(ctx actorContext, m *messages.Uploaded) {
 }
 
 func (b *blockActor) onPackCopy(ctx actorContext, m *messages.PackCopy) {
+	b.copying = true
 	ctx.Send(m.Target, &messages.PackData{FromID: b.sm.id, From: b.self, File: m.File, Offset: m.Offset, Data: b.buf})
 }
 
@@ -390,10 +393,15 @@ func (b *blockActor) stop(ctx actorContext) {
 	}
 }
 
-// onStopped retires the buffer: an upload or a pack copy may still be
-// reading it; the engine releases it once every actor stopped.
+// onStopped gives the buffer back. One that an upload (PENDING) or a pack
+// copy may still be reading is retired instead: the engine releases it once
+// every actor stopped.
 func (b *blockActor) onStopped() {
-	b.rt.Memory.Retire(b.buf)
+	if b.sm.state == messages.Pending || b.copying {
+		b.rt.Memory.Retire(b.buf)
+	} else {
+		b.rt.Memory.Free(b.buf)
+	}
 	b.buf = nil
 }
 

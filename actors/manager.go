@@ -48,6 +48,7 @@ type manager struct {
 	packQueue  []*messages.PackAll
 	nextRound  uint64
 	stopping   bool
+	forget     []string      // collections released during their packing round: forgotten after it
 	retry      *time.Timer   // sends RetryErrors; nil when none is due
 	retryDelay time.Duration // the next retry's backoff; 0 after an upload succeeded
 }
@@ -120,6 +121,8 @@ func (m *manager) Receive(ctx actor.Context) {
 		}
 	case *messages.RetryErrors:
 		m.onRetryErrors(ctx)
+	case *messages.ForgetCollection:
+		m.onForgetCollection(msg)
 	case *messages.BlockStatus:
 		m.onBlockStatus(ctx, msg)
 	case *messages.AwaitMemory:
@@ -384,11 +387,25 @@ func (m *manager) finishRound(ctx actorContext) {
 	m.endPacking(ctx, r.replies)
 }
 
+// onForgetCollection drops a released collection's candidates (after its
+// packing round, if one runs).
+func (m *manager) onForgetCollection(f *messages.ForgetCollection) {
+	if m.round != nil && m.round.coll == f.Collection {
+		m.forget = append(m.forget, f.Collection)
+		return
+	}
+	delete(m.candidates, f.Collection)
+}
+
 // endPacking answers replies and starts whatever packing is due next.
 func (m *manager) endPacking(ctx actorContext, replies []*messages.Reply) {
 	for _, r := range replies {
 		r.Finish()
 	}
+	for _, id := range m.forget {
+		delete(m.candidates, id)
+	}
+	m.forget = nil
 	if len(m.packQueue) > 0 {
 		p := m.packQueue[0]
 		m.packQueue = m.packQueue[1:]

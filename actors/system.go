@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/arvfile/arvfile/keep"
+	"github.com/arvfile/arvfile/messages"
 	"github.com/arvfile/arvfile/segments"
 	"github.com/asynkron/protoactor-go/actor"
 )
@@ -37,10 +39,16 @@ type System struct {
 	dispatcher *Dispatcher
 	blocking   *Dispatcher
 
-	mu       sync.Mutex // guards tops, events and stopping
-	tops     []namedPID // top-level actors, stopped by Stop
-	events   []namedPID // collections' event actors, stopped last by Stop
-	stopping bool       // set by Stop: no collection is spawned after it
+	mu       sync.Mutex                // guards tops, colls and stopping
+	tops     []namedPID                // engine-wide actors, stopped by Stop
+	colls    map[string]collectionPIDs // each open collection's actors, by id: stopped by StopCollection or Stop
+	stopping bool                      // set by Stop: no collection is spawned after it
+}
+
+// collectionPIDs are a collection's actor (the parent of its files' actors,
+// themselves the parents of their blocks) and its event actor.
+type collectionPIDs struct {
+	coll, events namedPID
 }
 
 // namedPID is an actor and what to call it when it does not stop.
@@ -93,7 +101,7 @@ func Start(cfg Config) *System {
 		Prefetch:    cfg.Prefetch,
 		Memory:      NewMemory(cfg.MemoryBudget, cfg.MemoryBudget),
 	}
-	s := &System{RT: rt, cancel: cancel, dispatcher: d, blocking: blocking}
+	s := &System{RT: rt, cancel: cancel, dispatcher: d, blocking: blocking, colls: make(map[string]collectionPIDs)}
 	root := sys.Root
 	// Every engine-wide actor exists when Start returns. Put workers are
 	// stopped last: an upload in flight finishes (its context cancelled)
@@ -125,9 +133,43 @@ func (s *System) SpawnCollection(coll *CollectionRuntime, subs *Subscribers, roo
 	r := s.RT.System.Root
 	coll.Events = r.Spawn(NewEventProps(s.RT, subs))
 	pid := r.Spawn(NewCollectionProps(s.RT, coll, root))
-	s.tops = append(s.tops, namedPID{pid, "collection " + coll.ID})
-	s.events = append(s.events, namedPID{coll.Events, "event actor of collection " + coll.ID + " (in a subscriber)"})
+	s.colls[coll.ID] = collectionPIDs{
+		coll:   namedPID{pid, "collection " + coll.ID},
+		events: namedPID{coll.Events, "event actor of collection " + coll.ID + " (in a subscriber)"},
+	}
 	return pid
+}
+
+// StopCollection stops a collection's actors — its collection actor, with
+// its files' actors and their blocks, and its event actor — waits at most
+// timeout for them, and tells the BlockManager to forget the collection's
+// packing candidates. Their buffers go back to the budget; those an upload
+// may still read are kept until the engine closes (Memory.Retire). An actor
+// that did not stop in time is named in a *StopError. Once Stop has begun it
+// does nothing: Stop stops everything.
+func (s *System) StopCollection(id string, timeout time.Duration) error {
+	s.mu.Lock()
+	c, ok := s.colls[id]
+	delete(s.colls, id)
+	stopping := s.stopping
+	s.mu.Unlock()
+	if !ok || stopping {
+		return nil
+	}
+	abandoned := s.stopAll([]namedPID{c.coll, c.events}, timeout)
+	s.Send(s.RT.Manager, &messages.ForgetCollection{Collection: id})
+	if len(abandoned) > 0 {
+		return &StopError{Abandoned: abandoned}
+	}
+	return nil
+}
+
+// Collections returns how many collections have actors (tests check that
+// released ones do not).
+func (s *System) Collections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.colls)
 }
 
 // Send delivers msg to pid from outside the actor system.
@@ -148,8 +190,18 @@ func (s *System) Stop(timeout time.Duration, stopped func()) error {
 	deadline := time.Now().Add(timeout)
 	s.cancel()
 	s.mu.Lock()
-	tops, events := s.tops, s.events
-	s.tops, s.events, s.stopping = nil, nil, true
+	tops := s.tops
+	ids := make([]string, 0, len(s.colls))
+	for id := range s.colls {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var events []namedPID
+	for _, id := range ids {
+		tops = append(tops, s.colls[id].coll)
+		events = append(events, s.colls[id].events)
+	}
+	s.tops, s.colls, s.stopping = nil, nil, true
 	s.mu.Unlock()
 	abandoned := s.stopAll(tops, timeout)
 	stopped()

@@ -56,3 +56,9 @@ type AwaitMemory struct {
 // ERROR, which hold memory that files wait for. Sender: the BlockManager
 // itself, after a backoff.
 type RetryErrors struct{}
+
+// ForgetCollection tells the BlockManager that a collection was released:
+// its packing candidates are dropped. Sender: the engine (Collection.Close).
+type ForgetCollection struct {
+	Collection string
+}
