@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -497,4 +498,91 @@ func TestAReleasedCollectionLeavesNoActorNorBufferBehind(t *testing.T) {
 		assert.Equal(t, int64(0), e.sys.RT.Memory.Used(), "round %d: their buffers went back to the budget", round)
 	}
 	require.NoError(t, e.Close())
+}
+
+func TestARemovedOrReplacedFileStopsItsActorAndUploadsNothing(t *testing.T) {
+	tests := []struct {
+		name   string
+		remove func(t *testing.T, c *Collection)
+		left   string // the manifest after the change
+	}{
+		{"removed", func(t *testing.T, c *Collection) { require.NoError(t, c.Remove("d/dead")) },
+			". " + loc("kept") + " 0:4:kept\n./d d41d8cd98f00b204e9800998ecf8427e+0 0:0:\\056\n"},
+		{"removed with its directory", func(t *testing.T, c *Collection) { require.NoError(t, c.RemoveAll("d")) },
+			". " + loc("kept") + " 0:4:kept\n"},
+		{"replaced by a rename", func(t *testing.T, c *Collection) { require.NoError(t, c.Rename("kept", "d/dead")) },
+			"./d " + loc("kept") + " 0:4:dead\n"},
+		{"replaced by a copy", func(t *testing.T, c *Collection) { require.NoError(t, c.Copy("kept", "d/dead")) },
+			". " + loc("kept") + " 0:4:kept\n./d " + loc("kept") + " 0:4:dead\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newTestStore()
+			e := newTestEngine(t, st, WithBlockSize(64))
+			c := e.NewCollection()
+			require.NoError(t, create(t, c, "kept", write{0, "kept"}).Close())
+			require.NoError(t, c.Commit(bg))
+			base := liveActors(e)
+			dead := create(t, c, "d/dead", write{0, "dead bytes"}) // a WRITABLE block, never stored
+			reader, err := c.Open("d/dead")
+			require.NoError(t, err)
+			require.NoError(t, dead.Close())
+			require.Equal(t, base+2, liveActors(e), "the file's actor and its block")
+
+			tt.remove(t, c)
+			buf := make([]byte, 4)
+			_, err = reader.ReadAt(buf, 5)
+			require.NoError(t, err, "a handle open on a removed file still reads it")
+			assert.Equal(t, "byte", string(buf))
+			require.NoError(t, reader.Close())
+			require.Eventually(t, func() bool { return liveActors(e) <= base }, waitFor, tick,
+				"the removed file's actor and block stopped (%d live, %d before)", liveActors(e), base)
+
+			text, err := c.ManifestText(bg, ManifestOptions{})
+			require.NoError(t, err)
+			assert.Equal(t, tt.left, text)
+			assert.NotContains(t, st.putCounts(), loc("dead bytes"), "the dead bytes were never uploaded")
+			assert.Equal(t, int64(0), e.sys.RT.Memory.Used())
+		})
+	}
+}
+
+func TestCommitsRacingWithRemovalsNeverWaitOnAStoppedFile(t *testing.T) {
+	st := newTestStore()
+	e := newTestEngine(t, st, WithBlockSize(64))
+	c := e.NewCollection()
+	done := make(chan struct{})
+	commits := make(chan error, 1)
+	go func() {
+		defer close(commits)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if _, err := c.ManifestText(bg, ManifestOptions{}); err != nil {
+				commits <- err
+				return
+			}
+		}
+	}()
+	for i := 0; i < 200; i++ {
+		name := fmt.Sprintf("f%d", i%7)
+		f := create(t, c, name, write{0, name})
+		require.NoError(t, f.Close())
+		require.NoError(t, returns(t, func() error { return c.Remove(name) }))
+	}
+	close(done)
+	select {
+	case err, ok := <-commits:
+		if ok {
+			require.NoError(t, err)
+		}
+	case <-time.After(waitFor):
+		t.Fatal("a commit is still blocked")
+	}
+	text, err := c.ManifestText(bg, ManifestOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "", text)
 }

@@ -369,11 +369,16 @@ func (b *blockActor) onPackDone(ctx actorContext) {
 }
 
 // onRelease counts an owner gone. A block no owner names any more stops
-// once it holds no upload in flight: COMMITTED, or in ERROR — whose bytes
-// nobody needs now, so its buffer and budget go back at once.
+// once it holds no upload in flight: COMMITTED, in ERROR, or WRITABLE (the
+// current block of a removed file) — bytes nobody needs now, so its buffer
+// and budget go back at once, and nothing is uploaded.
 func (b *blockActor) onRelease(ctx actorContext) {
 	b.owners--
-	if b.owners <= 0 && (b.sm.state == messages.Committed || b.sm.state == messages.Error) {
+	if b.owners > 0 || b.copying {
+		return
+	}
+	switch b.sm.state {
+	case messages.Committed, messages.Error, messages.Writable:
 		b.stop(ctx)
 	}
 }

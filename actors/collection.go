@@ -95,7 +95,7 @@ func (c *collectionActor) Receive(ctx actor.Context) {
 	case *messages.OpenFile:
 		c.onOpenFile(ctx, m)
 	case *messages.Snapshot:
-		c.onSnapshot(m)
+		c.onSnapshot(ctx, m)
 	case *messages.Mkdir, *messages.Remove, *messages.Rename, *messages.Detach, *messages.Attach,
 		*messages.CopyOut, *messages.CopyIn, *messages.StatPath, *messages.ReadDir, *messages.ReplaceLocators:
 		c.onNamespace(ctx, m)
@@ -154,6 +154,7 @@ func (c *collectionActor) onOpenFile(ctx actorContext, m *messages.OpenFile) {
 		c.coll.emit(ctx, messages.Event{Kind: messages.EventAdd, Path: name})
 		c.touched(dir)
 		fa := newFileActor(c.rt, c.coll, name, nil)
+		fa.handles = 1
 		if writer {
 			fa.writers = 1
 		}
@@ -210,7 +211,7 @@ func (c *collectionActor) walk(p string, create bool) (*dirNode, error) {
 	return n, nil
 }
 
-func (c *collectionActor) onSnapshot(m *messages.Snapshot) {
+func (c *collectionActor) onSnapshot(ctx actorContext, m *messages.Snapshot) {
 	var out []messages.SnapshotEntry
 	var visit func(prefix string, n *dirNode)
 	visit = func(prefix string, n *dirNode) {
@@ -227,5 +228,33 @@ func (c *collectionActor) onSnapshot(m *messages.Snapshot) {
 	}
 	visit("", c.root)
 	*m.Out = out
+	if m.Forward != nil {
+		for i, e := range out {
+			if e.File != nil {
+				m.Reply.Add(1)
+				ctx.Send(e.File, m.Forward(i, e.File, m.Reply))
+			}
+		}
+	}
 	m.Reply.Finish()
+}
+
+// unlink tells the actors of the files of n, which left the tree, that
+// they did (Unlink).
+func (c *collectionActor) unlink(ctx actorContext, n node) {
+	if n.file != nil {
+		if n.file.pid != nil {
+			ctx.Send(n.file.pid, &messages.Unlink{})
+		}
+		return
+	}
+	if n.dir == nil {
+		return
+	}
+	for _, d := range n.dir.dirs {
+		c.unlink(ctx, node{dir: d})
+	}
+	for _, f := range n.dir.files {
+		c.unlink(ctx, node{file: f})
+	}
 }

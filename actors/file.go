@@ -38,25 +38,30 @@ type fileActor struct {
 	strand *Strand // runs this actor and its blocks
 
 	// All fields below belong to this actor alone.
-	self       *actor.PID
-	segs       *segments.List
-	writers    int
-	committed  bool
-	changes    uint64 // bumped by every change of content
-	modTime    time.Time
-	cur        *currentBlock           // the WRITABLE block writes go to; nil until the next write
-	lastCap    int64                   // capacity of the last block sealed: where the next one starts
-	blocks     map[string]*actor.PID   // every buffer block the segments name, and the current one
-	syncs      map[uint64]*pendingSync // Syncs waiting for BlockResults, by token
-	nextToken  uint64
-	packing    bool            // a PackCopy is in flight: defer everything else
-	parked     *pendingWrite   // a write waiting for room (memory, the put pool): defer everything else
-	unaccepted map[string]bool // blocks sealed by writes that the put pool has not accepted yet
-	force      bool            // the BlockManager said to reserve even over budget
-	deferred   []any           // messages deferred while packing or waiting, in order
-	overwrote  bool            // the write being handled replaced bytes: release unnamed blocks after it
-	stopping   bool            // the engine is closing: ignore everything
-	answering  *messages.Reply // the request being handled: a panic fails it
+	self        *actor.PID
+	segs        *segments.List
+	writers     int
+	committed   bool
+	changes     uint64 // bumped by every change of content
+	modTime     time.Time
+	cur         *currentBlock           // the WRITABLE block writes go to; nil until the next write
+	lastCap     int64                   // capacity of the last block sealed: where the next one starts
+	blocks      map[string]*actor.PID   // every buffer block the segments name, and the current one
+	syncs       map[uint64]*pendingSync // Syncs waiting for BlockResults, by token
+	nextToken   uint64
+	packing     bool            // a PackCopy is in flight: defer everything else
+	parked      *pendingWrite   // a write waiting for room (memory, the put pool): defer everything else
+	unaccepted  map[string]bool // blocks sealed by writes that the put pool has not accepted yet
+	force       bool            // the BlockManager said to reserve even over budget
+	deferred    []any           // messages deferred while packing or waiting, in order
+	handles     int             // open handles (readers and writers)
+	unlinked    bool            // the file left the tree: stop once no handle is open (Unlink)
+	shared      bool            // a copy shares blocks this actor is the parent of: never stop it
+	candidate   bool            // offered for packing (Candidate), not yet asked nor withdrawn: stay to answer
+	withdrawing bool            // unlinked: the candidate is being withdrawn (CandidateWithdrawn ends it)
+	overwrote   bool            // the write being handled replaced bytes: release unnamed blocks after it
+	stopping    bool            // the engine is closing: ignore everything
+	answering   *messages.Reply // the request being handled: a panic fails it
 }
 
 // pendingWrite is what is left of a write: data still to write at off.
@@ -157,6 +162,14 @@ func (f *fileActor) handle(ctx actorContext, msg any) {
 	case *messages.Cancel:
 		f.onCancel(ctx, m)
 		return
+	case *messages.Unlink:
+		f.unlinked = true
+		f.retireIfIdle(ctx)
+		return
+	case *messages.CandidateWithdrawn:
+		f.candidate = false
+		f.retireIfIdle(ctx)
+		return
 	}
 	if f.packing || f.parked != nil {
 		f.deferred = append(f.deferred, msg)
@@ -189,6 +202,7 @@ func (f *fileActor) handle(ctx actorContext, msg any) {
 }
 
 func (f *fileActor) onOpen(ctx actorContext, m *messages.Open) {
+	f.handles++
 	if m.Writer {
 		f.writers++
 	}
@@ -679,8 +693,15 @@ func (f *fileActor) onGetSegments(m *messages.GetSegments) {
 }
 
 func (f *fileActor) onClose(ctx actorContext, m *messages.Close) {
-	if !m.Writer {
+	if f.handles > 0 {
+		f.handles--
+	}
+	if !m.Writer || f.unlinked {
+		if m.Writer && f.writers > 0 {
+			f.writers--
+		}
 		m.Reply.Finish()
+		f.retireIfIdle(ctx)
 		return
 	}
 	if f.writers > 0 {
@@ -691,11 +712,44 @@ func (f *fileActor) onClose(ctx actorContext, m *messages.Close) {
 		return
 	}
 	if f.writers == 0 && f.cur != nil && f.rt.Manager != nil {
+		f.candidate = true
 		ctx.Send(f.rt.Manager, &messages.Candidate{
 			Collection: f.coll.ID, File: f.self, BlockID: f.cur.id, Size: f.liveBytes(f.cur.id),
 		})
 	}
 	m.Reply.Finish()
+}
+
+// retireIfIdle ends an unlinked file once no handle is open on it: it
+// releases every buffer block it names — the current, WRITABLE one stops
+// without being uploaded (its bytes are dead), a block in ERROR or
+// COMMITTED stops, a PENDING one once its upload ended — and stops the
+// actor. It stays (holding no buffer) while it must still answer: a Sync or
+// a write in progress, a pack offer to come (candidate), a pack copy, or
+// blocks a copy shares (they are this actor's children).
+func (f *fileActor) retireIfIdle(ctx actorContext) {
+	if !f.unlinked || f.handles > 0 {
+		return
+	}
+	if len(f.syncs) > 0 || f.parked != nil || f.packing || len(f.deferred) > 0 {
+		return
+	}
+	for id, pid := range f.blocks {
+		if id != messages.PaddingBlockID {
+			ctx.Send(pid, &messages.Release{})
+		}
+		delete(f.blocks, id)
+	}
+	f.cur = nil
+	if f.candidate && !f.withdrawing && f.rt.Manager != nil {
+		f.withdrawing = true
+		ctx.Send(f.rt.Manager, &messages.Candidate{Withdraw: true, Collection: f.coll.ID, File: f.self})
+	}
+	if f.shared || f.candidate || f.self == nil {
+		return
+	}
+	f.rt.Logger.Debug("file removed and closed: actor stopped", "file", f.path)
+	ctx.Stop(f.self)
 }
 
 // startSync seals the current block and awaits every buffer block the
@@ -796,12 +850,15 @@ func (f *fileActor) finishSync(ctx actorContext, ps *pendingSync) {
 	}
 	f.releaseUnnamed(ctx)
 	ps.reply.Finish()
+	f.retireIfIdle(ctx)
 }
 
 func (f *fileActor) onPackOffer(ctx actorContext, m *messages.PackOffer) {
 	ans := &messages.PackAnswer{Round: m.Round, File: f.self}
-	if f.writers > 0 || f.cur == nil || f.cur.id != m.BlockID {
+	f.candidate = false
+	if f.writers > 0 || f.cur == nil || f.cur.id != m.BlockID || f.unlinked {
 		ctx.Send(m.ReplyTo, ans)
+		f.retireIfIdle(ctx)
 		return
 	}
 	f.repackCurrent(ctx)

@@ -265,6 +265,10 @@ func (m *manager) onRetryErrors(ctx actorContext) {
 }
 
 func (m *manager) onCandidate(ctx actorContext, c *messages.Candidate) {
+	if c.Withdraw {
+		m.onWithdraw(ctx, c)
+		return
+	}
 	set := m.candidates[c.Collection]
 	if set == nil {
 		set = &candidateSet{byFile: make(map[string]*candidate)}
@@ -385,6 +389,18 @@ func (m *manager) finishRound(ctx actorContext) {
 		return
 	}
 	m.endPacking(ctx, r.replies)
+}
+
+// onWithdraw forgets a removed file's candidate — unless the running round
+// offered it a slot: its answer will drop it — and tells the file.
+func (m *manager) onWithdraw(ctx actorContext, c *messages.Candidate) {
+	offered := m.round != nil && m.round.offered[c.File.Id] != nil
+	if set := m.candidates[c.Collection]; set != nil && !offered {
+		if cand := set.byFile[c.File.Id]; cand != nil {
+			m.dropCandidate(set, cand)
+		}
+	}
+	ctx.Send(c.File, &messages.CandidateWithdrawn{})
 }
 
 // onForgetCollection drops a released collection's candidates (after its

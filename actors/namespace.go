@@ -202,8 +202,10 @@ func (c *collectionActor) onRemove(ctx actorContext, m *messages.Remove) {
 			return
 		}
 		delete(parent.dirs, base)
-	} else if _, isFile := parent.files[base]; isFile {
+		c.unlink(ctx, node{dir: d})
+	} else if fn, isFile := parent.files[base]; isFile {
 		delete(parent.files, base)
+		c.unlink(ctx, node{file: fn})
 	} else {
 		if m.All {
 			m.Reply.Finish()
@@ -302,6 +304,7 @@ func (c *collectionActor) onRename(ctx actorContext, m *messages.Rename) {
 	}
 	delete(from.dirs, oldBase)
 	delete(from.files, oldBase)
+	c.unlink(ctx, node{file: to.files[newBase]})
 	put(to, newBase, n)
 	c.touched(from, to)
 	c.reparent(ctx, n, newName, nil)
@@ -377,6 +380,7 @@ func (c *collectionActor) onAttach(ctx actorContext, m *messages.Attach) {
 		fail(m.Reply, op, m.Path, err)
 		return
 	}
+	c.unlink(ctx, node{file: to.files[base]})
 	put(to, base, n)
 	c.touched(to)
 	c.reparent(ctx, n, name, c.coll)
@@ -488,7 +492,10 @@ func (c *collectionActor) copyIn(ctx actorContext, m *messages.CopyIn) error {
 		return err
 	}
 	if !src.IsDir {
-		_, replaced := parent.files[base]
+		old, replaced := parent.files[base]
+		if replaced {
+			c.unlink(ctx, node{file: old})
+		}
 		parent.files[base] = c.copiedFile(ctx, name, &src.Entries[0])
 		c.touched(parent)
 		c.emit(ctx, addOrMod(replaced), name)

@@ -44,10 +44,24 @@ type Runner interface {
 // Snapshot lists every file of the collection: its path and either its
 // actor or, for a file never opened, its segments; and every empty
 // directory. Sender: the facade.
+//
+// Forward, if not nil, makes the CollectionActor send every listed file
+// that has an actor, in the same turn, the message Forward returns for it
+// (carrying Reply, which the actor counts with Add): such a message reaches
+// the file before any later change of the tree does (an Unlink), so the
+// facade never sends to a file actor that a removal may have stopped. i is
+// the file's index in Out.
 type Snapshot struct {
-	Out   *[]SnapshotEntry
-	Reply *Reply
+	Out     *[]SnapshotEntry
+	Forward func(i int, file *actor.PID, r *Reply) any
+	Reply   *Reply
 }
+
+// Unlink tells a FileActor that its file left the tree (removed, or
+// replaced by a rename or copy). Once no handle is open on it, it releases
+// its buffer blocks — the WRITABLE one is dropped, never uploaded — and
+// stops. Sender: the CollectionActor.
+type Unlink struct{}
 
 // SnapshotEntry is one file in a Snapshot, or, with Dir, an empty
 // directory (no File, no Segments).

@@ -18,7 +18,11 @@ type BlockStatus struct {
 // Candidate offers a closed small file's current block for packing; Size is
 // the bytes the file references in it. A later Candidate from the same file
 // replaces the earlier one. Sender: the FileActor.
+//
+// With Withdraw, the file (removed) takes its offer back: the BlockManager
+// forgets it and answers CandidateWithdrawn, after any PackOffer it sent.
 type Candidate struct {
+	Withdraw   bool
 	Collection string
 	File       *actor.PID
 	BlockID    string
@@ -62,3 +66,7 @@ type RetryErrors struct{}
 type ForgetCollection struct {
 	Collection string
 }
+
+// CandidateWithdrawn answers a Candidate with Withdraw: no PackOffer will
+// follow. Sender: the BlockManager.
+type CandidateWithdrawn struct{}
