@@ -586,3 +586,45 @@ func TestCommitsRacingWithRemovalsNeverWaitOnAStoppedFile(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "", text)
 }
+
+func TestManyWritersNeverTakeTheEngineOverItsBudget(t *testing.T) {
+	const (
+		writers = 64
+		files   = 40
+		budget  = 64 << 10
+	)
+	st := newTestStore()
+	st.SetLatency(time.Millisecond)
+	e := newTestEngine(t, st, WithBlockSize(16<<10), WithMemoryBudget(budget), WithPutWorkers(2))
+	c := e.NewCollection()
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < files; i++ {
+				name := fmt.Sprintf("w%d/f%d", w, i)
+				f, err := c.Create(name)
+				if err == nil {
+					_, err = f.Write(bytes.Repeat([]byte{byte('a' + i%26)}, 100+i*37))
+				}
+				if err == nil {
+					err = f.Close()
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	require.NoError(t, c.Commit(bg))
+	assert.LessOrEqual(t, e.sys.RT.Memory.Peak(), int64(budget), "the engine's accounting never exceeded the budget")
+	assert.Equal(t, string(bytes.Repeat([]byte{'a' + 7}, 100+7*37)), contents(t, c, "w3/f7"))
+}

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"math/bits"
 	"sort"
 	"time"
 
@@ -300,6 +301,11 @@ func (m *manager) onPackAll(ctx actorContext, p *messages.PackAll) {
 // offers each candidate its slot.
 func (m *manager) startRound(ctx actorContext, coll string, force bool, replies []*messages.Reply) {
 	set := m.candidates[coll]
+	limit := m.packLimit(force)
+	if limit == 0 {
+		m.noRoomToPack(replies)
+		return
+	}
 	if set == nil || len(set.byFile) < 2 {
 		m.endPacking(ctx, replies)
 		return
@@ -313,7 +319,7 @@ func (m *manager) startRound(ctx actorContext, coll string, force bool, replies 
 	var offset int64
 	for i, c := range queue {
 		slots[i] = -1
-		if c.size <= m.rt.BlockSize-offset {
+		if c.size <= limit-offset {
 			slots[i] = offset
 			offset += c.size
 		}
@@ -323,7 +329,10 @@ func (m *manager) startRound(ctx actorContext, coll string, force bool, replies 
 	// The block's buffer is reserved at the laid-out size at once rather
 	// than grown (and copied) piece by piece.
 	capacity := capacityClass(offset, 0, m.rt.MinCapacity, m.rt.BlockSize)
-	m.rt.Memory.Reserve(capacity, true)
+	if !m.rt.Memory.Reserve(capacity, false) { // a writer took the room meanwhile
+		m.noRoomToPack(replies)
+		return
+	}
 	r := &packRound{
 		id: m.nextRound, coll: coll, force: force, replies: replies, offered: make(map[string]*candidate),
 		targetID: id, target: ctx.Spawn(m.rt.props(newPackedBlock(m.rt, id, capacity))),
@@ -343,6 +352,23 @@ func (m *manager) startRound(ctx actorContext, coll string, force bool, replies 
 	if len(r.offered) == 0 {
 		m.finishRound(ctx)
 	}
+}
+
+// packLimit is the most bytes a packed block may hold now: a block, or
+// less when the memory budget has less room — the largest power of two that
+// fits, so that the buffer's capacity class fits too (packing copies bytes
+// that stay reserved by the small blocks until copied: it must not exceed
+// the budget). A round on its own (not force: commit-all) waits for room
+// for a whole block; 0 means no packing now.
+func (m *manager) packLimit(force bool) int64 {
+	room := m.rt.Memory.Limit() - m.rt.Memory.Used()
+	if room >= m.rt.BlockSize {
+		return m.rt.BlockSize
+	}
+	if !force || room < m.rt.MinCapacity {
+		return 0
+	}
+	return int64(1) << (bits.Len64(uint64(room)) - 1)
 }
 
 func (m *manager) onPackAnswer(ctx actorContext, a *messages.PackAnswer) {
@@ -411,6 +437,24 @@ func (m *manager) onForgetCollection(f *messages.ForgetCollection) {
 		return
 	}
 	delete(m.candidates, f.Collection)
+}
+
+// noRoomToPack answers replies and every queued PackAll when the budget
+// has no room for a packed block: nothing packs now, and commits store the
+// small blocks as they are. Later candidates try again.
+func (m *manager) noRoomToPack(replies []*messages.Reply) {
+	m.rt.Logger.Debug("no memory to pack small blocks: not packing", "used", m.rt.Memory.Used())
+	for _, r := range replies {
+		r.Finish()
+	}
+	for _, p := range m.packQueue {
+		p.Reply.Finish()
+	}
+	m.packQueue = nil
+	for _, id := range m.forget {
+		delete(m.candidates, id)
+	}
+	m.forget = nil
 }
 
 // endPacking answers replies and starts whatever packing is due next.
