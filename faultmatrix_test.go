@@ -628,3 +628,104 @@ func TestManyWritersNeverTakeTheEngineOverItsBudget(t *testing.T) {
 	assert.LessOrEqual(t, e.sys.RT.Memory.Peak(), int64(budget), "the engine's accounting never exceeded the budget")
 	assert.Equal(t, string(bytes.Repeat([]byte{'a' + 7}, 100+7*37)), contents(t, c, "w3/f7"))
 }
+
+func TestIdleCommittedFilesArePassivatedAndComeBackIntact(t *testing.T) {
+	st := newTestStore()
+	_, err := st.Put(bg, []byte("loaded"), keep.PutOptions{})
+	require.NoError(t, err)
+	e := newTestEngine(t, st, WithBlockSize(64))
+	c, err := e.LoadCollection(". " + loc("loaded") + " 0:6:loaded\n")
+	require.NoError(t, err)
+	base := liveActors(e)
+
+	assert.Equal(t, "loaded", contents(t, c, "loaded"))
+	require.Eventually(t, func() bool { return liveActors(e) == base }, waitFor, tick, "a file read and closed is passivated")
+
+	w := create(t, c, "written", write{0, "written"})
+	require.NoError(t, w.Close())
+	require.NoError(t, c.Commit(bg))
+	require.Eventually(t, func() bool { return liveActors(e) == base }, waitFor, tick, "a file written, closed and committed is passivated")
+	info, err := c.Stat("written")
+	require.NoError(t, err)
+	modTime := info.ModTime()
+
+	f, err := c.Open("written")
+	require.NoError(t, err)
+	fi, err := f.Stat()
+	require.NoError(t, err)
+	assert.Equal(t, modTime, fi.ModTime(), "the modification time survives")
+	assert.Equal(t, int64(7), fi.Size())
+	require.NoError(t, f.Close())
+	text, err := c.ManifestText(bg, ManifestOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, ". "+loc("loaded")+" "+loc("written")+" 0:6:loaded 6:7:written\n", text)
+	assert.Equal(t, "written", contents(t, c, "written"))
+}
+
+func TestPassivationRacesWithOpensRenamesAndCommitsLoseNothing(t *testing.T) {
+	st := newTestStore()
+	e := newTestEngine(t, st, WithBlockSize(64))
+	c := e.NewCollection()
+	const files = 8
+	for i := 0; i < files; i++ {
+		require.NoError(t, create(t, c, fmt.Sprintf("f%d", i), write{0, fmt.Sprintf("content %d", i)}).Close())
+	}
+	require.NoError(t, c.Commit(bg))
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	run := func(fn func(i int) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 150; i++ {
+				if err := fn(i); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	run(func(i int) error { // readers
+		name := fmt.Sprintf("f%d", i%files)
+		f, err := c.Open(name)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		b, err := io.ReadAll(f)
+		if err == nil && string(b) != fmt.Sprintf("content %d", i%files) {
+			err = fmt.Errorf("%s reads %q", name, b)
+		}
+		return err
+	})
+	run(func(i int) error { // renames back and forth
+		n := i % files
+		if err := c.Rename(fmt.Sprintf("f%d", n), fmt.Sprintf("g%d", n)); err != nil {
+			return err
+		}
+		return c.Rename(fmt.Sprintf("g%d", n), fmt.Sprintf("f%d", n))
+	})
+	run(func(i int) error { // commits and stats
+		if _, err := c.Stat("f0"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return c.Commit(bg)
+	})
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * waitFor):
+		t.Fatal("still blocked")
+	}
+	close(errs)
+	for err := range errs {
+		// A reader may find its file renamed away for a moment.
+		if !errors.Is(err, fs.ErrNotExist) {
+			require.NoError(t, err)
+		}
+	}
+	for i := 0; i < files; i++ {
+		assert.Equal(t, fmt.Sprintf("content %d", i), contents(t, c, fmt.Sprintf("f%d", i)))
+	}
+}

@@ -34,12 +34,54 @@ type dirNode struct {
 	modTime time.Time // zero: the collection's creation time
 }
 
-// fileNode is one file: its actor (and strand) once opened, its segments
-// before.
+// fileNode is one file: its actor (and strand) while open, its segments
+// before and once passivated.
 type fileNode struct {
 	pid    *actor.PID
 	strand *Strand
 	segs   []segments.Range
+	ext    *fileNodeExt // nil until the file first had an actor
+}
+
+// fileNodeExt is what a file that had an actor needs besides: kept apart so
+// that a loaded file that was never opened costs no more.
+type fileNodeExt struct {
+	sent    uint64    // messages sent to the current actor (FromCollection)
+	modTime time.Time // a passivated file's modification time
+}
+
+// modTime returns the modification time of a file without an actor.
+func (c *collectionActor) modTime(fn *fileNode) time.Time {
+	if fn.ext != nil && !fn.ext.modTime.IsZero() {
+		return fn.ext.modTime
+	}
+	return c.created
+}
+
+// sendFile sends msg to fn's actor, counted (see messages.Passivate).
+func (c *collectionActor) sendFile(ctx actorContext, fn *fileNode, msg any) {
+	if fn.ext == nil {
+		fn.ext = &fileNodeExt{}
+	}
+	fn.ext.sent++
+	ctx.Send(fn.pid, &messages.FromCollection{Msg: msg})
+}
+
+// onPassivate takes back the segments of an idle file's actor and stops it,
+// when no message of this actor's is on the way to it and the file is still
+// where it says.
+func (c *collectionActor) onPassivate(ctx actorContext, m *messages.Passivate) {
+	parent, base, err := c.lookup(m.Path)
+	if err != nil {
+		return
+	}
+	fn := parent.files[base]
+	if fn == nil || fn.pid == nil || fn.ext == nil || !fn.pid.Equal(m.File) || fn.ext.sent != m.Seen {
+		return
+	}
+	fn.segs, fn.ext.modTime, fn.ext.sent = m.Segments, m.ModTime, 0
+	fn.pid, fn.strand = nil, nil
+	ctx.Stop(m.File)
 }
 
 func newDirNode() *dirNode {
@@ -96,6 +138,8 @@ func (c *collectionActor) Receive(ctx actor.Context) {
 		c.onOpenFile(ctx, m)
 	case *messages.Snapshot:
 		c.onSnapshot(ctx, m)
+	case *messages.Passivate:
+		c.onPassivate(ctx, m)
 	case *messages.Mkdir, *messages.Remove, *messages.Rename, *messages.Detach, *messages.Attach,
 		*messages.CopyOut, *messages.CopyIn, *messages.StatPath, *messages.ReadDir, *messages.ReplaceLocators:
 		c.onNamespace(ctx, m)
@@ -165,25 +209,29 @@ func (c *collectionActor) onOpenFile(ctx actorContext, m *messages.OpenFile) {
 		return
 	}
 	if c.coll.ReadOnly { // the facade reads the segments itself: no actor
-		*m.Out = messages.OpenResult{Segments: fn.segs, ModTime: c.created}
+		*m.Out = messages.OpenResult{Segments: fn.segs, ModTime: c.modTime(fn)}
 		m.Reply.Finish()
 		return
 	}
 	if fn.pid == nil {
 		fa := newFileActor(c.rt, c.coll, name, fn.segs)
-		fa.modTime = c.created
+		fa.modTime = c.modTime(fn)
 		c.spawnFile(ctx, fn, fa)
 		fn.segs = nil
 	}
 	m.Out.File = fn.pid
 	m.Out.Runner = fn.strand
-	ctx.Send(fn.pid, &messages.Open{Writer: writer, Truncate: writer && m.Flag&os.O_TRUNC != 0, Reply: m.Reply})
+	c.sendFile(ctx, fn, &messages.Open{Writer: writer, Truncate: writer && m.Flag&os.O_TRUNC != 0, Reply: m.Reply})
 }
 
 // spawnFile spawns fa, on its own strand, as fn's actor.
 func (c *collectionActor) spawnFile(ctx actorContext, fn *fileNode, fa *fileActor) {
 	fn.pid = ctx.Spawn(propsOn(fa, fa.strand))
 	fn.strand = fa.strand
+	if fn.ext == nil {
+		fn.ext = &fileNodeExt{}
+	}
+	fn.ext.sent = 0
 }
 
 // walk returns the directory at p ("" is the root), creating missing ones
@@ -213,14 +261,21 @@ func (c *collectionActor) walk(p string, create bool) (*dirNode, error) {
 
 func (c *collectionActor) onSnapshot(ctx actorContext, m *messages.Snapshot) {
 	var out []messages.SnapshotEntry
+	var nodes []*fileNode // the node of each entry of out, when forwarding
 	var visit func(prefix string, n *dirNode)
 	visit = func(prefix string, n *dirNode) {
 		for name, f := range n.files {
 			out = append(out, messages.SnapshotEntry{Path: prefix + name, File: f.pid, Segments: f.segs})
+			if m.Forward != nil {
+				nodes = append(nodes, f)
+			}
 		}
 		for name, d := range n.dirs {
 			if len(d.files) == 0 && len(d.dirs) == 0 {
 				out = append(out, messages.SnapshotEntry{Path: prefix + name, Dir: true})
+				if m.Forward != nil {
+					nodes = append(nodes, nil)
+				}
 				continue
 			}
 			visit(prefix+name+"/", d)
@@ -232,7 +287,7 @@ func (c *collectionActor) onSnapshot(ctx actorContext, m *messages.Snapshot) {
 		for i, e := range out {
 			if e.File != nil {
 				m.Reply.Add(1)
-				ctx.Send(e.File, m.Forward(i, e.File, m.Reply))
+				c.sendFile(ctx, nodes[i], m.Forward(i, e.File, m.Reply))
 			}
 		}
 	}
@@ -244,7 +299,7 @@ func (c *collectionActor) onSnapshot(ctx actorContext, m *messages.Snapshot) {
 func (c *collectionActor) unlink(ctx actorContext, n node) {
 	if n.file != nil {
 		if n.file.pid != nil {
-			ctx.Send(n.file.pid, &messages.Unlink{})
+			c.sendFile(ctx, n.file, &messages.Unlink{})
 		}
 		return
 	}

@@ -59,6 +59,8 @@ type fileActor struct {
 	shared      bool            // a copy shares blocks this actor is the parent of: never stop it
 	candidate   bool            // offered for packing (Candidate), not yet asked nor withdrawn: stay to answer
 	withdrawing bool            // unlinked: the candidate is being withdrawn (CandidateWithdrawn ends it)
+	seen        uint64          // messages received from the collection (FromCollection)
+	offered     bool            // Passivate sent, and no message from the collection since
 	overwrote   bool            // the write being handled replaced bytes: release unnamed blocks after it
 	stopping    bool            // the engine is closing: ignore everything
 	answering   *messages.Reply // the request being handled: a panic fails it
@@ -144,6 +146,12 @@ func (f *fileActor) Receive(ctx actor.Context) {
 // handle dispatches one message, deferring it while a pack copy is in flight.
 func (f *fileActor) handle(ctx actorContext, msg any) {
 	switch m := msg.(type) {
+	case *messages.FromCollection:
+		f.seen++
+		f.offered = false
+		f.handle(ctx, m.Msg)
+		f.passivateIfIdle(ctx)
+		return
 	case *messages.PackCopied:
 		f.onPackCopied(ctx, m)
 		return
@@ -167,8 +175,9 @@ func (f *fileActor) handle(ctx actorContext, msg any) {
 		f.retireIfIdle(ctx)
 		return
 	case *messages.CandidateWithdrawn:
-		f.candidate = false
+		f.candidate, f.withdrawing = false, false
 		f.retireIfIdle(ctx)
+		f.passivateIfIdle(ctx)
 		return
 	}
 	if f.packing || f.parked != nil {
@@ -376,6 +385,8 @@ func withdrawable(msg any) bool {
 // requestReply returns the facade's Reply carried by a request, or nil.
 func requestReply(msg any) *messages.Reply {
 	switch m := msg.(type) {
+	case *messages.FromCollection:
+		return requestReply(m.Msg)
 	case *messages.Open:
 		return m.Reply
 	case *messages.Close:
@@ -702,6 +713,7 @@ func (f *fileActor) onClose(ctx actorContext, m *messages.Close) {
 		}
 		m.Reply.Finish()
 		f.retireIfIdle(ctx)
+		f.passivateIfIdle(ctx)
 		return
 	}
 	if f.writers > 0 {
@@ -851,6 +863,33 @@ func (f *fileActor) finishSync(ctx actorContext, ps *pendingSync) {
 	f.releaseUnnamed(ctx)
 	ps.reply.Finish()
 	f.retireIfIdle(ctx)
+	f.passivateIfIdle(ctx)
+}
+
+// passivateIfIdle offers the collection to retire this actor (design rule
+// 4) when the file is idle: no handle open, every byte committed and named
+// by its locator (no buffer block), nothing pending or deferred, no copy
+// sharing its blocks. The collection takes the segments back and stops the
+// actor unless a message of its own is on the way (see messages.Passivate);
+// the offer is made again after the next such message.
+func (f *fileActor) passivateIfIdle(ctx actorContext) {
+	switch {
+	case f.offered, f.unlinked, f.handles > 0, !f.committed, f.cur != nil, len(f.blocks) > 0,
+		f.shared, len(f.syncs) > 0, f.parked != nil, f.packing, len(f.deferred) > 0,
+		f.self == nil, f.coll.Self == nil:
+		return
+	}
+	if f.candidate { // a stale one (its block was sealed): withdraw it first, so no pack offer comes
+		if !f.withdrawing && f.rt.Manager != nil {
+			f.withdrawing = true
+			ctx.Send(f.rt.Manager, &messages.Candidate{Withdraw: true, Collection: f.coll.ID, File: f.self})
+		}
+		return
+	}
+	f.offered = true
+	ctx.Send(f.coll.Self, &messages.Passivate{
+		File: f.self, Path: f.path, Segments: f.segs.Ranges(), ModTime: f.modTime, Seen: f.seen,
+	})
 }
 
 func (f *fileActor) onPackOffer(ctx actorContext, m *messages.PackOffer) {
@@ -859,6 +898,7 @@ func (f *fileActor) onPackOffer(ctx actorContext, m *messages.PackOffer) {
 	if f.writers > 0 || f.cur == nil || f.cur.id != m.BlockID || f.unlinked {
 		ctx.Send(m.ReplyTo, ans)
 		f.retireIfIdle(ctx)
+		f.passivateIfIdle(ctx)
 		return
 	}
 	f.repackCurrent(ctx)

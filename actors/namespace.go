@@ -329,7 +329,7 @@ func (c *collectionActor) reparent(ctx actorContext, n node, name string, coll *
 			if coll != nil {
 				msg.Collection = coll
 			}
-			ctx.Send(n.file.pid, msg)
+			c.sendFile(ctx, n.file, msg)
 		}
 		return
 	}
@@ -428,7 +428,7 @@ func (c *collectionActor) onCopyOut(ctx actorContext, m *messages.CopyOut) {
 			out.Entries[i].Segments = f.segs // never changed in place: shared
 		default:
 			m.Reply.Add(1)
-			ctx.Send(f.pid, &messages.CloneFile{Out: &out.Entries[i], Reply: m.Reply})
+			c.sendFile(ctx, f, &messages.CloneFile{Out: &out.Entries[i], Reply: m.Reply})
 		}
 	}
 	m.Reply.Finish()
@@ -556,11 +556,12 @@ func (c *collectionActor) copiedFile(ctx actorContext, name string, e *messages.
 	for id, pid := range e.Blocks {
 		fa.blocks[id] = pid
 	}
-	pid := ctx.Spawn(propsOn(fa, fa.strand))
+	fn := &fileNode{}
+	c.spawnFile(ctx, fn, fa)
 	if e.Dup != nil {
-		ctx.Send(pid, &messages.AdoptBlock{ID: dupID, Data: e.Dup.Data})
+		c.sendFile(ctx, fn, &messages.AdoptBlock{ID: dupID, Data: e.Dup.Data})
 	}
-	return &fileNode{pid: pid, strand: fa.strand}
+	return fn
 }
 
 // ReleaseCopy gives back what a CopyOut collected and no CopyIn used: it
@@ -613,11 +614,11 @@ func (c *collectionActor) info(ctx actorContext, out *messages.PathInfo, base st
 		return
 	}
 	if n.file.pid == nil {
-		out.File = messages.FileInfo{Size: (&segments.File{Segments: n.file.segs}).Size(), ModTime: c.created}
+		out.File = messages.FileInfo{Size: (&segments.File{Segments: n.file.segs}).Size(), ModTime: c.modTime(n.file)}
 		return
 	}
 	r.Add(1)
-	ctx.Send(n.file.pid, &messages.Stat{Out: &out.File, Reply: r})
+	c.sendFile(ctx, n.file, &messages.Stat{Out: &out.File, Reply: r})
 }
 
 func (c *collectionActor) onReadDir(ctx actorContext, m *messages.ReadDir) {

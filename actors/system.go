@@ -133,6 +133,7 @@ func (s *System) SpawnCollection(coll *CollectionRuntime, subs *Subscribers, roo
 	r := s.RT.System.Root
 	coll.Events = r.Spawn(NewEventProps(s.RT, subs))
 	pid := r.Spawn(NewCollectionProps(s.RT, coll, root))
+	coll.Self = pid
 	s.colls[coll.ID] = collectionPIDs{
 		coll:   namedPID{pid, "collection " + coll.ID},
 		events: namedPID{coll.Events, "event actor of collection " + coll.ID + " (in a subscriber)"},

@@ -71,3 +71,24 @@ type SnapshotEntry struct {
 	Segments []segments.Range
 	Dir      bool
 }
+
+// FromCollection carries a message of the CollectionActor to a FileActor,
+// which counts them: its Passivate says how many it received, so the
+// CollectionActor can tell whether one of its own is still on the way.
+type FromCollection struct {
+	Msg any
+}
+
+// Passivate offers to retire an idle FileActor — no handle open, every
+// byte committed, no buffer block, nothing pending — whose file is at Path:
+// the CollectionActor, if it has sent the actor exactly Seen messages
+// (FromCollection) and the file is still there, keeps Segments and ModTime
+// in its tree and stops the actor; opening the file spawns a new one.
+// Otherwise it ignores the offer. Sender: the FileActor.
+type Passivate struct {
+	File     *actor.PID
+	Path     string
+	Segments []segments.Range
+	ModTime  time.Time
+	Seen     uint64
+}
