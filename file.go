@@ -155,6 +155,7 @@ func (f *File) await(r *messages.Reply, deadline int64) (err error, ok bool) {
 	if err, ok = e.awaitUntil(r, deadline); ok || err == errEngineClosed {
 		return err, ok
 	}
+	r.Cancelled()
 	f.send(&messages.Cancel{Reply: r, Err: err}, r)
 	select {
 	case <-r.Done():
