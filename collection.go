@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/arvfile/arvfile/actors"
 	"github.com/arvfile/arvfile/messages"
@@ -29,6 +30,35 @@ type Collection struct {
 	nextID  int
 
 	loaded loadedText // the manifest a loaded collection came from (load.go)
+
+	closed atomic.Bool // set by Close: every later call fails with fs.ErrClosed
+}
+
+// Close releases the collection: it stops the actors of its files, of their
+// buffer blocks and of its subscribers, and gives their memory back, so a
+// server's memory follows the collections it has open. It commits nothing:
+// call Commit first to keep what was written. It waits for the actors, at
+// most the engine's close timeout (WithCloseTimeout); one still running then
+// (a subscriber that does not return) is named in a *CloseError. Later calls
+// on the collection and its files fail with an error matching fs.ErrClosed.
+// Close is idempotent.
+func (c *Collection) Close() error {
+	if !c.closed.CompareAndSwap(false, true) || c.pid == nil {
+		return nil
+	}
+	return c.e.sys.StopCollection(c.rt.ID, c.e.cfg.closeTimeout)
+}
+
+// gone returns the error of a call on a released collection or a closed
+// engine, or nil.
+func (c *Collection) gone() error {
+	switch {
+	case c.pid == nil:
+		return errEngineClosed
+	case c.closed.Load():
+		return errCollectionClosed
+	}
+	return nil
 }
 
 type subscription struct {
@@ -76,8 +106,8 @@ func (c *Collection) OpenFile(name string, flag int, perm fs.FileMode) (*File, e
 	if flag&(os.O_WRONLY|os.O_RDWR) == os.O_WRONLY|os.O_RDWR {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
 	}
-	if c.pid == nil {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: errEngineClosed}
+	if err := c.gone(); err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
 	r := messages.NewReply()
 	var out messages.OpenResult
@@ -179,8 +209,7 @@ type fileSegments struct {
 
 // commitAll commits every file and returns their segments as of the commit.
 func (c *Collection) commitAll(ctx context.Context) ([]fileSegments, error) {
-	entries, err := c.snapshot(ctx)
-	if err != nil {
+	if err := c.gone(); err != nil {
 		return nil, err
 	}
 	r := messages.NewReply()
@@ -190,29 +219,26 @@ func (c *Collection) commitAll(ctx context.Context) ([]fileSegments, error) {
 	}
 	r.Release()
 
-	files := make([]fileSegments, len(entries))
-	outs := make([]messages.SyncResult, len(entries))
-	r = messages.NewReply()
-	for i, en := range entries {
-		files[i] = fileSegments{path: en.Path, segs: en.Segments, dir: en.Dir}
-		if en.File != nil {
-			r.Add(1)
-			c.e.sys.Send(en.File, &messages.Sync{Out: &outs[i], Reply: r})
-		}
-	}
-	r.Finish()
-	if err, ok := c.e.await(ctx, r); !ok {
+	outs := map[int]*messages.SyncResult{}
+	entries, err := c.snapshot(ctx, func(i int, file *actor.PID, r *messages.Reply) any {
+		out := new(messages.SyncResult)
+		outs[i] = out
+		return &messages.Sync{Out: out, Reply: r}
+	})
+	if err != nil {
 		return nil, err
 	}
-	r.Release()
+	files := make([]fileSegments, len(entries))
 	var failed []messages.BlockFailure
 	seen := make(map[string]bool)
 	for i, en := range entries {
-		if en.File == nil {
+		files[i] = fileSegments{path: en.Path, segs: en.Segments, dir: en.Dir}
+		out := outs[i]
+		if out == nil {
 			continue
 		}
-		files[i].segs = outs[i].Segments
-		for _, f := range outs[i].Failures {
+		files[i].segs = out.Segments
+		for _, f := range out.Failures {
 			if !seen[f.BlockID] {
 				seen[f.BlockID] = true
 				failed = append(failed, f)
@@ -226,18 +252,25 @@ func (c *Collection) commitAll(ctx context.Context) ([]fileSegments, error) {
 	return files, nil
 }
 
-// snapshot lists the collection's files.
-func (c *Collection) snapshot(ctx context.Context) ([]messages.SnapshotEntry, error) {
-	if c.pid == nil {
-		return nil, errEngineClosed
+// snapshot lists the collection's files. With forward, the collection's
+// actor also sends each file that has an actor the message forward makes
+// (see messages.Snapshot), and snapshot waits for their answers too;
+// forward runs on the actor's goroutine, before snapshot returns.
+func (c *Collection) snapshot(ctx context.Context, forward func(i int, file *actor.PID, r *messages.Reply) any) ([]messages.SnapshotEntry, error) {
+	if err := c.gone(); err != nil {
+		return nil, err
 	}
 	r := messages.NewReply()
 	var out []messages.SnapshotEntry
-	c.e.sys.Send(c.pid, &messages.Snapshot{Out: &out, Reply: r})
-	if err, ok := c.e.await(ctx, r); !ok {
+	c.e.sys.Send(c.pid, &messages.Snapshot{Out: &out, Forward: forward, Reply: r})
+	err, ok := c.e.await(ctx, r)
+	if !ok {
 		return nil, err
 	}
 	r.Release()
+	if err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -264,24 +297,22 @@ func (c *Collection) ManifestText(ctx context.Context, opts ManifestOptions) (st
 
 // committedSegments returns every file's committed segments.
 func (c *Collection) committedSegments(ctx context.Context) ([]fileSegments, error) {
-	entries, err := c.snapshot(ctx)
+	outs := map[int]*[]segments.Range{}
+	entries, err := c.snapshot(ctx, func(i int, file *actor.PID, r *messages.Reply) any {
+		out := new([]segments.Range)
+		outs[i] = out
+		return &messages.GetSegments{OnlyCommitted: true, Out: out, Reply: r}
+	})
 	if err != nil {
 		return nil, err
 	}
 	files := make([]fileSegments, len(entries))
-	r := messages.NewReply()
 	for i, en := range entries {
 		files[i] = fileSegments{path: en.Path, segs: en.Segments, dir: en.Dir}
-		if en.File != nil {
-			r.Add(1)
-			c.e.sys.Send(en.File, &messages.GetSegments{OnlyCommitted: true, Out: &files[i].segs, Reply: r})
+		if out := outs[i]; out != nil {
+			files[i].segs = *out
 		}
 	}
-	r.Finish()
-	if err, ok := c.e.await(ctx, r); !ok {
-		return nil, err
-	}
-	r.Release()
 	return files, nil
 }
 

@@ -100,13 +100,17 @@ func New(opts ...Option) (*Engine, error) {
 }
 
 // Close stops every actor and goroutine the engine started and waits for
-// them. It commits nothing: call Collection.Commit first to keep what was
-// written. Calls waiting on the engine return an error matching fs.ErrClosed;
-// later calls too. Close is idempotent.
+// them, within WithCloseTimeout overall (a tenth more when subscribers need
+// it to finish). An actor still running then — a put worker inside a
+// Store.Put that ignores its cancelled context, a subscriber that does not
+// return, a read's Get from such a store — is abandoned, and Close returns
+// a *CloseError naming each. Close commits nothing: call Collection.Commit
+// first to keep what was written. Calls waiting on the engine return an
+// error matching fs.ErrClosed; later calls too. Close is idempotent.
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
 		e.closing.Store(true)
-		e.closeErr = e.sys.Stop(func() { close(e.done) })
+		e.closeErr = e.sys.Stop(e.cfg.closeTimeout, func() { close(e.done) })
 		if e.cache != nil {
 			e.cache.Close()
 		}
@@ -166,6 +170,31 @@ func (e *Engine) startClock() {
 			}
 		}
 	}()
+}
+
+// awaitUntil is await bounded by deadline (Unix nanoseconds), or by the
+// engine's timeout when deadline is 0. A deadline costs a timer; the
+// engine's timeout costs none (see startClock). ok is false when r did not
+// finish (see await).
+func (e *Engine) awaitUntil(r *messages.Reply, deadline int64) (err error, ok bool) {
+	if deadline == 0 {
+		return e.awaitTimeout(r)
+	}
+	select {
+	case <-r.Done():
+		return r.Err(), true
+	default:
+	}
+	t := time.NewTimer(time.Until(time.Unix(0, deadline)))
+	defer t.Stop()
+	select {
+	case <-r.Done():
+		return r.Err(), true
+	case <-t.C:
+		return os.ErrDeadlineExceeded, false
+	case <-e.done:
+		return errEngineClosed, false
+	}
 }
 
 // awaitTimeout is await bounded by the engine's timeout instead of a ctx.

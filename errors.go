@@ -16,13 +16,32 @@ var ErrNoStore = errors.New("arvfile: no store: pass WithStore")
 // fs.ErrPermission.
 var ErrReadOnly = actors.ErrReadOnly
 
+// ErrActorPanicked is wrapped by the error of a call whose handling
+// panicked inside the engine (a bug, or a Store that panicked). The actor
+// that panicked answers at once and keeps its state: no byte written before
+// is lost, and later calls work.
+var ErrActorPanicked = actors.ErrActorPanicked
+
+// CloseError is returned by Engine.Close when actors were still running at
+// its time limit (WithCloseTimeout); Abandoned names each.
+type CloseError = actors.StopError
+
 // errEngineClosed is returned by calls on a closed Engine; errors.Is
 // matches fs.ErrClosed.
 var errEngineClosed = &closedError{}
 
-type closedError struct{}
+// errCollectionClosed is returned by calls on a released Collection (and
+// its files); errors.Is matches fs.ErrClosed.
+var errCollectionClosed = &closedError{what: "collection"}
 
-func (*closedError) Error() string        { return "arvfile: engine closed" }
+type closedError struct{ what string }
+
+func (e *closedError) Error() string {
+	if e.what == "" {
+		return "arvfile: engine closed"
+	}
+	return "arvfile: " + e.what + " closed"
+}
 func (*closedError) Is(target error) bool { return target == fs.ErrClosed }
 
 // BlockState is the state of a buffer block: WRITABLE, PENDING, COMMITTED,

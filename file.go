@@ -2,6 +2,7 @@ package arvfile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -39,6 +40,11 @@ type File struct {
 	offset int64
 	closed atomic.Bool
 
+	// The deadlines of reads and writes, in Unix nanoseconds (0: none, the
+	// engine's timeout applies). Set by SetDeadline and friends.
+	readDeadline  atomic.Int64
+	writeDeadline atomic.Int64
+
 	x fileExt // the line reader's tail (guarded by mu) and the read-only fast path (reader.go, readpath.go)
 }
 
@@ -58,6 +64,9 @@ func newFile(c *Collection, name string, flag int, out messages.OpenResult) *Fil
 // Name returns the name the file was opened with.
 func (f *File) Name() string { return f.name }
 
+// isClosed reports whether the handle or its collection was closed.
+func (f *File) isClosed() bool { return f.closed.Load() || f.c.closed.Load() }
+
 func (f *File) pathErr(op string, err error) error {
 	return &fs.PathError{Op: op, Path: f.name, Err: err}
 }
@@ -66,7 +75,7 @@ func (f *File) pathErr(op string, err error) error {
 // through a handle not open for writing.
 func (f *File) check(op string, writing bool) error {
 	switch {
-	case f.closed.Load():
+	case f.isClosed():
 		return f.pathErr(op, fs.ErrClosed)
 	case writing && f.c.rt.ReadOnly:
 		return f.pathErr(op, ErrReadOnly)
@@ -78,8 +87,89 @@ func (f *File) check(op string, writing bool) error {
 	return nil
 }
 
+// SetDeadline sets the read and write deadlines, as SetReadDeadline and
+// SetWriteDeadline do.
+func (f *File) SetDeadline(t time.Time) error {
+	if err := f.SetReadDeadline(t); err != nil {
+		return err
+	}
+	return f.SetWriteDeadline(t)
+}
+
+// SetReadDeadline bounds every later Read, ReadAt, Seek from the end, Stat
+// and Size call by t, instead of the engine's timeout (WithTimeout); a zero
+// t restores the engine's timeout. A call made after t, or still waiting at
+// t, fails with an error wrapping os.ErrDeadlineExceeded and has had no
+// effect: nothing was read into its buffer, and nothing will be. As with
+// os.File, t is an absolute time: it bounds calls until it is changed. A
+// call already waiting keeps the deadline it started with.
+func (f *File) SetReadDeadline(t time.Time) error {
+	if f.isClosed() {
+		return f.pathErr("setreaddeadline", fs.ErrClosed)
+	}
+	f.readDeadline.Store(unixNano(t))
+	return nil
+}
+
+// SetWriteDeadline bounds every later Write, WriteAt, WriteString,
+// Truncate and Sync call by t, instead of the engine's timeout; a zero t
+// restores the engine's timeout. A write that fails at its deadline with an
+// error wrapping os.ErrDeadlineExceeded has written only the n bytes it
+// reports (0 unless p spanned more than a block; see Write), and its buffer
+// is no longer read. A Sync that fails at its deadline leaves its uploads
+// running.
+func (f *File) SetWriteDeadline(t time.Time) error {
+	if f.isClosed() {
+		return f.pathErr("setwritedeadline", fs.ErrClosed)
+	}
+	f.writeDeadline.Store(unixNano(t))
+	return nil
+}
+
+// unixNano is t in Unix nanoseconds, 0 for the zero time (at least 1
+// otherwise, so that a deadline in 1970 still counts as one).
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return max(t.UnixNano(), 1)
+}
+
+// expired returns the error of a call made after its deadline, or nil.
+func (f *File) expired(op string, deadline int64) error {
+	if deadline != 0 && time.Now().UnixNano() >= deadline {
+		return f.pathErr(op, os.ErrDeadlineExceeded)
+	}
+	return nil
+}
+
+// await waits for r, a request sent to the file's actor, until deadline (0:
+// the engine's timeout). When it gives up it withdraws the request: it sends
+// Cancel and waits for r, which the actors answer at once (none of them
+// waits inside a message) — r then says what the request did: a write
+// withdrawn before it changed anything fails with n = 0. So once await
+// returns, no actor touches the caller's buffer. ok is false when the engine
+// closed first (then r must not be released).
+func (f *File) await(r *messages.Reply, deadline int64) (err error, ok bool) {
+	e := f.c.e
+	if err, ok = e.awaitUntil(r, deadline); ok || err == errEngineClosed {
+		return err, ok
+	}
+	r.Cancelled()
+	f.send(&messages.Cancel{Reply: r, Err: err}, r)
+	select {
+	case <-r.Done():
+		return r.Err(), true
+	case <-e.done:
+		return errEngineClosed, false
+	}
+}
+
 // Write writes p at the handle's offset (at the end of the file in append
-// mode) and advances the offset.
+// mode) and advances the offset. A Write that fails has had no effect,
+// except that a p longer than a block is written a block at a time: one
+// that fails at its deadline may have written the first n bytes (as
+// io.Writer allows; the offset then advances by n).
 func (f *File) Write(p []byte) (int, error) {
 	if err := f.check("write", true); err != nil {
 		return 0, err
@@ -87,7 +177,7 @@ func (f *File) Write(p []byte) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n, at, err := f.writeAt("write", p, f.offset, f.append)
-	if err == nil {
+	if n > 0 {
 		f.offset = at + int64(n)
 	}
 	return n, err
@@ -126,18 +216,23 @@ func (f *File) send(msg any, r *messages.Reply) {
 	f.c.e.sys.Send(f.pid, msg)
 }
 
-// writeAt sends one Write and returns the bytes written and where.
+// writeAt sends one Write and returns the bytes written and where (n > 0
+// with an error: a write withdrawn after some of its blocks were written).
 func (f *File) writeAt(op string, p []byte, off int64, appendMode bool) (int, int64, error) {
+	deadline := f.writeDeadline.Load()
+	if err := f.expired(op, deadline); err != nil {
+		return 0, 0, err
+	}
 	r := messages.NewReply()
 	f.send(&messages.Write{Offset: off, Data: p, Append: appendMode, Reply: r}, r)
-	err, ok := f.c.e.awaitTimeout(r)
+	err, ok := f.await(r, deadline)
 	if !ok {
 		return 0, 0, f.pathErr(op, err)
 	}
 	n, at := r.N, r.Offset
 	r.Release()
 	if err != nil {
-		return 0, 0, f.pathErr(op, err)
+		return int(n), at, f.pathErr(op, err)
 	}
 	return int(n), at, nil
 }
@@ -184,10 +279,14 @@ func (f *File) readAt(op string, p []byte, off int64) (int, error) {
 		return f.x.ro.readAt(f, op, p, off)
 	}
 	e := f.c.e
+	deadline := f.readDeadline.Load()
+	if err := f.expired(op, deadline); err != nil {
+		return 0, err
+	}
 	r := messages.NewReply()
 	var out messages.ReadResult
 	f.send(&messages.Read{Offset: off, Buf: p, Out: &out, Reply: r}, r)
-	err, ok := e.awaitTimeout(r)
+	err, ok := f.await(r, deadline)
 	if !ok {
 		return 0, f.pathErr(op, err)
 	}
@@ -200,7 +299,7 @@ func (f *File) readAt(op string, p []byte, off int64) (int, error) {
 		if fe.Locator == "" {
 			continue
 		}
-		if err := e.fetch(fe); err != nil {
+		if err := e.fetchBy(fe, deadline); err != nil {
 			return 0, f.pathErr(op, err)
 		}
 	}
@@ -212,7 +311,7 @@ func (f *File) readAt(op string, p []byte, off int64) (int, error) {
 // current offset (io.SeekCurrent) or the end (io.SeekEnd). A negative result
 // is an error wrapping fs.ErrInvalid.
 func (f *File) Seek(offset int64, whence int) (int64, error) {
-	if f.closed.Load() {
+	if f.isClosed() {
 		return 0, f.pathErr("seek", fs.ErrClosed)
 	}
 	f.mu.Lock()
@@ -247,14 +346,25 @@ func (f *File) Truncate(size int64) error {
 	if size < 0 {
 		return f.pathErr("truncate", fmt.Errorf("%w: negative size", fs.ErrInvalid))
 	}
+	deadline := f.writeDeadline.Load()
+	if err := f.expired("truncate", deadline); err != nil {
+		return err
+	}
 	r := messages.NewReply()
 	f.c.e.sys.Send(f.pid, &messages.Truncate{Size: size, Reply: r})
-	return f.finish("truncate", r)
+	return f.finishBy("truncate", r, deadline)
 }
 
-// finish waits for r and returns its error as a *fs.PathError.
+// finish waits for r, within the engine's timeout, and returns its error as
+// a *fs.PathError.
 func (f *File) finish(op string, r *messages.Reply) error {
-	err, ok := f.c.e.awaitTimeout(r)
+	return f.finishBy(op, r, 0)
+}
+
+// finishBy waits for r until deadline (0: the engine's timeout; see await)
+// and returns its error as a *fs.PathError.
+func (f *File) finishBy(op string, r *messages.Reply, deadline int64) error {
+	err, ok := f.await(r, deadline)
 	if ok {
 		r.Release()
 	}
@@ -269,16 +379,20 @@ func (f *File) finish(op string, r *messages.Reply) error {
 // blocks in ERROR) and replaces block ids by locators. A failure is a
 // *KeepWriteError naming each failed block; the bytes are kept.
 func (f *File) Sync() error {
-	if f.closed.Load() {
+	if f.isClosed() {
 		return f.pathErr("sync", fs.ErrClosed)
 	}
 	if f.x.ro != nil {
 		return nil
 	}
+	deadline := f.writeDeadline.Load()
+	if err := f.expired("sync", deadline); err != nil {
+		return err
+	}
 	r := messages.NewReply()
 	var out messages.SyncResult
 	f.send(&messages.Sync{Out: &out, Reply: r}, r)
-	if err := f.finish("sync", r); err != nil {
+	if err := f.finishBy("sync", r, deadline); err != nil {
 		return err
 	}
 	return keepWriteError(out.Failures)
@@ -297,7 +411,7 @@ func keepWriteError(failed []messages.BlockFailure) error {
 // files, stored at the latest by Collection.Commit. A second Close returns
 // an error wrapping fs.ErrClosed.
 func (f *File) Close() error {
-	if !f.closed.CompareAndSwap(false, true) {
+	if !f.closed.CompareAndSwap(false, true) || f.c.closed.Load() {
 		return f.pathErr("close", fs.ErrClosed)
 	}
 	if f.x.ro != nil {
@@ -306,15 +420,22 @@ func (f *File) Close() error {
 	r := messages.NewReply()
 	var out messages.SyncResult
 	f.send(&messages.Close{Writer: f.write && !f.c.rt.ReadOnly, Out: &out, Reply: r}, r)
-	if err := f.finish("close", r); err != nil {
-		return err
+	// A Close is not withdrawn when it times out: the handle is released
+	// in any case, and its flush goes on.
+	err, ok := f.c.e.awaitTimeout(r)
+	if !ok {
+		return f.pathErr("close", err)
+	}
+	r.Release()
+	if err != nil {
+		return f.pathErr("close", err)
 	}
 	return keepWriteError(out.Failures)
 }
 
 // Size returns the file's size.
 func (f *File) Size() (int64, error) {
-	if f.closed.Load() {
+	if f.isClosed() {
 		return 0, f.pathErr("stat", fs.ErrClosed)
 	}
 	return f.size("stat")
@@ -329,17 +450,24 @@ func (f *File) stat(op string) (messages.FileInfo, error) {
 	if f.x.ro != nil {
 		return f.x.ro.info, nil
 	}
+	deadline := f.readDeadline.Load()
+	if err := f.expired(op, deadline); err != nil {
+		return messages.FileInfo{}, err
+	}
 	r := messages.NewReply()
 	var out messages.FileInfo
 	f.c.e.sys.Send(f.pid, &messages.Stat{Out: &out, Reply: r})
-	err := f.finish(op, r)
-	return out, err
+	err := f.finishBy(op, r, deadline)
+	if err != nil {
+		return messages.FileInfo{}, err
+	}
+	return out, nil
 }
 
 // Stat returns the file's name (the last element of its path), size, mode
 // (0644, or 0444 in a read-only collection) and modification time.
 func (f *File) Stat() (fs.FileInfo, error) {
-	if f.closed.Load() {
+	if f.isClosed() {
 		return nil, f.pathErr("stat", fs.ErrClosed)
 	}
 	info, err := f.stat("stat")
@@ -368,15 +496,58 @@ func (i fileInfo) ModTime() time.Time { return i.modTime }
 func (i fileInfo) IsDir() bool        { return false }
 func (i fileInfo) Sys() any           { return nil }
 
-// fetch copies a piece of a Keep block into its destination.
-func (e *Engine) fetch(fe messages.Fetch) error {
+// fetch copies a piece of a Keep block into its destination, within the
+// engine's timeout.
+func (e *Engine) fetch(fe messages.Fetch) error { return e.fetchBy(fe, 0) }
+
+// fetchBy copies a piece of a Keep block into its destination, giving up at
+// deadline (Unix nanoseconds; 0: the engine's timeout) or when the engine
+// closes. A block in the cache is copied at once; otherwise the store is
+// asked on a goroutine of its own, so that a store that ignores its context
+// cannot hold the caller past its deadline: that goroutine is abandoned,
+// and the destination is written only here, by the caller.
+func (e *Engine) fetchBy(fe messages.Fetch, deadline int64) error {
 	ctx := context.Background()
-	if e.cfg.timeout > 0 {
-		var cancel context.CancelFunc
+	var cancel context.CancelFunc
+	switch {
+	case deadline != 0:
+		ctx, cancel = context.WithDeadline(ctx, time.Unix(0, deadline))
+	case e.cfg.timeout > 0:
 		ctx, cancel = context.WithTimeout(ctx, e.cfg.timeout)
-		defer cancel()
+	default:
+		ctx, cancel = context.WithCancel(ctx)
 	}
-	data, err := e.reader.Get(ctx, fe.Locator)
+	defer cancel()
+	if e.cache != nil {
+		if _, ok := e.cache.Cached(fe.Locator); ok {
+			data, err := e.reader.Get(ctx, fe.Locator) // counts the hit
+			return copyPiece(fe, data, err)
+		}
+	}
+	type result struct {
+		data []byte
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		data, err := e.reader.Get(ctx, fe.Locator)
+		done <- result{data, err}
+	}()
+	select {
+	case res := <-done:
+		return copyPiece(fe, res.data, res.err)
+	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return os.ErrDeadlineExceeded
+		}
+		return ctx.Err()
+	case <-e.done:
+		return errEngineClosed
+	}
+}
+
+// copyPiece copies the piece fe wants of a block's data (err: the Get's).
+func copyPiece(fe messages.Fetch, data []byte, err error) error {
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/arvfile/arvfile/keep"
 	"github.com/arvfile/arvfile/messages"
 	"github.com/arvfile/arvfile/segments"
+	"github.com/asynkron/protoactor-go/actor"
 )
 
 // Portable hashes, file equality and permission tokens. None of these stores
@@ -41,32 +42,20 @@ func (c *Collection) PortableDataHash(ctx context.Context) (string, error) {
 // hashedFiles lists every file with its segments, buffer-block ids replaced
 // by the md5+size of the blocks' bytes.
 func (c *Collection) hashedFiles(ctx context.Context) ([]fileSegments, error) {
-	entries, err := c.snapshot(ctx)
+	outs := map[int]*messages.HashedSegments{}
+	entries, err := c.snapshot(ctx, func(i int, file *actor.PID, r *messages.Reply) any {
+		out := new(messages.HashedSegments)
+		outs[i] = out
+		return &messages.HashBlocks{Out: out, Reply: r}
+	})
 	if err != nil {
 		return nil, err
 	}
 	files := make([]fileSegments, len(entries))
-	outs := make([]messages.HashedSegments, len(entries))
-	r := messages.NewReply()
 	for i, en := range entries {
 		files[i] = fileSegments{path: en.Path, segs: en.Segments, dir: en.Dir}
-		if en.File != nil {
-			r.Add(1)
-			c.e.sys.Send(en.File, &messages.HashBlocks{Out: &outs[i], Reply: r})
-		}
-	}
-	r.Finish()
-	err, ok := c.e.await(ctx, r)
-	if !ok {
-		return nil, err
-	}
-	r.Release()
-	if err != nil {
-		return nil, err
-	}
-	for i, en := range entries {
-		if en.File != nil {
-			files[i].segs = named(&outs[i])
+		if out := outs[i]; out != nil {
+			files[i].segs = named(out)
 		}
 	}
 	return files, nil
@@ -129,7 +118,7 @@ func stripped(locator string) string {
 
 // hashedSegments returns the file's segments with portable locators.
 func (f *File) hashedSegments() ([]segments.Range, error) {
-	if f.closed.Load() {
+	if f.isClosed() {
 		return nil, f.pathErr("equal", fs.ErrClosed)
 	}
 	if f.x.ro != nil {
@@ -224,8 +213,8 @@ func (c *Collection) CopyRemoteBlocks(ctx context.Context) error {
 	if len(local) == 0 {
 		return nil
 	}
-	if c.pid == nil {
-		return errEngineClosed
+	if err := c.gone(); err != nil {
+		return err
 	}
 	r := messages.NewReply()
 	c.e.sys.Send(c.pid, &messages.ReplaceLocators{Map: local, Reply: r})

@@ -30,8 +30,8 @@ func (c *Collection) request(op, name string, msg func(r *messages.Reply) any) e
 // requestDone is request that also says whether the actor answered (false:
 // the engine closed or the wait timed out, and the request may still run).
 func (c *Collection) requestDone(op, name string, msg func(r *messages.Reply) any) (error, bool) {
-	if c.pid == nil {
-		return &fs.PathError{Op: op, Path: name, Err: errEngineClosed}, false
+	if err := c.gone(); err != nil {
+		return &fs.PathError{Op: op, Path: name, Err: err}, false
 	}
 	r := messages.NewReply()
 	c.e.sys.Send(c.pid, msg(r))

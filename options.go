@@ -27,6 +27,7 @@ type config struct {
 	logger         *slog.Logger
 	timeout        time.Duration
 	maxFileSize    int64
+	closeTimeout   time.Duration
 }
 
 func defaultConfig() config {
@@ -40,6 +41,7 @@ func defaultConfig() config {
 		retries:      3,
 		timeout:      10 * time.Minute,
 		maxFileSize:  DefaultMaxFileSize,
+		closeTimeout: 10 * time.Second,
 	}
 }
 
@@ -90,10 +92,12 @@ func WithRetries(n int) Option { return func(c *config) { c.retries = n } }
 // discarded). Debug level shows the engine's decisions with their numbers.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
-// WithTimeout bounds each File call (default 10 minutes; 0: no bound).
-// Calls that take a context.Context use the context instead. A call that
-// times out may still take effect later, and until it does the engine may
-// still read from or write into the caller's buffer.
+// WithTimeout bounds each File call (default 10 minutes; 0: no bound);
+// File.SetDeadline and friends replace it for one handle. Calls that take a
+// context.Context use the context instead. A File call that times out has
+// had no effect (a Write longer than a block may have written a first part,
+// which its n reports), and once it returned the engine no longer reads
+// from or writes into the caller's buffer.
 func WithTimeout(d time.Duration) Option { return func(c *config) { c.timeout = d } }
 
 // DefaultMaxFileSize is the largest file an engine writes unless
@@ -114,6 +118,10 @@ func WithMaxFileSize(n int64) Option { return func(c *config) { c.maxFileSize = 
 // syscall.EFBIG, as os.File's error does.
 var ErrFileTooLarge = actors.ErrFileTooLarge
 
+// WithCloseTimeout bounds Engine.Close (default 10 seconds; see Close):
+// actors still running after it are abandoned and reported.
+func WithCloseTimeout(d time.Duration) Option { return func(c *config) { c.closeTimeout = d } }
+
 // validate reports the first unusable setting.
 func (c *config) validate() error {
 	switch {
@@ -131,6 +139,8 @@ func (c *config) validate() error {
 		return fmt.Errorf("arvfile: negative copies, prefetch, cache bytes, retries or timeout")
 	case c.maxFileSize < 1:
 		return fmt.Errorf("arvfile: largest file size %d: need at least 1", c.maxFileSize)
+	case c.closeTimeout <= 0:
+		return fmt.Errorf("arvfile: close timeout %v: need a positive one", c.closeTimeout)
 	}
 	return nil
 }

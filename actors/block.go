@@ -42,6 +42,8 @@ type blockActor struct {
 	presize  int64       // packed: the capacity to allocate at start
 	expected int         // PackData pieces to expect; -1 until PackSeal
 	received int
+
+	copying bool // a PackCopy shared the buffer with a packed block: never free it, retire it
 }
 
 // packPiece is one small file's bytes copied into a packed block.
@@ -74,8 +76,14 @@ func newPaddingBlock(rt *Runtime) *blockActor {
 	return &blockActor{rt: rt, sm: blockStateMachine{id: messages.PaddingBlockID}, padding: true, owners: 1 << 30, expected: -1}
 }
 
-// Receive hands each message to its method.
+// Receive hands each message to its method. A panic fails the request
+// being handled and keeps the block and its bytes (see Runtime.panicked).
 func (b *blockActor) Receive(ctx actor.Context) {
+	defer func() {
+		if p := recover(); p != nil {
+			b.rt.panicked("block", b.sm.id, ctx.Message(), p, replyOf(ctx.Message()))
+		}
+	}()
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		b.onStarted(ctx, ctx.Self())
@@ -208,32 +216,37 @@ func (b *blockActor) onRepack(m *messages.Repack) {
 
 func (b *blockActor) onSeal(ctx actorContext, m *messages.Seal) {
 	if b.sm.state != messages.Writable {
-		if m.Accepted != nil {
-			m.Accepted.Finish()
-		}
+		b.notifyAccepted(ctx, m.Notify)
 		return
 	}
-	b.seal(ctx, m.Accepted)
+	b.seal(ctx, m.Notify)
 }
 
-// seal makes the block PENDING and submits it for upload.
-func (b *blockActor) seal(ctx actorContext, accepted *messages.Reply) {
+// notifyAccepted tells notify (if not nil) that the block needs no room in
+// the put pool any more.
+func (b *blockActor) notifyAccepted(ctx actorContext, notify *actor.PID) {
+	if notify != nil {
+		ctx.Send(notify, &messages.SealAccepted{BlockID: b.sm.id})
+	}
+}
+
+// seal makes the block PENDING and submits it for upload; notify, if not
+// nil, is told when the put pool accepted it.
+func (b *blockActor) seal(ctx actorContext, notify *actor.PID) {
 	if b.padding && b.buf == nil {
 		b.rt.Memory.Reserve(keep.BlockSize, true)
 		b.buf = allocBuffer(keep.BlockSize)[:keep.BlockSize] // fresh, so zero
 	}
 	if err := b.sm.transition(messages.Pending); err != nil {
-		if accepted != nil {
-			accepted.Fail(err)
-		}
+		b.notifyAccepted(ctx, notify)
 		return
 	}
 	b.report(ctx)
-	b.submit(ctx, accepted)
+	b.submit(ctx, notify)
 }
 
-func (b *blockActor) submit(ctx actorContext, accepted *messages.Reply) {
-	ctx.Send(b.rt.Puts, &messages.Submit{BlockID: b.sm.id, Block: b.self, Data: b.buf, Accepted: accepted})
+func (b *blockActor) submit(ctx actorContext, notify *actor.PID) {
+	ctx.Send(b.rt.Puts, &messages.Submit{BlockID: b.sm.id, Block: b.self, Data: b.buf, Notify: notify})
 }
 
 func (b *blockActor) onAwaitCommit(ctx actorContext, m *messages.AwaitCommit) {
@@ -289,12 +302,13 @@ func (b *blockActor) onUploaded(ctx actorContext, m *messages.Uploaded) {
 	}
 	b.waiters = b.waiters[:0]
 	b.report(ctx)
-	if b.sm.state == messages.Committed && b.owners <= 0 && !b.packed {
-		b.stop(ctx)
+	if b.owners <= 0 && !b.packed {
+		b.stop(ctx) // COMMITTED or ERROR, and released meanwhile
 	}
 }
 
 func (b *blockActor) onPackCopy(ctx actorContext, m *messages.PackCopy) {
+	b.copying = true
 	ctx.Send(m.Target, &messages.PackData{FromID: b.sm.id, From: b.self, File: m.File, Offset: m.Offset, Data: b.buf})
 }
 
@@ -354,9 +368,17 @@ func (b *blockActor) onPackDone(ctx actorContext) {
 	b.stop(ctx)
 }
 
+// onRelease counts an owner gone. A block no owner names any more stops
+// once it holds no upload in flight: COMMITTED, in ERROR, or WRITABLE (the
+// current block of a removed file) — bytes nobody needs now, so its buffer
+// and budget go back at once, and nothing is uploaded.
 func (b *blockActor) onRelease(ctx actorContext) {
 	b.owners--
-	if b.owners <= 0 && b.sm.state == messages.Committed {
+	if b.owners > 0 || b.copying {
+		return
+	}
+	switch b.sm.state {
+	case messages.Committed, messages.Error, messages.Writable:
 		b.stop(ctx)
 	}
 }
@@ -376,10 +398,15 @@ func (b *blockActor) stop(ctx actorContext) {
 	}
 }
 
-// onStopped retires the buffer: an upload or a pack copy may still be
-// reading it; the engine releases it once every actor stopped.
+// onStopped gives the buffer back. One that an upload (PENDING) or a pack
+// copy may still be reading is retired instead: the engine releases it once
+// every actor stopped.
 func (b *blockActor) onStopped() {
-	b.rt.Memory.Retire(b.buf)
+	if b.sm.state == messages.Pending || b.copying {
+		b.rt.Memory.Retire(b.buf)
+	} else {
+		b.rt.Memory.Free(b.buf)
+	}
 	b.buf = nil
 }
 

@@ -61,12 +61,11 @@ func TestBlockActorLifecycle(t *testing.T) {
 	b.onAppend(ctx, &messages.Append{Data: []byte("hello"), Capacity: 8, Reply: openReply()})
 	ctx.take()
 
-	accepted := messages.NewReply()
-	b.onSeal(ctx, &messages.Seal{Accepted: accepted})
+	b.onSeal(ctx, &messages.Seal{Notify: pid("file")})
 	sent := ctx.take()
 	require.Len(t, sent, 2)
 	assert.Equal(t, messages.Pending, sent[0].msg.(*messages.BlockStatus).State)
-	assert.Equal(t, sentMsg{"puts", &messages.Submit{BlockID: "B", Block: pid("block"), Data: b.buf, Accepted: accepted}}, sent[1])
+	assert.Equal(t, sentMsg{"puts", &messages.Submit{BlockID: "B", Block: pid("block"), Data: b.buf, Notify: pid("file")}}, sent[1])
 
 	read := openReply()
 	dst := make([]byte, 3)

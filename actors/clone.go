@@ -29,6 +29,7 @@ func (f *fileActor) onNamespace(ctx actorContext, msg any) {
 // a duplicate of the current WRITABLE block, repacked first, whose bytes the
 // block copies into a buffer reserved against the memory budget.
 func (f *fileActor) onCloneFile(ctx actorContext, m *messages.CloneFile) {
+	f.shared = true // the copy names this actor's blocks: stopping it would stop them
 	if f.cur != nil {
 		f.repackCurrent(ctx)
 	}

@@ -45,12 +45,54 @@ type dirNode struct {
 	modTime time.Time // zero: the collection's creation time
 }
 
-// fileNode is one file: its actor (and strand) once opened, its segments
-// before.
+// fileNode is one file: its actor (and strand) while open, its segments
+// before and once passivated.
 type fileNode struct {
 	pid    *actor.PID
 	strand *Strand
 	segs   []segments.Range
+	ext    *fileNodeExt // nil until the file first had an actor
+}
+
+// fileNodeExt is what a file that had an actor needs besides: kept apart so
+// that a loaded file that was never opened costs no more.
+type fileNodeExt struct {
+	sent    uint64    // messages sent to the current actor (FromCollection)
+	modTime time.Time // a passivated file's modification time
+}
+
+// modTime returns the modification time of a file without an actor.
+func (c *collectionActor) modTime(fn *fileNode) time.Time {
+	if fn.ext != nil && !fn.ext.modTime.IsZero() {
+		return fn.ext.modTime
+	}
+	return c.created
+}
+
+// sendFile sends msg to fn's actor, counted (see messages.Passivate).
+func (c *collectionActor) sendFile(ctx actorContext, fn *fileNode, msg any) {
+	if fn.ext == nil {
+		fn.ext = &fileNodeExt{}
+	}
+	fn.ext.sent++
+	ctx.Send(fn.pid, &messages.FromCollection{Msg: msg})
+}
+
+// onPassivate takes back the segments of an idle file's actor and stops it,
+// when no message of this actor's is on the way to it and the file is still
+// where it says.
+func (c *collectionActor) onPassivate(ctx actorContext, m *messages.Passivate) {
+	parent, base, err := c.lookup(m.Path)
+	if err != nil {
+		return
+	}
+	fn := parent.files[base]
+	if fn == nil || fn.pid == nil || fn.ext == nil || !fn.pid.Equal(m.File) || fn.ext.sent != m.Seen {
+		return
+	}
+	fn.segs, fn.ext.modTime, fn.ext.sent = m.Segments, m.ModTime, 0
+	fn.pid, fn.strand = nil, nil
+	ctx.Stop(m.File)
 }
 
 func newDirNode() *dirNode {
@@ -89,17 +131,26 @@ func (c *collectionActor) load(n *dirNode, d *segments.Dir) {
 // Receive hands each message to its method.
 // Once stopping it ignores everything (a file actor spawned then would
 // never stop).
+// A panic fails the request being handled and keeps the actor, its tree
+// and its files' actors (see Runtime.panicked).
 func (c *collectionActor) Receive(ctx actor.Context) {
 	if c.stopping {
 		return
 	}
+	defer func() {
+		if p := recover(); p != nil {
+			c.rt.panicked("collection", c.coll.ID, ctx.Message(), p, replyOf(ctx.Message()))
+		}
+	}()
 	switch m := ctx.Message().(type) {
 	case *actor.Stopping:
 		c.stopping = true
 	case *messages.OpenFile:
 		c.onOpenFile(ctx, m)
 	case *messages.Snapshot:
-		c.onSnapshot(m)
+		c.onSnapshot(ctx, m)
+	case *messages.Passivate:
+		c.onPassivate(ctx, m)
 	case *messages.Mkdir, *messages.Remove, *messages.Rename, *messages.Detach, *messages.Attach,
 		*messages.CopyOut, *messages.CopyIn, *messages.StatPath, *messages.ReadDir, *messages.ReplaceLocators:
 		c.onNamespace(ctx, m)
@@ -175,6 +226,7 @@ func (c *collectionActor) onOpenFile(ctx actorContext, m *messages.OpenFile) {
 		c.coll.emit(ctx, messages.Event{Kind: messages.EventAdd, Path: name})
 		c.touched(dir)
 		fa := newFileActor(c.rt, c.coll, name, nil)
+		fa.handles = 1
 		if writer {
 			fa.writers = 1
 		}
@@ -185,25 +237,29 @@ func (c *collectionActor) onOpenFile(ctx actorContext, m *messages.OpenFile) {
 		return
 	}
 	if c.coll.ReadOnly { // the facade reads the segments itself: no actor
-		*m.Out = messages.OpenResult{Segments: fn.segs, ModTime: c.created}
+		*m.Out = messages.OpenResult{Segments: fn.segs, ModTime: c.modTime(fn)}
 		m.Reply.Finish()
 		return
 	}
 	if fn.pid == nil {
 		fa := newFileActor(c.rt, c.coll, name, fn.segs)
-		fa.modTime = c.created
+		fa.modTime = c.modTime(fn)
 		c.spawnFile(ctx, fn, fa)
 		fn.segs = nil
 	}
 	m.Out.File = fn.pid
 	m.Out.Runner = fn.strand
-	ctx.Send(fn.pid, &messages.Open{Writer: writer, Truncate: writer && m.Flag&os.O_TRUNC != 0, Reply: m.Reply})
+	c.sendFile(ctx, fn, &messages.Open{Writer: writer, Truncate: writer && m.Flag&os.O_TRUNC != 0, Reply: m.Reply})
 }
 
 // spawnFile spawns fa, on its own strand, as fn's actor.
 func (c *collectionActor) spawnFile(ctx actorContext, fn *fileNode, fa *fileActor) {
 	fn.pid = ctx.Spawn(propsOn(fa, fa.strand))
 	fn.strand = fa.strand
+	if fn.ext == nil {
+		fn.ext = &fileNodeExt{}
+	}
+	fn.ext.sent = 0
 }
 
 // walk returns the directory at p ("" is the root), creating missing ones
@@ -254,8 +310,9 @@ func joined(prefix []byte, name string) string {
 	return b.String()
 }
 
-func (c *collectionActor) onSnapshot(m *messages.Snapshot) {
+func (c *collectionActor) onSnapshot(ctx actorContext, m *messages.Snapshot) {
 	var out []messages.SnapshotEntry
+	var nodes []*fileNode // the node of each entry of out, when forwarding
 	// prefix is the path of the directory visited, built in place, so that
 	// only the entries' own paths are allocated (not one per directory).
 	var prefix []byte
@@ -263,10 +320,16 @@ func (c *collectionActor) onSnapshot(m *messages.Snapshot) {
 	visit = func(n *dirNode) {
 		for name, f := range n.files {
 			out = append(out, messages.SnapshotEntry{Path: joined(prefix, name), File: f.pid, Segments: f.segs})
+			if m.Forward != nil {
+				nodes = append(nodes, f)
+			}
 		}
 		for name, d := range n.dirs {
 			if len(d.files) == 0 && len(d.dirs) == 0 {
 				out = append(out, messages.SnapshotEntry{Path: joined(prefix, name), Dir: true})
+				if m.Forward != nil {
+					nodes = append(nodes, nil)
+				}
 				continue
 			}
 			mark := len(prefix)
@@ -277,5 +340,33 @@ func (c *collectionActor) onSnapshot(m *messages.Snapshot) {
 	}
 	visit(c.root)
 	*m.Out = out
+	if m.Forward != nil {
+		for i, e := range out {
+			if e.File != nil {
+				m.Reply.Add(1)
+				c.sendFile(ctx, nodes[i], m.Forward(i, e.File, m.Reply))
+			}
+		}
+	}
 	m.Reply.Finish()
+}
+
+// unlink tells the actors of the files of n, which left the tree, that
+// they did (Unlink).
+func (c *collectionActor) unlink(ctx actorContext, n node) {
+	if n.file != nil {
+		if n.file.pid != nil {
+			c.sendFile(ctx, n.file, &messages.Unlink{})
+		}
+		return
+	}
+	if n.dir == nil {
+		return
+	}
+	for _, d := range n.dir.dirs {
+		c.unlink(ctx, node{dir: d})
+	}
+	for _, f := range n.dir.files {
+		c.unlink(ctx, node{file: f})
+	}
 }

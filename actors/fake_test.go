@@ -74,3 +74,10 @@ func openReply() *messages.Reply {
 	r.Add(1 << 20)
 	return r
 }
+
+// acceptSeals tells f that the put pool accepted every block it sealed.
+func acceptSeals(f *fileActor, ctx actorContext) {
+	for id := range f.unaccepted {
+		f.handle(ctx, &messages.SealAccepted{BlockID: id})
+	}
+}

@@ -39,31 +39,47 @@ type fileActor struct {
 	strand *Strand // runs this actor and its blocks
 
 	// All fields below belong to this actor alone.
-	self      *actor.PID
-	segs      *segments.List
-	writers   int
-	committed bool
-	changes   uint64 // bumped by every change of content
-	modTime   time.Time
-	cur       *currentBlock           // the WRITABLE block writes go to; nil until the next write
-	lastCap   int64                   // capacity of the last block sealed: where the next one starts
-	blocks    map[string]*actor.PID   // every buffer block the segments name, and the current one
-	syncs     map[uint64]*pendingSync // Syncs waiting for BlockResults, by token
-	nextToken uint64
-	packing   bool          // a PackCopy is in flight: defer everything else
-	memWait   *pendingWrite // a write waiting for memory: defer everything else
-	force     bool          // the BlockManager said to reserve even over budget
-	deferred  []any         // messages deferred while packing or waiting, in order
-	stopping  bool          // the engine is closing: ignore everything
+	self        *actor.PID
+	segs        *segments.List
+	writers     int
+	committed   bool
+	changes     uint64 // bumped by every change of content
+	modTime     time.Time
+	cur         *currentBlock           // the WRITABLE block writes go to; nil until the next write
+	lastCap     int64                   // capacity of the last block sealed: where the next one starts
+	blocks      map[string]*actor.PID   // every buffer block the segments name, and the current one
+	syncs       map[uint64]*pendingSync // Syncs waiting for BlockResults, by token
+	nextToken   uint64
+	packing     bool            // a PackCopy is in flight: defer everything else
+	parked      *pendingWrite   // a write waiting for room (memory, the put pool): defer everything else
+	unaccepted  map[string]bool // blocks sealed by writes that the put pool has not accepted yet
+	force       bool            // the BlockManager said to reserve even over budget
+	deferred    []any           // messages deferred while packing or waiting, in order
+	handles     int             // open handles (readers and writers)
+	unlinked    bool            // the file left the tree: stop once no handle is open (Unlink)
+	shared      bool            // a copy shares blocks this actor is the parent of: never stop it
+	candidate   bool            // offered for packing (Candidate), not yet asked nor withdrawn: stay to answer
+	withdrawing bool            // unlinked: the candidate is being withdrawn (CandidateWithdrawn ends it)
+	seen        uint64          // messages received from the collection (FromCollection)
+	offered     bool            // Passivate sent, and no message from the collection since
+	overwrote   bool            // the write being handled replaced bytes: release unnamed blocks after it
+	stopping    bool            // the engine is closing: ignore everything
+	answering   *messages.Reply // the request being handled: a panic fails it
 }
 
 // pendingWrite is what is left of a write: data still to write at off.
+// A write waits (parks) only before a piece changes anything: for memory
+// (memory > 0) or for the put pool to accept every block writes sealed
+// (pool). Cancel then drops it; applied says how much of it took effect.
 type pendingWrite struct {
-	off   int64
-	data  []byte
-	start int64
-	n     int64
-	r     *messages.Reply
+	off     int64
+	data    []byte
+	start   int64
+	n       int64
+	applied int64
+	r       *messages.Reply
+	memory  int64
+	pool    bool
 }
 
 // currentBlock mirrors the state of the file's current block, which only
@@ -105,6 +121,8 @@ func newFileActor(rt *Runtime, coll *CollectionRuntime, path string, ranges []se
 // Receive hands each message to its method.
 // Once stopping it ignores everything: protoactor still delivers user
 // messages to a stopping actor, and a block spawned then would never stop.
+// A panic fails the request being handled and keeps the actor, its state
+// and its blocks (see Runtime.panicked).
 func (f *fileActor) Receive(ctx actor.Context) {
 	switch ctx.Message().(type) {
 	case *actor.Started:
@@ -114,6 +132,13 @@ func (f *fileActor) Receive(ctx actor.Context) {
 	case *actor.Stopped, *actor.Restarting:
 	default:
 		if !f.stopping {
+			defer func() {
+				if p := recover(); p != nil {
+					r := f.answering
+					f.answering = nil
+					f.rt.panicked("file", f.path, ctx.Message(), p, r)
+				}
+			}()
 			f.handle(ctx, ctx.Message())
 		}
 	}
@@ -122,6 +147,12 @@ func (f *fileActor) Receive(ctx actor.Context) {
 // handle dispatches one message, deferring it while a pack copy is in flight.
 func (f *fileActor) handle(ctx actorContext, msg any) {
 	switch m := msg.(type) {
+	case *messages.FromCollection:
+		f.seen++
+		f.offered = false
+		f.handle(ctx, m.Msg)
+		f.passivateIfIdle(ctx)
+		return
 	case *messages.PackCopied:
 		f.onPackCopied(ctx, m)
 		return
@@ -131,14 +162,30 @@ func (f *fileActor) handle(ctx actorContext, msg any) {
 	case *messages.MemoryAvailable:
 		f.onMemoryAvailable(ctx, m)
 		return
+	case *messages.SealAccepted:
+		f.onSealAccepted(ctx, m)
+		return
 	case *messages.SealBlock:
 		f.onSealBlock(ctx, m)
 		return
+	case *messages.Cancel:
+		f.onCancel(ctx, m)
+		return
+	case *messages.Unlink:
+		f.unlinked = true
+		f.retireIfIdle(ctx)
+		return
+	case *messages.CandidateWithdrawn:
+		f.candidate, f.withdrawing = false, false
+		f.retireIfIdle(ctx)
+		f.passivateIfIdle(ctx)
+		return
 	}
-	if f.packing || f.memWait != nil {
+	if f.packing || f.parked != nil {
 		f.deferred = append(f.deferred, msg)
 		return
 	}
+	f.answering = requestReply(msg) // not cleared by a defer: a panic must still see it
 	switch m := msg.(type) {
 	case *messages.Write:
 		f.onWrite(ctx, m)
@@ -149,7 +196,7 @@ func (f *fileActor) handle(ctx actorContext, msg any) {
 	case *messages.Close:
 		f.onClose(ctx, m)
 	case *messages.Truncate:
-		f.onTruncate(m)
+		f.onTruncate(ctx, m)
 	case *messages.Sync:
 		f.startSync(ctx, m.Out, m.Reply)
 	case *messages.Stat:
@@ -161,15 +208,18 @@ func (f *fileActor) handle(ctx actorContext, msg any) {
 	case *messages.CloneFile, *messages.AdoptBlock, *messages.Reparent, *messages.HashBlocks, *messages.ReplaceLocators:
 		f.onNamespace(ctx, m)
 	}
+	f.answering = nil
 }
 
 func (f *fileActor) onOpen(ctx actorContext, m *messages.Open) {
+	f.handles++
 	if m.Writer {
 		f.writers++
 	}
 	if m.Truncate && f.segs.Size() > 0 {
 		f.segs.Truncate(0)
 		f.changed()
+		f.releaseUnnamed(ctx)
 	}
 	m.Reply.Finish()
 }
@@ -196,46 +246,179 @@ func (f *fileActor) onWrite(ctx actorContext, m *messages.Write) {
 		r.Fail(ErrFileTooLarge)
 		return
 	}
-	if off > size {
-		f.pad(off)
-	}
 	f.continueWrite(ctx, pendingWrite{off: off, data: m.Data, start: off, n: int64(len(m.Data)), r: r})
 }
 
 // continueWrite writes w piece by piece; when a piece must wait for memory
-// it parks w and asks the BlockManager (AwaitMemory).
+// or for the put pool before it changes anything, it parks w (asking the
+// BlockManager for memory: AwaitMemory).
 func (f *fileActor) continueWrite(ctx actorContext, w pendingWrite) {
 	for len(w.data) > 0 {
 		n := min(int64(len(w.data)), f.rt.BlockSize)
-		if need := f.writePiece(ctx, w.off, w.data[:n], w.r); need > 0 {
-			f.memWait = &w
-			ctx.Send(f.rt.Manager, &messages.AwaitMemory{File: f.self, Bytes: need})
+		memory, pool := f.writePiece(ctx, w.off, w.data[:n], w.r)
+		if memory > 0 || pool {
+			w.memory, w.pool = memory, pool
+			f.parked = &w
+			if memory > 0 {
+				ctx.Send(f.rt.Manager, &messages.AwaitMemory{File: f.self, Bytes: memory})
+			}
 			return
 		}
 		w.off += n
 		w.data = w.data[n:]
+		w.applied += n
 	}
-	f.changed()
-	f.coll.emit(ctx, messages.Event{Kind: messages.EventWrite, Path: f.path, Offset: w.start, Length: w.n})
+	f.wrote(ctx, &w)
+	if f.overwrote {
+		f.overwrote = false
+		f.releaseUnnamed(ctx)
+	}
 	w.r.Finish()
 }
 
-func (f *fileActor) onMemoryAvailable(ctx actorContext, m *messages.MemoryAvailable) {
-	w := f.memWait
-	if w == nil {
+// releaseUnnamed releases the buffer blocks that the segments no longer
+// name (cut by a truncate, replaced by an overwrite), but the current one:
+// a block in ERROR thus gives its buffer back at once, and a COMMITTED or
+// PENDING one stops once its upload ended. Blocks that a pending Sync
+// awaits are kept until it finishes (finishSync calls this again). A file
+// names few buffer blocks besides the current one: with none, this costs
+// nothing.
+func (f *fileActor) releaseUnnamed(ctx actorContext) {
+	others := len(f.blocks)
+	if f.cur != nil {
+		others--
+	}
+	if _, ok := f.blocks[messages.PaddingBlockID]; ok {
+		others--
+	}
+	if others <= 0 || len(f.syncs) > 0 {
 		return
 	}
-	f.memWait = nil
+	named := make(map[string]bool, others)
+	f.segs.Each(func(_ int, r *segments.Range) bool {
+		if _, ok := f.blocks[r.Locator]; ok {
+			named[r.Locator] = true
+		}
+		return true
+	})
+	for id, pid := range f.blocks {
+		if named[id] || id == messages.PaddingBlockID || (f.cur != nil && id == f.cur.id) {
+			continue
+		}
+		delete(f.blocks, id)
+		ctx.Send(pid, &messages.Release{})
+	}
+}
+
+// wrote records the change that w (or what was applied of it) made.
+func (f *fileActor) wrote(ctx actorContext, w *pendingWrite) {
+	if w.applied == 0 {
+		return
+	}
+	f.changed()
+	f.coll.emit(ctx, messages.Event{Kind: messages.EventWrite, Path: f.path, Offset: w.start, Length: w.applied})
+}
+
+func (f *fileActor) onMemoryAvailable(ctx actorContext, m *messages.MemoryAvailable) {
+	w := f.parked
+	if w == nil || w.memory == 0 {
+		return
+	}
+	f.parked = nil
 	f.force = m.Force
+	f.answering = w.r
 	f.continueWrite(ctx, *w)
+	f.answering = nil
 	f.force = false
 	f.replay(ctx)
+}
+
+func (f *fileActor) onSealAccepted(ctx actorContext, m *messages.SealAccepted) {
+	delete(f.unaccepted, m.BlockID)
+	w := f.parked
+	if w == nil || !w.pool || len(f.unaccepted) > 0 {
+		return
+	}
+	f.parked = nil
+	f.answering = w.r
+	f.continueWrite(ctx, *w)
+	f.answering = nil
+	f.replay(ctx)
+}
+
+// onCancel withdraws the request carrying m.Reply if this actor still holds
+// it: the parked write (answered with the bytes it applied), a Sync waiting
+// for uploads (which go on; their outcome is not reported) or a deferred
+// request (answered with nothing done) — but a Close, which releases its
+// handle whatever happens, and an Open, which the collection sent, are
+// kept.
+func (f *fileActor) onCancel(ctx actorContext, m *messages.Cancel) {
+	if w := f.parked; w != nil && w.r == m.Reply {
+		f.parked = nil
+		f.wrote(ctx, w)
+		w.r.N = w.applied
+		w.r.Fail(m.Err)
+		f.replay(ctx)
+		return
+	}
+	for token, ps := range f.syncs {
+		if ps.reply == m.Reply {
+			delete(f.syncs, token)
+			m.Reply.Fail(m.Err)
+			return
+		}
+	}
+	for i, msg := range f.deferred {
+		if !withdrawable(msg) || requestReply(msg) != m.Reply {
+			continue
+		}
+		f.deferred = append(f.deferred[:i:i], f.deferred[i+1:]...)
+		m.Reply.N = 0
+		m.Reply.Fail(m.Err)
+		return
+	}
+}
+
+// withdrawable reports whether Cancel may drop msg, a deferred message.
+func withdrawable(msg any) bool {
+	switch msg.(type) {
+	case *messages.Open, *messages.Close:
+		return false
+	}
+	return true
+}
+
+// requestReply returns the facade's Reply carried by a request, or nil.
+func requestReply(msg any) *messages.Reply {
+	switch m := msg.(type) {
+	case *messages.FromCollection:
+		return requestReply(m.Msg)
+	case *messages.Open:
+		return m.Reply
+	case *messages.Close:
+		return m.Reply
+	case *messages.Write:
+		return m.Reply
+	case *messages.Read:
+		return m.Reply
+	case *messages.Truncate:
+		return m.Reply
+	case *messages.Stat:
+		return m.Reply
+	case *messages.Sync:
+		return m.Reply
+	case *messages.GetSegments:
+		return m.Reply
+	case *messages.HashBlocks:
+		return m.Reply
+	}
+	return nil
 }
 
 // replay handles the messages deferred while the file was busy, until it is
 // busy again.
 func (f *fileActor) replay(ctx actorContext) {
-	for len(f.deferred) > 0 && !f.packing && f.memWait == nil {
+	for len(f.deferred) > 0 && !f.packing && f.parked == nil {
 		msg := f.deferred[0]
 		f.deferred[0] = nil
 		f.deferred = f.deferred[1:]
@@ -257,19 +440,23 @@ func (f *fileActor) changed() {
 // writePiece writes data (at most a block) at off through the current
 // block. A block grows (×4) only when the memory budget has room; otherwise
 // it is sealed as full and the data goes to a new block of the same
-// capacity. When even that does not fit, writePiece writes nothing and
-// returns the capacity it waits for.
-func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *messages.Reply) (waitFor int64) {
+// capacity. A piece changes nothing and returns what it waits for while a
+// block sealed by a write is not accepted by the put pool (pool: the
+// writers' back-pressure), or when the budget lacks the memory it needs.
+func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *messages.Reply) (memory int64, pool bool) {
 	n := int64(len(data))
 	bs := f.rt.BlockSize
+	if len(f.unaccepted) > 0 {
+		return 0, true
+	}
 	if f.cur == nil {
 		f.startBlock(ctx)
 	}
 	if f.cur.wp+n > bs {
 		f.makeRoom(ctx, n)
 		if f.cur.wp+n > bs {
-			f.sealCurrent(ctx, r)
-			f.startBlock(ctx)
+			f.sealCurrent(ctx, true)
+			return 0, true
 		}
 	}
 	var capacity int64
@@ -277,19 +464,20 @@ func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *mess
 		capacity = f.nextCapacity(need)
 		if !f.rt.Memory.Reserve(capacity, f.force) {
 			if f.cur.wp == 0 {
-				return capacity
+				return capacity, false
 			}
 			// The block is as large as the budget lets it grow: seal it
 			// and go on in a block of the same capacity.
 			f.rt.Logger.Debug("memory budget reached: sealing", "file", f.path,
 				"block", f.cur.id, "bytes", f.cur.wp, "capacity", f.cur.cap)
-			f.sealCurrent(ctx, r)
-			f.startBlock(ctx)
-			capacity = f.nextCapacity(n)
-			if !f.rt.Memory.Reserve(capacity, f.force) {
-				return capacity
-			}
+			f.sealCurrent(ctx, true)
+			return 0, true
 		}
+	}
+	if size := f.segs.Size(); off > size {
+		f.pad(off)
+	} else if off < size {
+		f.overwrote = true
 	}
 	r.Add(1)
 	ctx.Send(f.cur.pid, &messages.Append{Data: data, Capacity: capacity, Reply: r})
@@ -298,7 +486,7 @@ func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *mess
 	if capacity > 0 {
 		f.cur.cap = capacity
 	}
-	return 0
+	return 0, false
 }
 
 // nextCapacity is the capacity the current block grows to for need bytes:
@@ -379,14 +567,19 @@ func (f *fileActor) repackCurrent(ctx actorContext) {
 	f.cur.wp = pos
 }
 
-// sealCurrent repacks and seals the current block. gate, if not nil, waits
-// until the put pool accepts the block.
-func (f *fileActor) sealCurrent(ctx actorContext, gate *messages.Reply) {
+// sealCurrent repacks and seals the current block. With wait, writes wait
+// until the put pool accepted it (SealAccepted).
+func (f *fileActor) sealCurrent(ctx actorContext, wait bool) {
 	f.repackCurrent(ctx)
-	if gate != nil {
-		gate.Add(1)
+	var notify *actor.PID
+	if wait {
+		notify = f.self
+		if f.unaccepted == nil {
+			f.unaccepted = make(map[string]bool)
+		}
+		f.unaccepted[f.cur.id] = true
 	}
-	ctx.Send(f.cur.pid, &messages.Seal{Accepted: gate})
+	ctx.Send(f.cur.pid, &messages.Seal{Notify: notify})
 	if f.cur.cap > 0 {
 		f.lastCap = f.cur.cap
 	}
@@ -485,7 +678,7 @@ func isPadding(loc string) bool {
 	return len(loc) >= len(p) && loc[:len(p)] == p && (len(loc) == len(p) || loc[len(p)] == '+')
 }
 
-func (f *fileActor) onTruncate(m *messages.Truncate) {
+func (f *fileActor) onTruncate(ctx actorContext, m *messages.Truncate) {
 	switch size := f.segs.Size(); {
 	case f.coll.ReadOnly:
 		m.Reply.SetErr(ErrReadOnly)
@@ -496,6 +689,7 @@ func (f *fileActor) onTruncate(m *messages.Truncate) {
 	case m.Size < size:
 		f.segs.Truncate(m.Size)
 		f.changed()
+		f.releaseUnnamed(ctx)
 	case m.Size > size:
 		f.pad(m.Size)
 		f.changed()
@@ -528,8 +722,16 @@ func (f *fileActor) onGetSegments(m *messages.GetSegments) {
 }
 
 func (f *fileActor) onClose(ctx actorContext, m *messages.Close) {
-	if !m.Writer {
+	if f.handles > 0 {
+		f.handles--
+	}
+	if !m.Writer || f.unlinked {
+		if m.Writer && f.writers > 0 {
+			f.writers--
+		}
 		m.Reply.Finish()
+		f.retireIfIdle(ctx)
+		f.passivateIfIdle(ctx)
 		return
 	}
 	if f.writers > 0 {
@@ -540,6 +742,7 @@ func (f *fileActor) onClose(ctx actorContext, m *messages.Close) {
 		return
 	}
 	if f.writers == 0 && f.cur != nil && f.rt.Manager != nil {
+		f.candidate = true
 		ctx.Send(f.rt.Manager, &messages.Candidate{
 			Collection: f.coll.ID, File: f.self, BlockID: f.cur.id, Size: f.liveBytes(f.cur.id),
 		})
@@ -547,11 +750,43 @@ func (f *fileActor) onClose(ctx actorContext, m *messages.Close) {
 	m.Reply.Finish()
 }
 
+// retireIfIdle ends an unlinked file once no handle is open on it: it
+// releases every buffer block it names — the current, WRITABLE one stops
+// without being uploaded (its bytes are dead), a block in ERROR or
+// COMMITTED stops, a PENDING one once its upload ended — and stops the
+// actor. It stays (holding no buffer) while it must still answer: a Sync or
+// a write in progress, a pack offer to come (candidate), a pack copy, or
+// blocks a copy shares (they are this actor's children).
+func (f *fileActor) retireIfIdle(ctx actorContext) {
+	if !f.unlinked || f.handles > 0 {
+		return
+	}
+	if len(f.syncs) > 0 || f.parked != nil || f.packing || len(f.deferred) > 0 {
+		return
+	}
+	for id, pid := range f.blocks {
+		if id != messages.PaddingBlockID {
+			ctx.Send(pid, &messages.Release{})
+		}
+		delete(f.blocks, id)
+	}
+	f.cur = nil
+	if f.candidate && !f.withdrawing && f.rt.Manager != nil {
+		f.withdrawing = true
+		ctx.Send(f.rt.Manager, &messages.Candidate{Withdraw: true, Collection: f.coll.ID, File: f.self})
+	}
+	if f.shared || f.candidate || f.self == nil {
+		return
+	}
+	f.rt.Logger.Debug("file removed and closed: actor stopped", "file", f.path)
+	ctx.Stop(f.self)
+}
+
 // startSync seals the current block and awaits every buffer block the
 // segments name; finishSync answers.
 func (f *fileActor) startSync(ctx actorContext, out *messages.SyncResult, r *messages.Reply) {
 	if f.cur != nil {
-		f.sealCurrent(ctx, nil)
+		f.sealCurrent(ctx, false)
 	}
 	ps := &pendingSync{out: out, reply: r, snapshot: f.segs.Ranges(), changes: f.changes}
 	token := f.nextToken
@@ -643,13 +878,45 @@ func (f *fileActor) finishSync(ctx actorContext, ps *pendingSync) {
 		}
 		f.coll.emit(ctx, messages.Event{Kind: messages.EventMod, Path: f.path})
 	}
+	f.releaseUnnamed(ctx)
 	ps.reply.Finish()
+	f.retireIfIdle(ctx)
+	f.passivateIfIdle(ctx)
+}
+
+// passivateIfIdle offers the collection to retire this actor (design rule
+// 4) when the file is idle: no handle open, every byte committed and named
+// by its locator (no buffer block), nothing pending or deferred, no copy
+// sharing its blocks. The collection takes the segments back and stops the
+// actor unless a message of its own is on the way (see messages.Passivate);
+// the offer is made again after the next such message.
+func (f *fileActor) passivateIfIdle(ctx actorContext) {
+	switch {
+	case f.offered, f.unlinked, f.handles > 0, !f.committed, f.cur != nil, len(f.blocks) > 0,
+		f.shared, len(f.syncs) > 0, f.parked != nil, f.packing, len(f.deferred) > 0,
+		f.self == nil, f.coll.Self == nil:
+		return
+	}
+	if f.candidate { // a stale one (its block was sealed): withdraw it first, so no pack offer comes
+		if !f.withdrawing && f.rt.Manager != nil {
+			f.withdrawing = true
+			ctx.Send(f.rt.Manager, &messages.Candidate{Withdraw: true, Collection: f.coll.ID, File: f.self})
+		}
+		return
+	}
+	f.offered = true
+	ctx.Send(f.coll.Self, &messages.Passivate{
+		File: f.self, Path: f.path, Segments: f.segs.Ranges(), ModTime: f.modTime, Seen: f.seen,
+	})
 }
 
 func (f *fileActor) onPackOffer(ctx actorContext, m *messages.PackOffer) {
 	ans := &messages.PackAnswer{Round: m.Round, File: f.self}
-	if f.writers > 0 || f.cur == nil || f.cur.id != m.BlockID {
+	f.candidate = false
+	if f.writers > 0 || f.cur == nil || f.cur.id != m.BlockID || f.unlinked {
 		ctx.Send(m.ReplyTo, ans)
+		f.retireIfIdle(ctx)
+		f.passivateIfIdle(ctx)
 		return
 	}
 	f.repackCurrent(ctx)
@@ -682,6 +949,6 @@ func (f *fileActor) onPackCopied(ctx actorContext, m *messages.PackCopied) {
 
 func (f *fileActor) onSealBlock(ctx actorContext, m *messages.SealBlock) {
 	if f.cur != nil && f.cur.id == m.BlockID {
-		f.sealCurrent(ctx, nil)
+		f.sealCurrent(ctx, false)
 	}
 }

@@ -46,10 +46,12 @@ func TestFileActorRepacksWhenThatMakesRoomAndSealsOtherwise(t *testing.T) {
 	assert.Equal(t, []segments.Range{{Locator: first, RangeSize: 8}}, f.segs.Ranges(), "repacked, then extended")
 
 	f.onWrite(ctx, &messages.Write{Offset: 8, Data: []byte("ijklmnopq"), Reply: r})
-	sent := ctx.take()
-	require.Len(t, sent, 2)
-	assert.Equal(t, sentMsg{"spawned1", &messages.Seal{Accepted: r}}, sent[0], "the writer waits until the sealed block is accepted")
-	assert.Equal(t, sentMsg{"spawned2", &messages.Append{Data: []byte("ijklmnopq"), Capacity: 16, Reply: r}}, sent[1], "a block sealed full starts the next at full size")
+	assert.Equal(t, []sentMsg{{"spawned1", &messages.Seal{Notify: pid("file")}}}, ctx.take(),
+		"the writer waits until the sealed block is accepted, before it changes anything")
+	assert.Equal(t, []segments.Range{{Locator: first, RangeSize: 8}}, f.segs.Ranges())
+	f.handle(ctx, &messages.SealAccepted{BlockID: first})
+	assert.Equal(t, []sentMsg{{"spawned2", &messages.Append{Data: []byte("ijklmnopq"), Capacity: 16, Reply: r}}}, ctx.take(),
+		"a block sealed full starts the next at full size")
 	assert.Equal(t, []segments.Range{
 		{Locator: first, RangeSize: 8},
 		{Locator: f.cur.id, RangeStart: 8, RangeSize: 9},
@@ -126,6 +128,7 @@ func TestFileActorSyncAwaitsEveryBlockAndReplacesIDs(t *testing.T) {
 	f, ctx := newTestFile(4)
 	r := openReply()
 	f.onWrite(ctx, &messages.Write{Offset: 2, Data: []byte("abcdef"), Reply: r})
+	acceptSeals(f, ctx)
 	ids := []string{f.segs.Ranges()[1].Locator, f.cur.id}
 	ctx.take()
 	var out messages.SyncResult
@@ -159,19 +162,21 @@ func TestFileActorWaitsForMemoryBeforeCopyingAndDefersMeanwhile(t *testing.T) {
 	f.onWrite(ctx, &messages.Write{Offset: 0, Data: []byte("abc"), Reply: r})
 	assert.Equal(t, []sentMsg{{"spawned1", &messages.Append{Data: []byte("abc"), Capacity: 4, Reply: r}}}, ctx.take())
 	// Growing to 16 does not fit a budget of 12: the block is sealed as it
-	// is, and a new one of the same capacity (4) takes the write.
+	// is, and once the put pool took it a new one of the same capacity (4)
+	// takes the write.
 	f.onWrite(ctx, &messages.Write{Offset: 3, Data: []byte("def"), Reply: r})
-	assert.Equal(t, []sentMsg{
-		{"spawned1", &messages.Seal{Accepted: r}},
-		{"spawned2", &messages.Append{Data: []byte("def"), Capacity: 4, Reply: r}},
-	}, ctx.take())
+	first := ctx.take()
+	assert.Equal(t, []sentMsg{{"spawned1", &messages.Seal{Notify: pid("file")}}}, first)
+	acceptSeals(f, ctx)
+	assert.Equal(t, []sentMsg{{"spawned2", &messages.Append{Data: []byte("def"), Capacity: 4, Reply: r}}}, ctx.take())
 	f.rt.Memory.Reserve(4, true) // someone else takes the rest: 4+4+4 = 12
 	w := &messages.Write{Offset: 6, Data: []byte("ghij"), Reply: r}
 	f.handle(ctx, w)
-	assert.Equal(t, []sentMsg{
-		{"spawned2", &messages.Seal{Accepted: r}},
-		{"manager", &messages.AwaitMemory{File: pid("file"), Bytes: 4}},
-	}, ctx.take(), "nothing is copied until there is room")
+	assert.Equal(t, []sentMsg{{"spawned2", &messages.Seal{Notify: pid("file")}}}, ctx.take())
+	acceptSeals(f, ctx)
+	assert.Equal(t, []sentMsg{{"manager", &messages.AwaitMemory{File: pid("file"), Bytes: 4}}}, ctx.take(),
+		"nothing is copied until there is room")
+	assert.Equal(t, int64(6), f.segs.Size())
 	stat := &messages.Stat{Out: &messages.FileInfo{}, Reply: openReply()}
 	f.handle(ctx, stat)
 	assert.Equal(t, []any{stat}, f.deferred)

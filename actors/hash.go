@@ -84,7 +84,7 @@ func (c *collectionActor) onReplaceLocators(ctx actorContext, m *messages.Replac
 		for name, fn := range d.files {
 			if fn.pid != nil {
 				m.Reply.Add(1)
-				ctx.Send(fn.pid, m)
+				c.sendFile(ctx, fn, m)
 				continue
 			}
 			if segs, ok := replaced(fn.segs, m.Map); ok {

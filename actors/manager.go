@@ -1,7 +1,9 @@
 package actors
 
 import (
+	"math/bits"
 	"sort"
+	"time"
 
 	"github.com/arvfile/arvfile/messages"
 	"github.com/asynkron/protoactor-go/actor"
@@ -17,8 +19,11 @@ import (
 // arrival, once its bytes fit. While files wait, the largest WRITABLE block
 // is sealed (its owner is asked: SealBlock) whenever fewer uploads are
 // pending than there are put workers, so that memory keeps being freed
-// without the workers idling; if nothing at all can free memory (only blocks
-// in ERROR hold it) the files are let go over budget rather than stall.
+// without the workers idling. When blocks in ERROR hold the memory (the
+// store is down), their uploads are retried with backoff (RetryErrors) and
+// the files keep waiting — or fail at their deadline — so memory stays
+// within the budget; only when nothing at all can free memory are the files
+// let go over budget rather than stall.
 //
 // Closed small files offer their blocks (Candidate). When a collection's
 // candidates add up to a block, or on PackAll (commit-all), a packing round
@@ -46,6 +51,9 @@ type manager struct {
 	packQueue  []*messages.PackAll
 	nextRound  uint64
 	stopping   bool
+	forget     []string      // collections released during their packing round: forgotten after it
+	retry      *time.Timer   // sends RetryErrors; nil when none is due
+	retryDelay time.Duration // the next retry's backoff; 0 after an upload succeeded
 }
 
 // blockEntry is the registry's view of one block.
@@ -96,15 +104,29 @@ func newManager(rt *Runtime) *manager {
 // Receive hands each message to its method.
 // Once stopping it ignores everything (a packed block spawned then would
 // never stop).
+// A panic fails the request being handled and keeps the registry (see
+// Runtime.panicked).
 func (m *manager) Receive(ctx actor.Context) {
 	if m.stopping {
 		return
 	}
+	defer func() {
+		if p := recover(); p != nil {
+			m.rt.panicked("block manager", "", ctx.Message(), p, replyOf(ctx.Message()))
+		}
+	}()
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		m.self = ctx.Self()
 	case *actor.Stopping:
 		m.stopping = true
+		if m.retry != nil {
+			m.retry.Stop()
+		}
+	case *messages.RetryErrors:
+		m.onRetryErrors(ctx)
+	case *messages.ForgetCollection:
+		m.onForgetCollection(msg)
 	case *messages.BlockStatus:
 		m.onBlockStatus(ctx, msg)
 	case *messages.AwaitMemory:
@@ -130,6 +152,9 @@ func (m *manager) onBlockStatus(ctx actorContext, s *messages.BlockStatus) {
 	}
 	if s.State == messages.Pending {
 		m.pending++
+	}
+	if s.State == messages.Committed {
+		m.retryDelay = 0
 	}
 	e.pid, e.owner, e.state, e.capacity = s.PID, s.Owner, s.State, s.Capacity
 	if s.State == messages.Deleted {
@@ -188,6 +213,10 @@ func (m *manager) relieve(ctx actorContext) {
 	if sealing > 0 {
 		return
 	}
+	if m.holdsErrors() {
+		m.scheduleRetry()
+		return
+	}
 	m.rt.Logger.Debug("memory budget exceeded and nothing to seal: letting writes go",
 		"used", live, "waiting", len(m.waiters))
 	for _, w := range m.waiters {
@@ -196,7 +225,55 @@ func (m *manager) relieve(ctx actorContext) {
 	m.waiters = m.waiters[:0]
 }
 
+// holdsErrors reports whether blocks in ERROR hold memory.
+func (m *manager) holdsErrors() bool {
+	for _, e := range m.blocks {
+		if e.state == messages.Error && e.capacity > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// scheduleRetry has RetryErrors sent to the manager after a backoff (20 ms,
+// doubling up to 2 s while uploads keep failing), unless one is due.
+// Waiting writers thus never take memory over the budget while the store
+// is down: they wait (or fail at their deadline) until uploads succeed.
+func (m *manager) scheduleRetry() {
+	if m.retry != nil || m.self == nil {
+		return
+	}
+	d := max(m.retryDelay, 20*time.Millisecond)
+	m.retryDelay = min(2*d, 2*time.Second)
+	self, rt := m.self, m.rt
+	m.retry = time.AfterFunc(d, func() {
+		if rt.System != nil { // nil in unit tests
+			rt.System.Root.Send(self, &messages.RetryErrors{})
+		}
+	})
+}
+
+// onRetryErrors retries the uploads of the blocks in ERROR while files
+// wait for memory (AwaitCommit: a block in ERROR goes back to PENDING; its
+// BlockResult to the manager is ignored).
+func (m *manager) onRetryErrors(ctx actorContext) {
+	m.retry = nil
+	if len(m.waiters) == 0 {
+		return
+	}
+	m.rt.Logger.Debug("files wait for memory held by blocks in ERROR: retrying their uploads", "waiting", len(m.waiters))
+	for _, e := range m.blocks {
+		if e.state == messages.Error {
+			ctx.Send(e.pid, &messages.AwaitCommit{ReplyTo: m.self})
+		}
+	}
+}
+
 func (m *manager) onCandidate(ctx actorContext, c *messages.Candidate) {
+	if c.Withdraw {
+		m.onWithdraw(ctx, c)
+		return
+	}
 	set := m.candidates[c.Collection]
 	if set == nil {
 		set = &candidateSet{byFile: make(map[string]*candidate)}
@@ -237,6 +314,11 @@ func (m *manager) onPackAll(ctx actorContext, p *messages.PackAll) {
 // offers each candidate its slot.
 func (m *manager) startRound(ctx actorContext, coll string, force bool, replies []*messages.Reply) {
 	set := m.candidates[coll]
+	limit := m.packLimit(force)
+	if limit == 0 {
+		m.noRoomToPack(replies)
+		return
+	}
 	if set == nil || len(set.byFile) < 2 {
 		m.endPacking(ctx, replies)
 		return
@@ -250,7 +332,7 @@ func (m *manager) startRound(ctx actorContext, coll string, force bool, replies 
 	var offset int64
 	for i, c := range queue {
 		slots[i] = -1
-		if c.size <= m.rt.BlockSize-offset {
+		if c.size <= limit-offset {
 			slots[i] = offset
 			offset += c.size
 		}
@@ -260,7 +342,10 @@ func (m *manager) startRound(ctx actorContext, coll string, force bool, replies 
 	// The block's buffer is reserved at the laid-out size at once rather
 	// than grown (and copied) piece by piece.
 	capacity := capacityClass(offset, 0, m.rt.MinCapacity, m.rt.BlockSize)
-	m.rt.Memory.Reserve(capacity, true)
+	if !m.rt.Memory.Reserve(capacity, false) { // a writer took the room meanwhile
+		m.noRoomToPack(replies)
+		return
+	}
 	r := &packRound{
 		id: m.nextRound, coll: coll, force: force, replies: replies, offered: make(map[string]*candidate),
 		targetID: id, target: ctx.Spawn(m.rt.props(newPackedBlock(m.rt, id, capacity))),
@@ -280,6 +365,23 @@ func (m *manager) startRound(ctx actorContext, coll string, force bool, replies 
 	if len(r.offered) == 0 {
 		m.finishRound(ctx)
 	}
+}
+
+// packLimit is the most bytes a packed block may hold now: a block, or
+// less when the memory budget has less room — the largest power of two that
+// fits, so that the buffer's capacity class fits too (packing copies bytes
+// that stay reserved by the small blocks until copied: it must not exceed
+// the budget). A round on its own (not force: commit-all) waits for room
+// for a whole block; 0 means no packing now.
+func (m *manager) packLimit(force bool) int64 {
+	room := m.rt.Memory.Limit() - m.rt.Memory.Used()
+	if room >= m.rt.BlockSize {
+		return m.rt.BlockSize
+	}
+	if !force || room < m.rt.MinCapacity {
+		return 0
+	}
+	return int64(1) << (bits.Len64(uint64(room)) - 1)
 }
 
 func (m *manager) onPackAnswer(ctx actorContext, a *messages.PackAnswer) {
@@ -328,11 +430,55 @@ func (m *manager) finishRound(ctx actorContext) {
 	m.endPacking(ctx, r.replies)
 }
 
+// onWithdraw forgets a removed file's candidate — unless the running round
+// offered it a slot: its answer will drop it — and tells the file.
+func (m *manager) onWithdraw(ctx actorContext, c *messages.Candidate) {
+	offered := m.round != nil && m.round.offered[c.File.Id] != nil
+	if set := m.candidates[c.Collection]; set != nil && !offered {
+		if cand := set.byFile[c.File.Id]; cand != nil {
+			m.dropCandidate(set, cand)
+		}
+	}
+	ctx.Send(c.File, &messages.CandidateWithdrawn{})
+}
+
+// onForgetCollection drops a released collection's candidates (after its
+// packing round, if one runs).
+func (m *manager) onForgetCollection(f *messages.ForgetCollection) {
+	if m.round != nil && m.round.coll == f.Collection {
+		m.forget = append(m.forget, f.Collection)
+		return
+	}
+	delete(m.candidates, f.Collection)
+}
+
+// noRoomToPack answers replies and every queued PackAll when the budget
+// has no room for a packed block: nothing packs now, and commits store the
+// small blocks as they are. Later candidates try again.
+func (m *manager) noRoomToPack(replies []*messages.Reply) {
+	m.rt.Logger.Debug("no memory to pack small blocks: not packing", "used", m.rt.Memory.Used())
+	for _, r := range replies {
+		r.Finish()
+	}
+	for _, p := range m.packQueue {
+		p.Reply.Finish()
+	}
+	m.packQueue = nil
+	for _, id := range m.forget {
+		delete(m.candidates, id)
+	}
+	m.forget = nil
+}
+
 // endPacking answers replies and starts whatever packing is due next.
 func (m *manager) endPacking(ctx actorContext, replies []*messages.Reply) {
 	for _, r := range replies {
 		r.Finish()
 	}
+	for _, id := range m.forget {
+		delete(m.candidates, id)
+	}
+	m.forget = nil
 	if len(m.packQueue) > 0 {
 		p := m.packQueue[0]
 		m.packQueue = m.packQueue[1:]

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"testing"
+	"time"
 
 	"github.com/arvfile/arvfile/messages"
 	"github.com/stretchr/testify/assert"
@@ -43,9 +44,31 @@ func TestManagerLetsFilesGoWhenNothingCanFreeMemory(t *testing.T) {
 	rt.Memory.Reserve(20, true)
 	m := newManager(rt)
 	ctx := &fakeCtx{}
-	m.onBlockStatus(ctx, &messages.BlockStatus{ID: "e", PID: pid("e"), State: messages.Error, Capacity: 20})
+	m.onBlockStatus(ctx, &messages.BlockStatus{ID: "w", PID: pid("w"), State: messages.Writable, Capacity: 20})
+	m.onAwaitMemory(ctx, &messages.AwaitMemory{File: pid("f"), Bytes: 4})
+	assert.Equal(t, []sentMsg{{"f", &messages.MemoryAvailable{Force: true}}}, ctx.take(), "an ownerless block cannot be sealed")
+}
+
+func TestManagerRetriesBlocksInErrorInsteadOfExceedingTheBudget(t *testing.T) {
+	rt := testRuntime(64)
+	rt.Memory = NewMemory(10, 0)
+	rt.Memory.Reserve(8, true)
+	m := newManager(rt)
+	m.self = pid("manager")
+	ctx := &fakeCtx{}
+	m.onBlockStatus(ctx, &messages.BlockStatus{ID: "e", PID: pid("e"), State: messages.Error, Capacity: 8})
 	m.onAwaitMemory(ctx, &messages.AwaitMemory{File: pid("w"), Bytes: 4})
-	assert.Equal(t, []sentMsg{{"w", &messages.MemoryAvailable{Force: true}}}, ctx.take())
+	assert.Empty(t, ctx.take(), "the writer waits")
+	require.NotNil(t, m.retry, "a retry is due")
+	m.retry.Stop()
+	m.onRetryErrors(ctx)
+	assert.Equal(t, []sentMsg{{"e", &messages.AwaitCommit{ReplyTo: pid("manager")}}}, ctx.take())
+	m.onBlockStatus(ctx, &messages.BlockStatus{ID: "e", PID: pid("e"), State: messages.Pending, Capacity: 8})
+	assert.Empty(t, ctx.take())
+	rt.Memory.Unreserve(8)
+	m.onBlockStatus(ctx, &messages.BlockStatus{ID: "e", PID: pid("e"), State: messages.Committed})
+	assert.Equal(t, []sentMsg{{"w", &messages.MemoryAvailable{}}}, ctx.take())
+	assert.Equal(t, time.Duration(0), m.retryDelay, "a success resets the backoff")
 }
 
 func TestManagerOffersEverySlotOfARoundAtOnce(t *testing.T) {

@@ -28,6 +28,7 @@ type Memory struct {
 	retired   [][]byte // buffers of stopped actors, released by Close
 	closed    bool
 	denied    int64 // Reserve calls refused: each made a write seal early or wait
+	peak      int64 // the most live ever reached
 }
 
 // MinCapacity is the smallest buffer a block starts with. A block starts at
@@ -56,8 +57,16 @@ func (m *Memory) Reserve(n int64, force bool) bool {
 		return false
 	}
 	m.live += n
+	m.peak = max(m.peak, m.live)
 	m.trimLocked(n)
 	return true
+}
+
+// Peak returns the most capacity live buffers ever reserved at once.
+func (m *Memory) Peak() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.peak
 }
 
 // Alloc returns a zero-length buffer of capacity n, recycled when one is

@@ -203,8 +203,10 @@ func (c *collectionActor) onRemove(ctx actorContext, m *messages.Remove) {
 			return
 		}
 		delete(parent.dirs, base)
-	} else if _, isFile := parent.files[base]; isFile {
+		c.unlink(ctx, node{dir: d})
+	} else if fn, isFile := parent.files[base]; isFile {
 		delete(parent.files, base)
+		c.unlink(ctx, node{file: fn})
 	} else {
 		if m.All {
 			m.Reply.Finish()
@@ -303,6 +305,7 @@ func (c *collectionActor) onRename(ctx actorContext, m *messages.Rename) {
 	}
 	delete(from.dirs, oldBase)
 	delete(from.files, oldBase)
+	c.unlink(ctx, node{file: to.files[newBase]})
 	put(to, newBase, n)
 	c.touched(from, to)
 	c.reparent(ctx, n, newName, nil)
@@ -323,32 +326,32 @@ func addOrMod(replaced bool) messages.EventKind {
 // deep tree without open files costs one step per directory.
 func (c *collectionActor) reparent(ctx actorContext, n node, name string, coll *CollectionRuntime) {
 	if n.file != nil {
-		reparentFile(ctx, n.file, name, coll)
+		c.reparentFile(ctx, n.file, name, coll)
 		return
 	}
 	buf := []byte(name)
-	reparentDir(ctx, n.dir, &buf, coll)
+	c.reparentDir(ctx, n.dir, &buf, coll)
 }
 
 // reparentDir is reparent of the directory d at the path in *buf, which it
 // extends in place and gives back as it found it.
-func reparentDir(ctx actorContext, d *dirNode, buf *[]byte, coll *CollectionRuntime) {
+func (c *collectionActor) reparentDir(ctx actorContext, d *dirNode, buf *[]byte, coll *CollectionRuntime) {
 	mark := len(*buf)
 	for base, sub := range d.dirs {
 		*buf = append(append((*buf)[:mark], '/'), base...)
-		reparentDir(ctx, sub, buf, coll)
+		c.reparentDir(ctx, sub, buf, coll)
 	}
 	for base, f := range d.files {
 		if f.pid != nil {
 			*buf = append(append((*buf)[:mark], '/'), base...)
-			reparentFile(ctx, f, string(*buf), coll)
+			c.reparentFile(ctx, f, string(*buf), coll)
 		}
 	}
 	*buf = (*buf)[:mark]
 }
 
 // reparentFile tells f's actor, if it has one, its new path and collection.
-func reparentFile(ctx actorContext, f *fileNode, name string, coll *CollectionRuntime) {
+func (c *collectionActor) reparentFile(ctx actorContext, f *fileNode, name string, coll *CollectionRuntime) {
 	if f.pid == nil {
 		return
 	}
@@ -356,7 +359,7 @@ func reparentFile(ctx actorContext, f *fileNode, name string, coll *CollectionRu
 	if coll != nil {
 		msg.Collection = coll
 	}
-	ctx.Send(f.pid, msg)
+	c.sendFile(ctx, f, msg)
 }
 
 func (c *collectionActor) onDetach(ctx actorContext, m *messages.Detach) {
@@ -398,6 +401,7 @@ func (c *collectionActor) onAttach(ctx actorContext, m *messages.Attach) {
 		fail(m.Reply, op, m.Path, err)
 		return
 	}
+	c.unlink(ctx, node{file: to.files[base]})
 	put(to, base, n)
 	c.touched(to)
 	c.reparent(ctx, n, name, c.coll)
@@ -457,7 +461,7 @@ func (c *collectionActor) onCopyOut(ctx actorContext, m *messages.CopyOut) {
 			out.Entries[i].Segments = f.segs // never changed in place: shared
 		default:
 			m.Reply.Add(1)
-			ctx.Send(f.pid, &messages.CloneFile{Out: &out.Entries[i], Reply: m.Reply})
+			c.sendFile(ctx, f, &messages.CloneFile{Out: &out.Entries[i], Reply: m.Reply})
 		}
 	}
 	m.Reply.Finish()
@@ -521,7 +525,10 @@ func (c *collectionActor) copyIn(ctx actorContext, m *messages.CopyIn) error {
 		return err
 	}
 	if !src.IsDir {
-		_, replaced := parent.files[base]
+		old, replaced := parent.files[base]
+		if replaced {
+			c.unlink(ctx, node{file: old})
+		}
 		parent.files[base] = c.copiedFile(ctx, name, &src.Entries[0])
 		c.touched(parent)
 		c.emit(ctx, addOrMod(replaced), name)
@@ -580,11 +587,12 @@ func (c *collectionActor) copiedFile(ctx actorContext, name string, e *messages.
 	for id, pid := range e.Blocks {
 		fa.blocks[id] = pid
 	}
-	pid := ctx.Spawn(propsOn(fa, fa.strand))
+	fn := &fileNode{}
+	c.spawnFile(ctx, fn, fa)
 	if e.Dup != nil {
-		ctx.Send(pid, &messages.AdoptBlock{ID: dupID, Data: e.Dup.Data})
+		c.sendFile(ctx, fn, &messages.AdoptBlock{ID: dupID, Data: e.Dup.Data})
 	}
-	return &fileNode{pid: pid, strand: fa.strand}
+	return fn
 }
 
 // ReleaseCopy gives back what a CopyOut collected and no CopyIn used: it
@@ -637,11 +645,11 @@ func (c *collectionActor) info(ctx actorContext, out *messages.PathInfo, base st
 		return
 	}
 	if n.file.pid == nil {
-		out.File = messages.FileInfo{Size: (&segments.File{Segments: n.file.segs}).Size(), ModTime: c.created}
+		out.File = messages.FileInfo{Size: (&segments.File{Segments: n.file.segs}).Size(), ModTime: c.modTime(n.file)}
 		return
 	}
 	r.Add(1)
-	ctx.Send(n.file.pid, &messages.Stat{Out: &out.File, Reply: r})
+	c.sendFile(ctx, n.file, &messages.Stat{Out: &out.File, Reply: r})
 }
 
 func (c *collectionActor) onReadDir(ctx actorContext, m *messages.ReadDir) {

@@ -16,6 +16,7 @@ func TestACloneRetainsSealedBlocksAndDuplicatesTheWritableOne(t *testing.T) {
 	f, ctx := newTestFile(4)
 	r := openReply()
 	f.onWrite(ctx, &messages.Write{Offset: 0, Data: []byte("abcdef"), Reply: r}) // one sealed block, one writable
+	acceptSeals(f, ctx)
 	sealed, cur := f.segs.Ranges()[0].Locator, f.cur.id
 	ctx.take()
 	used := f.rt.Memory.Used()
@@ -60,7 +61,7 @@ func TestRenamingADirectoryTellsItsOpenFilesTheirNewPath(t *testing.T) {
 	r := messages.NewReply()
 	c.onRename(ctx, &messages.Rename{Old: "d", New: "e", Reply: r})
 	require.NoError(t, r.Err())
-	assert.Equal(t, []sentMsg{{"fa", &messages.Reparent{Path: "e/a"}}}, ctx.take())
+	assert.Equal(t, []sentMsg{{"fa", &messages.FromCollection{Msg: &messages.Reparent{Path: "e/a"}}}}, ctx.take())
 	assert.Equal(t, uint64(1), c.coll.Changes.Load())
 	assert.Nil(t, c.root.dirs["d"])
 	assert.Equal(t, []string{"a", "b"}, sortedKeys(c.root.dirs["e"].files))
@@ -77,7 +78,7 @@ func TestCopyInSpawnsAFileForBufferedBytesAndHandsItTheDuplicate(t *testing.T) {
 	require.NoError(t, r.Err())
 	sent := ctx.take()
 	require.Len(t, sent, 1)
-	adopt, ok := sent[0].msg.(*messages.AdoptBlock)
+	adopt, ok := sent[0].msg.(*messages.FromCollection).Msg.(*messages.AdoptBlock)
 	require.True(t, ok)
 	assert.Equal(t, "spawned1", sent[0].to)
 	assert.Equal(t, []byte("hi"), adopt.Data)
@@ -116,9 +117,9 @@ func TestOpeningAFileAsksItsActorOnlyWhenItExisted(t *testing.T) {
 	}{
 		{name: "created: its actor starts open, the reply is at once", path: "d/new", flag: os.O_RDWR | os.O_CREATE, wantFile: "spawned1"},
 		{name: "existing and open: Open goes to its actor", path: "d/a", flag: os.O_RDWR | os.O_CREATE, wantFile: "fa",
-			wantSent: []sentMsg{{"fa", &messages.Open{Writer: true}}}},
+			wantSent: []sentMsg{{"fa", &messages.FromCollection{Msg: &messages.Open{Writer: true}}}}},
 		{name: "existing, never opened: spawned, then Open", path: "d/b", flag: 0, wantFile: "spawned1",
-			wantSent: []sentMsg{{"spawned1", &messages.Open{}}}},
+			wantSent: []sentMsg{{"spawned1", &messages.FromCollection{Msg: &messages.Open{}}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -128,7 +129,7 @@ func TestOpeningAFileAsksItsActorOnlyWhenItExisted(t *testing.T) {
 			c.onOpenFile(ctx, &messages.OpenFile{Name: tt.path, Flag: tt.flag, Out: &out, Reply: r})
 			sent := ctx.take()
 			for _, s := range sent {
-				s.msg.(*messages.Open).Reply = nil
+				s.msg.(*messages.FromCollection).Msg.(*messages.Open).Reply = nil
 			}
 			assert.Equal(t, tt.wantSent, sent)
 			require.NotNil(t, out.File)

@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"fmt"
+
 	"github.com/arvfile/arvfile/messages"
 	"github.com/asynkron/protoactor-go/actor"
 )
@@ -8,8 +10,8 @@ import (
 // putCoordinator feeds sealed blocks to a fixed pool of put workers.
 //
 // A sealed block (Submit) goes straight to an idle worker, else into a FIFO
-// queue of bounded depth, else it waits in an overflow list; its Accepted
-// reply — the writer that sealed it — is finished only when the block is
+// queue of bounded depth, else it waits in an overflow list; the writer that
+// sealed it (Notify) is told SealAccepted only when the block is
 // taken by a worker or enters the queue, which is what makes writers wait
 // when uploads fall behind. A worker that finishes (WorkerIdle) pulls the
 // next block, so one slow upload never stalls blocks that another worker
@@ -31,8 +33,14 @@ func newPutCoordinator(rt *Runtime, workers []*actor.PID, depth int) *putCoordin
 	return &putCoordinator{rt: rt, idle: append([]*actor.PID(nil), workers...), depth: max(depth, 0)}
 }
 
-// Receive hands each message to its method.
+// Receive hands each message to its method. A panic is logged and the
+// queue kept (see Runtime.panicked).
 func (p *putCoordinator) Receive(ctx actor.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.rt.panicked("put coordinator", "", ctx.Message(), r, nil)
+		}
+	}()
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		p.self = ctx.Self()
@@ -49,10 +57,10 @@ func (p *putCoordinator) onSubmit(ctx actorContext, s *messages.Submit) {
 		w := p.idle[len(p.idle)-1]
 		p.idle = p.idle[:len(p.idle)-1]
 		ctx.Send(w, &messages.Upload{Submit: s, Coordinator: p.self})
-		accept(s)
+		accept(ctx, s)
 	case len(p.queue) < p.depth:
 		p.queue = append(p.queue, s)
-		accept(s)
+		accept(ctx, s)
 	default:
 		p.overflow = append(p.overflow, s)
 	}
@@ -67,11 +75,11 @@ func (p *putCoordinator) onWorkerIdle(ctx actorContext, m *messages.WorkerIdle) 
 	case len(p.overflow) > 0:
 		next = p.overflow[0]
 		p.overflow = p.overflow[1:]
-		accept(next)
+		accept(ctx, next)
 	}
 	for len(p.queue) < p.depth && len(p.overflow) > 0 {
 		p.queue = append(p.queue, p.overflow[0])
-		accept(p.overflow[0])
+		accept(ctx, p.overflow[0])
 		p.overflow = p.overflow[1:]
 	}
 	if next == nil {
@@ -81,9 +89,10 @@ func (p *putCoordinator) onWorkerIdle(ctx actorContext, m *messages.WorkerIdle) 
 	ctx.Send(m.Worker, &messages.Upload{Submit: next, Coordinator: p.self})
 }
 
-func accept(s *messages.Submit) {
-	if s.Accepted != nil {
-		s.Accepted.Finish()
+// accept tells the block's sealer, if it waits, that the block was accepted.
+func accept(ctx actorContext, s *messages.Submit) {
+	if s.Notify != nil {
+		ctx.Send(s.Notify, &messages.SealAccepted{BlockID: s.BlockID})
 	}
 }
 
@@ -109,6 +118,14 @@ func (w *putWorker) onUpload(ctx actorContext, coordinator, self *actor.PID, m *
 
 // put stores data through the runtime's retrying store (keep.WithRetries):
 // temporary failures are retried with backoff, up to Runtime.Retries times.
-func (w *putWorker) put(data []byte) (string, error) {
+// A store that panics fails the upload (the block goes to ERROR, keeping
+// its bytes) instead of killing the worker.
+func (w *putWorker) put(data []byte) (loc string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			w.rt.panicked("put worker", "", nil, p, nil)
+			loc, err = "", fmt.Errorf("%w: store Put: %v", ErrActorPanicked, p)
+		}
+	}()
 	return w.rt.Putter.Put(w.rt.Ctx, data, w.rt.PutOptions)
 }

@@ -19,29 +19,31 @@ func TestPutCoordinatorQueuesAndAcceptsInOrder(t *testing.T) {
 	ctx := &fakeCtx{}
 	subs := make([]*messages.Submit, 6)
 	for i := range subs {
-		subs[i] = &messages.Submit{BlockID: string(rune('a' + i)), Accepted: messages.NewReply()}
+		subs[i] = &messages.Submit{BlockID: string(rune('a' + i)), Notify: pid("file")}
 		p.onSubmit(ctx, subs[i])
 	}
-	assert.Equal(t, []sentMsg{
-		{"spawned2", &messages.Upload{Submit: subs[0], Coordinator: pid("puts")}},
-		{"spawned1", &messages.Upload{Submit: subs[1], Coordinator: pid("puts")}},
-	}, ctx.take())
-	for i, s := range subs {
-		want := int32(0)
-		if i >= 4 {
-			want = -1 // beyond two in flight and two queued: the writer waits
+	accepted := func(ids ...string) []sentMsg {
+		var l []sentMsg
+		for _, id := range ids {
+			l = append(l, sentMsg{"file", &messages.SealAccepted{BlockID: id}})
 		}
-		assert.Equal(t, want, pending(s.Accepted), "block %d", i)
+		return l
 	}
+	assert.Equal(t, append([]sentMsg{
+		{"spawned2", &messages.Upload{Submit: subs[0], Coordinator: pid("puts")}},
+		{"file", &messages.SealAccepted{BlockID: "a"}},
+		{"spawned1", &messages.Upload{Submit: subs[1], Coordinator: pid("puts")}},
+	}, accepted("b", "c", "d")...), ctx.take(), "beyond two in flight and two queued: the writers wait")
 	p.onWorkerIdle(ctx, &messages.WorkerIdle{Worker: pid("spawned2")})
-	assert.Equal(t, []sentMsg{{"spawned2", &messages.Upload{Submit: subs[2], Coordinator: pid("puts")}}}, ctx.take())
-	assert.Equal(t, int32(0), pending(subs[4].Accepted))
-	assert.Equal(t, int32(-1), pending(subs[5].Accepted))
-	for _, w := range []string{"spawned1", "spawned2", "spawned1", "spawned2"} {
+	assert.Equal(t, append(accepted("e"),
+		sentMsg{"spawned2", &messages.Upload{Submit: subs[2], Coordinator: pid("puts")}}), ctx.take())
+	p.onWorkerIdle(ctx, &messages.WorkerIdle{Worker: pid("spawned1")})
+	assert.Equal(t, append(accepted("f"),
+		sentMsg{"spawned1", &messages.Upload{Submit: subs[3], Coordinator: pid("puts")}}), ctx.take())
+	for _, w := range []string{"spawned2", "spawned1", "spawned2"} {
 		p.onWorkerIdle(ctx, &messages.WorkerIdle{Worker: pid(w)})
 	}
-	assert.Equal(t, int32(0), pending(subs[5].Accepted))
-	assert.Len(t, ctx.take(), 3)
+	assert.Len(t, ctx.take(), 2)
 	assert.Len(t, p.idle, 1)
 }
 

@@ -85,6 +85,9 @@ type CollectionRuntime struct {
 	ReadOnly bool
 	// Events is the collection's event actor.
 	Events *actor.PID
+	// Self is the collection's actor, where idle files offer to passivate
+	// (set before any file actor exists).
+	Self *actor.PID
 	// Subscribed is true while the collection has subscribers; senders skip
 	// events otherwise.
 	Subscribed atomic.Bool

@@ -2,13 +2,16 @@ package actors
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
 	"runtime"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/arvfile/arvfile/keep"
+	"github.com/arvfile/arvfile/messages"
 	"github.com/arvfile/arvfile/segments"
 	"github.com/asynkron/protoactor-go/actor"
 )
@@ -37,10 +40,35 @@ type System struct {
 	dispatcher *Dispatcher
 	blocking   *Dispatcher
 
-	mu       sync.Mutex   // guards tops, events and stopping
-	tops     []*actor.PID // top-level actors, stopped by Stop
-	events   []*actor.PID // collections' event actors, stopped last by Stop
-	stopping bool         // set by Stop: no collection is spawned after it
+	mu       sync.Mutex                // guards tops, colls and stopping
+	tops     []namedPID                // engine-wide actors, stopped by Stop
+	colls    map[string]collectionPIDs // each open collection's actors, by id: stopped by StopCollection or Stop
+	stopping bool                      // set by Stop: no collection is spawned after it
+}
+
+// collectionPIDs are a collection's actor (the parent of its files' actors,
+// themselves the parents of their blocks) and its event actor.
+type collectionPIDs struct {
+	coll, events namedPID
+}
+
+// namedPID is an actor and what to call it when it does not stop.
+type namedPID struct {
+	pid  *actor.PID
+	name string
+}
+
+// StopError lists the actors that had not stopped when Stop's time ran out:
+// a put worker inside a Store.Put that ignores its cancelled context, an
+// event actor inside a subscriber that does not return. They are abandoned:
+// they go on running, and the block buffers are left to the process.
+type StopError struct {
+	Abandoned []string
+}
+
+func (e *StopError) Error() string {
+	return fmt.Sprintf("arvfile: engine closed, abandoning %d actors still running: %s",
+		len(e.Abandoned), strings.Join(e.Abandoned, ", "))
 }
 
 // Start creates the actor system and spawns the engine-wide actors.
@@ -75,7 +103,7 @@ func Start(cfg Config) *System {
 		MaxFileSize: cfg.MaxFileSize,
 		Memory:      NewMemory(cfg.MemoryBudget, cfg.MemoryBudget),
 	}
-	s := &System{RT: rt, cancel: cancel, dispatcher: d, blocking: blocking}
+	s := &System{RT: rt, cancel: cancel, dispatcher: d, blocking: blocking, colls: make(map[string]collectionPIDs)}
 	root := sys.Root
 	// Every engine-wide actor exists when Start returns. Put workers are
 	// stopped last: an upload in flight finishes (its context cancelled)
@@ -87,7 +115,10 @@ func Start(cfg Config) *System {
 	rt.Puts = root.Spawn(rt.props(newPutCoordinator(rt, workers, cfg.QueueDepth)))
 	rt.Manager = root.Spawn(rt.props(newManager(rt)))
 	rt.Padding = root.Spawn(rt.props(newPaddingBlock(rt)))
-	s.tops = append([]*actor.PID{rt.Manager, rt.Padding, rt.Puts}, workers...)
+	s.tops = []namedPID{{rt.Manager, "block manager"}, {rt.Padding, "padding block"}, {rt.Puts, "put coordinator"}}
+	for i, w := range workers {
+		s.tops = append(s.tops, namedPID{w, fmt.Sprintf("put worker %d (in Store.Put)", i+1)})
+	}
 	return s
 }
 
@@ -104,53 +135,113 @@ func (s *System) SpawnCollection(coll *CollectionRuntime, subs *Subscribers, roo
 	r := s.RT.System.Root
 	coll.Events = r.Spawn(NewEventProps(s.RT, subs))
 	pid := r.Spawn(NewCollectionProps(s.RT, coll, root))
-	s.tops = append([]*actor.PID{pid}, s.tops...)
-	s.events = append(s.events, coll.Events)
+	coll.Self = pid
+	s.colls[coll.ID] = collectionPIDs{
+		coll:   namedPID{pid, "collection " + coll.ID},
+		events: namedPID{coll.Events, "event actor of collection " + coll.ID + " (in a subscriber)"},
+	}
 	return pid
+}
+
+// StopCollection stops a collection's actors — its collection actor, with
+// its files' actors and their blocks, and its event actor — waits at most
+// timeout for them, and tells the BlockManager to forget the collection's
+// packing candidates. Their buffers go back to the budget; those an upload
+// may still read are kept until the engine closes (Memory.Retire). An actor
+// that did not stop in time is named in a *StopError. Once Stop has begun it
+// does nothing: Stop stops everything.
+func (s *System) StopCollection(id string, timeout time.Duration) error {
+	s.mu.Lock()
+	c, ok := s.colls[id]
+	delete(s.colls, id)
+	stopping := s.stopping
+	s.mu.Unlock()
+	if !ok || stopping {
+		return nil
+	}
+	abandoned := s.stopAll([]namedPID{c.coll, c.events}, timeout)
+	s.Send(s.RT.Manager, &messages.ForgetCollection{Collection: id})
+	if len(abandoned) > 0 {
+		return &StopError{Abandoned: abandoned}
+	}
+	return nil
+}
+
+// Collections returns how many collections have actors (tests check that
+// released ones do not).
+func (s *System) Collections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.colls)
 }
 
 // Send delivers msg to pid from outside the actor system.
 func (s *System) Send(pid *actor.PID, msg any) { s.RT.System.Root.Send(pid, msg) }
 
-// Stop cancels uploads in flight and stops every actor (collections and
-// their files and blocks first, the put workers next), waits until they
-// stopped, calls stopped, and only then stops the collections' event actors:
-// a subscriber that calls the engine while it closes is answered (stopped
-// is where the engine fails such calls) instead of waiting on a stopped
-// actor. Finally it lets the dispatchers' parked workers exit. Queued
-// messages are dropped: nothing is committed.
-func (s *System) Stop(stopped func()) error {
+// Stop cancels uploads in flight and stops every actor (collections with
+// their files and blocks, the BlockManager, the put pool), all at once, and
+// waits until they stopped; calls stopped; and only then stops the
+// collections' event actors: a subscriber that calls the engine while it
+// closes is answered (stopped is where the engine fails such calls) instead
+// of waiting on a stopped actor. Finally it lets the dispatchers' parked
+// workers exit. Queued messages are dropped: nothing is committed.
+//
+// Stop returns within timeout, or timeout/10 more when the event actors
+// needed it: an actor that has not stopped by then is abandoned and named
+// in the *StopError returned.
+func (s *System) Stop(timeout time.Duration, stopped func()) error {
+	deadline := time.Now().Add(timeout)
 	s.cancel()
 	s.mu.Lock()
-	tops, events := s.tops, s.events
-	s.tops, s.events, s.stopping = nil, nil, true
+	tops := s.tops
+	ids := make([]string, 0, len(s.colls))
+	for id := range s.colls {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var events []namedPID
+	for _, id := range ids {
+		tops = append(tops, s.colls[id].coll)
+		events = append(events, s.colls[id].events)
+	}
+	s.tops, s.colls, s.stopping = nil, nil, true
 	s.mu.Unlock()
-	root := s.RT.System.Root
-	var errs []error
-	for _, pid := range tops {
-		if err := root.StopFuture(pid).Wait(); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	abandoned := s.stopAll(tops, timeout)
 	stopped()
-	for _, pid := range events {
-		if err := root.StopFuture(pid).Wait(); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	abandoned = append(abandoned, s.stopAll(events, max(time.Until(deadline), timeout/10))...)
 	s.dispatcher.Close()
 	s.blocking.Close()
 	s.RT.System.Shutdown()
-	if len(errs) > 0 {
+	if len(abandoned) > 0 {
 		// An actor that did not stop in time may be a put worker still
 		// inside a Store.Put that ignores its cancelled context, reading a
 		// retired buffer: releasing the buffers could crash it or make it
 		// store garbage. Leave them to the process instead.
-		s.RT.Logger.Warn("engine closed with actors still running: block buffers are not released", "errors", len(errs))
-		return errors.Join(errs...)
+		s.RT.Logger.Warn("engine closed with actors still running: block buffers are not released", "abandoned", abandoned)
+		return &StopError{Abandoned: abandoned}
 	}
 	s.RT.Memory.Close()
 	return nil
+}
+
+// stopAll stops every actor of pids at once and waits, at most timeout, for
+// them to stop. It returns the names of those that did not.
+func (s *System) stopAll(pids []namedPID, timeout time.Duration) []string {
+	sys := s.RT.System
+	futures := make([]*actor.Future, len(pids))
+	for i, n := range pids {
+		futures[i] = actor.NewFuture(sys, timeout)
+		proc, _ := sys.ProcessRegistry.Get(n.pid) // a stopped actor's is the dead-letter process, which answers Watch at once
+		proc.SendSystemMessage(n.pid, &actor.Watch{Watcher: futures[i].PID()})
+		sys.Root.Stop(n.pid)
+	}
+	var abandoned []string
+	for i, f := range futures {
+		if err := f.Wait(); err != nil {
+			abandoned = append(abandoned, pids[i].name)
+		}
+	}
+	return abandoned
 }
 
 // Dispatcher returns the engine's dispatcher (tests count its workers).

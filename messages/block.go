@@ -41,11 +41,19 @@ type Repack struct {
 	Extents []Extent
 }
 
-// Seal makes a WRITABLE block PENDING and submits it for upload. Accepted
-// (may be nil) is finished once the put pool has accepted the block into its
-// queue: that is the writers' back-pressure.
+// Seal makes a WRITABLE block PENDING and submits it for upload. Notify
+// (may be nil) is sent SealAccepted once the put pool has accepted the block
+// into its queue: a write that had to seal waits for that before it changes
+// anything — the writers' back-pressure.
 type Seal struct {
-	Accepted *Reply
+	Notify *actor.PID
+}
+
+// SealAccepted tells the FileActor that sealed block BlockID (Seal.Notify)
+// that the put pool accepted it (or that it was no longer WRITABLE). Sender:
+// the put coordinator, or the block.
+type SealAccepted struct {
+	BlockID string
 }
 
 // AwaitCommit asks for a BlockResult (to ReplyTo, with Token) once the block

@@ -44,10 +44,24 @@ type Runner interface {
 // Snapshot lists every file of the collection: its path and either its
 // actor or, for a file never opened, its segments; and every empty
 // directory. Sender: the facade.
+//
+// Forward, if not nil, makes the CollectionActor send every listed file
+// that has an actor, in the same turn, the message Forward returns for it
+// (carrying Reply, which the actor counts with Add): such a message reaches
+// the file before any later change of the tree does (an Unlink), so the
+// facade never sends to a file actor that a removal may have stopped. i is
+// the file's index in Out.
 type Snapshot struct {
-	Out   *[]SnapshotEntry
-	Reply *Reply
+	Out     *[]SnapshotEntry
+	Forward func(i int, file *actor.PID, r *Reply) any
+	Reply   *Reply
 }
+
+// Unlink tells a FileActor that its file left the tree (removed, or
+// replaced by a rename or copy). Once no handle is open on it, it releases
+// its buffer blocks — the WRITABLE one is dropped, never uploaded — and
+// stops. Sender: the CollectionActor.
+type Unlink struct{}
 
 // SnapshotEntry is one file in a Snapshot, or, with Dir, an empty
 // directory (no File, no Segments).
@@ -56,4 +70,25 @@ type SnapshotEntry struct {
 	File     *actor.PID
 	Segments []segments.Range
 	Dir      bool
+}
+
+// FromCollection carries a message of the CollectionActor to a FileActor,
+// which counts them: its Passivate says how many it received, so the
+// CollectionActor can tell whether one of its own is still on the way.
+type FromCollection struct {
+	Msg any
+}
+
+// Passivate offers to retire an idle FileActor — no handle open, every
+// byte committed, no buffer block, nothing pending — whose file is at Path:
+// the CollectionActor, if it has sent the actor exactly Seen messages
+// (FromCollection) and the file is still there, keeps Segments and ModTime
+// in its tree and stops the actor; opening the file spawns a new one.
+// Otherwise it ignores the offer. Sender: the FileActor.
+type Passivate struct {
+	File     *actor.PID
+	Path     string
+	Segments []segments.Range
+	ModTime  time.Time
+	Seen     uint64
 }

@@ -164,3 +164,16 @@ type SealBlock struct {
 type MemoryAvailable struct {
 	Force bool
 }
+
+// Cancel withdraws the facade request that carries Reply: its caller gave
+// up (deadline passed, context cancelled). A request the FileActor still
+// holds — deferred behind a busy file, or a write waiting for room before it
+// changed anything — is dropped and Reply failed with Err; a write that had
+// applied some of its pieces is failed with Reply.N set to their bytes. A
+// request already handed on finishes by itself, at once (blocks never
+// wait). The facade waits for Reply after sending Cancel, so no actor touches
+// the caller's buffer once the call returned. Sender: the facade.
+type Cancel struct {
+	Reply *Reply
+	Err   error
+}

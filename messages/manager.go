@@ -18,7 +18,11 @@ type BlockStatus struct {
 // Candidate offers a closed small file's current block for packing; Size is
 // the bytes the file references in it. A later Candidate from the same file
 // replaces the earlier one. Sender: the FileActor.
+//
+// With Withdraw, the file (removed) takes its offer back: the BlockManager
+// forgets it and answers CandidateWithdrawn, after any PackOffer it sent.
 type Candidate struct {
+	Withdraw   bool
 	Collection string
 	File       *actor.PID
 	BlockID    string
@@ -51,3 +55,18 @@ type AwaitMemory struct {
 	File  *actor.PID
 	Bytes int64
 }
+
+// RetryErrors asks the BlockManager to retry the uploads of the blocks in
+// ERROR, which hold memory that files wait for. Sender: the BlockManager
+// itself, after a backoff.
+type RetryErrors struct{}
+
+// ForgetCollection tells the BlockManager that a collection was released:
+// its packing candidates are dropped. Sender: the engine (Collection.Close).
+type ForgetCollection struct {
+	Collection string
+}
+
+// CandidateWithdrawn answers a Candidate with Withdraw: no PackOffer will
+// follow. Sender: the BlockManager.
+type CandidateWithdrawn struct{}

@@ -7,14 +7,15 @@ import "github.com/asynkron/protoactor-go/actor"
 // worker; a worker stores it and answers Uploaded to the block.
 
 // Submit offers a sealed block for upload. Data is the block's buffer,
-// shared: the block keeps it untouched until Uploaded. Accepted (may be nil)
-// is finished when the block is taken by a worker or enters the queue.
+// shared: the block keeps it untouched until Uploaded. Notify (may be nil)
+// is sent SealAccepted when the block is taken by a worker or enters the
+// queue.
 // Sender: the BlockActor.
 type Submit struct {
-	BlockID  string
-	Block    *actor.PID
-	Data     []byte
-	Accepted *Reply
+	BlockID string
+	Block   *actor.PID
+	Data    []byte
+	Notify  *actor.PID
 }
 
 // Upload hands a block to a put worker, which answers WorkerIdle to

@@ -23,6 +23,7 @@ type Reply struct {
 	pending atomic.Int32
 	failed  atomic.Bool
 	err     error
+	noReuse bool // set by the facade (Cancelled): Release must not pool it
 
 	// N is the number of bytes the request moved. Written by the one party
 	// the protocol names (the FileActor for writes and reads).
@@ -77,8 +78,17 @@ func (r *Reply) Done() <-chan struct{} { return r.done }
 // Err is the first error recorded; read it only after Done was received.
 func (r *Reply) Err() error { return r.err }
 
+// Cancelled marks r as named by a Cancel message: Release then leaves it
+// to the garbage collector, since the Cancel may reach its actor after r
+// finished, and must not match a later request that reuses r. Called by the
+// facade before it sends the Cancel.
+func (r *Reply) Cancelled() { r.noReuse = true }
+
 // Release returns r to the pool. Call it only after Done was received.
 func (r *Reply) Release() {
+	if r.noReuse {
+		return
+	}
 	r.failed.Store(false)
 	r.err = nil
 	r.N = 0
