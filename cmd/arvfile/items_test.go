@@ -8,12 +8,14 @@ package main
 import (
 	"bufio"
 	"crypto/md5"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -657,4 +659,60 @@ func TestItem12BlockFilesAreReadableByOthers(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, os.FileMode(0o755), dir.Mode().Perm(), filepath.Dir(f))
 	}
+}
+
+// A directory reached through several symbolic links is stored once: a tree
+// of links to shared directories no longer multiplies (a put of / once
+// planned 15 GB of paths).
+func TestItem5FollowLinksStoresEachDirectoryOnce(t *testing.T) {
+	t.Run("links to a shared directory and a loop", func(t *testing.T) {
+		h := newHarness(t)
+		src := t.TempDir()
+		writeTree(t, src, map[string]string{"shared/f": "shared file", "top.txt": "top"})
+		require.NoError(t, os.Symlink("shared", filepath.Join(src, "a")))
+		require.NoError(t, os.Symlink(filepath.Join(src, "shared"), filepath.Join(src, "b")))
+		require.NoError(t, os.Symlink("..", filepath.Join(src, "shared", "up")))
+		stdout, stderr, code := h.run("put", "--skip-unreadable", src)
+		assert.Equal(t, 4, code)
+		assert.Equal(t, "arvfile put: leaving out "+filepath.Join(src, "b")+": the same directory is stored as a\n"+
+			"arvfile put: leaving out "+filepath.Join(src, "shared")+": the same directory is stored as a\n"+
+			"arvfile put: skipped "+filepath.Join(src, "a", "up")+": a symbolic link loop\n"+
+			"arvfile: put: stored "+lastLine(stdout)+" without 1 unreadable files or directories\n", stderr)
+		ls, _, code := h.run("ls", "-r", lastLine(stdout))
+		require.Equal(t, 0, code)
+		assert.Equal(t, "a/\na/f\ntop.txt\n", ls)
+	})
+	t.Run("a link to a directory already stored under its own name is left out", func(t *testing.T) {
+		h := newHarness(t)
+		src := t.TempDir()
+		writeTree(t, src, map[string]string{"sub/f": "f"})
+		require.NoError(t, os.Symlink(filepath.Join(src, "sub"), filepath.Join(src, "sub2")))
+		stdout, stderr, code := h.run("put", src)
+		require.Equal(t, 0, code, stderr)
+		assert.Equal(t, "arvfile put: leaving out "+filepath.Join(src, "sub2")+": the same directory is stored as sub\n", stderr)
+		ls, _, _ := h.run("ls", "-r", lastLine(stdout))
+		assert.Equal(t, "sub/\nsub/f\n", ls)
+	})
+	t.Run("twenty levels of two links each store each level once", func(t *testing.T) {
+		// Without a set of walked directories this tree holds 2^20 paths.
+		h := newHarness(t)
+		src := t.TempDir()
+		const levels = 20
+		for i := 0; i < levels; i++ {
+			dir := filepath.Join(src, fmt.Sprintf("l%02d", i))
+			require.NoError(t, os.MkdirAll(dir, 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "f"), []byte(strconv.Itoa(i)), 0o644))
+			if i+1 < levels {
+				next := filepath.Join(src, fmt.Sprintf("l%02d", i+1))
+				require.NoError(t, os.Symlink(next, filepath.Join(dir, "x")))
+				require.NoError(t, os.Symlink(next, filepath.Join(dir, "y")))
+			}
+		}
+		stdout, stderr, code := h.run("put", "--json", "--no-progress", src)
+		require.Equal(t, 0, code, stderr)
+		var res putResult
+		require.NoError(t, json.Unmarshal([]byte(stdout), &res), stdout)
+		assert.Equal(t, levels, res.Files)
+		assert.Equal(t, 2*(levels-1), strings.Count(stderr, ": the same directory is stored as "), stderr)
+	})
 }

@@ -34,8 +34,12 @@ name (x/data y/data) are refused before anything is stored: nothing is merged or
 overwritten. "-" alone reads standard input as one file, named by --filename (default
 "stdin"); --filename also renames a single file PATH.
 
-Symbolic links are followed (files and directories; a link back to a directory being
-walked is reported as unreadable); --follow-links=false leaves them out, with a notice.
+Symbolic links are followed (files and directories); --follow-links=false leaves them
+out, with a notice. Each directory is stored once: one reached again through a link
+(several links to a shared directory, or a link to a directory stored by another
+path) is left out, with a notice naming the path, in walk order (sorted by name,
+depth first), where it is stored; a link back to a directory being walked is a loop,
+reported as unreadable.
 Sockets, devices and pipes are left out, with a notice. Names are stored byte for byte,
 even when they are not UTF-8.
 
@@ -183,6 +187,13 @@ func (t *tool) put(o *putOptions, args []string) error {
 	}
 	for _, p := range plan.notFiles {
 		fmt.Fprintf(t.stderr, "arvfile put: leaving out %s: not a regular file or directory\n", quoteName(p))
+	}
+	for _, d := range plan.sameDirs {
+		where := "the collection's root"
+		if d.stored != "" {
+			where = quoteName(d.stored)
+		}
+		fmt.Fprintf(t.stderr, "arvfile put: leaving out %s: the same directory is stored as %s\n", quoteName(d.src), where)
 	}
 	sc, err := t.store()
 	if err != nil {
