@@ -69,11 +69,7 @@ func (t *tool) referenced(refs []string) (map[string]bool, error) {
 	out := map[string]bool{}
 	for _, ref := range refs {
 		head, _, _ := strings.Cut(ref, "/")
-		locator, _, err := t.resolve(head)
-		if err != nil {
-			return nil, err
-		}
-		text, err := t.manifest(head)
+		text, locator, err := t.manifest(head)
 		if err != nil {
 			return nil, err
 		}
@@ -124,11 +120,7 @@ func (t *tool) fsck(refs []string) error {
 		seen := map[string]bool{}
 		for _, ref := range refs {
 			head, _, _ := strings.Cut(ref, "/")
-			locator, _, err := t.resolve(head)
-			if err != nil {
-				return err
-			}
-			text, err := t.manifest(head)
+			text, locator, err := t.manifest(head)
 			if err != nil && !errors.Is(err, keep.ErrNotFound) && !errors.Is(err, keep.ErrCorrupt) {
 				return err
 			}
