@@ -33,14 +33,11 @@ type storeChoice struct {
 var errBackendMissing = errors.New("backend not built into this arvfile")
 
 // selectStore opens the store that --keep, --store or ARVFILE_STORE names,
-// in that order of precedence; the default is the keep directory under the
-// user's data directory.
-//
-// The Keep services and S3 cases are placeholders until keep.Client and
-// keep.S3Store land: the lead wires `keep.NewClientFromEnv(...)` (with
-// ARVADOS_API_TOKEN and ARVADOS_KEEP_SERVICES) into the "keep:" case and
-// `keep.NewS3Store(ctx, keep.S3ConfigFromURL(...))` into the "s3://" case,
-// each with a collection list under dataDir (as listPathFor does below).
+// in that order of precedence: a keep directory (the default is the one
+// under the user's data directory), or an S3 bucket (s3://, openS3). The
+// Keep services ("keep:") are refused with errBackendMissing until
+// keep.Client lands; it will get a collection list under dataDir, as
+// listPathFor gives the S3 case.
 func selectStore(ctx context.Context, g *globals, getenv func(string) string) (*storeChoice, error) {
 	spec := g.store
 	if spec == "" {
