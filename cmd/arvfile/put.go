@@ -419,31 +419,13 @@ func (u *uploader) copyFile(i int, buf []byte, prog *progress) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	var total int64
-	for {
-		if err := u.t.ctx.Err(); err != nil {
-			out.Close()
-			return total, err
-		}
-		n, rerr := in.Read(buf)
-		if n > 0 {
-			if _, err := out.Write(buf[:n]); err != nil {
-				out.Close()
-				return total, err
-			}
-			total += int64(n)
-			u.readBytes += int64(n)
-			prog.add(int64(n))
-		}
-		if rerr == io.EOF {
-			break
-		}
-		if rerr != nil {
-			out.Close()
-			return total, fmt.Errorf("reading %s: %w", f.src, rerr)
-		}
+	n, err := u.t.copyOut(out, in, buf, prog)
+	u.readBytes += n
+	if err != nil {
+		out.Close()
+		return n, fmt.Errorf("storing %s: %w", f.src, err)
 	}
-	return total, out.Close()
+	return n, out.Close()
 }
 
 // checkpoint stores every file read since the last checkpoint, takes their
