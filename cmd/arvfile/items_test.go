@@ -716,3 +716,33 @@ func TestItem5FollowLinksStoresEachDirectoryOnce(t *testing.T) {
 		assert.Equal(t, 2*(levels-1), strings.Count(stderr, ": the same directory is stored as "), stderr)
 	})
 }
+
+// A file reached by several paths (a hard link, a symbolic link followed) is
+// read and hashed once; every path is stored, with the same segments.
+func TestItem5AFileReachedBySeveralPathsIsReadOnce(t *testing.T) {
+	h := newHarness(t)
+	src := t.TempDir()
+	big := strings.Repeat("0123456789abcdef", 1<<16) // 1 MiB
+	writeTree(t, src, map[string]string{"big": big, "other": "x"})
+	require.NoError(t, os.Link(filepath.Join(src, "big"), filepath.Join(src, "hard")))
+	require.NoError(t, os.Symlink("big", filepath.Join(src, "soft")))
+
+	first := h.putJSON("--no-progress", src)
+	assert.Equal(t, 4, first.Files)
+	assert.Equal(t, 2, first.UploadedFiles, "big (or one of its links) and other")
+	assert.Equal(t, int64(len(big)+1), first.UploadedBytes)
+	assert.Equal(t, 2, first.ReusedFiles)
+	assert.Equal(t, int64(2*len(big)), first.ReusedBytes)
+	manifest, _, code := h.run("manifest", first.Locator)
+	require.Equal(t, 0, code)
+	block := locatorOf(big + "x")
+	assert.Equal(t, ". "+block+" 0:1048576:big 0:1048576:hard 1048576:1:other 0:1048576:soft\n", manifest)
+
+	again := h.putJSON("--no-progress", src)
+	assert.Equal(t, first.Locator, again.Locator)
+	assert.Equal(t, 0, again.UploadedFiles, "every path is in the resume cache")
+	dest := filepath.Join(t.TempDir(), "out")
+	_, stderr, code := h.run("get", first.Locator, dest)
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, map[string]string{"big": big, "hard": big, "soft": big, "other": "x"}, readTree(t, dest))
+}

@@ -44,6 +44,10 @@ type putFile struct {
 	name  string // the path in the collection
 	size  int64
 	mtime int64 // nanoseconds since 1970
+	// id is the file's device and inode, when known (hasID): a file
+	// reached by several paths (hard links, symbolic links) is read once.
+	id    fileID
+	hasID bool
 }
 
 // walker walks local trees into a plan, with the os functions (not io/fs,
@@ -104,7 +108,8 @@ func (w *walker) addFile(src, name string, info fs.FileInfo) error {
 	if err != nil {
 		return err
 	}
-	w.plan.files = append(w.plan.files, putFile{src: src, abs: abs, name: name, size: info.Size(), mtime: info.ModTime().UnixNano()})
+	id, hasID := idOf(info)
+	w.plan.files = append(w.plan.files, putFile{src: src, abs: abs, name: name, size: info.Size(), mtime: info.ModTime().UnixNano(), id: id, hasID: hasID})
 	w.plan.bytes += info.Size()
 	return nil
 }
