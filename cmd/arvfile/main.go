@@ -170,7 +170,8 @@ const storeHelp = `store selection (every command):
     DIR                 a keep directory (blocks at DIR/<3 hex>/<md5>); the default is
                         $XDG_DATA_HOME/arvfile/keep, or ~/.local/share/arvfile/keep
     keep:               the Arvados Keep services named by ARVADOS_KEEP_SERVICES
-                        (space-separated URLs), with the token ARVADOS_API_TOKEN
+                        (space-separated URLs), with the token ARVADOS_API_TOKEN; not
+                        built into this arvfile yet (it needs keep.Client): refused
     s3://BUCKET[?endpoint=URL&region=R&path_style=BOOL&prefix_length=N]
                         an S3 bucket laid out as keepstore's S3 volumes lay it out (key md5,
                         or md5[:N]/md5), with the usual AWS_* variables (AWS_ACCESS_KEY_ID,
