@@ -693,6 +693,17 @@ func TestItem5FollowLinksStoresEachDirectoryOnce(t *testing.T) {
 		ls, _, _ := h.run("ls", "-r", lastLine(stdout))
 		assert.Equal(t, "sub/\nsub/f\n", ls)
 	})
+	t.Run("a PATH inside another PATH is stored whole under its own name", func(t *testing.T) {
+		h := newHarness(t)
+		src := t.TempDir()
+		writeTree(t, src, map[string]string{"sub/f": "f", "g": "g"})
+		stdout, stderr, code := h.run("put", src, filepath.Join(src, "sub"))
+		require.Equal(t, 0, code, stderr)
+		assert.Equal(t, "", stderr)
+		ls, _, _ := h.run("ls", "-r", lastLine(stdout))
+		base := filepath.Base(src)
+		assert.Equal(t, base+"/\n"+base+"/g\n"+base+"/sub/\n"+base+"/sub/f\nsub/\nsub/f\n", ls)
+	})
 	t.Run("twenty levels of two links each store each level once", func(t *testing.T) {
 		// Without a set of walked directories this tree holds 2^20 paths.
 		h := newHarness(t)

@@ -35,10 +35,10 @@ overwritten. "-" alone reads standard input as one file, named by --filename (de
 "stdin"); --filename also renames a single file PATH.
 
 Symbolic links are followed (files and directories); --follow-links=false leaves them
-out, with a notice. Each directory is stored once: one reached again through a link
-(several links to a shared directory, or a link to a directory stored by another
-path) is left out, with a notice naming the path, in walk order (sorted by name,
-depth first), where it is stored; a link back to a directory being walked is a loop,
+out, with a notice. Below each PATH, each directory is stored once: one reached again
+through a link (several links to a shared directory, or a link to a directory stored
+by another path) is left out, with a notice naming where it is stored, in walk order
+(sorted by name, depth first); a link back to a directory being walked is a loop,
 reported as unreadable. A file reached by several paths (hard links, links to it) is
 stored under each of them but read once.
 Sockets, devices and pipes are left out, with a notice. Names are stored byte for byte,

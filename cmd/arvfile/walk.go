@@ -57,10 +57,11 @@ type walker struct {
 	plan        *putPlan
 	followLinks bool
 	excludes    []string
-	// walked holds every directory walked so far in this put, by identity:
-	// its collection path, and whether it is being walked (on the current
-	// path: a link to it is a loop). Each directory is walked once, so
-	// links to shared directories cannot multiply the tree.
+	// walked holds every directory walked so far for the current source,
+	// by identity: its collection path, and whether it is being walked (on
+	// the current path: a link to it is a loop). Each directory is walked
+	// once per source, so links to shared directories cannot multiply the
+	// tree.
 	walked map[fileID]*walkedDir
 }
 
@@ -91,6 +92,8 @@ func (w *walker) excluded(rel string) bool {
 // ("" for the root).
 func (w *walker) addSource(src, name string, info fs.FileInfo) error {
 	if info.IsDir() {
+		// Each PATH given is stored whole, even one inside another.
+		w.walked = nil
 		_, err := w.walkDir(src, name, "")
 		return err
 	}
