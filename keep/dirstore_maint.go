@@ -79,7 +79,7 @@ func (d *DirStore) scan(ctx context.Context, fn func(dir, name string, info fs.F
 		return fmt.Errorf("keep: dir store: %w", err)
 	}
 	for _, de := range dirs {
-		if !de.IsDir() || len(de.Name()) != 3 || !dirStoreValidHash(de.Name()+strings.Repeat("0", 29)) {
+		if !de.IsDir() || len(de.Name()) != 3 || !isLowerHex(de.Name()) {
 			continue
 		}
 		if err := ctx.Err(); err != nil {

@@ -247,17 +247,11 @@ func (s *S3Store) Put(ctx context.Context, data []byte, _ PutOptions) (string, e
 // one piece is its md5; one uploaded in parts, as keepstore does, has an
 // ETag of another form, and then the size alone decides.)
 func (s *S3Store) holds(ctx context.Context, key, hash string, size int64) (bool, error) {
-	rctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	head, err := s.client.HeadObject(rctx, &s3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
-	if err != nil {
-		err = s.classify(ctx, rctx, "head", key, err, objectOp)
-		if errors.Is(err, ErrNotFound) {
-			return false, nil
-		}
+	head, err := s.headObject(ctx, key)
+	if head == nil || err != nil {
 		return false, err
 	}
-	if head.ContentLength == nil || *head.ContentLength != size {
+	if aws.ToInt64(head.ContentLength) != size {
 		return false, nil
 	}
 	etag := strings.Trim(aws.ToString(head.ETag), `"`)
@@ -265,6 +259,42 @@ func (s *S3Store) holds(ctx context.Context, key, hash string, size int64) (bool
 		return false, nil
 	}
 	return true, nil
+}
+
+// headObject sends HEAD for key: its answer, or nil and no error when the
+// bucket has no such object.
+func (s *S3Store) headObject(ctx context.Context, key string) (*s3.HeadObjectOutput, error) {
+	rctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	head, err := s.client.HeadObject(rctx, &s3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+	if err != nil {
+		err = s.classify(ctx, rctx, "head", key, err, objectOp)
+		if errors.Is(err, ErrNotFound) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return head, nil
+}
+
+// Has reports whether the bucket holds an object for the block named by
+// locator (hints are ignored) of the locator's size, with one HEAD request
+// and without reading it: a cheap check that the block is there, not that
+// its bytes are intact (Get does that), as DirStore.Has. The empty block is
+// always there.
+func (s *S3Store) Has(ctx context.Context, locator string) (bool, error) {
+	loc, empty, err := parseGetLocator(locator)
+	if err != nil || empty {
+		return empty, err
+	}
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	head, err := s.headObject(ctx, s.Key(loc.Hash()))
+	if head == nil || err != nil {
+		return false, err
+	}
+	return aws.ToInt64(head.ContentLength) == loc.Size(), nil
 }
 
 // putObject uploads data (nil for an empty object) to key in one request,
@@ -369,17 +399,14 @@ func (s *S3Store) RefreshSignature(ctx context.Context, locator string) (string,
 		return stripped, nil
 	}
 	key := s.Key(loc.Hash())
-	rctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	head, err := s.client.HeadObject(rctx, &s3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+	head, err := s.headObject(ctx, key)
 	if err != nil {
-		err = s.classify(ctx, rctx, "head", key, err, objectOp)
-		if errors.Is(err, ErrNotFound) {
-			return "", fmt.Errorf("%w: %s", ErrNotFound, stripped)
-		}
 		return "", err
 	}
-	if head.ContentLength == nil || *head.ContentLength != loc.Size() {
+	if head == nil {
+		return "", fmt.Errorf("%w: %s", ErrNotFound, stripped)
+	}
+	if aws.ToInt64(head.ContentLength) != loc.Size() {
 		return "", fmt.Errorf("%w: %s: s3 object %s has %d bytes", ErrCorrupt, stripped, key, aws.ToInt64(head.ContentLength))
 	}
 	return stripped, nil

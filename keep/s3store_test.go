@@ -192,6 +192,41 @@ func TestS3StoreGetReturnsOnlyTheBlocksBytes(t *testing.T) {
 	})
 }
 
+func TestS3StoreHasAsksWithOneHeadAndReadsNothing(t *testing.T) {
+	f := newS3Fixture(t)
+	ctx := context.Background()
+	bucket := f.bucket("has")
+	var counter s3RequestCounter
+	st := f.store(bucket, 3, &counter)
+	data := s3Block(5, 5000)
+	locator, err := st.Put(ctx, data, PutOptions{})
+	require.NoError(t, err)
+	hash := locator[:32]
+	cases := []struct {
+		name    string
+		locator string
+		want    bool
+		heads   int // HEAD requests sent
+	}{
+		{"a stored block, hints ignored", locator + "+Rzzzzz-abcdef0123456789", true, 1},
+		{"a missing block", "acbd18db4cc2f85cedef654fccc4a4d8+3", false, 1},
+		{"the stored hash with another size", hash + "+4999", false, 1},
+		{"the empty block, without a request", EmptyBlockLocator, true, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := counter.total("HEAD ")
+			got, err := st.Has(ctx, tc.locator)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+			assert.Equal(t, tc.heads, counter.total("HEAD ")-before)
+		})
+	}
+	assert.Equal(t, 0, counter.total("GET "), "no object was read")
+	_, err = st.Has(ctx, "not a locator")
+	assert.ErrorIs(t, err, ErrInvalidLocator)
+}
+
 func TestS3StoreRejectsBadRequestsBeforeAnyIO(t *testing.T) {
 	f := newS3Fixture(t)
 	var counter s3RequestCounter

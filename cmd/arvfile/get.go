@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -269,38 +270,55 @@ func checkNoLinks(dest, target string, dirs map[string]bool) error {
 }
 
 // getFile copies one file to its target (through a temporary file renamed
-// into place), to standard output, or nowhere (-n), and returns its md5.
+// into place), to standard output, or nowhere (-n), and returns its md5 with
+// --md5sum ("" without: every block was already checked against its md5).
 func (t *tool) getFile(c *arvfile.Collection, it getItem, o *getOptions, toStdout bool, buf []byte, prog *progress) (string, error) {
 	f, err := c.Open(it.src)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
-	h := md5.New()
-	var out io.Writer = h
+	var h hash.Hash
+	if o.md5sum {
+		h = md5.New()
+	}
 	switch {
 	case o.dryRun:
+		err = t.getTo(io.Discard, f, it, h, buf, prog)
 	case toStdout:
-		out = io.MultiWriter(t.stdout, h)
+		err = t.getTo(t.stdout, f, it, h, buf, prog)
 	default:
-		return t.getToFile(f, it, buf, prog)
+		err = t.getToFile(f, it, h, buf, prog)
 	}
-	if _, err := t.copyOut(out, f, buf, prog); err != nil {
+	if err != nil || h == nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// getTo copies f to out, and to h unless it is nil, and checks that it got
+// the file's size.
+func (t *tool) getTo(out io.Writer, f io.Reader, it getItem, h hash.Hash, buf []byte, prog *progress) error {
+	if h != nil {
+		out = io.MultiWriter(out, h)
+	}
+	n, err := t.copyOut(out, f, buf, prog)
+	if err == nil && n != it.size {
+		err = fmt.Errorf("get %s: read %d bytes, want %d", it.src, n, it.size)
+	}
+	return err
+}
+
 // getToFile writes f to a temporary file beside it.target and renames it
 // into place when complete and of the expected size.
-func (t *tool) getToFile(f io.Reader, it getItem, buf []byte, prog *progress) (sum string, err error) {
+func (t *tool) getToFile(f io.Reader, it getItem, h hash.Hash, buf []byte, prog *progress) (err error) {
 	dir := filepath.Dir(it.target)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
+		return err
 	}
 	tmp, err := os.CreateTemp(dir, ".arvfile-get-*")
 	if err != nil {
-		return "", err
+		return err
 	}
 	defer func() {
 		if err != nil {
@@ -308,24 +326,16 @@ func (t *tool) getToFile(f io.Reader, it getItem, buf []byte, prog *progress) (s
 			os.Remove(tmp.Name())
 		}
 	}()
-	h := md5.New()
-	n, err := t.copyOut(io.MultiWriter(tmp, h), f, buf, prog)
-	if err != nil {
-		return "", err
-	}
-	if n != it.size {
-		return "", fmt.Errorf("get %s: read %d bytes, want %d", it.src, n, it.size)
+	if err = t.getTo(tmp, f, it, h, buf, prog); err != nil {
+		return err
 	}
 	if err = tmp.Chmod(0o644); err != nil {
-		return "", err
+		return err
 	}
 	if err = tmp.Close(); err != nil {
-		return "", err
+		return err
 	}
-	if err = os.Rename(tmp.Name(), it.target); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return os.Rename(tmp.Name(), it.target)
 }
 
 // copyOut copies in to out in buf-sized pieces, stopping when the command is

@@ -8,12 +8,14 @@ package main
 import (
 	"bufio"
 	"crypto/md5"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -659,4 +661,101 @@ func TestItem12BlockFilesAreReadableByOthers(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, os.FileMode(0o755), dir.Mode().Perm(), filepath.Dir(f))
 	}
+}
+
+// A directory reached through several symbolic links is stored once: a tree
+// of links to shared directories no longer multiplies (a put of / once
+// planned 15 GB of paths).
+func TestItem5FollowLinksStoresEachDirectoryOnce(t *testing.T) {
+	t.Run("links to a shared directory and a loop", func(t *testing.T) {
+		h := newHarness(t)
+		src := t.TempDir()
+		writeTree(t, src, map[string]string{"shared/f": "shared file", "top.txt": "top"})
+		require.NoError(t, os.Symlink("shared", filepath.Join(src, "a")))
+		require.NoError(t, os.Symlink(filepath.Join(src, "shared"), filepath.Join(src, "b")))
+		require.NoError(t, os.Symlink("..", filepath.Join(src, "shared", "up")))
+		stdout, stderr, code := h.run("put", "--skip-unreadable", src)
+		assert.Equal(t, 4, code)
+		assert.Equal(t, "arvfile put: leaving out "+filepath.Join(src, "b")+": the same directory is stored as a\n"+
+			"arvfile put: leaving out "+filepath.Join(src, "shared")+": the same directory is stored as a\n"+
+			"arvfile put: skipped "+filepath.Join(src, "a", "up")+": a symbolic link loop\n"+
+			"arvfile: put: stored "+lastLine(stdout)+" without 1 unreadable files or directories\n", stderr)
+		ls, _, code := h.run("ls", "-r", lastLine(stdout))
+		require.Equal(t, 0, code)
+		assert.Equal(t, "a/\na/f\ntop.txt\n", ls)
+	})
+	t.Run("a link to a directory already stored under its own name is left out", func(t *testing.T) {
+		h := newHarness(t)
+		src := t.TempDir()
+		writeTree(t, src, map[string]string{"sub/f": "f"})
+		require.NoError(t, os.Symlink(filepath.Join(src, "sub"), filepath.Join(src, "sub2")))
+		stdout, stderr, code := h.run("put", src)
+		require.Equal(t, 0, code, stderr)
+		assert.Equal(t, "arvfile put: leaving out "+filepath.Join(src, "sub2")+": the same directory is stored as sub\n", stderr)
+		ls, _, _ := h.run("ls", "-r", lastLine(stdout))
+		assert.Equal(t, "sub/\nsub/f\n", ls)
+	})
+	t.Run("a PATH inside another PATH is stored whole under its own name", func(t *testing.T) {
+		h := newHarness(t)
+		src := t.TempDir()
+		writeTree(t, src, map[string]string{"sub/f": "f", "g": "g"})
+		stdout, stderr, code := h.run("put", src, filepath.Join(src, "sub"))
+		require.Equal(t, 0, code, stderr)
+		assert.Equal(t, "", stderr)
+		ls, _, _ := h.run("ls", "-r", lastLine(stdout))
+		base := filepath.Base(src)
+		assert.Equal(t, base+"/\n"+base+"/g\n"+base+"/sub/\n"+base+"/sub/f\nsub/\nsub/f\n", ls)
+	})
+	t.Run("twenty levels of two links each store each level once", func(t *testing.T) {
+		// Without a set of walked directories this tree holds 2^20 paths.
+		h := newHarness(t)
+		src := t.TempDir()
+		const levels = 20
+		for i := 0; i < levels; i++ {
+			dir := filepath.Join(src, fmt.Sprintf("l%02d", i))
+			require.NoError(t, os.MkdirAll(dir, 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "f"), []byte(strconv.Itoa(i)), 0o644))
+			if i+1 < levels {
+				next := filepath.Join(src, fmt.Sprintf("l%02d", i+1))
+				require.NoError(t, os.Symlink(next, filepath.Join(dir, "x")))
+				require.NoError(t, os.Symlink(next, filepath.Join(dir, "y")))
+			}
+		}
+		stdout, stderr, code := h.run("put", "--json", "--no-progress", src)
+		require.Equal(t, 0, code, stderr)
+		var res putResult
+		require.NoError(t, json.Unmarshal([]byte(stdout), &res), stdout)
+		assert.Equal(t, levels, res.Files)
+		assert.Equal(t, 2*(levels-1), strings.Count(stderr, ": the same directory is stored as "), stderr)
+	})
+}
+
+// A file reached by several paths (a hard link, a symbolic link followed) is
+// read and hashed once; every path is stored, with the same segments.
+func TestItem5AFileReachedBySeveralPathsIsReadOnce(t *testing.T) {
+	h := newHarness(t)
+	src := t.TempDir()
+	big := strings.Repeat("0123456789abcdef", 1<<16) // 1 MiB
+	writeTree(t, src, map[string]string{"big": big, "other": "x"})
+	require.NoError(t, os.Link(filepath.Join(src, "big"), filepath.Join(src, "hard")))
+	require.NoError(t, os.Symlink("big", filepath.Join(src, "soft")))
+
+	first := h.putJSON("--no-progress", src)
+	assert.Equal(t, 4, first.Files)
+	assert.Equal(t, 2, first.UploadedFiles, "big (or one of its links) and other")
+	assert.Equal(t, int64(len(big)+1), first.UploadedBytes)
+	assert.Equal(t, 2, first.ReusedFiles)
+	assert.Equal(t, int64(2*len(big)), first.ReusedBytes)
+	manifest, _, code := h.run("manifest", first.Locator)
+	require.Equal(t, 0, code)
+	block := locatorOf(big + "x")
+	assert.Equal(t, ". "+block+" 0:1048576:big 0:1048576:hard 1048576:1:other 0:1048576:soft\n", manifest)
+
+	again := h.putJSON("--no-progress", src)
+	assert.Equal(t, first.Locator, again.Locator)
+	assert.Equal(t, 0, again.UploadedFiles, "every path is in the resume cache")
+	dest := filepath.Join(t.TempDir(), "out")
+	_, stderr, code := h.run("get", first.Locator, dest)
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, map[string]string{"big": big, "hard": big, "soft": big, "other": "x"}, readTree(t, dest))
 }

@@ -153,12 +153,12 @@ func (t *tool) printManifest(ref string, portable bool) error {
 	if cleanPath(rest) != "." {
 		return usagef("manifest", "want a collection without a path, not %q", ref)
 	}
-	text, err := t.manifest(head)
+	text, _, err := t.manifest(head)
 	if err != nil {
 		return err
 	}
 	if portable {
-		c, _, err := t.load(head)
+		c, err := t.open(head, text)
 		if err != nil {
 			return err
 		}

@@ -69,11 +69,7 @@ func (t *tool) referenced(refs []string) (map[string]bool, error) {
 	out := map[string]bool{}
 	for _, ref := range refs {
 		head, _, _ := strings.Cut(ref, "/")
-		locator, _, err := t.resolve(head)
-		if err != nil {
-			return nil, err
-		}
-		text, err := t.manifest(head)
+		text, locator, err := t.manifest(head)
 		if err != nil {
 			return nil, err
 		}
@@ -86,22 +82,13 @@ func (t *tool) referenced(refs []string) (map[string]bool, error) {
 		if err != nil {
 			return nil, fmt.Errorf("collection %s: %w", head, err)
 		}
-		addLocators(tree, out)
-	}
-	return out, nil
-}
-
-func addLocators(d *segments.Dir, out map[string]bool) {
-	for _, f := range d.Files {
-		for _, s := range f.Segments {
-			if l, err := keep.ParseLocator(s.Locator); err == nil {
+		eachLocator(tree, func(locator string) {
+			if l, err := keep.ParseLocator(locator); err == nil {
 				out[l.Hash()] = true
 			}
-		}
+		})
 	}
-	for _, sub := range d.Dirs {
-		addLocators(sub, out)
-	}
+	return out, nil
 }
 
 func (t *tool) fsck(refs []string) error {
@@ -124,11 +111,7 @@ func (t *tool) fsck(refs []string) error {
 		seen := map[string]bool{}
 		for _, ref := range refs {
 			head, _, _ := strings.Cut(ref, "/")
-			locator, _, err := t.resolve(head)
-			if err != nil {
-				return err
-			}
-			text, err := t.manifest(head)
+			text, locator, err := t.manifest(head)
 			if err != nil && !errors.Is(err, keep.ErrNotFound) && !errors.Is(err, keep.ErrCorrupt) {
 				return err
 			}
@@ -144,7 +127,7 @@ func (t *tool) fsck(refs []string) error {
 				return fmt.Errorf("collection %s: %w", head, err)
 			}
 			all := map[string]bool{}
-			fullLocators(tree, all)
+			eachLocator(tree, func(l string) { all[l] = true })
 			for _, l := range sortedKeys(all) {
 				if !seen[l] {
 					seen[l] = true
@@ -179,15 +162,16 @@ func (t *tool) fsck(refs []string) error {
 	return nil
 }
 
-// fullLocators adds every locator of the tree as its manifest writes it.
-func fullLocators(d *segments.Dir, out map[string]bool) {
+// eachLocator calls fn with every segment's locator of the tree, as its
+// manifest writes it.
+func eachLocator(d *segments.Dir, fn func(locator string)) {
 	for _, f := range d.Files {
 		for _, s := range f.Segments {
-			out[s.Locator] = true
+			fn(s.Locator)
 		}
 	}
 	for _, sub := range d.Dirs {
-		fullLocators(sub, out)
+		eachLocator(sub, fn)
 	}
 }
 
@@ -228,10 +212,11 @@ func (t *tool) gc(refs []string, del bool, tempAge time.Duration) error {
 	if del {
 		verb = "removed"
 	}
-	var n int
+	var n, kept int
 	var bytes int64
 	for _, b := range blocks {
 		if keepSet[b.Locator[:32]] {
+			kept++
 			continue
 		}
 		if del {
@@ -254,16 +239,6 @@ func (t *tool) gc(refs []string, del bool, tempAge time.Duration) error {
 		bytes += tf.Size
 		fmt.Fprintf(t.stdout, "%s temporary file %s\n", verb, tf.Path)
 	}
-	fmt.Fprintf(t.stdout, "%s %d files, %d bytes; %d blocks kept for %d listed collections\n", verb, n, bytes, len(blocks)-countRemoved(blocks, keepSet), len(refs))
+	fmt.Fprintf(t.stdout, "%s %d files, %d bytes; %d blocks kept for %d listed collections\n", verb, n, bytes, kept, len(refs))
 	return nil
-}
-
-func countRemoved(blocks []keep.DirBlock, keepSet map[string]bool) int {
-	n := 0
-	for _, b := range blocks {
-		if !keepSet[b.Locator[:32]] {
-			n++
-		}
-	}
-	return n
 }

@@ -34,8 +34,13 @@ name (x/data y/data) are refused before anything is stored: nothing is merged or
 overwritten. "-" alone reads standard input as one file, named by --filename (default
 "stdin"); --filename also renames a single file PATH.
 
-Symbolic links are followed (files and directories; a link back to a directory being
-walked is reported as unreadable); --follow-links=false leaves them out, with a notice.
+Symbolic links are followed (files and directories); --follow-links=false leaves them
+out, with a notice. Below each PATH, each directory is stored once: one reached again
+through a link (several links to a shared directory, or a link to a directory stored
+by another path) is left out, with a notice naming where it is stored, in walk order
+(sorted by name, depth first); a link back to a directory being walked is a loop,
+reported as unreadable. A file reached by several paths (hard links, links to it) is
+stored under each of them but read once.
 Sockets, devices and pipes are left out, with a notice. Names are stored byte for byte,
 even when they are not UTF-8.
 
@@ -184,6 +189,13 @@ func (t *tool) put(o *putOptions, args []string) error {
 	for _, p := range plan.notFiles {
 		fmt.Fprintf(t.stderr, "arvfile put: leaving out %s: not a regular file or directory\n", quoteName(p))
 	}
+	for _, d := range plan.sameDirs {
+		where := "the collection's root"
+		if d.stored != "" {
+			where = quoteName(d.stored)
+		}
+		fmt.Fprintf(t.stderr, "arvfile put: leaving out %s: the same directory is stored as %s\n", quoteName(d.src), where)
+	}
 	sc, err := t.store()
 	if err != nil {
 		return err
@@ -297,7 +309,11 @@ type uploader struct {
 	// segs holds each plan file's segments, once known.
 	segs [][]segments.Range
 	// todo lists the plan files to read, by index.
-	todo                   []int
+	todo []int
+	// copies maps a todo file to the later plan files that are the same
+	// file on disk (same device, inode, size and mtime): they take its
+	// segments instead of being read again.
+	copies                 map[int][]int
 	todoBytes              int64
 	readBytes, reusedBytes int64
 	checkpointBytes        int64
@@ -310,8 +326,10 @@ type uploader struct {
 
 // reuse takes from the resume cache every file whose blocks are all there;
 // the others go to todo once they are found readable (a file that is not is
-// moved from the plan's files to its unreadable list). A file taken from the
-// cache is not opened at all: its content is known.
+// moved from the plan's files to its unreadable list), except a second path
+// to a file already in todo (a hard link, a symbolic link followed), which
+// goes to copies. A file taken from the cache is not opened at all: its
+// content is known.
 func (u *uploader) reuse() error {
 	sc, err := u.t.store()
 	if err != nil {
@@ -320,6 +338,8 @@ func (u *uploader) reuse() error {
 	v := &blockValidator{ctx: u.t.ctx, st: sc.st, now: u.t.now(), seen: map[string]bool{}}
 	plan := u.plan
 	kept := plan.files[:0]
+	firstRead := map[fileID]int{} // the todo file of each file id
+	u.copies = map[int][]int{}
 	for _, f := range plan.files {
 		if e, ok := u.rc.lookup(f); ok {
 			valid, err := v.valid(e.Segs)
@@ -333,12 +353,22 @@ func (u *uploader) reuse() error {
 				continue
 			}
 		}
+		if first, ok := firstRead[f.id]; ok && f.hasID && kept[first].size == f.size && kept[first].mtime == f.mtime {
+			u.copies[first] = append(u.copies[first], len(kept))
+			u.reusedBytes += f.size
+			u.segs = append(u.segs, nil)
+			kept = append(kept, f)
+			continue
+		}
 		if f.src != "-" {
 			if err := canRead(f.src); err != nil {
 				plan.unreadable = append(plan.unreadable, fmt.Sprintf("%s: %v", f.src, unwrapPath(err)))
 				plan.bytes -= f.size
 				continue
 			}
+		}
+		if f.hasID {
+			firstRead[f.id] = len(kept)
 		}
 		u.todo = append(u.todo, len(kept))
 		u.todoBytes += f.size
@@ -408,31 +438,13 @@ func (u *uploader) copyFile(i int, buf []byte, prog *progress) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	var total int64
-	for {
-		if err := u.t.ctx.Err(); err != nil {
-			out.Close()
-			return total, err
-		}
-		n, rerr := in.Read(buf)
-		if n > 0 {
-			if _, err := out.Write(buf[:n]); err != nil {
-				out.Close()
-				return total, err
-			}
-			total += int64(n)
-			u.readBytes += int64(n)
-			prog.add(int64(n))
-		}
-		if rerr == io.EOF {
-			break
-		}
-		if rerr != nil {
-			out.Close()
-			return total, fmt.Errorf("reading %s: %w", f.src, rerr)
-		}
+	n, err := u.t.copyOut(out, in, buf, prog)
+	u.readBytes += n
+	if err != nil {
+		out.Close()
+		return n, fmt.Errorf("storing %s: %w", f.src, err)
 	}
-	return total, out.Close()
+	return n, out.Close()
 }
 
 // checkpoint stores every file read since the last checkpoint, takes their
@@ -459,9 +471,11 @@ func (u *uploader) checkpoint(ctx context.Context) error {
 		if !ok {
 			return fmt.Errorf("put: %s is missing from the stored collection", u.plan.files[i].src)
 		}
-		u.segs[i] = f.Segments
+		for _, j := range append([]int{i}, u.copies[i]...) {
+			u.segs[j] = f.Segments
+			u.rc.record(u.plan.files[j], f.Segments)
+		}
 		u.checkpointed++
-		u.rc.record(u.plan.files[i], f.Segments)
 		if err := u.c.Remove(name); err != nil {
 			return err
 		}

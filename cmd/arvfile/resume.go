@@ -25,8 +25,9 @@ import (
 // when it was stored and to its segments (locators as the store returned
 // them, offsets and lengths). A file whose size and mtime are unchanged is
 // not read: its segments go into the new collection as they are, once every
-// block they name is confirmed to be in the store (a keep directory stats
-// the block file; other stores read the block) and no permission signature
+// block they name is confirmed to be in the store (blockChecker: a keep
+// directory stats the block file, an S3 bucket answers a HEAD; other stores
+// read the block) and no permission signature
 // among them has expired. put writes the cache at every checkpoint (every
 // --checkpoint bytes read), when interrupted by a signal, and at the end, so
 // a killed put loses at most the files since the last checkpoint.
@@ -123,10 +124,16 @@ func (rc *resumeCache) save() error {
 }
 
 // blockChecker is a store that can tell cheaply whether it has a block
-// (keep.DirStore does; keep.Client could with HEAD).
+// (keep.DirStore stats the file, keep.S3Store sends HEAD; keep.Client could
+// with HEAD). Any other store is asked with a Get, which reads the block.
 type blockChecker interface {
 	Has(ctx context.Context, locator string) (bool, error)
 }
+
+var (
+	_ blockChecker = (*keep.DirStore)(nil)
+	_ blockChecker = (*keep.S3Store)(nil)
+)
 
 // blockValidator confirms that blocks named in the cache are still stored,
 // each block once.

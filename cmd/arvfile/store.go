@@ -31,10 +31,11 @@ type storeChoice struct {
 }
 
 // selectStore opens the store that --keep, --store or ARVFILE_STORE names,
-// in that order of precedence; the default is the keep directory under the
-// user's data directory.
-// Stores that are not a keep directory keep their collection list under the
-// data directory (listPathFor).
+// in that order of precedence: a keep directory (the default is the one
+// under the user's data directory), the Keep services of an Arvados cluster
+// ("keep:", openKeep) or an S3 bucket ("s3://", openS3). Stores that are not
+// a keep directory keep their collection list under the data directory
+// (listPathFor).
 func selectStore(ctx context.Context, g *globals, getenv func(string) string) (*storeChoice, error) {
 	spec := g.store
 	if spec == "" {

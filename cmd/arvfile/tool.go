@@ -25,6 +25,10 @@ type tool struct {
 
 	sc *storeChoice
 	e  *arvfile.Engine
+	// list is the store's collection list once read (readList), kept up to
+	// date by appendList: gc resolves every entry against it.
+	list     []listEntry
+	listRead bool
 }
 
 // store opens the selected store (once).
@@ -83,8 +87,22 @@ type listEntry struct {
 // what gc keeps: deleting a line forgets that collection.
 const collectionListName = "arvfile-collections"
 
-// readList reads the collection list; a missing list is empty.
+// readList returns the collection list, read once per command; a missing
+// list is empty.
 func (t *tool) readList() ([]listEntry, error) {
+	if t.listRead {
+		return t.list, nil
+	}
+	list, err := t.loadList()
+	if err != nil {
+		return nil, err
+	}
+	t.list, t.listRead = list, true
+	return list, nil
+}
+
+// loadList reads the collection list file.
+func (t *tool) loadList() ([]listEntry, error) {
 	sc, err := t.store()
 	if err != nil {
 		return nil, err
@@ -133,7 +151,13 @@ func (t *tool) appendList(e listEntry) error {
 		f.Close()
 		return err
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if t.listRead {
+		t.list = append(t.list, e)
+	}
+	return nil
 }
 
 // resolve turns the head of a reference (before the first "/") into the
@@ -163,48 +187,59 @@ func (t *tool) resolve(head string) (locator, pdh string, err error) {
 }
 
 // manifest returns the manifest text of the collection that the head of a
-// reference names.
-func (t *tool) manifest(head string) (string, error) {
+// reference names, and the locator of the block it was read from (also when
+// reading that block failed, for fsck to report it).
+func (t *tool) manifest(head string) (text, locator string, err error) {
 	locator, pdh, err := t.resolve(head)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	sc, err := t.store()
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	data, err := sc.st.Get(t.ctx, locator)
 	if err != nil {
-		return "", fmt.Errorf("collection %s: %w", head, err)
+		return "", locator, fmt.Errorf("collection %s: %w", head, err)
 	}
-	text := string(data)
+	text = string(data)
 	tree, err := segments.ParseManifest(text)
 	if err != nil {
-		return "", fmt.Errorf("collection %s: %w", head, err)
+		return "", locator, fmt.Errorf("collection %s: %w", head, err)
 	}
 	if got := segments.PortableDataHash(segments.FormatManifest(tree, segments.FormatOptions{Stripped: true})); pdh != "" && got != pdh {
-		return "", fmt.Errorf("collection %s: the manifest stored as %s has the portable data hash %s", pdh, locator, got)
+		return "", locator, fmt.Errorf("collection %s: the manifest stored as %s has the portable data hash %s", pdh, locator, got)
 	}
-	return text, nil
+	return text, locator, nil
 }
 
 // load returns the collection (read-only) that ref names, with the path
 // after the collection's head ("." when none).
 func (t *tool) load(ref string) (*arvfile.Collection, string, error) {
 	head, p, _ := strings.Cut(ref, "/")
-	text, err := t.manifest(head)
+	text, _, err := t.manifest(head)
 	if err != nil {
 		return nil, "", err
 	}
-	e, err := t.engine()
+	c, err := t.open(head, text)
 	if err != nil {
 		return nil, "", err
+	}
+	return c, cleanPath(p), nil
+}
+
+// open loads the manifest text of the collection head as a read-only
+// collection.
+func (t *tool) open(head, text string) (*arvfile.Collection, error) {
+	e, err := t.engine()
+	if err != nil {
+		return nil, err
 	}
 	c, err := e.LoadCollection(text, arvfile.ReadOnly())
 	if err != nil {
-		return nil, "", fmt.Errorf("collection %s: %w", head, err)
+		return nil, fmt.Errorf("collection %s: %w", head, err)
 	}
-	return c, cleanPath(p), nil
+	return c, nil
 }
 
 // cleanPath trims slashes and "./" from a path inside a collection; "" is

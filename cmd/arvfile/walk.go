@@ -25,6 +25,16 @@ type putPlan struct {
 	// notFiles lists what was left out for not being a file or directory
 	// (sockets, devices, symbolic links without --follow-links).
 	notFiles []string
+	// sameDirs lists the directories left out for being reached again
+	// through a symbolic link, each with the collection path where the
+	// directory is stored.
+	sameDirs []sameDir
+}
+
+// sameDir is a directory left out of a put because it was already walked.
+type sameDir struct {
+	src    string // the path on disk that reached it again
+	stored string // the collection path where it is stored ("" for the root)
 }
 
 // putFile is one file to store.
@@ -34,6 +44,10 @@ type putFile struct {
 	name  string // the path in the collection
 	size  int64
 	mtime int64 // nanoseconds since 1970
+	// id is the file's device and inode, when known (hasID): a file
+	// reached by several paths (hard links, symbolic links) is read once.
+	id    fileID
+	hasID bool
 }
 
 // walker walks local trees into a plan, with the os functions (not io/fs,
@@ -43,6 +57,18 @@ type walker struct {
 	plan        *putPlan
 	followLinks bool
 	excludes    []string
+	// walked holds every directory walked so far for the current source,
+	// by identity: its collection path, and whether it is being walked (on
+	// the current path: a link to it is a loop). Each directory is walked
+	// once per source, so links to shared directories cannot multiply the
+	// tree.
+	walked map[fileID]*walkedDir
+}
+
+// walkedDir is what walker.walked records of a directory.
+type walkedDir struct {
+	name    string
+	walking bool
 }
 
 // excluded reports whether an --exclude pattern matches: a pattern with a
@@ -66,7 +92,9 @@ func (w *walker) excluded(rel string) bool {
 // ("" for the root).
 func (w *walker) addSource(src, name string, info fs.FileInfo) error {
 	if info.IsDir() {
-		_, err := w.walkDir(src, name, "", map[fileID]bool{})
+		// Each PATH given is stored whole, even one inside another.
+		w.walked = nil
+		_, err := w.walkDir(src, name, "")
 		return err
 	}
 	return w.addFile(src, name, info)
@@ -83,24 +111,35 @@ func (w *walker) addFile(src, name string, info fs.FileInfo) error {
 	if err != nil {
 		return err
 	}
-	w.plan.files = append(w.plan.files, putFile{src: src, abs: abs, name: name, size: info.Size(), mtime: info.ModTime().UnixNano()})
+	id, hasID := idOf(info)
+	w.plan.files = append(w.plan.files, putFile{src: src, abs: abs, name: name, size: info.Size(), mtime: info.ModTime().UnixNano(), id: id, hasID: hasID})
 	w.plan.bytes += info.Size()
 	return nil
 }
 
 // walkDir adds the directory dir, stored as name, whose path relative to its
-// source is rel; onPath holds the directories being walked (a symbolic link
-// back to one of them is reported, not followed). It returns how many
-// entries it stored below dir, or -1 when dir could not be read.
-func (w *walker) walkDir(dir, name, rel string, onPath map[fileID]bool) (int, error) {
+// source is rel. A directory already walked in this put (reached again
+// through a symbolic link) is not walked again: a link back to a directory
+// being walked is reported as unreadable (a loop), a link to one walked
+// before is left out with a notice naming where it is stored. It returns
+// how many entries it stored below dir, or -1 when dir was not walked.
+func (w *walker) walkDir(dir, name, rel string) (int, error) {
 	if info, err := os.Stat(dir); err == nil {
 		if id, ok := idOf(info); ok {
-			if onPath[id] {
-				w.plan.unreadable = append(w.plan.unreadable, dir+": a symbolic link loop")
+			if seen := w.walked[id]; seen != nil {
+				if seen.walking {
+					w.plan.unreadable = append(w.plan.unreadable, dir+": a symbolic link loop")
+				} else {
+					w.plan.sameDirs = append(w.plan.sameDirs, sameDir{src: dir, stored: seen.name})
+				}
 				return -1, nil
 			}
-			onPath[id] = true
-			defer delete(onPath, id)
+			if w.walked == nil {
+				w.walked = map[fileID]*walkedDir{}
+			}
+			seen := &walkedDir{name: name, walking: true}
+			w.walked[id] = seen
+			defer func() { seen.walking = false }()
 		}
 	}
 	d, err := os.Open(dir)
@@ -148,7 +187,7 @@ func (w *walker) walkDir(dir, name, rel string, onPath map[fileID]bool) (int, er
 			}
 		}
 		if info.IsDir() {
-			n, err := w.walkDir(src, childName, childRel, onPath)
+			n, err := w.walkDir(src, childName, childRel)
 			if err != nil {
 				return 0, err
 			}

@@ -5,18 +5,22 @@ package main
 import (
 	"io/fs"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // fileID identifies a directory, to stop at symbolic-link cycles.
 type fileID struct{ dev, ino uint64 }
 
-// idOf returns the device and inode of info.
+// idOf returns the device and inode of info, from os.Stat or lstatAt.
 func idOf(info fs.FileInfo) (fileID, bool) {
-	st, ok := info.Sys().(*syscall.Stat_t)
-	if !ok {
-		return fileID{}, false
+	switch st := info.Sys().(type) {
+	case *syscall.Stat_t:
+		return fileID{uint64(st.Dev), uint64(st.Ino)}, true //nolint:unconvert // Dev is int32 on some systems
+	case *unix.Stat_t:
+		return fileID{uint64(st.Dev), uint64(st.Ino)}, true //nolint:unconvert // Dev is int32 on some systems
 	}
-	return fileID{uint64(st.Dev), uint64(st.Ino)}, true //nolint:unconvert // Dev is int32 on some systems
+	return fileID{}, false
 }
 
 // canRead checks that the file at path can be opened for reading, with the
