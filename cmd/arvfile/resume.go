@@ -124,8 +124,8 @@ func (rc *resumeCache) save() error {
 }
 
 // blockChecker is a store that can tell cheaply whether it has a block
-// (keep.DirStore stats the file, keep.S3Store sends HEAD; keep.Client could
-// with HEAD). Any other store is asked with a Get, which reads the block.
+// (keep.DirStore stats the file, keep.S3Store and keep.Client send HEAD).
+// Any other store is asked with a Get, which reads the block.
 type blockChecker interface {
 	Has(ctx context.Context, locator string) (bool, error)
 }
@@ -133,6 +133,7 @@ type blockChecker interface {
 var (
 	_ blockChecker = (*keep.DirStore)(nil)
 	_ blockChecker = (*keep.S3Store)(nil)
+	_ blockChecker = (*keep.Client)(nil)
 )
 
 // blockValidator confirms that blocks named in the cache are still stored,
