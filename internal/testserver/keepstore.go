@@ -21,11 +21,9 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -101,8 +99,7 @@ type Keepstores struct {
 	timeout time.Duration
 
 	mu    sync.Mutex
-	procs []*exec.Cmd // procs[i] is server i's process, nil while stopped
-	waits []chan struct{}
+	procs []*process // procs[i] is server i's process, nil while stopped
 }
 
 // StartKeepstores starts opts.N keepstores under dir (which must exist) on
@@ -129,8 +126,7 @@ func StartKeepstores(dir string, opts KeepstoreOptions) (*Keepstores, error) {
 	if timeout <= 0 {
 		timeout = 60 * time.Second
 	}
-	ks := &Keepstores{Dir: dir, binary: bin, timeout: timeout,
-		procs: make([]*exec.Cmd, n), waits: make([]chan struct{}, n)}
+	ks := &Keepstores{Dir: dir, binary: bin, timeout: timeout, procs: make([]*process, n)}
 	for i := 0; i < n; i++ {
 		ks.UUIDs = append(ks.UUIDs, fmt.Sprintf("%s-bi6l4-%015d", ClusterID, i+1))
 	}
@@ -230,61 +226,33 @@ func (ks *Keepstores) Start(i int) error {
 	if ks.procs[i] != nil {
 		return fmt.Errorf("testserver: keepstore %d is already running", i)
 	}
-	logf, err := os.OpenFile(ks.LogPath(i), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
 	args := []string{"-config", ks.configPath(i)}
 	if filepath.Base(ks.binary) == "arvados-server" {
 		args = append([]string{"keepstore"}, args...)
 	}
-	cmd := exec.Command(ks.binary, args...)
-	cmd.Env = append(os.Environ(), "ARVADOS_SERVICE_INTERNAL_URL="+ks.URLs[i]+"/")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
-		logf.Close()
+	p, err := startProcess(ks.binary, args, []string{"ARVADOS_SERVICE_INTERNAL_URL=" + ks.URLs[i] + "/"}, ks.LogPath(i))
+	if err != nil {
 		return fmt.Errorf("testserver: start keepstore %d: %w", i, err)
 	}
-	done := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		logf.Close()
-		close(done)
-	}()
-	ks.procs[i], ks.waits[i] = cmd, done
-	if err := ks.waitHealthy(i, done); err != nil {
+	ks.procs[i] = p
+	if err := p.waitReady(func() bool { return ks.healthy(i) }, ks.timeout, fmt.Sprintf("keepstore %d", i), ks.LogPath(i)); err != nil {
 		ks.killLocked(i)
 		return err
 	}
 	return nil
 }
 
-// waitHealthy polls server i's health check until it answers 200, the
-// process exits, or the start timeout passes.
-func (ks *Keepstores) waitHealthy(i int, exited <-chan struct{}) error {
-	deadline := time.Now().Add(ks.timeout)
-	client := &http.Client{Timeout: time.Second}
-	for {
-		req, _ := http.NewRequest(http.MethodGet, ks.URLs[i]+"/_health/ping", nil)
-		req.Header.Set("Authorization", "Bearer "+ManagementToken)
-		resp, err := client.Do(req)
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-exited:
-			return fmt.Errorf("testserver: keepstore %d exited before it was healthy:\n%s", i, tail(ks.LogPath(i)))
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("testserver: keepstore %d not healthy after %v:\n%s", i, ks.timeout, tail(ks.LogPath(i)))
-		}
+// healthy reports whether server i answers its health check with 200.
+func (ks *Keepstores) healthy(i int) bool {
+	req, _ := http.NewRequest(http.MethodGet, ks.URLs[i]+"/_health/ping", nil)
+	req.Header.Set("Authorization", "Bearer "+ManagementToken)
+	resp, err := (&http.Client{Timeout: time.Second}).Do(req)
+	if err != nil {
+		return false
 	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // Kill stops server i at once (SIGKILL), as a crash would, and waits for it
@@ -296,13 +264,10 @@ func (ks *Keepstores) Kill(i int) {
 }
 
 func (ks *Keepstores) killLocked(i int) {
-	cmd := ks.procs[i]
-	if cmd == nil {
-		return
+	if p := ks.procs[i]; p != nil {
+		p.kill()
+		ks.procs[i] = nil
 	}
-	_ = cmd.Process.Kill()
-	<-ks.waits[i]
-	ks.procs[i], ks.waits[i] = nil, nil
 }
 
 // Stop stops every server: SIGTERM, then SIGKILL after 5 s. It may be called
@@ -310,18 +275,11 @@ func (ks *Keepstores) killLocked(i int) {
 func (ks *Keepstores) Stop() {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
-	for i, cmd := range ks.procs {
-		if cmd == nil {
-			continue
+	for i, p := range ks.procs {
+		if p != nil {
+			p.stop(5 * time.Second)
+			ks.procs[i] = nil
 		}
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-ks.waits[i]:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-ks.waits[i]
-		}
-		ks.procs[i], ks.waits[i] = nil, nil
 	}
 }
 
@@ -336,10 +294,7 @@ func (ks *Keepstores) Running(i int) bool {
 func (ks *Keepstores) Pid(i int) int {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
-	if ks.procs[i] == nil {
-		return 0
-	}
-	return ks.procs[i].Process.Pid
+	return ks.procs[i].pid()
 }
 
 // ServicesJSON returns the servers as Arvados' keep_services/accessible

@@ -122,7 +122,7 @@ func TestStartKeepstoresFailsClearly(t *testing.T) {
 		{"a missing binary is named", KeepstoreOptions{N: 1, Binary: "/nonexistent/keepstore"}, "keepstore binary"},
 		{"a server that cannot start shows its log", KeepstoreOptions{N: 1, Volume: func(int, string) string {
 			return "Driver: NoSuchDriver\nReplication: 1\n"
-		}}, "exited before it was healthy"},
+		}}, "exited before it was ready"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -60,8 +59,7 @@ type MinIO struct {
 	timeout time.Duration
 
 	mu   sync.Mutex
-	proc *exec.Cmd     // the running server, nil while stopped
-	done chan struct{} // closed when proc has exited
+	proc *process // the running server, nil while stopped
 }
 
 // StartMinIO starts a MinIO server with its drive under dir (which must
@@ -160,66 +158,38 @@ func (m *MinIO) Start() error {
 	if m.proc != nil {
 		return errors.New("testserver: MinIO is already running")
 	}
-	logf, err := os.OpenFile(m.LogPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
 	addr := strings.TrimPrefix(m.Endpoint, "http://")
-	cmd := exec.Command(m.binary, "server", "--quiet", "--address", addr, filepath.Join(m.Dir, "data"))
-	cmd.Env = append(os.Environ(),
-		"MINIO_ROOT_USER="+MinIOAccessKey,
-		"MINIO_ROOT_PASSWORD="+MinIOSecretKey,
-		"MINIO_REGION="+MinIORegion,
+	p, err := startProcess(m.binary, []string{"server", "--quiet", "--address", addr, filepath.Join(m.Dir, "data")}, []string{
+		"MINIO_ROOT_USER=" + MinIOAccessKey,
+		"MINIO_ROOT_PASSWORD=" + MinIOSecretKey,
+		"MINIO_REGION=" + MinIORegion,
 		"MINIO_BROWSER=off",         // no console listener
 		"MINIO_UPDATE=off",          // no update check
 		"MINIO_CALLHOME_ENABLE=off", // no diagnostics sent anywhere
 		"MINIO_CI_CD=on",            // accept a drive on the root file system
-	)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
-		logf.Close()
+	}, m.LogPath())
+	if err != nil {
 		return fmt.Errorf("testserver: start MinIO: %w", err)
 	}
-	done := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		logf.Close()
-		close(done)
-	}()
-	m.proc, m.done = cmd, done
-	if err := m.waitReady(done); err != nil {
+	m.proc = p
+	if err := p.waitReady(m.ready, m.timeout, "MinIO", m.LogPath()); err != nil {
 		m.killLocked()
 		return err
 	}
 	return nil
 }
 
-// waitReady polls the server's readiness check and then its S3 API until
-// both answer with success, the process exits, or the start timeout passes.
-func (m *MinIO) waitReady(exited <-chan struct{}) error {
-	deadline := time.Now().Add(m.timeout)
-	client := &http.Client{Timeout: time.Second}
-	for {
-		resp, err := client.Get(m.Endpoint + "/minio/health/ready")
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			// Ready answers before the S3 API is: it answers 503
-			// XMinioServerNotInitialized for a little longer.
-			if resp.StatusCode == http.StatusOK && m.answersS3() {
-				return nil
-			}
-		}
-		select {
-		case <-exited:
-			return fmt.Errorf("testserver: MinIO exited before it was ready:\n%s", tail(m.LogPath()))
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("testserver: MinIO not ready after %v:\n%s", m.timeout, tail(m.LogPath()))
-		}
+// ready reports whether the server's readiness check and then its S3 API
+// answer with success (the readiness check answers before the S3 API does,
+// which says 503 XMinioServerNotInitialized a little longer).
+func (m *MinIO) ready() bool {
+	resp, err := (&http.Client{Timeout: time.Second}).Get(m.Endpoint + "/minio/health/ready")
+	if err != nil {
+		return false
 	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK && m.answersS3()
 }
 
 // answersS3 reports whether the server answers an S3 request (a list of
@@ -243,12 +213,10 @@ func (m *MinIO) Kill() {
 }
 
 func (m *MinIO) killLocked() {
-	if m.proc == nil {
-		return
+	if m.proc != nil {
+		m.proc.kill()
+		m.proc = nil
 	}
-	_ = m.proc.Process.Kill()
-	<-m.done
-	m.proc, m.done = nil, nil
 }
 
 // Stop stops the server: SIGTERM, then SIGKILL after 10 s. Stopping a stopped
@@ -256,17 +224,10 @@ func (m *MinIO) killLocked() {
 func (m *MinIO) Stop() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.proc == nil {
-		return
+	if m.proc != nil {
+		m.proc.stop(10 * time.Second)
+		m.proc = nil
 	}
-	_ = m.proc.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-m.done:
-	case <-time.After(10 * time.Second):
-		_ = m.proc.Process.Kill()
-		<-m.done
-	}
-	m.proc, m.done = nil, nil
 }
 
 // Running reports whether the server is running.
@@ -280,10 +241,7 @@ func (m *MinIO) Running() bool {
 func (m *MinIO) Pid() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.proc == nil {
-		return 0
-	}
-	return m.proc.Process.Pid
+	return m.proc.pid()
 }
 
 // S3Client returns an S3 client of the server with the root credentials,
