@@ -49,6 +49,7 @@ func run(args []string, out io.Writer) error {
 	jsonPath := fl.String("json", "", "write machine-readable results to this file")
 	svgPath := fl.String("svg", "", "draw throughput against concurrency into this SVG file")
 	cpuProfile := fl.String("cpuprofile", "", "write a CPU profile of the scenarios to this file")
+	memProfile := fl.String("memprofile", "", "write an allocation profile of the scenarios to this file")
 	fl.BoolVar(&cfg.quick, "quick", false, "scale sizes down for a fast run")
 	fl.IntVar(&cfg.reps, "reps", 3, "repetitions of each scenario")
 	fl.StringVar(&cfg.store, "store", "mem", "block store: mem or dir")
@@ -95,6 +96,16 @@ func run(args []string, out io.Writer) error {
 		results = append(results, rs...)
 	}
 	writeTable(out, results)
+	if *memProfile != "" {
+		f, err := os.Create(*memProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			return err
+		}
+	}
 	if *jsonPath != "" {
 		if err := writeJSON(*jsonPath, env, args, results); err != nil {
 			return err
