@@ -22,11 +22,15 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); retur
 // as Write does: at the handle's offset, or at the end of the file in append
 // mode, advancing the offset by each write.
 //
+// It fills its buffer from r before each Write (as bufio would), so a slow
+// stream's bytes reach the file a buffer at a time, or at r's end.
+//
 // It returns the bytes written and the first error met, never io.EOF. A
 // handle that is closed or not open for writing fails before r is read. A
 // read error is returned after the bytes read before it are written; a
 // write error stops the copy, and the bytes written until then stay written
-// (as io.ReaderFrom allows): n counts exactly those.
+// (as io.ReaderFrom allows): n counts exactly those, and the bytes of the
+// failed Write, read from r, are dropped.
 func (f *File) ReadFrom(r io.Reader) (n int64, err error) {
 	if err := f.check("write", true); err != nil {
 		return 0, err

@@ -36,6 +36,28 @@ func (r *failingReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// hookReader reads r and calls hook once, before the first Read after
+// `after` bytes were handed out.
+type hookReader struct {
+	r     io.Reader
+	after int64
+	read  int64
+	hook  func()
+}
+
+func (h *hookReader) Read(p []byte) (int, error) {
+	if h.read >= h.after && h.hook != nil {
+		h.hook()
+		h.hook = nil
+	}
+	if h.read < h.after {
+		p = p[:min(int64(len(p)), h.after-h.read)] // no byte past after before the hook
+	}
+	n, err := h.r.Read(p)
+	h.read += int64(n)
+	return n, err
+}
+
 // limitWriter accepts up to limit bytes, then writes short with err.
 type limitWriter struct {
 	buf   bytes.Buffer
@@ -151,6 +173,18 @@ func TestReadFromWritesLikeWrite(t *testing.T) {
 		assert.Equal(t, int64(0), n)
 		assert.ErrorIs(t, err, fs.ErrClosed)
 		assert.Equal(t, 0, src.read)
+	})
+
+	t.Run("a write that fails part-way reports the bytes written before it", func(t *testing.T) {
+		c := newTestEngine(t, newTestStore(), WithBlockSize(1<<20)).NewCollection()
+		f, err := c.Create("f")
+		require.NoError(t, err)
+		first := large[:copyBufSize]
+		src := &hookReader{r: bytes.NewReader(large), after: int64(len(first)), hook: func() { _ = f.Close() }}
+		n, err := f.ReadFrom(src)
+		assert.Equal(t, int64(len(first)), n)
+		assert.ErrorIs(t, err, fs.ErrClosed)
+		assert.True(t, bytes.Equal(first, []byte(contents(t, c, "f"))), "the first buffer is not what the file holds")
 	})
 
 	t.Run("a write past its deadline fails with nothing written", func(t *testing.T) {
