@@ -17,7 +17,11 @@ func init() {
 // WriteTo) against the loop a user would write with a 1 MiB buffer, on the
 // same bytes in the same repetition, and against io.Copy through wrappers
 // that hide ReadFrom and WriteTo (io.Copy's own 32 KiB buffer, what io.Copy
-// did before File had them). The limit of each is the loop's median.
+// did before File had them). The three run in rotated order in each
+// repetition; the limit is the loop's median rate and the ratio the median
+// of the repetitions' ratios of io.Copy to the loop. Copies into a File go
+// to the write scenarios' store (the sink store with --store mem) and end
+// with Sync; copies out read a committed file whose blocks are cached.
 func runCopy(cfg config) ([]result, error) {
 	size := int64(256 << 20)
 	if cfg.quick {
