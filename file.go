@@ -19,7 +19,7 @@ import (
 
 // File is an open handle on a file of a collection. It implements
 // io.Reader, io.ReaderAt, io.Writer, io.WriterAt, io.StringWriter, io.Seeker
-// and io.Closer.
+// and io.Closer, and io.ReaderFrom and io.WriterTo for io.Copy (file_copy.go).
 //
 // Every call is a request to the file's actor, which serializes the
 // requests of all handles on the file: a read sees every write that

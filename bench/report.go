@@ -46,7 +46,7 @@ func writeTable(w io.Writer, rs []result) {
 	for _, r := range rs {
 		if len(r.Extra) > 0 {
 			if !extras {
-				fmt.Fprintln(w, "\nOther figures (last repetition):")
+				fmt.Fprintln(w, "\nOther figures (medians of the repetitions):")
 				extras = true
 			}
 			keys := make([]string, 0, len(r.Extra))

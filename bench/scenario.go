@@ -24,10 +24,10 @@ func register(sc scenario) {
 
 // sample is what one repetition of a scenario measures.
 type sample struct {
-	value  float64 // in the result's unit
-	puts   int64   // Store.Put calls made
-	blocks int64   // blocks the collection ended with
-	extra  map[string]float64
+	value  float64            // in the result's unit
+	puts   int64              // Store.Put calls made
+	blocks int64              // blocks the collection ended with
+	extra  map[string]float64 // further figures; the result holds the median of each
 }
 
 // result is one figure of a scenario over all its repetitions.
@@ -54,6 +54,7 @@ type result struct {
 // samples into a result. lowerIsBetter marks a time (seconds, µs) rather
 // than a rate: its ratio to the limit is limit/median.
 func repeat(reps int, res result, lowerIsBetter bool, fn func() (sample, error)) (result, error) {
+	extras := map[string][]float64{}
 	for i := 0; i < reps; i++ {
 		debug.FreeOSMemory() // the previous run's garbage must not count in this one's peak RSS
 		mem := startMemorySampler()
@@ -66,8 +67,14 @@ func repeat(reps int, res result, lowerIsBetter bool, fn func() (sample, error))
 		res.PeakHeap = max(res.PeakHeap, heap)
 		res.PeakRSS = max(res.PeakRSS, rss)
 		res.Puts, res.Blocks = s.puts, s.blocks
-		if s.extra != nil {
-			res.Extra = s.extra
+		for k, v := range s.extra {
+			extras[k] = append(extras[k], v)
+		}
+	}
+	if len(extras) > 0 {
+		res.Extra = make(map[string]float64, len(extras))
+		for k, vs := range extras {
+			res.Extra[k], _, _ = stats(vs)
 		}
 	}
 	res.Median, res.Min, res.Max = stats(res.Runs)

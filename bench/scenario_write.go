@@ -173,7 +173,8 @@ func runSequential(cfg config) ([]result, error) {
 			return sample{}, err
 		}
 		return sample{value: float64(total) / secs / 1e6, puts: sink.puts.Load(), blocks: int64(blocks),
-			extra: map[string]float64{"ratio to MD5×1": float64(total) / secs / lim.md5One}}, nil
+			extra: map[string]float64{"ratio to MD5×1": float64(total) / secs / lim.md5One,
+				"ratio to MD5-SIMD×16": float64(total) / secs / lim.md5Simd}}, nil
 	})
 	return []result{r}, err
 }
@@ -188,7 +189,7 @@ func runSmallFiles(cfg config) ([]result, error) {
 	res := result{Scenario: "b", Title: fmt.Sprintf("%d files × 4 KiB, 16 goroutines", files),
 		Unit: "files/s", LimitName: "MD5×2", Limit: lim.md5Two / float64(size)}
 	r, err := repeatOnEngine(cfg, res, false, func(c *arvfile.Collection, sink *sinkStore) (sample, error) {
-		start := time.Now()
+		start, used := time.Now(), readUsage()
 		err := parallel(workers, func(w int) error {
 			for i := w; i < files; i += workers {
 				f, err := c.Create(fmt.Sprintf("d%02d/f%06d", i%64, i))
@@ -211,12 +212,15 @@ func runSmallFiles(cfg config) ([]result, error) {
 			return sample{}, err
 		}
 		secs := time.Since(start).Seconds()
+		cpu, allocs := used.perUnit(files)
 		text, err := c.ManifestText(context.Background(), arvfile.ManifestOptions{})
 		if err != nil {
 			return sample{}, err
 		}
 		blocks, _ := manifestBlocks(text)
-		return sample{value: float64(files) / secs, puts: sink.puts.Load(), blocks: int64(blocks)}, nil
+		return sample{value: float64(files) / secs, puts: sink.puts.Load(), blocks: int64(blocks),
+			extra: map[string]float64{"CPU µs/file": cpu, "allocs/file": allocs,
+				"ratio to MD5-SIMD×16": float64(files) / secs / (lim.md5Simd / float64(size))}}, nil
 	})
 	return []result{r}, err
 }
@@ -301,7 +305,10 @@ func runOwnFiles(cfg config) ([]result, error) {
 			return sample{}, err
 		}
 		secs := time.Since(start).Seconds()
-		return sample{value: float64(total) / secs / 1e6, puts: sink.puts.Load(), blocks: sink.puts.Load()}, nil
+		puts := sink.puts.Load()
+		return sample{value: float64(total) / secs / 1e6, puts: puts, blocks: puts,
+			extra: map[string]float64{"blocks/file": float64(puts) / float64(workers),
+				"ratio to MD5-SIMD×16": float64(total) / secs / lim.md5Simd}}, nil
 	})
 	return []result{r}, err
 }
@@ -339,7 +346,8 @@ func runSharedFile(cfg config) ([]result, error) {
 		if err != nil {
 			return sample{}, err
 		}
-		return sample{value: float64(total) / secs / 1e6, puts: sink.puts.Load(), blocks: int64(blocks)}, nil
+		return sample{value: float64(total) / secs / 1e6, puts: sink.puts.Load(), blocks: int64(blocks),
+			extra: map[string]float64{"ratio to MD5-SIMD×16": float64(total) / secs / lim.md5Simd}}, nil
 	})
 	return []result{r}, err
 }

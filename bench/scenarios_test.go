@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"strings"
 	"testing"
 )
@@ -38,7 +39,7 @@ func TestRunRejectsBadFlags(t *testing.T) {
 	}{
 		{[]string{"--reps", "0"}, "--reps must be at least 1, not 0"},
 		{[]string{"--store", "s3"}, `--store must be mem or dir, not "s3"`},
-		{[]string{"--scenarios", "z"}, `no scenario "z" (have a,b,c,d,e,f,g,h,s)`},
+		{[]string{"--scenarios", "z"}, `no scenario "z" (have a,b,c,d,e,f,g,h,i,s)`},
 		{[]string{"--concurrency", "1,x"}, `--concurrency: "x" is not a positive number`},
 	}
 	for _, tc := range cases {
@@ -67,5 +68,55 @@ func TestStatsGivesMedianAndRange(t *testing.T) {
 		if m != tc.median || lo != tc.lo || hi != tc.hi {
 			t.Errorf("stats(%v) = %v, %v, %v; want %v, %v, %v", tc.xs, m, lo, hi, tc.median, tc.lo, tc.hi)
 		}
+	}
+}
+
+func TestRepeatGivesTheMedianOfEachExtra(t *testing.T) {
+	samples := []sample{
+		{value: 10, extra: map[string]float64{"CPU µs/file": 30, "allocs/file": 100}},
+		{value: 30, extra: map[string]float64{"CPU µs/file": 10, "allocs/file": 120}},
+		{value: 20, extra: map[string]float64{"CPU µs/file": 20, "allocs/file": 110}},
+	}
+	i := 0
+	r, err := repeat(len(samples), result{Limit: 40}, false, func() (sample, error) {
+		s := samples[i]
+		i++
+		return s, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{"CPU µs/file": 20, "allocs/file": 110}
+	if r.Median != 20 || r.Ratio != 0.5 || len(r.Extra) != 2 || r.Extra["CPU µs/file"] != 20 || r.Extra["allocs/file"] != 110 {
+		t.Errorf("repeat gave median %v, ratio %v, extras %v; want 20, 0.5, %v", r.Median, r.Ratio, r.Extra, want)
+	}
+}
+
+func TestCycleReaderYieldsExactlyNBytesOfData(t *testing.T) {
+	data := []byte("abcdefg")
+	for _, n := range []int64{0, 3, 7, 20} {
+		got, err := io.ReadAll(&cycleReader{data: data, n: n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := strings.Repeat("abcdefg", 3)[:n]
+		if string(got) != want {
+			t.Errorf("cycleReader of %d bytes gave %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestUsageCountsAllocationsPerUnit(t *testing.T) {
+	u := readUsage()
+	var keep [][]byte
+	for i := 0; i < 1000; i++ {
+		keep = append(keep, make([]byte, 4096))
+	}
+	cpu, allocs := u.perUnit(1000)
+	if allocs < 1 || cpu < 0 || len(keep) != 1000 {
+		t.Errorf("perUnit after 1000 allocations gave %v allocations and %v µs per unit", allocs, cpu)
+	}
+	if cpu, allocs := u.perUnit(0); cpu != 0 || allocs != 0 {
+		t.Errorf("perUnit(0) = %v, %v; want 0, 0", cpu, allocs)
 	}
 }
