@@ -7,9 +7,10 @@
 //
 // A File is both of the Python SDK's ArvadosFileReader and ArvadosFileWriter
 // (and the ArvadosFile behind them); it implements io.Reader, io.ReaderAt,
-// io.Writer, io.WriterAt, io.StringWriter, io.Seeker and io.Closer, so the
-// standard library's helpers (io.ReadAll, io.Copy, bufio.Scanner,
-// http.ServeContent) work on it. The Python calls and their Go equivalents:
+// io.Writer, io.WriterAt, io.StringWriter, io.Seeker, io.Closer,
+// io.ReaderFrom and io.WriterTo, so the standard library's helpers
+// (io.ReadAll, io.Copy, bufio.Scanner, http.ServeContent) work on it, and
+// io.Copy into or out of a File moves 1 MiB per call. The Python calls and their Go equivalents:
 //
 //	Python (arvados.arvfile, arvados.collection)   Go (f *File, c *Collection)
 //	---------------------------------------------  ---------------------------------------------------
