@@ -729,3 +729,49 @@ func TestPassivationRacesWithOpensRenamesAndCommitsLoseNothing(t *testing.T) {
 		assert.Equal(t, fmt.Sprintf("content %d", i), contents(t, c, fmt.Sprintf("f%d", i)))
 	}
 }
+
+func TestReadDeadlinesBoundReadsOfReadOnlyCollections(t *testing.T) {
+	st := newHangingStore()
+	e := newHangingEngine(t, st, WithCacheBytes(0), WithPrefetch(0), WithTimeout(time.Hour))
+	text, _ := blocksManifest(t, st, []byte("0123456789"))
+	c, err := e.LoadCollection(text, ReadOnly())
+	require.NoError(t, err)
+	f, err := c.Open("f")
+	require.NoError(t, err)
+	defer f.Close()
+	st.Hang(false, true)
+
+	tests := []struct {
+		name string
+		set  func(time.Time) error
+	}{
+		{"SetReadDeadline", f.SetReadDeadline},
+		{"SetDeadline", f.SetDeadline},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.NoError(t, tt.set(time.Now().Add(30*time.Millisecond)))
+			buf := []byte("....")
+			var n int
+			err := returns(t, func() (err error) {
+				n, err = f.ReadAt(buf, 2)
+				return err
+			})
+			require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+			var pe *fs.PathError
+			require.ErrorAs(t, err, &pe)
+			assert.Equal(t, "f", pe.Path)
+			assert.Equal(t, 0, n)
+			assert.Equal(t, "....", string(buf))
+			_, err = f.Read(buf)
+			require.ErrorIs(t, err, os.ErrDeadlineExceeded, "a deadline in the past fails at once")
+			require.NoError(t, tt.set(time.Time{}))
+		})
+	}
+	st.Release()
+	require.NoError(t, f.SetReadDeadline(time.Now().Add(waitFor)))
+	buf := make([]byte, 4)
+	n, err := f.ReadAt(buf, 2)
+	require.NoError(t, err)
+	assert.Equal(t, "2345", string(buf[:n]))
+}
