@@ -21,6 +21,7 @@ import (
 	"github.com/arvfile/arvfile/keep"
 	"github.com/arvfile/arvfile/messages"
 	"github.com/arvfile/arvfile/segments"
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -774,4 +775,96 @@ func TestReadDeadlinesBoundReadsOfReadOnlyCollections(t *testing.T) {
 	n, err := f.ReadAt(buf, 2)
 	require.NoError(t, err)
 	assert.Equal(t, "2345", string(buf[:n]))
+}
+
+// suspend stops pid's actor from taking messages until the returned func
+// resumes it (protoactor's own mailbox suspension), as a busy actor would.
+func suspend(t *testing.T, e *Engine, pid *actor.PID) (resume func()) {
+	t.Helper()
+	p, ok := e.sys.RT.System.ProcessRegistry.Get(pid)
+	require.True(t, ok)
+	p.SendSystemMessage(pid, &actor.SuspendMailbox{})
+	var once sync.Once
+	resume = func() { once.Do(func() { p.SendSystemMessage(pid, &actor.ResumeMailbox{}) }) }
+	t.Cleanup(resume)
+	return resume
+}
+
+func TestCollectionCallsThatTimeOutHaveNoEffect(t *testing.T) {
+	tests := []struct {
+		name    string
+		blocked string // the collection whose actor is held: "src" or "dst"
+		call    func(src, dst *Collection) error
+	}{
+		{"mkdir", "src", func(src, _ *Collection) error { return src.Mkdir("new", 0o755) }},
+		{"mkdir -p", "src", func(src, _ *Collection) error { return src.MkdirAll("new/sub", 0o755) }},
+		{"remove", "src", func(src, _ *Collection) error { return src.Remove("a") }},
+		{"remove all", "src", func(src, _ *Collection) error { return src.RemoveAll("d") }},
+		{"rename", "src", func(src, _ *Collection) error { return src.Rename("a", "b") }},
+		{"copy", "src", func(src, _ *Collection) error { return src.Copy("a", "b") }},
+		{"create", "src", func(src, _ *Collection) error {
+			_, err := src.Create("new")
+			return err
+		}},
+		{"open with O_TRUNC", "src", func(src, _ *Collection) error {
+			_, err := src.OpenFile("a", os.O_WRONLY|os.O_TRUNC, 0)
+			return err
+		}},
+		{"rename to, source held", "src", func(src, dst *Collection) error { return src.RenameTo("a", dst, "b") }},
+		{"rename to, target held", "dst", func(src, dst *Collection) error { return src.RenameTo("a", dst, "b") }},
+		{"copy to, source held", "src", func(src, dst *Collection) error { return src.CopyTo("a", dst, "b") }},
+		{"copy to, target held", "dst", func(src, dst *Collection) error { return src.CopyTo("a", dst, "b") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newTestEngine(t, newTestStore(), WithTimeout(300*time.Millisecond))
+			src, dst := e.NewCollection(), e.NewCollection()
+			require.NoError(t, create(t, src, "a", write{0, "abc"}).Close())
+			require.NoError(t, src.Mkdir("d", 0o755))
+			require.NoError(t, create(t, dst, "z", write{0, "z"}).Close())
+			wantSrc, wantDst := manifest(t, src), manifest(t, dst)
+			held := map[string]*Collection{"src": src, "dst": dst}[tt.blocked]
+
+			resume := suspend(t, e, held.pid)
+			err := returns(t, func() error { return tt.call(src, dst) })
+			require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+			resume()
+
+			assert.Equal(t, wantSrc, manifest(t, src), "the call that failed changed nothing")
+			assert.Equal(t, wantDst, manifest(t, dst))
+			assert.Equal(t, "abc", contents(t, src, "a"))
+		})
+	}
+}
+
+func TestAnOpenWithTruncateThatTimedOutBehindABusyFileHasNoEffect(t *testing.T) {
+	// A budget of one 4-byte block: with the store hung, the second block's
+	// write waits for memory, and an Open of the file waits behind it.
+	st := newHangingStore()
+	e := newHangingEngine(t, st, WithBlockSize(4), WithMemoryBudget(4), WithPutWorkers(1),
+		WithCacheBytes(0), WithTimeout(300*time.Millisecond))
+	c := e.NewCollection()
+	f, err := c.Create("f")
+	require.NoError(t, err)
+	st.Hang(true, false)
+	_, err = f.Write([]byte("ABCD"))
+	require.NoError(t, err)
+	require.NoError(t, f.SetWriteDeadline(time.Now().Add(waitFor)))
+	wrote := make(chan error, 1)
+	go func() {
+		_, err := f.Write([]byte("E"))
+		wrote <- err
+	}()
+	require.Eventually(t, func() bool { return e.sys.RT.Memory.Denied() > 0 }, waitFor, tick, "the write waits for memory")
+
+	err = returns(t, func() error {
+		_, err := c.OpenFile("f", os.O_WRONLY|os.O_TRUNC, 0)
+		return err
+	})
+	require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+	st.Release()
+	require.NoError(t, <-wrote)
+	require.NoError(t, f.SetDeadline(time.Now().Add(waitFor)))
+	require.NoError(t, f.Sync())
+	assert.Equal(t, "ABCDE", fileContents(t, c, "f"), "the open that failed truncated nothing")
 }

@@ -153,8 +153,35 @@ func (c *collectionActor) Receive(ctx actor.Context) {
 		c.onPassivate(ctx, m)
 	case *messages.Mkdir, *messages.Remove, *messages.Rename, *messages.Detach, *messages.Attach,
 		*messages.CopyOut, *messages.CopyIn, *messages.StatPath, *messages.ReadDir, *messages.ReplaceLocators:
+		if r := changeReply(m); r != nil && !r.Take() {
+			return // its caller gave up before: it has no effect
+		}
 		c.onNamespace(ctx, m)
 	}
+}
+
+// changeReply returns the Reply of a namespace request that changes the
+// tree (or, for CopyOut, retains blocks), which the actor takes
+// (messages.Reply.Take) before applying it; nil for a request that only
+// reads.
+func changeReply(msg any) *messages.Reply {
+	switch m := msg.(type) {
+	case *messages.Mkdir:
+		return m.Reply
+	case *messages.Remove:
+		return m.Reply
+	case *messages.Rename:
+		return m.Reply
+	case *messages.Detach:
+		return m.Reply
+	case *messages.Attach:
+		return m.Reply
+	case *messages.CopyOut:
+		return m.Reply
+	case *messages.CopyIn:
+		return m.Reply
+	}
+	return nil
 }
 
 // cleanName returns name as a path inside the collection ("./" prefix
@@ -221,6 +248,9 @@ func (c *collectionActor) onOpenFile(ctx actorContext, m *messages.OpenFile) {
 	case fn == nil:
 		// A new file's actor starts open (no Open message to wait for):
 		// it is empty, so only its writer count needs setting.
+		if !m.Reply.Take() {
+			return // its caller gave up before: create nothing
+		}
 		fn = &fileNode{}
 		dir.files[base] = fn
 		c.coll.emit(ctx, messages.Event{Kind: messages.EventAdd, Path: name})

@@ -212,6 +212,9 @@ func (f *fileActor) handle(ctx actorContext, msg any) {
 }
 
 func (f *fileActor) onOpen(ctx actorContext, m *messages.Open) {
+	if !m.Reply.Take() {
+		return // its caller gave up while it waited here: no handle, no truncation
+	}
 	f.handles++
 	if m.Writer {
 		f.writers++
