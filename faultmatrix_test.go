@@ -590,13 +590,12 @@ func TestCommitsRacingWithRemovalsNeverWaitOnAStoppedFile(t *testing.T) {
 
 func TestManyWritersNeverTakeTheEngineOverItsBudget(t *testing.T) {
 	const (
-		writers = 64
-		files   = 40
+		writers = 10000
 		budget  = 64 << 10
 	)
+	size := func(w int) int { return 100 + w%1000 }
 	st := newTestStore()
-	st.SetLatency(time.Millisecond)
-	e := newTestEngine(t, st, WithBlockSize(16<<10), WithMemoryBudget(budget), WithPutWorkers(2))
+	e := newTestEngine(t, st, WithBlockSize(16<<10), WithMemoryBudget(budget), WithPutWorkers(2), WithTimeout(time.Hour))
 	c := e.NewCollection()
 	var wg sync.WaitGroup
 	errs := make(chan error, writers)
@@ -604,19 +603,15 @@ func TestManyWritersNeverTakeTheEngineOverItsBudget(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := 0; i < files; i++ {
-				name := fmt.Sprintf("w%d/f%d", w, i)
-				f, err := c.Create(name)
-				if err == nil {
-					_, err = f.Write(bytes.Repeat([]byte{byte('a' + i%26)}, 100+i*37))
-				}
-				if err == nil {
-					err = f.Close()
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
+			f, err := c.Create(fmt.Sprintf("w%d", w))
+			if err == nil {
+				_, err = f.Write(bytes.Repeat([]byte{byte('a' + w%26)}, size(w)))
+			}
+			if err == nil {
+				err = f.Close()
+			}
+			if err != nil {
+				errs <- err
 			}
 		}()
 	}
@@ -627,7 +622,38 @@ func TestManyWritersNeverTakeTheEngineOverItsBudget(t *testing.T) {
 	}
 	require.NoError(t, c.Commit(bg))
 	assert.LessOrEqual(t, e.sys.RT.Memory.Peak(), int64(budget), "the engine's accounting never exceeded the budget")
-	assert.Equal(t, string(bytes.Repeat([]byte{'a' + 7}, 100+7*37)), contents(t, c, "w3/f7"))
+	for _, w := range []int{0, 7, 4321, writers - 1} {
+		assert.Equal(t, string(bytes.Repeat([]byte{byte('a' + w%26)}, size(w))), contents(t, c, fmt.Sprintf("w%d", w)))
+	}
+}
+
+func TestHolesAndOverwritesNeverTakeTheEngineOverItsBudget(t *testing.T) {
+	const budget = 1 << 20
+	tests := []struct {
+		name  string
+		write func(f *File) error
+		want  string // the manifest
+	}{
+		{"a hole sealed as the padding block", func(f *File) error {
+			if err := f.Truncate(100 << 20); err != nil {
+				return err
+			}
+			_, err := f.WriteAt([]byte("xyz"), 100<<20)
+			return err
+		}, ". " + loc("abcxyz") + " " + keep.PaddingBlockLocator + " 0:3:f 6:67108864:f 6:37748733:f 3:3:f\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newTestEngine(t, newTestStore(), WithBlockSize(budget), WithMemoryBudget(budget))
+			c := e.NewCollection()
+			f := create(t, c, "f", write{0, "abc"})
+			require.NoError(t, tt.write(f))
+			require.NoError(t, f.Close())
+			require.NoError(t, c.Commit(bg))
+			assert.Equal(t, tt.want, manifest(t, c))
+			assert.LessOrEqual(t, e.sys.RT.Memory.Peak(), int64(budget))
+		})
+	}
 }
 
 func TestIdleCommittedFilesArePassivatedAndComeBackIntact(t *testing.T) {

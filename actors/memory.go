@@ -115,6 +115,14 @@ func (m *Memory) Retire(buf []byte) {
 	m.retired = append(m.retired, buf)
 }
 
+// Keep holds buf, which the budget never counted, until Close: the padding
+// block's zeros when it stops while an upload may still read them.
+func (m *Memory) Keep(buf []byte) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.retired = append(m.retired, buf)
+}
+
 // Close releases every recycled and retired buffer. Call it once nothing
 // uses the buffers any more (every actor stopped); later Frees release
 // buffers at once.
