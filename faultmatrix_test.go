@@ -894,3 +894,27 @@ func TestAnOpenWithTruncateThatTimedOutBehindABusyFileHasNoEffect(t *testing.T) 
 	require.NoError(t, f.Sync())
 	assert.Equal(t, "ABCDE", fileContents(t, c, "f"), "the open that failed truncated nothing")
 }
+
+func TestABlockStoppedDuringItsUploadGivesItsBufferBackWhenTheUploadEnds(t *testing.T) {
+	st := newHangingStore()
+	e := newHangingEngine(t, st, WithBlockSize(4), WithPutWorkers(1), WithTimeout(time.Hour))
+	mem := e.sys.RT.Memory
+	for round := 1; round <= 3; round++ {
+		c := e.NewCollection()
+		f, err := c.Create("f")
+		require.NoError(t, err)
+		st.Hang(true, false)
+		_, err = f.Write([]byte("ABCDE")) // "ABCD" sealed and uploading, "E" writable
+		require.NoError(t, err)
+		require.Eventually(t, func() bool { return st.Waiting() == 1 }, waitFor, tick, "the upload hangs")
+		require.NoError(t, c.Close())
+		assert.Equal(t, int64(0), mem.Used(), "round %d: the budget has it back", round)
+		assert.Equal(t, 1, mem.Retired(), "round %d: the upload still reads the stopped block's buffer", round)
+
+		st.Release()
+		require.Eventually(t, func() bool { return mem.Retired() == 0 }, waitFor, tick,
+			"round %d: the buffer is freed when the upload ends, not at Engine.Close", round)
+	}
+	_, err := st.Get(bg, loc("ABCD"))
+	require.NoError(t, err, "the upload went on")
+}

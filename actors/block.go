@@ -331,6 +331,7 @@ func (b *blockActor) seal(ctx actorContext, notify *actor.PID) {
 }
 
 func (b *blockActor) submit(ctx actorContext, notify *actor.PID) {
+	b.rt.Memory.Lend(b.buf) // the put worker gives it back when the upload ends
 	ctx.Send(b.rt.Puts, &messages.Submit{BlockID: b.sm.id, Block: b.self, Data: b.buf, Notify: notify})
 }
 
@@ -393,6 +394,7 @@ func (b *blockActor) onUploaded(ctx actorContext, m *messages.Uploaded) {
 
 func (b *blockActor) onPackCopy(ctx actorContext, m *messages.PackCopy) {
 	b.copying = true
+	b.rt.Memory.Lend(b.buf) // the packed block gives it back once copied
 	ctx.Send(m.Target, &messages.PackData{FromID: b.sm.id, From: b.self, File: m.File, Offset: m.Offset, Data: b.buf})
 }
 
@@ -411,6 +413,7 @@ func (b *blockActor) onPackData(ctx actorContext, m *messages.PackData) {
 		b.buf = b.buf[:end]
 	}
 	copy(b.buf[m.Offset:end], m.Data)
+	b.rt.Memory.GiveBack(m.Data)
 	b.pieces = append(b.pieces, packPiece{file: m.File, fromID: m.FromID, offset: m.Offset, size: int64(len(m.Data))})
 	b.received++
 	b.owners++
@@ -482,8 +485,8 @@ func (b *blockActor) stop(ctx actorContext) {
 }
 
 // onStopped gives the buffer back. One that an upload (PENDING) or a pack
-// copy may still be reading is retired instead: the engine releases it once
-// every actor stopped.
+// copy may still be reading is retired instead: it is freed when that
+// reader gives it back (Memory.GiveBack), not kept until the engine closes.
 func (b *blockActor) onStopped() {
 	switch {
 	case b.padding && b.buf != nil && b.sm.state == messages.Pending:
