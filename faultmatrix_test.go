@@ -843,7 +843,7 @@ func TestCollectionCallsThatTimeOutHaveNoEffect(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newTestEngine(t, newTestStore(), WithTimeout(300*time.Millisecond))
+			e := newTestEngine(t, newTestStore(), WithTimeout(500*time.Millisecond))
 			src, dst := e.NewCollection(), e.NewCollection()
 			require.NoError(t, create(t, src, "a", write{0, "abc"}).Close())
 			require.NoError(t, src.Mkdir("d", 0o755))
@@ -868,7 +868,7 @@ func TestAnOpenWithTruncateThatTimedOutBehindABusyFileHasNoEffect(t *testing.T) 
 	// write waits for memory, and an Open of the file waits behind it.
 	st := newHangingStore()
 	e := newHangingEngine(t, st, WithBlockSize(4), WithMemoryBudget(4), WithPutWorkers(1),
-		WithCacheBytes(0), WithTimeout(300*time.Millisecond))
+		WithCacheBytes(0), WithTimeout(500*time.Millisecond))
 	c := e.NewCollection()
 	f, err := c.Create("f")
 	require.NoError(t, err)

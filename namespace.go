@@ -134,6 +134,14 @@ func (c *Collection) Rename(oldName, newName string) error {
 // it goes back to oldName. Only when that putting back fails too (c closed,
 // or its actor did not take it in time either) does an error leave the
 // file out of both: the error then says so.
+//
+// Known limitation: a moved file that has an actor (it was opened, and
+// has not been passivated since) keeps it as a child of c's actor, so
+// releasing c (Close) stops it although the file is dst's now: its
+// uncommitted bytes are lost, and dst's calls that reach it fail at their
+// timeout (those with a context wait for it). Release c only once dst has
+// committed the files moved into it and no handle holds them (they are
+// then passivated into dst, with their segments).
 func (c *Collection) RenameTo(oldName string, dst *Collection, newName string) error {
 	switch {
 	case dst == c:
