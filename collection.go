@@ -34,7 +34,8 @@ type Collection struct {
 	closed atomic.Bool // set by Close: every later call fails with fs.ErrClosed
 }
 
-// Close releases the collection: it stops the actors of its files, of their
+// Close releases the collection: it stops the actors of its files (those
+// in its tree now: moved in by RenameTo too, moved out not), of their
 // buffer blocks and of its subscribers, and gives their memory back, so a
 // server's memory follows the collections it has open. It commits nothing:
 // call Commit first to keep what was written. It waits for the actors, at

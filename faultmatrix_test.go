@@ -918,3 +918,46 @@ func TestABlockStoppedDuringItsUploadGivesItsBufferBackWhenTheUploadEnds(t *test
 	_, err := st.Get(bg, loc("ABCD"))
 	require.NoError(t, err, "the upload went on")
 }
+
+func TestAFileMovedToAnotherCollectionOutlivesItsSourceCollection(t *testing.T) {
+	tests := []struct {
+		name     string
+		from, to string // RenameTo's names
+		path     string // the file's path in dst afterwards
+	}{
+		{"a file", "a", "b", "b"},
+		{"a directory holding it", "d", "e", "e/a"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newTestEngine(t, newTestStore(), WithBlockSize(64), WithTimeout(waitFor))
+			base := liveActors(e)
+			src, dst := e.NewCollection(), e.NewCollection()
+			f := create(t, src, "a", write{0, "abc"}) // an open handle and a WRITABLE block: never passivated
+			g := create(t, src, "d/a", write{0, "abc"})
+			require.NoError(t, src.RenameTo(tt.from, dst, tt.to))
+			require.NoError(t, src.Close())
+			_, err := f.Write([]byte("x"))
+			require.ErrorIs(t, err, fs.ErrClosed, "the source's handles are closed with it")
+			_, err = g.Write([]byte("x"))
+			require.ErrorIs(t, err, fs.ErrClosed)
+
+			h, err := dst.OpenFile(tt.path, os.O_RDWR, 0)
+			require.NoError(t, err, "the moved file's actor still runs")
+			_, err = h.WriteAt([]byte("d"), 3)
+			require.NoError(t, err)
+			assert.Equal(t, "abcd", contents(t, dst, tt.path))
+			require.NoError(t, h.Close())
+			require.NoError(t, dst.Commit(bg))
+			want := ". " + loc("abcd") + " 0:4:b\n"
+			if tt.path == "e/a" {
+				want = "./e " + loc("abcd") + " 0:4:a\n"
+			}
+			assert.Equal(t, want, manifest(t, dst))
+
+			require.NoError(t, dst.Close())
+			require.Eventually(t, func() bool { return liveActors(e) == base }, waitFor, tick,
+				"both collections' actors stopped, the source's once the moved file did (%d live, %d at start)", liveActors(e), base)
+		})
+	}
+}

@@ -135,13 +135,9 @@ func (c *Collection) Rename(oldName, newName string) error {
 // or its actor did not take it in time either) does an error leave the
 // file out of both: the error then says so.
 //
-// Known limitation: a moved file that has an actor (it was opened, and
-// has not been passivated since) keeps it as a child of c's actor, so
-// releasing c (Close) stops it although the file is dst's now: its
-// uncommitted bytes are lost, and dst's calls that reach it fail at their
-// timeout (those with a context wait for it). Release c only once dst has
-// committed the files moved into it and no handle holds them (they are
-// then passivated into dst, with their segments).
+// A moved file is dst's: releasing c (Close) closes the handles opened
+// through c but leaves the file's actor running, and with it c's actor, as
+// its parent only, until the file stops (dst's Close, passivation).
 func (c *Collection) RenameTo(oldName string, dst *Collection, newName string) error {
 	switch {
 	case dst == c:
