@@ -34,7 +34,8 @@ type Collection struct {
 	closed atomic.Bool // set by Close: every later call fails with fs.ErrClosed
 }
 
-// Close releases the collection: it stops the actors of its files, of their
+// Close releases the collection: it stops the actors of its files (those
+// in its tree now: moved in by RenameTo too, moved out not), of their
 // buffer blocks and of its subscribers, and gives their memory back, so a
 // server's memory follows the collections it has open. It commits nothing:
 // call Commit first to keep what was written. It waits for the actors, at
@@ -101,7 +102,9 @@ const (
 // or O_RDWR, plus O_CREATE, O_EXCL, O_TRUNC and O_APPEND. perm is ignored:
 // collections have no permissions. Errors are *fs.PathError wrapping
 // fs.ErrNotExist, fs.ErrExist, fs.ErrInvalid, syscall.EISDIR,
-// syscall.ENOTDIR, ErrReadOnly or fs.ErrClosed.
+// syscall.ENOTDIR, ErrReadOnly or fs.ErrClosed, or os.ErrDeadlineExceeded
+// past the engine's timeout (WithTimeout): such a call created, opened and
+// truncated nothing.
 func (c *Collection) OpenFile(name string, flag int, perm fs.FileMode) (*File, error) {
 	if flag&(os.O_WRONLY|os.O_RDWR) == os.O_WRONLY|os.O_RDWR {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
@@ -114,7 +117,18 @@ func (c *Collection) OpenFile(name string, flag int, perm fs.FileMode) (*File, e
 	c.e.sys.Send(c.pid, &messages.OpenFile{Name: name, Flag: flag, Out: &out, Reply: r})
 	err, ok := c.e.awaitTimeout(r)
 	if !ok {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+		// Withdrawn before the file was created or its actor took the Open
+		// (which may wait there behind a busy file): nothing happened, no
+		// O_TRUNC either. Taken: the answer comes at once.
+		if err == errEngineClosed || r.Withdraw() {
+			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+		}
+		select {
+		case <-r.Done():
+			err = r.Err()
+		case <-c.e.done:
+			return nil, &fs.PathError{Op: "open", Path: name, Err: errEngineClosed}
+		}
 	}
 	r.Release()
 	if err != nil {

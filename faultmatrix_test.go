@@ -21,6 +21,7 @@ import (
 	"github.com/arvfile/arvfile/keep"
 	"github.com/arvfile/arvfile/messages"
 	"github.com/arvfile/arvfile/segments"
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -589,13 +590,12 @@ func TestCommitsRacingWithRemovalsNeverWaitOnAStoppedFile(t *testing.T) {
 
 func TestManyWritersNeverTakeTheEngineOverItsBudget(t *testing.T) {
 	const (
-		writers = 64
-		files   = 40
+		writers = 10000
 		budget  = 64 << 10
 	)
+	size := func(w int) int { return 100 + w%1000 }
 	st := newTestStore()
-	st.SetLatency(time.Millisecond)
-	e := newTestEngine(t, st, WithBlockSize(16<<10), WithMemoryBudget(budget), WithPutWorkers(2))
+	e := newTestEngine(t, st, WithBlockSize(16<<10), WithMemoryBudget(budget), WithPutWorkers(2), WithTimeout(time.Hour))
 	c := e.NewCollection()
 	var wg sync.WaitGroup
 	errs := make(chan error, writers)
@@ -603,19 +603,15 @@ func TestManyWritersNeverTakeTheEngineOverItsBudget(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := 0; i < files; i++ {
-				name := fmt.Sprintf("w%d/f%d", w, i)
-				f, err := c.Create(name)
-				if err == nil {
-					_, err = f.Write(bytes.Repeat([]byte{byte('a' + i%26)}, 100+i*37))
-				}
-				if err == nil {
-					err = f.Close()
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
+			f, err := c.Create(fmt.Sprintf("w%d", w))
+			if err == nil {
+				_, err = f.Write(bytes.Repeat([]byte{byte('a' + w%26)}, size(w)))
+			}
+			if err == nil {
+				err = f.Close()
+			}
+			if err != nil {
+				errs <- err
 			}
 		}()
 	}
@@ -626,7 +622,38 @@ func TestManyWritersNeverTakeTheEngineOverItsBudget(t *testing.T) {
 	}
 	require.NoError(t, c.Commit(bg))
 	assert.LessOrEqual(t, e.sys.RT.Memory.Peak(), int64(budget), "the engine's accounting never exceeded the budget")
-	assert.Equal(t, string(bytes.Repeat([]byte{'a' + 7}, 100+7*37)), contents(t, c, "w3/f7"))
+	for _, w := range []int{0, 7, 4321, writers - 1} {
+		assert.Equal(t, string(bytes.Repeat([]byte{byte('a' + w%26)}, size(w))), contents(t, c, fmt.Sprintf("w%d", w)))
+	}
+}
+
+func TestHolesAndOverwritesNeverTakeTheEngineOverItsBudget(t *testing.T) {
+	const budget = 1 << 20
+	tests := []struct {
+		name  string
+		write func(f *File) error
+		want  string // the manifest
+	}{
+		{"a hole sealed as the padding block", func(f *File) error {
+			if err := f.Truncate(100 << 20); err != nil {
+				return err
+			}
+			_, err := f.WriteAt([]byte("xyz"), 100<<20)
+			return err
+		}, ". " + loc("abcxyz") + " " + keep.PaddingBlockLocator + " 0:3:f 6:67108864:f 6:37748733:f 3:3:f\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newTestEngine(t, newTestStore(), WithBlockSize(budget), WithMemoryBudget(budget))
+			c := e.NewCollection()
+			f := create(t, c, "f", write{0, "abc"})
+			require.NoError(t, tt.write(f))
+			require.NoError(t, f.Close())
+			require.NoError(t, c.Commit(bg))
+			assert.Equal(t, tt.want, manifest(t, c))
+			assert.LessOrEqual(t, e.sys.RT.Memory.Peak(), int64(budget))
+		})
+	}
 }
 
 func TestIdleCommittedFilesArePassivatedAndComeBackIntact(t *testing.T) {
@@ -727,5 +754,210 @@ func TestPassivationRacesWithOpensRenamesAndCommitsLoseNothing(t *testing.T) {
 	}
 	for i := 0; i < files; i++ {
 		assert.Equal(t, fmt.Sprintf("content %d", i), contents(t, c, fmt.Sprintf("f%d", i)))
+	}
+}
+
+func TestReadDeadlinesBoundReadsOfReadOnlyCollections(t *testing.T) {
+	st := newHangingStore()
+	e := newHangingEngine(t, st, WithCacheBytes(0), WithPrefetch(0), WithTimeout(time.Hour))
+	text, _ := blocksManifest(t, st, []byte("0123456789"))
+	c, err := e.LoadCollection(text, ReadOnly())
+	require.NoError(t, err)
+	f, err := c.Open("f")
+	require.NoError(t, err)
+	defer f.Close()
+	st.Hang(false, true)
+
+	tests := []struct {
+		name string
+		set  func(time.Time) error
+	}{
+		{"SetReadDeadline", f.SetReadDeadline},
+		{"SetDeadline", f.SetDeadline},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.NoError(t, tt.set(time.Now().Add(30*time.Millisecond)))
+			buf := []byte("....")
+			var n int
+			err := returns(t, func() (err error) {
+				n, err = f.ReadAt(buf, 2)
+				return err
+			})
+			require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+			var pe *fs.PathError
+			require.ErrorAs(t, err, &pe)
+			assert.Equal(t, "f", pe.Path)
+			assert.Equal(t, 0, n)
+			assert.Equal(t, "....", string(buf))
+			_, err = f.Read(buf)
+			require.ErrorIs(t, err, os.ErrDeadlineExceeded, "a deadline in the past fails at once")
+			require.NoError(t, tt.set(time.Time{}))
+		})
+	}
+	st.Release()
+	require.NoError(t, f.SetReadDeadline(time.Now().Add(waitFor)))
+	buf := make([]byte, 4)
+	n, err := f.ReadAt(buf, 2)
+	require.NoError(t, err)
+	assert.Equal(t, "2345", string(buf[:n]))
+}
+
+// suspend stops pid's actor from taking messages until the returned func
+// resumes it (protoactor's own mailbox suspension), as a busy actor would.
+func suspend(t *testing.T, e *Engine, pid *actor.PID) (resume func()) {
+	t.Helper()
+	p, ok := e.sys.RT.System.ProcessRegistry.Get(pid)
+	require.True(t, ok)
+	p.SendSystemMessage(pid, &actor.SuspendMailbox{})
+	var once sync.Once
+	resume = func() { once.Do(func() { p.SendSystemMessage(pid, &actor.ResumeMailbox{}) }) }
+	t.Cleanup(resume)
+	return resume
+}
+
+func TestCollectionCallsThatTimeOutHaveNoEffect(t *testing.T) {
+	tests := []struct {
+		name    string
+		blocked string // the collection whose actor is held: "src" or "dst"
+		call    func(src, dst *Collection) error
+	}{
+		{"mkdir", "src", func(src, _ *Collection) error { return src.Mkdir("new", 0o755) }},
+		{"mkdir -p", "src", func(src, _ *Collection) error { return src.MkdirAll("new/sub", 0o755) }},
+		{"remove", "src", func(src, _ *Collection) error { return src.Remove("a") }},
+		{"remove all", "src", func(src, _ *Collection) error { return src.RemoveAll("d") }},
+		{"rename", "src", func(src, _ *Collection) error { return src.Rename("a", "b") }},
+		{"copy", "src", func(src, _ *Collection) error { return src.Copy("a", "b") }},
+		{"create", "src", func(src, _ *Collection) error {
+			_, err := src.Create("new")
+			return err
+		}},
+		{"open with O_TRUNC", "src", func(src, _ *Collection) error {
+			_, err := src.OpenFile("a", os.O_WRONLY|os.O_TRUNC, 0)
+			return err
+		}},
+		{"rename to, source held", "src", func(src, dst *Collection) error { return src.RenameTo("a", dst, "b") }},
+		{"rename to, target held", "dst", func(src, dst *Collection) error { return src.RenameTo("a", dst, "b") }},
+		{"copy to, source held", "src", func(src, dst *Collection) error { return src.CopyTo("a", dst, "b") }},
+		{"copy to, target held", "dst", func(src, dst *Collection) error { return src.CopyTo("a", dst, "b") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newTestEngine(t, newTestStore(), WithTimeout(500*time.Millisecond))
+			src, dst := e.NewCollection(), e.NewCollection()
+			require.NoError(t, create(t, src, "a", write{0, "abc"}).Close())
+			require.NoError(t, src.Mkdir("d", 0o755))
+			require.NoError(t, create(t, dst, "z", write{0, "z"}).Close())
+			wantSrc, wantDst := manifest(t, src), manifest(t, dst)
+			held := map[string]*Collection{"src": src, "dst": dst}[tt.blocked]
+
+			resume := suspend(t, e, held.pid)
+			err := returns(t, func() error { return tt.call(src, dst) })
+			require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+			resume()
+
+			assert.Equal(t, wantSrc, manifest(t, src), "the call that failed changed nothing")
+			assert.Equal(t, wantDst, manifest(t, dst))
+			assert.Equal(t, "abc", contents(t, src, "a"))
+		})
+	}
+}
+
+func TestAnOpenWithTruncateThatTimedOutBehindABusyFileHasNoEffect(t *testing.T) {
+	// A budget of one 4-byte block: with the store hung, the second block's
+	// write waits for memory, and an Open of the file waits behind it.
+	st := newHangingStore()
+	e := newHangingEngine(t, st, WithBlockSize(4), WithMemoryBudget(4), WithPutWorkers(1),
+		WithCacheBytes(0), WithTimeout(500*time.Millisecond))
+	c := e.NewCollection()
+	f, err := c.Create("f")
+	require.NoError(t, err)
+	st.Hang(true, false)
+	_, err = f.Write([]byte("ABCD"))
+	require.NoError(t, err)
+	require.NoError(t, f.SetWriteDeadline(time.Now().Add(waitFor)))
+	wrote := make(chan error, 1)
+	go func() {
+		_, err := f.Write([]byte("E"))
+		wrote <- err
+	}()
+	require.Eventually(t, func() bool { return e.sys.RT.Memory.Denied() > 0 }, waitFor, tick, "the write waits for memory")
+
+	err = returns(t, func() error {
+		_, err := c.OpenFile("f", os.O_WRONLY|os.O_TRUNC, 0)
+		return err
+	})
+	require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+	st.Release()
+	require.NoError(t, <-wrote)
+	require.NoError(t, f.SetDeadline(time.Now().Add(waitFor)))
+	require.NoError(t, f.Sync())
+	assert.Equal(t, "ABCDE", fileContents(t, c, "f"), "the open that failed truncated nothing")
+}
+
+func TestABlockStoppedDuringItsUploadGivesItsBufferBackWhenTheUploadEnds(t *testing.T) {
+	st := newHangingStore()
+	e := newHangingEngine(t, st, WithBlockSize(4), WithPutWorkers(1), WithTimeout(time.Hour))
+	mem := e.sys.RT.Memory
+	for round := 1; round <= 3; round++ {
+		c := e.NewCollection()
+		f, err := c.Create("f")
+		require.NoError(t, err)
+		st.Hang(true, false)
+		_, err = f.Write([]byte("ABCDE")) // "ABCD" sealed and uploading, "E" writable
+		require.NoError(t, err)
+		require.Eventually(t, func() bool { return st.Waiting() == 1 }, waitFor, tick, "the upload hangs")
+		require.NoError(t, c.Close())
+		assert.Equal(t, int64(0), mem.Used(), "round %d: the budget has it back", round)
+		assert.Equal(t, 1, mem.Retired(), "round %d: the upload still reads the stopped block's buffer", round)
+
+		st.Release()
+		require.Eventually(t, func() bool { return mem.Retired() == 0 }, waitFor, tick,
+			"round %d: the buffer is freed when the upload ends, not at Engine.Close", round)
+	}
+	_, err := st.Get(bg, loc("ABCD"))
+	require.NoError(t, err, "the upload went on")
+}
+
+func TestAFileMovedToAnotherCollectionOutlivesItsSourceCollection(t *testing.T) {
+	tests := []struct {
+		name     string
+		from, to string // RenameTo's names
+		path     string // the file's path in dst afterwards
+	}{
+		{"a file", "a", "b", "b"},
+		{"a directory holding it", "d", "e", "e/a"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newTestEngine(t, newTestStore(), WithBlockSize(64), WithTimeout(waitFor))
+			base := liveActors(e)
+			src, dst := e.NewCollection(), e.NewCollection()
+			f := create(t, src, "a", write{0, "abc"}) // an open handle and a WRITABLE block: never passivated
+			g := create(t, src, "d/a", write{0, "abc"})
+			require.NoError(t, src.RenameTo(tt.from, dst, tt.to))
+			require.NoError(t, src.Close())
+			_, err := f.Write([]byte("x"))
+			require.ErrorIs(t, err, fs.ErrClosed, "the source's handles are closed with it")
+			_, err = g.Write([]byte("x"))
+			require.ErrorIs(t, err, fs.ErrClosed)
+
+			h, err := dst.OpenFile(tt.path, os.O_RDWR, 0)
+			require.NoError(t, err, "the moved file's actor still runs")
+			_, err = h.WriteAt([]byte("d"), 3)
+			require.NoError(t, err)
+			assert.Equal(t, "abcd", contents(t, dst, tt.path))
+			require.NoError(t, h.Close())
+			require.NoError(t, dst.Commit(bg))
+			want := ". " + loc("abcd") + " 0:4:b\n"
+			if tt.path == "e/a" {
+				want = "./e " + loc("abcd") + " 0:4:a\n"
+			}
+			assert.Equal(t, want, manifest(t, dst))
+
+			require.NoError(t, dst.Close())
+			require.Eventually(t, func() bool { return liveActors(e) == base }, waitFor, tick,
+				"both collections' actors stopped, the source's once the moved file did (%d live, %d at start)", liveActors(e), base)
+		})
 	}
 }

@@ -496,10 +496,6 @@ func (i fileInfo) ModTime() time.Time { return i.modTime }
 func (i fileInfo) IsDir() bool        { return false }
 func (i fileInfo) Sys() any           { return nil }
 
-// fetch copies a piece of a Keep block into its destination, within the
-// engine's timeout.
-func (e *Engine) fetch(fe messages.Fetch) error { return e.fetchBy(fe, 0) }
-
 // fetchBy copies a piece of a Keep block into its destination, giving up at
 // deadline (Unix nanoseconds; 0: the engine's timeout) or when the engine
 // closes. A block in the cache is copied at once; otherwise the store is

@@ -12,7 +12,7 @@ import (
 // The namespace of a collection: directories, removal, renaming, copying,
 // Stat and ReadDir. Each call is one request to the collection's actor (a
 // copy or a rename between collections, two), bounded by the engine's
-// timeout. Names are slash-separated paths below the root ("./" may prefix
+// timeout; a call that fails at it had no effect (see requestDone). Names are slash-separated paths below the root ("./" may prefix
 // them; "." is the root where it makes sense); any byte but "/" and NUL may
 // appear in a name, UTF-8 or not — manifests escape what they must (FS()
 // keeps io/fs's UTF-8 rule; see there). Errors are *fs.PathError values
@@ -23,24 +23,60 @@ import (
 
 // request sends the message msg(r) to the collection's actor and waits for r.
 func (c *Collection) request(op, name string, msg func(r *messages.Reply) any) error {
-	err, _ := c.requestDone(op, name, msg)
+	err, _ := c.requestDone(op, name, msg, nil)
 	return err
 }
 
-// requestDone is request that also says whether the actor answered (false:
-// the engine closed or the wait timed out, and the request may still run).
-func (c *Collection) requestDone(op, name string, msg func(r *messages.Reply) any) (error, bool) {
+// The outcome of a request (requestDone).
+type outcome int
+
+const (
+	wasAnswered  outcome = iota // the actor answered: the error says what it did
+	wasWithdrawn                // timed out before an actor took it: it had no effect
+	wasAbandoned                // timed out after, or the engine closed: it may have had an effect
+)
+
+// requestDone is request that also says what became of it. A request that
+// times out is withdrawn (messages.Reply.Withdraw) unless an actor already
+// took it: then requestDone waits for its answer, which comes at once
+// (actors never wait inside a message), so that a call that returns an error
+// had no effect — unless late is not nil: then the wait is left to a
+// goroutine that calls late once the request finished (to undo it), and the
+// call fails at once (abandoned). A request that only reads is never taken
+// and is always withdrawn.
+func (c *Collection) requestDone(op, name string, msg func(r *messages.Reply) any, late func()) (error, outcome) {
 	if err := c.gone(); err != nil {
-		return &fs.PathError{Op: op, Path: name, Err: err}, false
+		return &fs.PathError{Op: op, Path: name, Err: err}, wasWithdrawn
 	}
 	r := messages.NewReply()
 	c.e.sys.Send(c.pid, msg(r))
 	err, ok := c.e.awaitTimeout(r)
 	if !ok {
-		return &fs.PathError{Op: op, Path: name, Err: err}, false
+		if err == errEngineClosed {
+			return &fs.PathError{Op: op, Path: name, Err: err}, wasAbandoned
+		}
+		if r.Withdraw() {
+			return &fs.PathError{Op: op, Path: name, Err: err}, wasWithdrawn
+		}
+		if late != nil {
+			go func() {
+				select {
+				case <-r.Done():
+					late()
+				case <-c.e.done:
+				}
+			}()
+			return &fs.PathError{Op: op, Path: name, Err: err}, wasAbandoned
+		}
+		select {
+		case <-r.Done():
+			err = r.Err()
+		case <-c.e.done:
+			return &fs.PathError{Op: op, Path: name, Err: errEngineClosed}, wasAbandoned
+		}
 	}
 	r.Release()
-	return err, true
+	return err, wasAnswered
 }
 
 // Mkdir creates the directory name; its parent must exist and name must not
@@ -94,7 +130,14 @@ func (c *Collection) Rename(oldName, newName string) error {
 // same engine, with the rules of Rename. Open handles keep working and their
 // file now belongs to dst (dst's Commit stores it). The move is not atomic:
 // between its two steps the name exists in neither collection; if dst
-// refuses it, it goes back to oldName.
+// refuses it (or its actor does not take it within the engine's timeout),
+// it goes back to oldName. Only when that putting back fails too (c closed,
+// or its actor did not take it in time either) does an error leave the
+// file out of both: the error then says so.
+//
+// A moved file is dst's: releasing c (Close) closes the handles opened
+// through c but leaves the file's actor running, and with it c's actor, as
+// its parent only, until the file stops (dst's Close, passivation).
 func (c *Collection) RenameTo(oldName string, dst *Collection, newName string) error {
 	switch {
 	case dst == c:
@@ -162,12 +205,13 @@ func (c *Collection) CopyTo(src string, dst *Collection, target string, opts ...
 		return &fs.PathError{Op: "copy", Path: target, Err: ErrReadOnly}
 	}
 	out := new(messages.CopySource)
-	err, answered := c.requestDone("copy", src, func(r *messages.Reply) any {
+	release := func() { c.e.sys.RT.ReleaseCopy(c.e.sys, out) }
+	err, how := c.requestDone("copy", src, func(r *messages.Reply) any {
 		return &messages.CopyOut{Path: src, Out: out, Reply: r}
-	})
+	}, release) // a copy out that times out late gives its blocks back
 	if err != nil {
-		if answered { // a clone failed after others retained blocks
-			c.e.sys.RT.ReleaseCopy(c.e.sys, out)
+		if how == wasAnswered { // a clone failed after others retained blocks
+			release()
 		}
 		return err
 	}
@@ -176,9 +220,13 @@ func (c *Collection) CopyTo(src string, dst *Collection, target string, opts ...
 	if name == "" && into {
 		name = "."
 	}
-	return dst.request("copy", target, func(r *messages.Reply) any {
+	err, how = dst.requestDone("copy", target, func(r *messages.Reply) any {
 		return &messages.CopyIn{Path: name, Into: into, Overwrite: cfg.overwrite, Source: out, Reply: r}
-	})
+	}, nil)
+	if how == wasWithdrawn { // the target never saw the copy: give its blocks back
+		release()
+	}
+	return err
 }
 
 // Stat describes the file or directory name ("." is the root).

@@ -92,12 +92,14 @@ func WithRetries(n int) Option { return func(c *config) { c.retries = n } }
 // discarded). Debug level shows the engine's decisions with their numbers.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
-// WithTimeout bounds each File call (default 10 minutes; 0: no bound);
-// File.SetDeadline and friends replace it for one handle. Calls that take a
-// context.Context use the context instead. A File call that times out has
-// had no effect (a Write longer than a block may have written a first part,
-// which its n reports), and once it returned the engine no longer reads
-// from or writes into the caller's buffer.
+// WithTimeout bounds each File call and each Collection call without a
+// context (OpenFile, Mkdir, Remove, Rename, Copy, Stat, ReadDir...; default
+// 10 minutes; 0: no bound); File.SetDeadline and friends replace it for one
+// handle. Calls that take a context.Context use the context instead. A call
+// that times out has had no effect (a Write longer than a block may have
+// written a first part, which its n reports; RenameTo, see there), and once
+// it returned the engine no longer reads from or writes into the caller's
+// buffer.
 func WithTimeout(d time.Duration) Option { return func(c *config) { c.timeout = d } }
 
 // DefaultMaxFileSize is the largest file an engine writes unless

@@ -33,8 +33,15 @@ func newROFile(segs []segments.Range, modTime time.Time) *roFile {
 	return &roFile{segs: segs, info: messages.FileInfo{Size: (&segments.File{Segments: segs}).Size(), ModTime: modTime}}
 }
 
-// readAt fills p from off; short only at the end of the file.
+// readAt fills p from off; short only at the end of the file. It honours
+// the handle's read deadline (SetReadDeadline) as the actor path does: a
+// read made after it fails at once, and a block still being fetched at it
+// is abandoned, leaving p as it was from that block on.
 func (r *roFile) readAt(f *File, op string, p []byte, off int64) (int, error) {
+	deadline := f.readDeadline.Load()
+	if err := f.expired(op, deadline); err != nil {
+		return 0, err
+	}
 	size := r.info.Size
 	if off >= size {
 		return 0, nil
@@ -46,7 +53,7 @@ func (r *roFile) readAt(f *File, op string, p []byte, off int64) (int, error) {
 		s := &r.segs[i]
 		in := off + int64(pos) - s.RangeStart
 		k := int(min(int64(n-pos), s.RangeSize-in))
-		if err := e.readBlock(s.Locator, s.SegmentOffset+in, p[pos:pos+k]); err != nil {
+		if err := e.readBlock(s.Locator, s.SegmentOffset+in, p[pos:pos+k], deadline); err != nil {
 			return 0, f.pathErr(op, err)
 		}
 		pos += k
@@ -89,8 +96,9 @@ func contains(l []string, s string) bool {
 
 // readBlock copies bytes [off, off+len(dst)) of the block locator into dst:
 // zeros for the padding block, else from the cache (a hit needs no context,
-// timer or allocation), else through a Get.
-func (e *Engine) readBlock(locator string, off int64, dst []byte) error {
+// timer or allocation), else through a Get that gives up at deadline (Unix
+// nanoseconds; 0: the engine's timeout).
+func (e *Engine) readBlock(locator string, off int64, dst []byte, deadline int64) error {
 	if isPaddingLocator(locator) {
 		clear(dst)
 		return nil
@@ -105,7 +113,7 @@ func (e *Engine) readBlock(locator string, off int64, dst []byte) error {
 			return nil
 		}
 	}
-	return e.fetch(messages.Fetch{Locator: locator, BlockOffset: off, Dst: dst})
+	return e.fetchBy(messages.Fetch{Locator: locator, BlockOffset: off, Dst: dst}, deadline)
 }
 
 // isPaddingLocator reports whether locator names the padding block (64 MiB

@@ -204,14 +204,98 @@ func (b *blockActor) onRepack(m *messages.Repack) {
 		b.buf = b.buf[:pos]
 		return
 	}
-	c := int64(cap(b.buf))
-	b.rt.Memory.Reserve(c, true)
-	nb := b.rt.Memory.Alloc(c)
+	var live int64
 	for _, e := range m.Extents {
-		nb = append(nb, b.buf[e.Offset:e.Offset+e.Size]...)
+		live += e.Size
 	}
-	b.rt.Memory.Free(b.buf)
-	b.buf = nb
+	c := int64(cap(b.buf))
+	switch {
+	case c-int64(len(b.buf)) >= live: // gather past the bytes, in the buffer's spare room
+		tail := b.buf[len(b.buf):len(b.buf)]
+		for _, e := range m.Extents {
+			tail = append(tail, b.buf[e.Offset:e.Offset+e.Size]...)
+		}
+		b.buf = b.buf[:copy(b.buf, tail)]
+	case b.rt.Memory.Reserve(c, false): // a second buffer, within the budget
+		nb := b.rt.Memory.Alloc(c)
+		for _, e := range m.Extents {
+			nb = append(nb, b.buf[e.Offset:e.Offset+e.Size]...)
+		}
+		b.rt.Memory.Free(b.buf)
+		b.buf = nb
+	case !overlapping(m.Extents): // no room: reorder in place
+		b.buf = repackInPlace(b.buf, m.Extents)
+	default: // never sent (a file names each byte of its block once): never lose bytes
+		b.rt.Memory.Reserve(c, true)
+		nb := b.rt.Memory.Alloc(c)
+		for _, e := range m.Extents {
+			nb = append(nb, b.buf[e.Offset:e.Offset+e.Size]...)
+		}
+		b.rt.Memory.Free(b.buf)
+		b.buf = nb
+	}
+}
+
+// overlapping reports whether two extents share a byte.
+func overlapping(extents []messages.Extent) bool {
+	sorted := append([]messages.Extent(nil), extents...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Offset < sorted[j].Offset })
+	for i := 1; i < len(sorted); i++ {
+		if sorted[i].Offset < sorted[i-1].Offset+sorted[i-1].Size {
+			return true
+		}
+	}
+	return false
+}
+
+// repackInPlace moves the extents of buf, which do not overlap, to its start
+// in the order given and returns buf cut after them, using no memory but a
+// few words per extent: they are first compacted in place in buffer order,
+// then each is rotated into its place. Each extent's rotation moves at most
+// the bytes of the extents not yet placed, so it costs more copying than
+// gathering into a second buffer; it serves only when the budget has no
+// room for one.
+func repackInPlace(buf []byte, extents []messages.Extent) []byte {
+	order := make([]int, len(extents))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(x, y int) bool { return extents[order[x]].Offset < extents[order[y]].Offset })
+	at := make([]int64, len(extents)) // where each extent is now
+	var pos int64
+	for _, i := range order { // moving down in buffer order never overwrites one not yet moved
+		e := extents[i]
+		copy(buf[pos:], buf[e.Offset:e.Offset+e.Size])
+		at[i] = pos
+		pos += e.Size
+	}
+	pos = 0
+	for i, e := range extents {
+		if a := at[i]; a != pos {
+			// The extents in [pos, a) move up by e.Size; e moves to pos.
+			rotateRight(buf[pos:a+e.Size], e.Size)
+			for j := i + 1; j < len(extents); j++ {
+				if at[j] >= pos && at[j] < a {
+					at[j] += e.Size
+				}
+			}
+		}
+		pos += e.Size
+	}
+	return buf[:pos]
+}
+
+// rotateRight rotates b right by k bytes (its last k bytes come first).
+func rotateRight(b []byte, k int64) {
+	reverse(b)
+	reverse(b[:k])
+	reverse(b[k:])
+}
+
+func reverse(b []byte) {
+	for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
+		b[i], b[j] = b[j], b[i]
+	}
 }
 
 func (b *blockActor) onSeal(ctx actorContext, m *messages.Seal) {
@@ -234,8 +318,9 @@ func (b *blockActor) notifyAccepted(ctx actorContext, notify *actor.PID) {
 // nil, is told when the put pool accepted it.
 func (b *blockActor) seal(ctx actorContext, notify *actor.PID) {
 	if b.padding && b.buf == nil {
-		b.rt.Memory.Reserve(keep.BlockSize, true)
-		b.buf = allocBuffer(keep.BlockSize)[:keep.BlockSize] // fresh, so zero
+		// Constant zeros, never written: not counted in the budget (see
+		// zeroBuffer), so that a hole never takes the engine over it.
+		b.buf = zeroBuffer(keep.BlockSize)
 	}
 	if err := b.sm.transition(messages.Pending); err != nil {
 		b.notifyAccepted(ctx, notify)
@@ -246,6 +331,7 @@ func (b *blockActor) seal(ctx actorContext, notify *actor.PID) {
 }
 
 func (b *blockActor) submit(ctx actorContext, notify *actor.PID) {
+	b.rt.Memory.Lend(b.buf) // the put worker gives it back when the upload ends
 	ctx.Send(b.rt.Puts, &messages.Submit{BlockID: b.sm.id, Block: b.self, Data: b.buf, Notify: notify})
 }
 
@@ -294,8 +380,7 @@ func (b *blockActor) onUploaded(ctx actorContext, m *messages.Uploaded) {
 		_ = b.sm.transition(messages.Committed)
 		b.locator = m.Locator
 		b.failure = nil
-		b.rt.Memory.Free(b.buf)
-		b.buf = nil
+		b.freeBuf()
 	}
 	for _, w := range b.waiters {
 		b.answer(ctx, w)
@@ -309,6 +394,7 @@ func (b *blockActor) onUploaded(ctx actorContext, m *messages.Uploaded) {
 
 func (b *blockActor) onPackCopy(ctx actorContext, m *messages.PackCopy) {
 	b.copying = true
+	b.rt.Memory.Lend(b.buf) // the packed block gives it back once copied
 	ctx.Send(m.Target, &messages.PackData{FromID: b.sm.id, From: b.self, File: m.File, Offset: m.Offset, Data: b.buf})
 }
 
@@ -327,6 +413,7 @@ func (b *blockActor) onPackData(ctx actorContext, m *messages.PackData) {
 		b.buf = b.buf[:end]
 	}
 	copy(b.buf[m.Offset:end], m.Data)
+	b.rt.Memory.GiveBack(m.Data)
 	b.pieces = append(b.pieces, packPiece{file: m.File, fromID: m.FromID, offset: m.Offset, size: int64(len(m.Data))})
 	b.received++
 	b.owners++
@@ -385,8 +472,7 @@ func (b *blockActor) onRelease(ctx actorContext) {
 
 // stop frees the buffer, becomes DELETED and stops the actor.
 func (b *blockActor) stop(ctx actorContext) {
-	b.rt.Memory.Free(b.buf)
-	b.buf = nil
+	b.freeBuf()
 	_ = b.sm.transition(messages.Deleted)
 	b.report(ctx)
 	for _, w := range b.waiters {
@@ -399,11 +485,26 @@ func (b *blockActor) stop(ctx actorContext) {
 }
 
 // onStopped gives the buffer back. One that an upload (PENDING) or a pack
-// copy may still be reading is retired instead: the engine releases it once
-// every actor stopped.
+// copy may still be reading is retired instead: it is freed when that
+// reader gives it back (Memory.GiveBack), not kept until the engine closes.
 func (b *blockActor) onStopped() {
-	if b.sm.state == messages.Pending || b.copying {
+	switch {
+	case b.padding && b.buf != nil && b.sm.state == messages.Pending:
+		b.rt.Memory.Keep(b.buf) // not counted; unmapped at Close
+		b.buf = nil
+	case b.sm.state == messages.Pending || b.copying:
 		b.rt.Memory.Retire(b.buf)
+		b.buf = nil
+	default:
+		b.freeBuf()
+	}
+}
+
+// freeBuf gives the buffer back: to the budget, or unmapped for the
+// padding block's zeros (never counted).
+func (b *blockActor) freeBuf() {
+	if b.padding {
+		freeBuffer(b.buf)
 	} else {
 		b.rt.Memory.Free(b.buf)
 	}

@@ -156,3 +156,55 @@ func TestPackedBlockClosesTheGapsOfRefusedSlots(t *testing.T) {
 	}, sent[:3])
 	assert.Equal(t, messages.Pending, p.sm.state)
 }
+
+func TestRepackInPlaceOrdersExtentsWithoutASecondBuffer(t *testing.T) {
+	tests := []struct {
+		name    string
+		buf     string
+		extents []messages.Extent
+		want    string
+	}{
+		{"reversed", "aaabbcccc", []messages.Extent{{Offset: 5, Size: 4}, {Offset: 3, Size: 2}, {Offset: 0, Size: 3}}, "ccccbbaaa"},
+		{"an overwrite appended at the end", "0123xx6789AB", []messages.Extent{{Offset: 0, Size: 4}, {Offset: 10, Size: 2}, {Offset: 6, Size: 4}}, "0123AB6789"},
+		{"gaps and a swap", "..ab..cdef.", []messages.Extent{{Offset: 6, Size: 4}, {Offset: 2, Size: 2}}, "cdefab"},
+		{"in order", "abcdef", []messages.Extent{{Offset: 0, Size: 2}, {Offset: 2, Size: 4}}, "abcdef"},
+		{"one byte each, shuffled", "abcde", []messages.Extent{{Offset: 3, Size: 1}, {Offset: 0, Size: 1}, {Offset: 4, Size: 1}, {Offset: 2, Size: 1}, {Offset: 1, Size: 1}}, "daecb"},
+		{"nothing", "abc", nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			buf := []byte(tt.buf)
+			got := repackInPlace(buf, tt.extents)
+			assert.Equal(t, tt.want, string(got))
+			if len(got) > 0 {
+				assert.Same(t, &buf[0], &got[0], "in place")
+			}
+		})
+	}
+}
+
+func TestBlockActorRepacksWithinTheBudget(t *testing.T) {
+	tests := []struct {
+		name    string
+		budget  int64 // the block's 16 bytes are reserved in it
+		extents []messages.Extent
+		want    string
+	}{
+		{"in the buffer's spare room", 16, []messages.Extent{{Offset: 12, Size: 2}, {Offset: 0, Size: 1}}, "mna"},
+		{"through a second buffer the budget has room for", 32, []messages.Extent{{Offset: 10, Size: 4}, {Offset: 0, Size: 5}}, "klmnabcde"},
+		{"in place when the budget is full", 16, []messages.Extent{{Offset: 10, Size: 4}, {Offset: 0, Size: 5}}, "klmnabcde"},
+		{"in place, many extents", 16, []messages.Extent{{Offset: 13, Size: 1}, {Offset: 1, Size: 3}, {Offset: 9, Size: 3}, {Offset: 0, Size: 1}}, "nbcdjkla"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, ctx := newTestBlock(64)
+			b.rt.Memory = NewMemory(tt.budget, 0)
+			require.True(t, b.rt.Memory.Reserve(16, false))
+			b.onAppend(ctx, &messages.Append{Data: []byte("abcdefghijklmn"), Capacity: 16, Reply: openReply()})
+			b.onRepack(&messages.Repack{Extents: tt.extents})
+			assert.Equal(t, tt.want, string(b.buf))
+			assert.LessOrEqual(t, b.rt.Memory.Peak(), tt.budget)
+			assert.Equal(t, int64(cap(b.buf)), b.rt.Memory.Used())
+		})
+	}
+}

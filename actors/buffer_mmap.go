@@ -33,3 +33,15 @@ func freeBuffer(b []byte) {
 	// (EINVAL: not a mapping) and is left to the garbage collector.
 	_ = syscall.Munmap(b[:cap(b)])
 }
+
+// zeroBuffer returns n zero bytes that are never written: a read-only
+// anonymous mapping, whose pages all map the kernel's one shared zero page,
+// so they cost address space but no memory (the padding block's bytes, not
+// counted in the budget). Release it with freeBuffer.
+func zeroBuffer(n int64) []byte {
+	b, err := syscall.Mmap(-1, 0, int(n), syscall.PROT_READ, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	if err != nil {
+		return make([]byte, n)
+	}
+	return b
+}

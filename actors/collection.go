@@ -25,6 +25,7 @@ type collectionActor struct {
 	root     *dirNode
 	created  time.Time // the modification time of files never opened and of directories
 	stopping bool      // the engine is closing: ignore everything
+	released *release  // set by ReleaseCollection: only wait for files to stop
 	last     lastWalk  // where the last walk ended (walk)
 }
 
@@ -137,6 +138,12 @@ func (c *collectionActor) Receive(ctx actor.Context) {
 	if c.stopping {
 		return
 	}
+	if c.released != nil {
+		if m, ok := ctx.Message().(*actor.Terminated); ok {
+			c.released.stopped(ctx, m.Who)
+		}
+		return
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			c.rt.panicked("collection", c.coll.ID, ctx.Message(), p, replyOf(ctx.Message()))
@@ -151,9 +158,93 @@ func (c *collectionActor) Receive(ctx actor.Context) {
 		c.onSnapshot(ctx, m)
 	case *messages.Passivate:
 		c.onPassivate(ctx, m)
+	case *messages.ReleaseCollection:
+		c.onRelease(ctx, m)
 	case *messages.Mkdir, *messages.Remove, *messages.Rename, *messages.Detach, *messages.Attach,
 		*messages.CopyOut, *messages.CopyIn, *messages.StatPath, *messages.ReadDir, *messages.ReplaceLocators:
+		if r := changeReply(m); r != nil && !r.Take() {
+			return // its caller gave up before: it has no effect
+		}
 		c.onNamespace(ctx, m)
+	}
+}
+
+// changeReply returns the Reply of a namespace request that changes the
+// tree (or, for CopyOut, retains blocks), which the actor takes
+// (messages.Reply.Take) before applying it; nil for a request that only
+// reads.
+func changeReply(msg any) *messages.Reply {
+	switch m := msg.(type) {
+	case *messages.Mkdir:
+		return m.Reply
+	case *messages.Remove:
+		return m.Reply
+	case *messages.Rename:
+		return m.Reply
+	case *messages.Detach:
+		return m.Reply
+	case *messages.Attach:
+		return m.Reply
+	case *messages.CopyOut:
+		return m.Reply
+	case *messages.CopyIn:
+		return m.Reply
+	}
+	return nil
+}
+
+// release is what a released collection actor waits for: the actors of
+// the files of its tree, then its own children (files moved to other
+// collections, which still run under it).
+type release struct {
+	waiting map[string]bool // the files of the tree not stopped yet, by PID id
+	reply   *messages.Reply // finished once waiting is empty; nil after
+}
+
+// onRelease stops the actors of the files of the tree (moved in or not:
+// ctx.Stop works on any actor; each is watched so that its end is seen),
+// forgets the tree, and waits for them (release.stopped).
+func (c *collectionActor) onRelease(ctx actor.Context, m *messages.ReleaseCollection) {
+	r := &release{waiting: make(map[string]bool), reply: m.Reply}
+	var visit func(d *dirNode)
+	visit = func(d *dirNode) {
+		for _, f := range d.files {
+			if f.pid != nil && !r.waiting[f.pid.Id] {
+				r.waiting[f.pid.Id] = true
+				ctx.Watch(f.pid)
+				ctx.Stop(f.pid)
+			}
+		}
+		for _, sub := range d.dirs {
+			visit(sub)
+		}
+	}
+	visit(c.root)
+	c.root, c.last = newDirNode(), lastWalk{}
+	c.released = r
+	for _, child := range ctx.Children() {
+		if !r.waiting[child.Id] { // a file spawned here that moved to another collection
+			*m.Lingering = true
+		}
+	}
+	r.stopped(ctx, nil)
+}
+
+// stopped notes that who (nil: none) stopped; once every file of the tree
+// did, it finishes the release, and once no child is left the actor stops.
+func (r *release) stopped(ctx actor.Context, who *actor.PID) {
+	if who != nil {
+		delete(r.waiting, who.Id)
+	}
+	if len(r.waiting) > 0 {
+		return
+	}
+	if r.reply != nil {
+		r.reply.Finish()
+		r.reply = nil
+	}
+	if len(ctx.Children()) == 0 {
+		ctx.Stop(ctx.Self())
 	}
 }
 
@@ -221,6 +312,9 @@ func (c *collectionActor) onOpenFile(ctx actorContext, m *messages.OpenFile) {
 	case fn == nil:
 		// A new file's actor starts open (no Open message to wait for):
 		// it is empty, so only its writer count needs setting.
+		if !m.Reply.Take() {
+			return // its caller gave up before: create nothing
+		}
 		fn = &fileNode{}
 		dir.files[base] = fn
 		c.coll.emit(ctx, messages.Event{Kind: messages.EventAdd, Path: name})

@@ -53,7 +53,6 @@ type fileActor struct {
 	packing     bool            // a PackCopy is in flight: defer everything else
 	parked      *pendingWrite   // a write waiting for room (memory, the put pool): defer everything else
 	unaccepted  map[string]bool // blocks sealed by writes that the put pool has not accepted yet
-	force       bool            // the BlockManager said to reserve even over budget
 	deferred    []any           // messages deferred while packing or waiting, in order
 	handles     int             // open handles (readers and writers)
 	unlinked    bool            // the file left the tree: stop once no handle is open (Unlink)
@@ -212,6 +211,9 @@ func (f *fileActor) handle(ctx actorContext, msg any) {
 }
 
 func (f *fileActor) onOpen(ctx actorContext, m *messages.Open) {
+	if !m.Reply.Take() {
+		return // its caller gave up while it waited here: no handle, no truncation
+	}
 	f.handles++
 	if m.Writer {
 		f.writers++
@@ -325,11 +327,9 @@ func (f *fileActor) onMemoryAvailable(ctx actorContext, m *messages.MemoryAvaila
 		return
 	}
 	f.parked = nil
-	f.force = m.Force
 	f.answering = w.r
 	f.continueWrite(ctx, *w)
 	f.answering = nil
-	f.force = false
 	f.replay(ctx)
 }
 
@@ -462,7 +462,7 @@ func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *mess
 	var capacity int64
 	if need := f.cur.wp + n; need > f.cur.cap {
 		capacity = f.nextCapacity(need)
-		if !f.rt.Memory.Reserve(capacity, f.force) {
+		if !f.rt.Memory.Reserve(capacity, false) {
 			if f.cur.wp == 0 {
 				return capacity, false
 			}

@@ -213,16 +213,15 @@ func (m *manager) relieve(ctx actorContext) {
 	if sealing > 0 {
 		return
 	}
-	if m.holdsErrors() {
-		m.scheduleRetry()
-		return
-	}
-	m.rt.Logger.Debug("memory budget exceeded and nothing to seal: letting writes go",
+	// Nothing to seal and no upload under way: the memory is held by
+	// blocks being packed, or reserved by writers whose blocks have not
+	// reported yet, or by blocks in ERROR. Each of those reports when it
+	// lets go (BlockStatus), which relieves again; the retry also looks
+	// again after a backoff. Writers wait meanwhile (or fail at their
+	// deadline): they never take the engine over its budget.
+	m.rt.Logger.Debug("memory budget exceeded and nothing to seal: writers wait",
 		"used", live, "waiting", len(m.waiters))
-	for _, w := range m.waiters {
-		ctx.Send(w.file, &messages.MemoryAvailable{Force: true})
-	}
-	m.waiters = m.waiters[:0]
+	m.scheduleRetry()
 }
 
 // holdsErrors reports whether blocks in ERROR hold memory.
@@ -255,18 +254,23 @@ func (m *manager) scheduleRetry() {
 
 // onRetryErrors retries the uploads of the blocks in ERROR while files
 // wait for memory (AwaitCommit: a block in ERROR goes back to PENDING; its
-// BlockResult to the manager is ignored).
+// BlockResult to the manager is ignored); with none in ERROR, it looks at
+// the waiting files again (relieve).
 func (m *manager) onRetryErrors(ctx actorContext) {
 	m.retry = nil
 	if len(m.waiters) == 0 {
 		return
 	}
-	m.rt.Logger.Debug("files wait for memory held by blocks in ERROR: retrying their uploads", "waiting", len(m.waiters))
-	for _, e := range m.blocks {
-		if e.state == messages.Error {
-			ctx.Send(e.pid, &messages.AwaitCommit{ReplyTo: m.self})
+	if m.holdsErrors() {
+		m.rt.Logger.Debug("files wait for memory held by blocks in ERROR: retrying their uploads", "waiting", len(m.waiters))
+		for _, e := range m.blocks {
+			if e.state == messages.Error {
+				ctx.Send(e.pid, &messages.AwaitCommit{ReplyTo: m.self})
+			}
 		}
+		return
 	}
+	m.relieve(ctx)
 }
 
 func (m *manager) onCandidate(ctx actorContext, c *messages.Candidate) {

@@ -38,15 +38,25 @@ func TestManagerSealsTheLargestWritableBlockWhileFilesWaitForMemory(t *testing.T
 	assert.Equal(t, []sentMsg{{"w2", &messages.MemoryAvailable{}}, {"w3", &messages.MemoryAvailable{}}}, ctx.take())
 }
 
-func TestManagerLetsFilesGoWhenNothingCanFreeMemory(t *testing.T) {
+func TestManagerKeepsFilesWaitingWhenNothingCanFreeMemoryYet(t *testing.T) {
 	rt := testRuntime(64)
 	rt.Memory = NewMemory(10, 0)
-	rt.Memory.Reserve(20, true)
+	rt.Memory.Reserve(10, false)
 	m := newManager(rt)
+	m.self = pid("manager")
 	ctx := &fakeCtx{}
-	m.onBlockStatus(ctx, &messages.BlockStatus{ID: "w", PID: pid("w"), State: messages.Writable, Capacity: 20})
+	m.onBlockStatus(ctx, &messages.BlockStatus{ID: "w", PID: pid("w"), State: messages.Writable, Capacity: 10})
 	m.onAwaitMemory(ctx, &messages.AwaitMemory{File: pid("f"), Bytes: 4})
-	assert.Equal(t, []sentMsg{{"f", &messages.MemoryAvailable{Force: true}}}, ctx.take(), "an ownerless block cannot be sealed")
+	assert.Empty(t, ctx.take(), "an ownerless block cannot be sealed: the file waits, within the budget")
+	require.NotNil(t, m.retry, "and the manager looks again later")
+	m.retry.Stop()
+	m.onRetryErrors(ctx)
+	assert.Empty(t, ctx.take(), "still no room")
+	m.retry.Stop()
+	rt.Memory.Unreserve(10)
+	m.onBlockStatus(ctx, &messages.BlockStatus{ID: "w", PID: pid("w"), State: messages.Committed})
+	assert.Equal(t, []sentMsg{{"f", &messages.MemoryAvailable{}}}, ctx.take(), "the block let its memory go")
+	assert.LessOrEqual(t, rt.Memory.Peak(), int64(10))
 }
 
 func TestManagerRetriesBlocksInErrorInsteadOfExceedingTheBudget(t *testing.T) {

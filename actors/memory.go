@@ -3,6 +3,7 @@ package actors
 import (
 	"math/bits"
 	"sync"
+	"unsafe"
 )
 
 // Memory accounts for every block buffer of an engine — writable, queued
@@ -25,7 +26,8 @@ type Memory struct {
 	pooled    int64 // capacity held in free lists
 	maxPooled int64
 	free      map[int64][][]byte
-	retired   [][]byte // buffers of stopped actors, released by Close
+	lent      map[*byte]int    // buffers an upload or a pack copy reads, by first byte: how many
+	retired   map[*byte][]byte // buffers of stopped actors that are lent: freed when given back
 	closed    bool
 	denied    int64 // Reserve calls refused: each made a write seal early or wait
 	peak      int64 // the most live ever reached
@@ -40,7 +42,8 @@ const MinCapacity = 512
 // NewMemory returns a budget of limit bytes that recycles up to maxPooled
 // bytes of freed buffers.
 func NewMemory(limit, maxPooled int64) *Memory {
-	return &Memory{limit: limit, maxPooled: maxPooled, free: make(map[int64][][]byte)}
+	return &Memory{limit: limit, maxPooled: maxPooled, free: make(map[int64][][]byte),
+		lent: make(map[*byte]int), retired: make(map[*byte][]byte)}
 }
 
 // Limit returns the budget in bytes.
@@ -102,9 +105,41 @@ func (m *Memory) Free(buf []byte) {
 	m.pooled += n
 }
 
-// Retire releases buf's capacity but keeps the buffer until Close: an
-// actor that stops while another may still read its buffer (an upload, a
-// pack copy) retires it instead of freeing it.
+// Lend records that an upload or a pack copy is about to read buf, until
+// it gives it back (GiveBack): a block that stops meanwhile retires its
+// buffer instead of freeing it. Called by the block before it hands buf on.
+func (m *Memory) Lend(buf []byte) {
+	if cap(buf) == 0 {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.lent[unsafe.SliceData(buf)]++
+}
+
+// GiveBack ends a Lend of buf: once no reader is left, a buffer retired
+// meanwhile is freed (never recycled: it may be the padding block's
+// read-only zeros). Called by the reader when it is done with buf.
+func (m *Memory) GiveBack(buf []byte) {
+	if cap(buf) == 0 {
+		return
+	}
+	p := unsafe.SliceData(buf)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.lent[p]--; m.lent[p] > 0 {
+		return
+	}
+	delete(m.lent, p)
+	if b, ok := m.retired[p]; ok {
+		delete(m.retired, p)
+		freeBuffer(b)
+	}
+}
+
+// Retire releases buf's capacity for a stopping actor whose buffer an
+// upload or a pack copy may still read (Lend): the buffer is freed when the
+// last reader gives it back, at once if none is left.
 func (m *Memory) Retire(buf []byte) {
 	if buf == nil {
 		return
@@ -112,12 +147,40 @@ func (m *Memory) Retire(buf []byte) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.live -= int64(cap(buf))
-	m.retired = append(m.retired, buf)
+	m.retireLocked(buf)
 }
 
-// Close releases every recycled and retired buffer. Call it once nothing
-// uses the buffers any more (every actor stopped); later Frees release
-// buffers at once.
+// Keep is Retire for a buffer the budget never counted: the padding block's
+// zeros.
+func (m *Memory) Keep(buf []byte) {
+	if buf == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.retireLocked(buf)
+}
+
+func (m *Memory) retireLocked(buf []byte) {
+	p := unsafe.SliceData(buf)
+	if m.lent[p] > 0 {
+		m.retired[p] = buf
+		return
+	}
+	freeBuffer(buf)
+}
+
+// Retired returns how many retired buffers wait for their readers.
+func (m *Memory) Retired() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.retired)
+}
+
+// Close releases every recycled buffer. Call it once nothing uses the
+// buffers any more (every actor stopped); later Frees release buffers at
+// once. A retired buffer that a reader still holds (an upload abandoned at
+// Close) is freed when the reader gives it back, never under it.
 func (m *Memory) Close() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -127,10 +190,7 @@ func (m *Memory) Close() {
 		}
 		delete(m.free, size)
 	}
-	for _, b := range m.retired {
-		freeBuffer(b)
-	}
-	m.retired, m.pooled, m.closed = nil, 0, true
+	m.pooled, m.closed = 0, true
 }
 
 // Unreserve releases n bytes reserved but never allocated.

@@ -48,3 +48,37 @@ func TestMemoryReservesWithinTheBudgetAndRecyclesBuffers(t *testing.T) {
 	require.True(t, m.Reserve(90, false), "recycled buffers are dropped to make room")
 	assert.Equal(t, int64(90), m.Used())
 }
+
+func TestARetiredBufferIsFreedWhenItsLastReaderGivesItBack(t *testing.T) {
+	tests := []struct {
+		name  string
+		steps string // l: Lend, r: Retire, g: GiveBack
+		held  []int  // Retired() after each step
+	}{
+		{"retired while uploading", "lrg", []int{0, 1, 0}},
+		{"upload ended first", "lgr", []int{0, 0, 0}},
+		{"never lent", "r", []int{0}},
+		{"two readers", "llrgg", []int{0, 0, 1, 1, 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := NewMemory(1<<20, 1<<20)
+			require.True(t, m.Reserve(4096, false))
+			buf := m.Alloc(4096)
+			for i, step := range tt.steps {
+				switch step {
+				case 'l':
+					m.Lend(buf)
+				case 'r':
+					m.Retire(buf)
+				case 'g':
+					m.GiveBack(buf)
+				}
+				assert.Equal(t, tt.held[i], m.Retired(), "after step %d (%c)", i, step)
+			}
+			live, pooled := m.Stats()
+			assert.Equal(t, int64(0), live)
+			assert.Equal(t, int64(0), pooled, "a retired buffer is freed, never recycled")
+		})
+	}
+}

@@ -112,6 +112,7 @@ func (w *putWorker) Receive(ctx actor.Context) {
 
 func (w *putWorker) onUpload(ctx actorContext, coordinator, self *actor.PID, m *messages.Upload) {
 	loc, err := w.put(m.Submit.Data)
+	w.rt.Memory.GiveBack(m.Submit.Data) // lent by the block (submit); freed now if it stopped meanwhile
 	ctx.Send(m.Submit.Block, &messages.Uploaded{Locator: loc, Err: err})
 	ctx.Send(coordinator, &messages.WorkerIdle{Worker: self})
 }

@@ -40,10 +40,11 @@ type System struct {
 	dispatcher *Dispatcher
 	blocking   *Dispatcher
 
-	mu       sync.Mutex                // guards tops, colls and stopping
-	tops     []namedPID                // engine-wide actors, stopped by Stop
-	colls    map[string]collectionPIDs // each open collection's actors, by id: stopped by StopCollection or Stop
-	stopping bool                      // set by Stop: no collection is spawned after it
+	mu        sync.Mutex                // guards tops, colls and stopping
+	tops      []namedPID                // engine-wide actors, stopped by Stop
+	colls     map[string]collectionPIDs // each open collection's actors, by id: stopped by StopCollection or Stop
+	lingering []namedPID                // released collection actors still the parents of files moved away: stopped by Stop
+	stopping  bool                      // set by Stop: no collection is spawned after it
 }
 
 // collectionPIDs are a collection's actor (the parent of its files' actors,
@@ -143,13 +144,15 @@ func (s *System) SpawnCollection(coll *CollectionRuntime, subs *Subscribers, roo
 	return pid
 }
 
-// StopCollection stops a collection's actors — its collection actor, with
-// its files' actors and their blocks, and its event actor — waits at most
-// timeout for them, and tells the BlockManager to forget the collection's
-// packing candidates. Their buffers go back to the budget; those an upload
-// may still read are kept until the engine closes (Memory.Retire). An actor
-// that did not stop in time is named in a *StopError. Once Stop has begun it
-// does nothing: Stop stops everything.
+// StopCollection stops a collection's actors — the actors of the files of
+// its tree, with their blocks (ReleaseCollection), its collection actor and
+// its event actor — waits at most timeout for them, and tells the
+// BlockManager to forget the collection's packing candidates. Their buffers
+// go back to the budget; those an upload may still read are freed when it
+// ends (Memory.Retire). A file the collection's actor spawned that moved to
+// another collection (RenameTo) goes on: the actor stays as its parent until
+// it stopped (or until Stop). An actor that did not stop in time is named in
+// a *StopError. Once Stop has begun it does nothing: Stop stops everything.
 func (s *System) StopCollection(id string, timeout time.Duration) error {
 	s.mu.Lock()
 	c, ok := s.colls[id]
@@ -159,7 +162,26 @@ func (s *System) StopCollection(id string, timeout time.Duration) error {
 	if !ok || stopping {
 		return nil
 	}
-	abandoned := s.stopAll([]namedPID{c.coll, c.events}, timeout)
+	deadline := time.Now().Add(timeout)
+	var abandoned []string
+	var lingering bool
+	r := messages.NewReply()
+	s.Send(c.coll.pid, &messages.ReleaseCollection{Lingering: &lingering, Reply: r})
+	t := time.NewTimer(timeout)
+	select {
+	case <-r.Done():
+		t.Stop()
+		r.Release()
+		if lingering {
+			s.mu.Lock()
+			s.lingering = append(s.lingering, c.coll)
+			s.mu.Unlock()
+		}
+	case <-t.C:
+		abandoned = append(abandoned, c.coll.name)
+		s.RT.System.Root.Stop(c.coll.pid)
+	}
+	abandoned = append(abandoned, s.stopAll([]namedPID{c.events}, max(time.Until(deadline), timeout/10))...)
 	s.Send(s.RT.Manager, &messages.ForgetCollection{Collection: id})
 	if len(abandoned) > 0 {
 		return &StopError{Abandoned: abandoned}
@@ -204,7 +226,8 @@ func (s *System) Stop(timeout time.Duration, stopped func()) error {
 		tops = append(tops, s.colls[id].coll)
 		events = append(events, s.colls[id].events)
 	}
-	s.tops, s.colls, s.stopping = nil, nil, true
+	tops = append(tops, s.lingering...)
+	s.tops, s.colls, s.lingering, s.stopping = nil, nil, nil, true
 	s.mu.Unlock()
 	abandoned := s.stopAll(tops, timeout)
 	stopped()

@@ -92,3 +92,14 @@ type Passivate struct {
 	ModTime  time.Time
 	Seen     uint64
 }
+
+// ReleaseCollection releases a collection's actor (Collection.Close): it
+// stops the actors of the files in its tree and finishes Reply once they
+// stopped, then takes no more requests. Files it spawned that moved to
+// another collection (RenameTo) are that collection's now: it stays, as
+// their parent only, until the last of them stopped, and sets Lingering.
+// Sender: the engine.
+type ReleaseCollection struct {
+	Lingering *bool
+	Reply     *Reply
+}

@@ -158,12 +158,10 @@ type SealBlock struct {
 	BlockID string
 }
 
-// MemoryAvailable answers AwaitMemory: the file may reserve its buffer now.
-// With Force it reserves even over budget (nothing in flight can free
-// memory: only blocks in ERROR hold it). Sender: the BlockManager.
-type MemoryAvailable struct {
-	Force bool
-}
+// MemoryAvailable answers AwaitMemory: the file may reserve its buffer now
+// (within the budget; if another took the room first, it asks again).
+// Sender: the BlockManager.
+type MemoryAvailable struct{}
 
 // Cancel withdraws the facade request that carries Reply: its caller gave
 // up (deadline passed, context cancelled). A request the FileActor still

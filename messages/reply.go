@@ -23,7 +23,8 @@ type Reply struct {
 	pending atomic.Int32
 	failed  atomic.Bool
 	err     error
-	noReuse bool // set by the facade (Cancelled): Release must not pool it
+	noReuse bool         // set by the facade (Cancelled): Release must not pool it
+	claim   atomic.Int32 // claimOpen, claimTaken or claimWithdrawn (Take, Withdraw)
 
 	// N is the number of bytes the request moved. Written by the one party
 	// the protocol names (the FileActor for writes and reads).
@@ -84,6 +85,35 @@ func (r *Reply) Err() error { return r.err }
 // facade before it sends the Cancel.
 func (r *Reply) Cancelled() { r.noReuse = true }
 
+const (
+	claimOpen int32 = iota
+	claimTaken
+	claimWithdrawn
+)
+
+// Take claims the request carrying r for the actor about to apply it, and
+// reports whether it may: false means the facade withdrew it (Withdraw) and
+// the actor must drop the message without touching r or anything the
+// message points at. Called by the actor that makes the request's change
+// (the collection's actor for namespace changes, the file's actor for the
+// Open of an existing file), once, before the change.
+func (r *Reply) Take() bool {
+	return r.claim.CompareAndSwap(claimOpen, claimTaken) || r.claim.Load() == claimTaken
+}
+
+// Withdraw is the facade's side of Take: after its wait timed out, it
+// reports whether the request is withdrawn (true: no actor applied it nor
+// ever will, and r must not be released, since the message may still be
+// queued) or already taken (false: an actor applies it, and r finishes
+// soon).
+func (r *Reply) Withdraw() bool {
+	if r.claim.CompareAndSwap(claimOpen, claimWithdrawn) {
+		r.noReuse = true
+		return true
+	}
+	return false
+}
+
 // Release returns r to the pool. Call it only after Done was received.
 func (r *Reply) Release() {
 	if r.noReuse {
@@ -94,5 +124,6 @@ func (r *Reply) Release() {
 	r.N = 0
 	r.Offset = 0
 	r.pending.Store(0)
+	r.claim.Store(claimOpen)
 	replyPool.Put(r)
 }
