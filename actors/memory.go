@@ -177,10 +177,10 @@ func (m *Memory) Retired() int {
 	return len(m.retired)
 }
 
-// Close releases every recycled buffer. Call it once nothing uses the
-// buffers any more (every actor stopped); later Frees release buffers at
-// once. A retired buffer that a reader still holds (an upload abandoned at
-// Close) is freed when the reader gives it back, never under it.
+// Close releases every recycled and retired buffer. Call it only once
+// nothing uses the buffers any more (every actor stopped, put workers
+// included: a retired buffer may still be lent to an upload that was queued
+// and dropped); later Frees release buffers at once.
 func (m *Memory) Close() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -190,6 +190,11 @@ func (m *Memory) Close() {
 		}
 		delete(m.free, size)
 	}
+	for p, b := range m.retired {
+		freeBuffer(b)
+		delete(m.retired, p)
+	}
+	clear(m.lent)
 	m.pooled, m.closed = 0, true
 }
 
