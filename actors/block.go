@@ -516,3 +516,19 @@ func md5Locator(data []byte) string {
 	sum := md5.Sum(data)
 	return fmt.Sprintf("%x+%s", sum, strconv.Itoa(len(data)))
 }
+
+// onHashBlock answers the block's locator, hashing its bytes when it has no
+// locator yet.
+func (b *blockActor) onHashBlock(m *messages.HashBlock) {
+	switch {
+	case b.sm.state == messages.Committed:
+		*m.Out = b.locator
+	case b.sm.state == messages.Deleted:
+		m.Reply.SetErr(errBlockDeleted)
+	case b.padding && b.buf == nil:
+		*m.Out = keep.PaddingBlockLocator
+	default:
+		*m.Out = md5Locator(b.buf)
+	}
+	m.Reply.Finish()
+}

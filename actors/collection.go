@@ -464,3 +464,52 @@ func (c *collectionActor) unlink(ctx actorContext, n node) {
 		c.unlink(ctx, node{file: f})
 	}
 }
+
+// onReplaceLocators replaces locators in the files never opened (their
+// segments are copied first: copies may share them) and forwards the
+// request to every open file.
+func (c *collectionActor) onReplaceLocators(ctx actorContext, m *messages.ReplaceLocators) {
+	// prefix is the path of the directory visited, built in place (as in
+	// onSnapshot): only the changed files' paths are allocated.
+	var prefix []byte
+	var visit func(d *dirNode)
+	visit = func(d *dirNode) {
+		for name, fn := range d.files {
+			if fn.pid != nil {
+				m.Reply.Add(1)
+				c.sendFile(ctx, fn, m)
+				continue
+			}
+			if segs, ok := replaced(fn.segs, m.Map); ok {
+				fn.segs = segs
+				c.coll.Changes.Add(1)
+				c.emit(ctx, messages.EventTok, joined(prefix, name))
+			}
+		}
+		for name, sub := range d.dirs {
+			mark := len(prefix)
+			prefix = append(append(prefix, name...), '/')
+			visit(sub)
+			prefix = prefix[:mark]
+		}
+	}
+	visit(c.root)
+	m.Reply.Finish()
+}
+
+// replaced returns a copy of segs with the locators of m replaced, or false
+// when none is.
+func replaced(segs []segments.Range, m map[string]string) ([]segments.Range, bool) {
+	var out []segments.Range
+	for i, s := range segs {
+		loc, ok := m[s.Locator]
+		if !ok {
+			continue
+		}
+		if out == nil {
+			out = append([]segments.Range(nil), segs...)
+		}
+		out[i].Locator = loc
+	}
+	return out, out != nil
+}
