@@ -10,7 +10,6 @@ import (
 
 	"github.com/arvfile/arvfile/messages"
 	"github.com/arvfile/arvfile/segments"
-	"github.com/asynkron/protoactor-go/actor"
 )
 
 // The collection actor's namespace requests (messages/namespace.go): each
@@ -593,27 +592,6 @@ func (c *collectionActor) copiedFile(ctx actorContext, name string, e *messages.
 		c.sendFile(ctx, fn, &messages.AdoptBlock{ID: dupID, Data: e.Dup.Data})
 	}
 	return fn
-}
-
-// ReleaseCopy gives back what a CopyOut collected and no CopyIn used: it
-// releases the retained blocks and frees the duplicated bytes.
-func (rt *Runtime) ReleaseCopy(ctx interface{ Send(*actor.PID, any) }, src *messages.CopySource) {
-	if src == nil {
-		return
-	}
-	for i := range src.Entries {
-		e := &src.Entries[i]
-		for id, pid := range e.Blocks {
-			if id != messages.PaddingBlockID {
-				ctx.Send(pid, &messages.Release{})
-			}
-		}
-		e.Blocks = nil
-		if e.Dup != nil {
-			rt.Memory.Free(e.Dup.Data)
-			e.Dup = nil
-		}
-	}
 }
 
 func (c *collectionActor) onStatPath(ctx actorContext, m *messages.StatPath) {
