@@ -3,7 +3,6 @@ package arvfile
 import (
 	"fmt"
 	"sort"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -77,7 +76,7 @@ func (r *roFile) prefetch(e *Engine, last int) {
 		if s.RangeStart-r.segs[last].RangeStart > limit {
 			break
 		}
-		if isPaddingLocator(s.Locator) || s.Locator == r.segs[last].Locator || contains(locs, s.Locator) {
+		if keep.IsPaddingLocator(s.Locator) || s.Locator == r.segs[last].Locator || contains(locs, s.Locator) {
 			continue
 		}
 		locs = append(locs, s.Locator)
@@ -99,7 +98,7 @@ func contains(l []string, s string) bool {
 // timer or allocation), else through a Get that gives up at deadline (Unix
 // nanoseconds; 0: the engine's timeout).
 func (e *Engine) readBlock(locator string, off int64, dst []byte, deadline int64) error {
-	if isPaddingLocator(locator) {
+	if keep.IsPaddingLocator(locator) {
 		clear(dst)
 		return nil
 	}
@@ -114,11 +113,4 @@ func (e *Engine) readBlock(locator string, off int64, dst []byte, deadline int64
 		}
 	}
 	return e.fetchBy(messages.Fetch{Locator: locator, BlockOffset: off, Dst: dst}, deadline)
-}
-
-// isPaddingLocator reports whether locator names the padding block (64 MiB
-// of zeros), with or without hints.
-func isPaddingLocator(locator string) bool {
-	p := keep.PaddingBlockLocator
-	return strings.HasPrefix(locator, p) && (len(locator) == len(p) || locator[len(p)] == '+')
 }

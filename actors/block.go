@@ -1,11 +1,9 @@
 package actors
 
 import (
-	"crypto/md5"
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
 
 	"github.com/arvfile/arvfile/keep"
 	"github.com/arvfile/arvfile/messages"
@@ -376,7 +374,7 @@ func (b *blockActor) onUploaded(ctx actorContext, m *messages.Uploaded) {
 		if err := b.mustTransition(messages.Error); err != nil {
 			return
 		}
-		b.failure = &messages.BlockFailure{BlockID: b.sm.id, Locator: md5Locator(b.buf), Err: m.Err}
+		b.failure = &messages.BlockFailure{BlockID: b.sm.id, Locator: keep.BlockLocatorOf(b.buf), Err: m.Err}
 		b.rt.Logger.Debug("block upload failed", "block", b.sm.id, "bytes", len(b.buf), "err", m.Err)
 	} else {
 		if err := b.mustTransition(messages.Committed); err != nil {
@@ -529,12 +527,6 @@ func (b *blockActor) freeBuf() {
 	b.buf = nil
 }
 
-// md5Locator returns md5+size of data.
-func md5Locator(data []byte) string {
-	sum := md5.Sum(data)
-	return fmt.Sprintf("%x+%s", sum, strconv.Itoa(len(data)))
-}
-
 // onHashBlock answers the block's locator, hashing its bytes when it has no
 // locator yet.
 func (b *blockActor) onHashBlock(m *messages.HashBlock) {
@@ -546,7 +538,7 @@ func (b *blockActor) onHashBlock(m *messages.HashBlock) {
 	case b.padding && b.buf == nil:
 		*m.Out = keep.PaddingBlockLocator
 	default:
-		*m.Out = md5Locator(b.buf)
+		*m.Out = keep.BlockLocatorOf(b.buf)
 	}
 	m.Reply.Finish()
 }

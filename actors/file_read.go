@@ -76,8 +76,7 @@ func isPadding(loc string) bool {
 	if loc == messages.PaddingBlockID {
 		return true
 	}
-	p := keep.PaddingBlockLocator
-	return len(loc) >= len(p) && loc[:len(p)] == p && (len(loc) == len(p) || loc[len(p)] == '+')
+	return keep.IsPaddingLocator(loc)
 }
 
 func (f *fileActor) onGetSegments(m *messages.GetSegments) {
