@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"sort"
 	"strings"
 	"sync"
@@ -306,7 +307,11 @@ func (c *Collection) ManifestText(ctx context.Context, opts ManifestOptions) (st
 			return "", err
 		}
 	}
-	return segments.FormatManifest(buildTree(files), segments.FormatOptions{Stripped: opts.Stripped}), nil
+	tree, err := buildTree(files)
+	if err != nil {
+		return "", err
+	}
+	return segments.FormatManifest(tree, segments.FormatOptions{Stripped: opts.Stripped}), nil
 }
 
 // committedSegments returns every file's committed segments.
@@ -330,28 +335,26 @@ func (c *Collection) committedSegments(ctx context.Context) ([]fileSegments, err
 	return files, nil
 }
 
-// buildTree makes a manifest tree of files.
-func buildTree(files []fileSegments) *segments.Dir {
-	root := &segments.Dir{Dirs: map[string]*segments.Dir{}, Files: map[string]*segments.File{}}
+// buildTree makes a manifest tree of files. The collection actor only
+// holds valid paths, so the error (segments.Dir.MkdirAll's, for an invalid
+// component or a directory named like a file) is not expected.
+func buildTree(files []fileSegments) (*segments.Dir, error) {
+	root := segments.NewDir()
 	for _, f := range files {
-		d := root
-		parts := strings.Split(f.path, "/")
 		if f.dir {
-			parts = append(parts, "") // every part is a directory
-		}
-		for _, p := range parts[:len(parts)-1] {
-			sub := d.Dirs[p]
-			if sub == nil {
-				sub = &segments.Dir{Dirs: map[string]*segments.Dir{}, Files: map[string]*segments.File{}}
-				d.Dirs[p] = sub
+			if _, err := root.MkdirAll(f.path); err != nil {
+				return nil, err
 			}
-			d = sub
+			continue
 		}
-		if !f.dir {
-			d.Files[parts[len(parts)-1]] = &segments.File{Segments: f.segs}
+		dir, name := path.Split(f.path)
+		d, err := root.MkdirAll(strings.TrimSuffix(dir, "/"))
+		if err != nil {
+			return nil, err
 		}
+		d.Files[name] = &segments.File{Segments: f.segs}
 	}
-	return root
+	return root, nil
 }
 
 // Subscribe calls fn with every later change to the collection's files, in

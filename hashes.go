@@ -26,7 +26,11 @@ func (c *Collection) PortableManifestText(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return segments.FormatManifest(buildTree(files), segments.FormatOptions{Stripped: true}), nil
+	tree, err := buildTree(files)
+	if err != nil {
+		return "", err
+	}
+	return segments.FormatManifest(tree, segments.FormatOptions{Stripped: true}), nil
 }
 
 // PortableDataHash returns the collection's portable data hash: the md5 of

@@ -372,6 +372,25 @@ func (c *collectionActor) walk(p string, create bool) (*dirNode, error) {
 			n, rest = l.dir, p[len(l.path)+1:]
 		}
 	}
+	n, err := n.descend(rest, create, nil)
+	if err != nil {
+		return nil, err
+	}
+	c.last = lastWalk{path: p, dir: n}
+	return n, nil
+}
+
+// descend returns the directory at the slash-separated relative path p
+// below n ("" is n itself). A missing directory is created when create is
+// set — created, if not nil, is then told its parent and its path relative
+// to n — and fails the walk with fs.ErrNotExist otherwise; a component that
+// names a file fails it with syscall.ENOTDIR (directories created before it
+// stay).
+func (n *dirNode) descend(p string, create bool, created func(parent *dirNode, rel string)) (*dirNode, error) {
+	if p == "" {
+		return n, nil
+	}
+	rest := p
 	for {
 		part, tail, more := strings.Cut(rest, "/")
 		if _, isFile := n.files[part]; isFile {
@@ -384,15 +403,16 @@ func (c *collectionActor) walk(p string, create bool) (*dirNode, error) {
 			}
 			next = newDirNode()
 			n.dirs[part] = next
+			if created != nil {
+				created(n, p[:len(p)-len(rest)+len(part)])
+			}
 		}
 		n = next
 		if !more {
-			break
+			return n, nil
 		}
 		rest = tail
 	}
-	c.last = lastWalk{path: p, dir: n}
-	return n, nil
 }
 
 // joined returns prefix followed by name as a new string.
