@@ -234,35 +234,50 @@ func (c *Collection) commitAll(ctx context.Context) ([]fileSegments, error) {
 	}
 	r.Release()
 
-	outs := map[int]*messages.SyncResult{}
-	entries, err := c.snapshot(ctx, func(i int, file *actor.PID, r *messages.Reply) any {
-		out := new(messages.SyncResult)
-		outs[i] = out
-		return &messages.Sync{Out: out, Reply: r}
-	})
-	if err != nil {
-		return nil, err
-	}
-	files := make([]fileSegments, len(entries))
 	var failed []messages.BlockFailure
 	seen := make(map[string]bool)
-	for i, en := range entries {
-		files[i] = fileSegments{path: en.Path, segs: en.Segments, dir: en.Dir}
-		out := outs[i]
-		if out == nil {
-			continue
-		}
-		files[i].segs = out.Segments
+	files, err := askEveryFile(ctx, c, func(out *messages.SyncResult, r *messages.Reply) any {
+		return &messages.Sync{Out: out, Reply: r}
+	}, func(out *messages.SyncResult) []segments.Range {
 		for _, f := range out.Failures {
 			if !seen[f.BlockID] {
 				seen[f.BlockID] = true
 				failed = append(failed, f)
 			}
 		}
+		return out.Segments
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(failed) > 0 {
 		sort.Slice(failed, func(i, j int) bool { return failed[i].BlockID < failed[j].BlockID })
 		return files, &KeepWriteError{Failed: failed}
+	}
+	return files, nil
+}
+
+// askEveryFile lists the collection's files with their segments: for each
+// file that has an actor, the segments that segsOf reads from its answer to
+// the message ask makes (ask runs on the collection actor's goroutine,
+// segsOf on the caller's, in the files' order, once every file answered);
+// for the others, and for empty directories, the snapshot's.
+func askEveryFile[T any](ctx context.Context, c *Collection, ask func(out *T, r *messages.Reply) any, segsOf func(out *T) []segments.Range) ([]fileSegments, error) {
+	outs := map[int]*T{}
+	entries, err := c.snapshot(ctx, func(i int, file *actor.PID, r *messages.Reply) any {
+		out := new(T)
+		outs[i] = out
+		return ask(out, r)
+	})
+	if err != nil {
+		return nil, err
+	}
+	files := make([]fileSegments, len(entries))
+	for i, en := range entries {
+		files[i] = fileSegments{path: en.Path, segs: en.Segments, dir: en.Dir}
+		if out := outs[i]; out != nil {
+			files[i].segs = segsOf(out)
+		}
 	}
 	return files, nil
 }
@@ -316,23 +331,9 @@ func (c *Collection) ManifestText(ctx context.Context, opts ManifestOptions) (st
 
 // committedSegments returns every file's committed segments.
 func (c *Collection) committedSegments(ctx context.Context) ([]fileSegments, error) {
-	outs := map[int]*[]segments.Range{}
-	entries, err := c.snapshot(ctx, func(i int, file *actor.PID, r *messages.Reply) any {
-		out := new([]segments.Range)
-		outs[i] = out
+	return askEveryFile(ctx, c, func(out *[]segments.Range, r *messages.Reply) any {
 		return &messages.GetSegments{OnlyCommitted: true, Out: out, Reply: r}
-	})
-	if err != nil {
-		return nil, err
-	}
-	files := make([]fileSegments, len(entries))
-	for i, en := range entries {
-		files[i] = fileSegments{path: en.Path, segs: en.Segments, dir: en.Dir}
-		if out := outs[i]; out != nil {
-			files[i].segs = *out
-		}
-	}
-	return files, nil
+	}, func(out *[]segments.Range) []segments.Range { return *out })
 }
 
 // buildTree makes a manifest tree of files. The collection actor only
