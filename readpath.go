@@ -69,28 +69,11 @@ func (r *roFile) prefetch(e *Engine, last int) {
 	if r.prefetched.Swap(int64(last)+1) == int64(last)+1 {
 		return
 	}
-	limit := int64(e.cfg.prefetch) * keep.BlockSize
-	var locs []string
-	for i := last + 1; i < len(r.segs) && len(locs) < e.cfg.prefetch; i++ {
-		s := &r.segs[i]
-		if s.RangeStart-r.segs[last].RangeStart > limit {
-			break
-		}
-		if keep.IsPaddingLocator(s.Locator) || s.Locator == r.segs[last].Locator || contains(locs, s.Locator) {
-			continue
-		}
-		locs = append(locs, s.Locator)
-	}
-	e.prefetch(locs)
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
+	s := &r.segs[last]
+	next := segments.LocatorsAndRanges(r.segs, s.RangeStart+s.RangeSize, int64(e.cfg.prefetch)*keep.BlockSize, 32)
+	e.prefetch(segments.PrefetchChoice(next, e.cfg.prefetch, func(loc string) bool {
+		return keep.IsPaddingLocator(loc) || loc == s.Locator
+	}))
 }
 
 // readBlock copies bytes [off, off+len(dst)) of the block locator into dst:

@@ -43,10 +43,10 @@
 // # The commit pipeline
 //
 // Collection.Commit sends PackAll to the BlockManager: its packer gathers
-// the closed small files' blocks into a packed block (PackOffer, PackAnswer,
-// PackCopy, PackData, PackSeal, PackCopied), then answers. The facade then sends the
-// collection actor a Snapshot whose Forward makes one Sync per file actor,
-// all under one Reply. Each file actor (startSync) seals its current block,
+// the closed small files' blocks into a packed block (PackOffer,
+// PackAnswer, PackCopy, PackData, PackSeal, PackCopied), then answers. The
+// facade then sends the collection actor a Snapshot whose Forward makes
+// one Sync per file actor, all under one Reply. Each file actor (startSync) seals its current block,
 // sends AwaitCommit to every buffer block its segments name and, as each
 // BlockResult arrives, replaces the block id by its locator (replaceBlock);
 // finishSync answers a SyncResult with the segments and any BlockFailure.

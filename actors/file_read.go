@@ -46,29 +46,21 @@ func (f *fileActor) onRead(ctx actorContext, m *messages.Read) {
 	r.Finish()
 }
 
-// prefetch lists the Keep blocks named past end, within Prefetch blocks'
-// worth of bytes, that the read did not touch.
+// prefetch lists at most Prefetch Keep blocks named past end, within
+// Prefetch blocks' worth of bytes, that the read did not touch.
 func (f *fileActor) prefetch(end int64, read []segments.LocatorAndRange) []string {
 	next := f.segs.LocatorsAndRanges(end, keep.BlockSize*int64(f.rt.Prefetch), 32)
-	var locs []string
-outer:
-	for _, lr := range next {
-		if messages.IsBlockID(lr.Locator) || isPadding(lr.Locator) {
-			continue
+	return segments.PrefetchChoice(next, f.rt.Prefetch, func(loc string) bool {
+		if messages.IsBlockID(loc) || isPadding(loc) {
+			return true
 		}
 		for _, r := range read {
-			if r.Locator == lr.Locator {
-				continue outer
+			if r.Locator == loc {
+				return true
 			}
 		}
-		for _, l := range locs {
-			if l == lr.Locator {
-				continue outer
-			}
-		}
-		locs = append(locs, lr.Locator)
-	}
-	return locs
+		return false
+	})
 }
 
 // isPadding reports whether loc names the padding block (by id or locator).
