@@ -43,15 +43,15 @@
 // # The commit pipeline
 //
 // Collection.Commit sends PackAll to the BlockManager: its packer gathers
-// the closed small files' blocks into a packed block (PackOffer,
-// PackAnswer, PackCopy, PackData, PackSeal, PackCopied), then answers. The
-// facade then sends the collection actor a Snapshot whose Forward makes
-// one Sync per file actor, all under one Reply. Each file actor (startSync) seals its current block,
-// sends AwaitCommit to every buffer block its segments name and, as each
-// BlockResult arrives, replaces the block id by its locator (replaceBlock);
-// finishSync answers a SyncResult with the segments and any BlockFailure.
-// Once every file answered, the facade builds the manifest tree
-// (buildTree) and formats it; a failure makes a KeepWriteError, and the
+// the closed small files' blocks into a packed block (PackOffer, PackAnswer,
+// PackCopy, PackData, PackSeal, PackCopied), then answers. The facade then
+// sends the collection actor a Snapshot whose Forward makes one Sync per
+// file actor, all under one Reply. Each file actor (startSync) seals its
+// current block, sends AwaitCommit to every buffer block its segments name
+// and, as each BlockResult arrives, replaces the block id by its locator
+// (replaceBlock); finishSync answers a SyncResult with the segments and any
+// BlockFailure. Once every file answered, the facade builds the manifest
+// tree (buildTree) and formats it; a failure makes a KeepWriteError, and the
 // blocks in ERROR keep their bytes for the next Commit.
 //
 // # Why our own dispatcher, strands and reply latches
