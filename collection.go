@@ -82,21 +82,40 @@ type ManifestOptions struct {
 	OnlyCommitted bool
 }
 
-// Event is a change to a collection's files, delivered to subscribers.
-type Event = messages.Event
+// Event is a change to a collection's files, delivered to subscribers (see
+// Collection.Subscribe) in the order the changes to each file happened.
+type Event struct {
+	// Kind says what happened.
+	Kind EventKind
+	// Path is the file's path in the collection.
+	Path string
+	// Offset and Length locate the bytes of an EventWrite.
+	Offset int64
+	Length int64
+}
 
 // EventKind says what happened: EventAdd, EventDel, EventMod, EventTok or
 // EventWrite.
-type EventKind = messages.EventKind
+type EventKind int
 
-// The event kinds.
+// The event kinds (the same numbers as the engine's own).
 const (
-	EventAdd   = messages.EventAdd
-	EventDel   = messages.EventDel
-	EventMod   = messages.EventMod
-	EventTok   = messages.EventTok
-	EventWrite = messages.EventWrite
+	// EventAdd: a file was created.
+	EventAdd = EventKind(messages.EventAdd)
+	// EventDel: a file was removed.
+	EventDel = EventKind(messages.EventDel)
+	// EventMod: a file was flushed (its segments now name Keep locators).
+	EventMod = EventKind(messages.EventMod)
+	// EventTok: a file's locators changed without a change of content (new
+	// permission tokens).
+	EventTok = EventKind(messages.EventTok)
+	// EventWrite: bytes were written to a file.
+	EventWrite = EventKind(messages.EventWrite)
 )
+
+// String returns the event's name as the Python SDK spells it ("add",
+// "del", "mod", "tok", "write"), or "unknown".
+func (k EventKind) String() string { return messages.EventKind(k).String() }
 
 // OpenFile opens the file name (a slash-separated path; "./" may prefix it;
 // parent directories are implied) with the os.O_* flags: O_RDONLY, O_WRONLY
@@ -252,7 +271,7 @@ func (c *Collection) commitAll(ctx context.Context) ([]fileSegments, error) {
 	}
 	if len(failed) > 0 {
 		sort.Slice(failed, func(i, j int) bool { return failed[i].BlockID < failed[j].BlockID })
-		return files, &KeepWriteError{Failed: failed}
+		return files, newKeepWriteError(failed)
 	}
 	return files, nil
 }
@@ -366,7 +385,10 @@ func (c *Collection) Subscribe(fn func(Event)) (cancel func()) {
 	c.subMu.Lock()
 	c.nextID++
 	id := c.nextID
-	c.subList = append(c.subList, subscription{id: id, fn: fn})
+	deliver := func(ev messages.Event) {
+		fn(Event{Kind: EventKind(ev.Kind), Path: ev.Path, Offset: ev.Offset, Length: ev.Length})
+	}
+	c.subList = append(c.subList, subscription{id: id, fn: deliver})
 	c.publishLocked()
 	c.subMu.Unlock()
 	return func() {

@@ -402,7 +402,7 @@ func keepWriteError(failed []messages.BlockFailure) error {
 	if len(failed) == 0 {
 		return nil
 	}
-	return &KeepWriteError{Failed: failed}
+	return newKeepWriteError(failed)
 }
 
 // Close releases the handle. Closing a writer of a file larger than half a
