@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"sort"
 	"strings"
 	"sync"
@@ -81,21 +82,40 @@ type ManifestOptions struct {
 	OnlyCommitted bool
 }
 
-// Event is a change to a collection's files, delivered to subscribers.
-type Event = messages.Event
+// Event is a change to a collection's files, delivered to subscribers (see
+// Collection.Subscribe) in the order the changes to each file happened.
+type Event struct {
+	// Kind says what happened.
+	Kind EventKind
+	// Path is the file's path in the collection.
+	Path string
+	// Offset and Length locate the bytes of an EventWrite.
+	Offset int64
+	Length int64
+}
 
 // EventKind says what happened: EventAdd, EventDel, EventMod, EventTok or
 // EventWrite.
-type EventKind = messages.EventKind
+type EventKind int
 
-// The event kinds.
+// The event kinds (the same numbers as the engine's own).
 const (
-	EventAdd   = messages.EventAdd
-	EventDel   = messages.EventDel
-	EventMod   = messages.EventMod
-	EventTok   = messages.EventTok
-	EventWrite = messages.EventWrite
+	// EventAdd: a file was created.
+	EventAdd = EventKind(messages.EventAdd)
+	// EventDel: a file was removed.
+	EventDel = EventKind(messages.EventDel)
+	// EventMod: a file was flushed (its segments now name Keep locators).
+	EventMod = EventKind(messages.EventMod)
+	// EventTok: a file's locators changed without a change of content (new
+	// permission tokens).
+	EventTok = EventKind(messages.EventTok)
+	// EventWrite: bytes were written to a file.
+	EventWrite = EventKind(messages.EventWrite)
 )
+
+// String returns the event's name as the Python SDK spells it ("add",
+// "del", "mod", "tok", "write"), or "unknown".
+func (k EventKind) String() string { return messages.EventKind(k).String() }
 
 // OpenFile opens the file name (a slash-separated path; "./" may prefix it;
 // parent directories are implied) with the os.O_* flags: O_RDONLY, O_WRONLY
@@ -233,35 +253,50 @@ func (c *Collection) commitAll(ctx context.Context) ([]fileSegments, error) {
 	}
 	r.Release()
 
-	outs := map[int]*messages.SyncResult{}
-	entries, err := c.snapshot(ctx, func(i int, file *actor.PID, r *messages.Reply) any {
-		out := new(messages.SyncResult)
-		outs[i] = out
-		return &messages.Sync{Out: out, Reply: r}
-	})
-	if err != nil {
-		return nil, err
-	}
-	files := make([]fileSegments, len(entries))
 	var failed []messages.BlockFailure
 	seen := make(map[string]bool)
-	for i, en := range entries {
-		files[i] = fileSegments{path: en.Path, segs: en.Segments, dir: en.Dir}
-		out := outs[i]
-		if out == nil {
-			continue
-		}
-		files[i].segs = out.Segments
+	files, err := askEveryFile(ctx, c, func(out *messages.SyncResult, r *messages.Reply) any {
+		return &messages.Sync{Out: out, Reply: r}
+	}, func(out *messages.SyncResult) []segments.Range {
 		for _, f := range out.Failures {
 			if !seen[f.BlockID] {
 				seen[f.BlockID] = true
 				failed = append(failed, f)
 			}
 		}
+		return out.Segments
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(failed) > 0 {
 		sort.Slice(failed, func(i, j int) bool { return failed[i].BlockID < failed[j].BlockID })
-		return files, &KeepWriteError{Failed: failed}
+		return files, newKeepWriteError(failed)
+	}
+	return files, nil
+}
+
+// askEveryFile lists the collection's files with their segments: for each
+// file that has an actor, the segments that segsOf reads from its answer to
+// the message ask makes (ask runs on the collection actor's goroutine,
+// segsOf on the caller's, in the files' order, once every file answered);
+// for the others, and for empty directories, the snapshot's.
+func askEveryFile[T any](ctx context.Context, c *Collection, ask func(out *T, r *messages.Reply) any, segsOf func(out *T) []segments.Range) ([]fileSegments, error) {
+	outs := map[int]*T{}
+	entries, err := c.snapshot(ctx, func(i int, file *actor.PID, r *messages.Reply) any {
+		out := new(T)
+		outs[i] = out
+		return ask(out, r)
+	})
+	if err != nil {
+		return nil, err
+	}
+	files := make([]fileSegments, len(entries))
+	for i, en := range entries {
+		files[i] = fileSegments{path: en.Path, segs: en.Segments, dir: en.Dir}
+		if out := outs[i]; out != nil {
+			files[i].segs = segsOf(out)
+		}
 	}
 	return files, nil
 }
@@ -306,52 +341,40 @@ func (c *Collection) ManifestText(ctx context.Context, opts ManifestOptions) (st
 			return "", err
 		}
 	}
-	return segments.FormatManifest(buildTree(files), segments.FormatOptions{Stripped: opts.Stripped}), nil
+	tree, err := buildTree(files)
+	if err != nil {
+		return "", err
+	}
+	return segments.FormatManifest(tree, segments.FormatOptions{Stripped: opts.Stripped}), nil
 }
 
 // committedSegments returns every file's committed segments.
 func (c *Collection) committedSegments(ctx context.Context) ([]fileSegments, error) {
-	outs := map[int]*[]segments.Range{}
-	entries, err := c.snapshot(ctx, func(i int, file *actor.PID, r *messages.Reply) any {
-		out := new([]segments.Range)
-		outs[i] = out
+	return askEveryFile(ctx, c, func(out *[]segments.Range, r *messages.Reply) any {
 		return &messages.GetSegments{OnlyCommitted: true, Out: out, Reply: r}
-	})
-	if err != nil {
-		return nil, err
-	}
-	files := make([]fileSegments, len(entries))
-	for i, en := range entries {
-		files[i] = fileSegments{path: en.Path, segs: en.Segments, dir: en.Dir}
-		if out := outs[i]; out != nil {
-			files[i].segs = *out
-		}
-	}
-	return files, nil
+	}, func(out *[]segments.Range) []segments.Range { return *out })
 }
 
-// buildTree makes a manifest tree of files.
-func buildTree(files []fileSegments) *segments.Dir {
-	root := &segments.Dir{Dirs: map[string]*segments.Dir{}, Files: map[string]*segments.File{}}
+// buildTree makes a manifest tree of files. The collection actor only
+// holds valid paths, so the error (segments.Dir.MkdirAll's, for an invalid
+// component or a directory named like a file) is not expected.
+func buildTree(files []fileSegments) (*segments.Dir, error) {
+	root := segments.NewDir()
 	for _, f := range files {
-		d := root
-		parts := strings.Split(f.path, "/")
 		if f.dir {
-			parts = append(parts, "") // every part is a directory
-		}
-		for _, p := range parts[:len(parts)-1] {
-			sub := d.Dirs[p]
-			if sub == nil {
-				sub = &segments.Dir{Dirs: map[string]*segments.Dir{}, Files: map[string]*segments.File{}}
-				d.Dirs[p] = sub
+			if _, err := root.MkdirAll(f.path); err != nil {
+				return nil, err
 			}
-			d = sub
+			continue
 		}
-		if !f.dir {
-			d.Files[parts[len(parts)-1]] = &segments.File{Segments: f.segs}
+		dir, name := path.Split(f.path)
+		d, err := root.MkdirAll(strings.TrimSuffix(dir, "/"))
+		if err != nil {
+			return nil, err
 		}
+		d.Files[name] = &segments.File{Segments: f.segs}
 	}
-	return root
+	return root, nil
 }
 
 // Subscribe calls fn with every later change to the collection's files, in
@@ -362,7 +385,10 @@ func (c *Collection) Subscribe(fn func(Event)) (cancel func()) {
 	c.subMu.Lock()
 	c.nextID++
 	id := c.nextID
-	c.subList = append(c.subList, subscription{id: id, fn: fn})
+	deliver := func(ev messages.Event) {
+		fn(Event{Kind: EventKind(ev.Kind), Path: ev.Path, Offset: ev.Offset, Length: ev.Length})
+	}
+	c.subList = append(c.subList, subscription{id: id, fn: deliver})
 	c.publishLocked()
 	c.subMu.Unlock()
 	return func() {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arvfile/arvfile/messages"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -151,4 +152,30 @@ func TestAFileCallGivesUpAfterTheTimeout(t *testing.T) {
 	n, err := f.ReadAt(b, 0)
 	require.NoError(t, err, "the bytes are still there, PENDING")
 	assert.Equal(t, "01234567", string(b[:n]))
+}
+
+func TestPublicVocabularyIsTheRootPackages(t *testing.T) {
+	assert.Equal(t, []string{"WRITABLE", "PENDING", "COMMITTED", "ERROR", "DELETED", "BlockState(9)"},
+		[]string{Writable.String(), Pending.String(), Committed.String(), Error.String(), Deleted.String(), BlockState(9).String()})
+	assert.EqualError(t, &StateChangeError{BlockID: "b", From: Committed, To: Writable},
+		"arvfile: illegal state change of block b from COMMITTED to WRITABLE")
+	assert.EqualError(t, &StateChangeError{From: Error, To: Committed},
+		"arvfile: illegal block state change from ERROR to COMMITTED")
+	assert.Equal(t, []string{"add", "del", "mod", "tok", "write", "unknown"},
+		[]string{EventAdd.String(), EventDel.String(), EventMod.String(), EventTok.String(), EventWrite.String(), EventKind(0).String()})
+
+	cause := errors.New("store down")
+	err := newKeepWriteError([]messages.BlockFailure{
+		{BlockID: "b1", Locator: "acbd18db4cc2f85cedef654fccc4a4d8+3", Err: cause},
+		{BlockID: "b2", Locator: "37b51d194a7513e45b56f6524f2d51f2+3", Err: os.ErrDeadlineExceeded},
+	})
+	assert.Equal(t, &KeepWriteError{Failed: []BlockFailure{
+		{BlockID: "b1", Locator: "acbd18db4cc2f85cedef654fccc4a4d8+3", Err: cause},
+		{BlockID: "b2", Locator: "37b51d194a7513e45b56f6524f2d51f2+3", Err: os.ErrDeadlineExceeded},
+	}}, err)
+	assert.EqualError(t, err, "arvfile: failed to write 2 block(s) to keep: b1 (acbd18db4cc2f85cedef654fccc4a4d8+3): store down; "+
+		"b2 (37b51d194a7513e45b56f6524f2d51f2+3): i/o timeout")
+	assert.ErrorIs(t, err, cause)
+	assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
+	assert.Nil(t, newKeepWriteError(nil))
 }

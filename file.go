@@ -402,7 +402,7 @@ func keepWriteError(failed []messages.BlockFailure) error {
 	if len(failed) == 0 {
 		return nil
 	}
-	return &KeepWriteError{Failed: failed}
+	return newKeepWriteError(failed)
 }
 
 // Close releases the handle. Closing a writer of a file larger than half a
@@ -474,27 +474,8 @@ func (f *File) Stat() (fs.FileInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	mode := fs.FileMode(0o644)
-	if f.c.rt.ReadOnly {
-		mode = 0o444
-	}
-	return fileInfo{name: path.Base(f.name), size: info.Size, mode: mode, modTime: info.ModTime}, nil
+	return entryInfo{name: path.Base(f.name), size: info.Size, mode: f.c.perm(0o644), modTime: info.ModTime}, nil
 }
-
-// fileInfo is the fs.FileInfo of a file.
-type fileInfo struct {
-	name    string
-	size    int64
-	mode    fs.FileMode
-	modTime time.Time
-}
-
-func (i fileInfo) Name() string       { return i.name }
-func (i fileInfo) Size() int64        { return i.size }
-func (i fileInfo) Mode() fs.FileMode  { return i.mode }
-func (i fileInfo) ModTime() time.Time { return i.modTime }
-func (i fileInfo) IsDir() bool        { return false }
-func (i fileInfo) Sys() any           { return nil }
 
 // fetchBy copies a piece of a Keep block into its destination, giving up at
 // deadline (Unix nanoseconds; 0: the engine's timeout) or when the engine

@@ -10,7 +10,6 @@ import (
 	"github.com/arvfile/arvfile/keep"
 	"github.com/arvfile/arvfile/messages"
 	"github.com/arvfile/arvfile/segments"
-	"github.com/asynkron/protoactor-go/actor"
 )
 
 // Portable hashes, file equality and permission tokens. None of these stores
@@ -26,7 +25,11 @@ func (c *Collection) PortableManifestText(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return segments.FormatManifest(buildTree(files), segments.FormatOptions{Stripped: true}), nil
+	tree, err := buildTree(files)
+	if err != nil {
+		return "", err
+	}
+	return segments.FormatManifest(tree, segments.FormatOptions{Stripped: true}), nil
 }
 
 // PortableDataHash returns the collection's portable data hash: the md5 of
@@ -42,23 +45,9 @@ func (c *Collection) PortableDataHash(ctx context.Context) (string, error) {
 // hashedFiles lists every file with its segments, buffer-block ids replaced
 // by the md5+size of the blocks' bytes.
 func (c *Collection) hashedFiles(ctx context.Context) ([]fileSegments, error) {
-	outs := map[int]*messages.HashedSegments{}
-	entries, err := c.snapshot(ctx, func(i int, file *actor.PID, r *messages.Reply) any {
-		out := new(messages.HashedSegments)
-		outs[i] = out
+	return askEveryFile(ctx, c, func(out *messages.HashedSegments, r *messages.Reply) any {
 		return &messages.HashBlocks{Out: out, Reply: r}
-	})
-	if err != nil {
-		return nil, err
-	}
-	files := make([]fileSegments, len(entries))
-	for i, en := range entries {
-		files[i] = fileSegments{path: en.Path, segs: en.Segments, dir: en.Dir}
-		if out := outs[i]; out != nil {
-			files[i].segs = named(out)
-		}
-	}
-	return files, nil
+	}, named)
 }
 
 // named returns the segments of h with every buffer-block id replaced by the

@@ -3,7 +3,6 @@ package arvfile
 import (
 	"fmt"
 	"sort"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -70,28 +69,11 @@ func (r *roFile) prefetch(e *Engine, last int) {
 	if r.prefetched.Swap(int64(last)+1) == int64(last)+1 {
 		return
 	}
-	limit := int64(e.cfg.prefetch) * keep.BlockSize
-	var locs []string
-	for i := last + 1; i < len(r.segs) && len(locs) < e.cfg.prefetch; i++ {
-		s := &r.segs[i]
-		if s.RangeStart-r.segs[last].RangeStart > limit {
-			break
-		}
-		if isPaddingLocator(s.Locator) || s.Locator == r.segs[last].Locator || contains(locs, s.Locator) {
-			continue
-		}
-		locs = append(locs, s.Locator)
-	}
-	e.prefetch(locs)
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
+	s := &r.segs[last]
+	next := segments.LocatorsAndRanges(r.segs, s.RangeStart+s.RangeSize, int64(e.cfg.prefetch)*keep.BlockSize, 32)
+	e.prefetch(segments.PrefetchChoice(next, e.cfg.prefetch, func(loc string) bool {
+		return keep.IsPaddingLocator(loc) || loc == s.Locator
+	}))
 }
 
 // readBlock copies bytes [off, off+len(dst)) of the block locator into dst:
@@ -99,7 +81,7 @@ func contains(l []string, s string) bool {
 // timer or allocation), else through a Get that gives up at deadline (Unix
 // nanoseconds; 0: the engine's timeout).
 func (e *Engine) readBlock(locator string, off int64, dst []byte, deadline int64) error {
-	if isPaddingLocator(locator) {
+	if keep.IsPaddingLocator(locator) {
 		clear(dst)
 		return nil
 	}
@@ -114,11 +96,4 @@ func (e *Engine) readBlock(locator string, off int64, dst []byte, deadline int64
 		}
 	}
 	return e.fetchBy(messages.Fetch{Locator: locator, BlockOffset: off, Dst: dst}, deadline)
-}
-
-// isPaddingLocator reports whether locator names the padding block (64 MiB
-// of zeros), with or without hints.
-func isPaddingLocator(locator string) bool {
-	p := keep.PaddingBlockLocator
-	return strings.HasPrefix(locator, p) && (len(locator) == len(p) || locator[len(p)] == '+')
 }

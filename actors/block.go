@@ -1,11 +1,9 @@
 package actors
 
 import (
-	"crypto/md5"
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
 
 	"github.com/arvfile/arvfile/keep"
 	"github.com/arvfile/arvfile/messages"
@@ -322,7 +320,7 @@ func (b *blockActor) seal(ctx actorContext, notify *actor.PID) {
 		// zeroBuffer), so that a hole never takes the engine over it.
 		b.buf = zeroBuffer(keep.BlockSize)
 	}
-	if err := b.sm.transition(messages.Pending); err != nil {
+	if err := b.mustTransition(messages.Pending); err != nil {
 		b.notifyAccepted(ctx, notify)
 		return
 	}
@@ -342,7 +340,7 @@ func (b *blockActor) onAwaitCommit(ctx actorContext, m *messages.AwaitCommit) {
 		b.answer(ctx, w)
 		return
 	case messages.Error:
-		if err := b.sm.transition(messages.Pending); err == nil {
+		if err := b.mustTransition(messages.Pending); err == nil {
 			b.report(ctx)
 			b.submit(ctx, nil)
 		}
@@ -373,11 +371,15 @@ func (b *blockActor) onUploaded(ctx actorContext, m *messages.Uploaded) {
 		return
 	}
 	if m.Err != nil {
-		_ = b.sm.transition(messages.Error)
-		b.failure = &messages.BlockFailure{BlockID: b.sm.id, Locator: md5Locator(b.buf), Err: m.Err}
+		if err := b.mustTransition(messages.Error); err != nil {
+			return
+		}
+		b.failure = &messages.BlockFailure{BlockID: b.sm.id, Locator: keep.BlockLocatorOf(b.buf), Err: m.Err}
 		b.rt.Logger.Debug("block upload failed", "block", b.sm.id, "bytes", len(b.buf), "err", m.Err)
 	} else {
-		_ = b.sm.transition(messages.Committed)
+		if err := b.mustTransition(messages.Committed); err != nil {
+			return
+		}
 		b.locator = m.Locator
 		b.failure = nil
 		b.freeBuf()
@@ -470,10 +472,24 @@ func (b *blockActor) onRelease(ctx actorContext) {
 	}
 }
 
+// mustTransition moves the block to the state to. The block's protocol
+// only asks for legal moves, so a refused one is a bug in the engine: it is
+// logged at error level naming the block and both states, and the
+// *messages.StateChangeError (carrying both) is returned with the state
+// unchanged, for the caller to leave things as they are.
+func (b *blockActor) mustTransition(to messages.BlockState) error {
+	from := b.sm.state
+	err := b.sm.transition(to)
+	if err != nil {
+		b.rt.Logger.Error("impossible block state transition", "block", b.sm.id, "from", from.String(), "to", to.String(), "err", err)
+	}
+	return err
+}
+
 // stop frees the buffer, becomes DELETED and stops the actor.
 func (b *blockActor) stop(ctx actorContext) {
 	b.freeBuf()
-	_ = b.sm.transition(messages.Deleted)
+	b.mustTransition(messages.Deleted) // DELETED is legal from every state; a refusal is logged
 	b.report(ctx)
 	for _, w := range b.waiters {
 		b.answer(ctx, w)
@@ -511,8 +527,18 @@ func (b *blockActor) freeBuf() {
 	b.buf = nil
 }
 
-// md5Locator returns md5+size of data.
-func md5Locator(data []byte) string {
-	sum := md5.Sum(data)
-	return fmt.Sprintf("%x+%s", sum, strconv.Itoa(len(data)))
+// onHashBlock answers the block's locator, hashing its bytes when it has no
+// locator yet.
+func (b *blockActor) onHashBlock(m *messages.HashBlock) {
+	switch {
+	case b.sm.state == messages.Committed:
+		*m.Out = b.locator
+	case b.sm.state == messages.Deleted:
+		m.Reply.SetErr(errBlockDeleted)
+	case b.padding && b.buf == nil:
+		*m.Out = keep.PaddingBlockLocator
+	default:
+		*m.Out = keep.BlockLocatorOf(b.buf)
+	}
+	m.Reply.Finish()
 }

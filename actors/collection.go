@@ -372,6 +372,25 @@ func (c *collectionActor) walk(p string, create bool) (*dirNode, error) {
 			n, rest = l.dir, p[len(l.path)+1:]
 		}
 	}
+	n, err := n.descend(rest, create, nil)
+	if err != nil {
+		return nil, err
+	}
+	c.last = lastWalk{path: p, dir: n}
+	return n, nil
+}
+
+// descend returns the directory at the slash-separated relative path p
+// below n ("" is n itself). A missing directory is created when create is
+// set — created, if not nil, is then told its parent and its path relative
+// to n — and fails the walk with fs.ErrNotExist otherwise; a component that
+// names a file fails it with syscall.ENOTDIR (directories created before it
+// stay).
+func (n *dirNode) descend(p string, create bool, created func(parent *dirNode, rel string)) (*dirNode, error) {
+	if p == "" {
+		return n, nil
+	}
+	rest := p
 	for {
 		part, tail, more := strings.Cut(rest, "/")
 		if _, isFile := n.files[part]; isFile {
@@ -384,15 +403,16 @@ func (c *collectionActor) walk(p string, create bool) (*dirNode, error) {
 			}
 			next = newDirNode()
 			n.dirs[part] = next
+			if created != nil {
+				created(n, p[:len(p)-len(rest)+len(part)])
+			}
 		}
 		n = next
 		if !more {
-			break
+			return n, nil
 		}
 		rest = tail
 	}
-	c.last = lastWalk{path: p, dir: n}
-	return n, nil
 }
 
 // joined returns prefix followed by name as a new string.
@@ -463,4 +483,53 @@ func (c *collectionActor) unlink(ctx actorContext, n node) {
 	for _, f := range n.dir.files {
 		c.unlink(ctx, node{file: f})
 	}
+}
+
+// onReplaceLocators replaces locators in the files never opened (their
+// segments are copied first: copies may share them) and forwards the
+// request to every open file.
+func (c *collectionActor) onReplaceLocators(ctx actorContext, m *messages.ReplaceLocators) {
+	// prefix is the path of the directory visited, built in place (as in
+	// onSnapshot): only the changed files' paths are allocated.
+	var prefix []byte
+	var visit func(d *dirNode)
+	visit = func(d *dirNode) {
+		for name, fn := range d.files {
+			if fn.pid != nil {
+				m.Reply.Add(1)
+				c.sendFile(ctx, fn, m)
+				continue
+			}
+			if segs, ok := replaced(fn.segs, m.Map); ok {
+				fn.segs = segs
+				c.coll.Changes.Add(1)
+				c.emit(ctx, messages.EventTok, joined(prefix, name))
+			}
+		}
+		for name, sub := range d.dirs {
+			mark := len(prefix)
+			prefix = append(append(prefix, name...), '/')
+			visit(sub)
+			prefix = prefix[:mark]
+		}
+	}
+	visit(c.root)
+	m.Reply.Finish()
+}
+
+// replaced returns a copy of segs with the locators of m replaced, or false
+// when none is.
+func replaced(segs []segments.Range, m map[string]string) ([]segments.Range, bool) {
+	var out []segments.Range
+	for i, s := range segs {
+		loc, ok := m[s.Locator]
+		if !ok {
+			continue
+		}
+		if out == nil {
+			out = append([]segments.Range(nil), segs...)
+		}
+		out[i].Locator = loc
+	}
+	return out, out != nil
 }

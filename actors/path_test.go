@@ -1,8 +1,13 @@
 package actors
 
 import (
+	"io/fs"
 	"strings"
+	"syscall"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // validPathModel is validPath written the plain way: split on "/" and check
@@ -67,5 +72,43 @@ func TestTheLastWalkSurvivesChangesOfBytesNotOfNames(t *testing.T) {
 	c.root.dirs["a"] = newDirNode()
 	if _, err := c.walk("a/b", false); err == nil {
 		t.Errorf("after a change of names, a walk still used the forgotten directory")
+	}
+}
+
+func TestDescendCreatesMissingDirectoriesAndNamesThem(t *testing.T) {
+	tests := []struct {
+		path    string
+		create  bool
+		created []string
+		err     error
+	}{
+		{"", true, nil, nil},
+		{"a", false, nil, nil},
+		{"a/b/c", true, []string{"a/b", "a/b/c"}, nil},
+		{"a/x", false, nil, fs.ErrNotExist},
+		{"a/f/y", true, nil, syscall.ENOTDIR},
+		{"a/z/f", true, []string{"a/z", "a/z/f"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			root := newDirNode()
+			a := newDirNode()
+			root.dirs["a"] = a
+			a.files["f"] = &fileNode{}
+			var created []string
+			d, err := root.descend(tt.path, tt.create, func(parent *dirNode, rel string) {
+				created = append(created, rel)
+			})
+			assert.Equal(t, tt.created, created)
+			if tt.err != nil {
+				assert.ErrorIs(t, err, tt.err)
+				assert.Nil(t, d)
+				return
+			}
+			require.NoError(t, err)
+			if tt.path == "" {
+				assert.Same(t, root, d)
+			}
+		})
 	}
 }

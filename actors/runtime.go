@@ -114,3 +114,24 @@ func retryingPutter(st keep.Store, retries int) keep.Store {
 		Attempts: retries + 1, Initial: 20 * time.Millisecond, Max: 2 * time.Second,
 	})
 }
+
+// ReleaseCopy gives back what a CopyOut collected and no CopyIn used: it
+// releases the retained blocks and frees the duplicated bytes.
+func (rt *Runtime) ReleaseCopy(ctx interface{ Send(*actor.PID, any) }, src *messages.CopySource) {
+	if src == nil {
+		return
+	}
+	for i := range src.Entries {
+		e := &src.Entries[i]
+		for id, pid := range e.Blocks {
+			if id != messages.PaddingBlockID {
+				ctx.Send(pid, &messages.Release{})
+			}
+		}
+		e.Blocks = nil
+		if e.Dup != nil {
+			rt.Memory.Free(e.Dup.Data)
+			e.Dup = nil
+		}
+	}
+}

@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"fmt"
 	"math/rand"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,9 +40,8 @@ func (s *sinkStore) Put(ctx context.Context, data []byte, _ keep.PutOptions) (st
 			return "", ctx.Err()
 		}
 	}
-	sum := md5.Sum(data)
 	s.puts.Add(1)
-	return hex.EncodeToString(sum[:]) + "+" + strconv.Itoa(len(data)), nil
+	return keep.BlockLocatorOf(data), nil
 }
 
 func (s *sinkStore) Get(ctx context.Context, locator string) ([]byte, error) {

@@ -205,7 +205,7 @@ func TestDirStoreConcurrentPutsOfOneBlock(t *testing.T) {
 	d, err := NewDirStore(root)
 	require.NoError(t, err)
 	block := bytes.Repeat([]byte("arvfile "), 1<<17) // 1 MiB
-	want := blockLocatorOf(block)
+	want := BlockLocatorOf(block)
 	var wg sync.WaitGroup
 	locators := make([]string, 16)
 	errs := make([]error, 16)

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 )
 
@@ -62,16 +61,6 @@ func VerifyBlock(loc Locator, data []byte) error {
 		return fmt.Errorf("%w: %s: content has md5 %s", ErrCorrupt, loc.Stripped(), got[:])
 	}
 	return nil
-}
-
-// blockLocatorOf returns `md5+size` of data.
-func blockLocatorOf(data []byte) string {
-	sum := md5.Sum(data)
-	buf := make([]byte, 0, 2*md5.Size+1+8)
-	buf = hex.AppendEncode(buf, sum[:])
-	buf = append(buf, '+')
-	buf = strconv.AppendInt(buf, int64(len(data)), 10)
-	return string(buf)
 }
 
 // checkPutSize returns ErrBlockTooLarge (wrapped, with the size) for data

@@ -124,7 +124,7 @@ func (f *FaultStore) Put(ctx context.Context, data []byte, opts PutOptions) (str
 	f.puts++
 	n, latency, nth, fault := f.puts, f.latency, f.failPut[f.puts], f.fault
 	f.mu.Unlock()
-	if err := f.inject(ctx, latency, nth, fault, OpPut, n, func() string { return blockLocatorOf(data) }); err != nil {
+	if err := f.inject(ctx, latency, nth, fault, OpPut, n, func() string { return BlockLocatorOf(data) }); err != nil {
 		return "", err
 	}
 	return f.inner.Put(ctx, data, opts)

@@ -1,8 +1,11 @@
 package keep
 
 import (
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -15,6 +18,23 @@ const EmptyBlockLocator = "d41d8cd98f00b204e9800998ecf8427e+0"
 
 // PaddingBlockLocator names a block of BlockSize zero bytes.
 const PaddingBlockLocator = "7f614da9329cd3aebf59b91aadc30bf0+67108864"
+
+// BlockLocatorOf returns the bare locator `md5+size` of data.
+func BlockLocatorOf(data []byte) string {
+	sum := md5.Sum(data)
+	buf := make([]byte, 0, 2*md5.Size+1+8)
+	buf = hex.AppendEncode(buf, sum[:])
+	buf = append(buf, '+')
+	buf = strconv.AppendInt(buf, int64(len(data)), 10)
+	return string(buf)
+}
+
+// IsPaddingLocator reports whether locator names the padding block
+// (PaddingBlockLocator: BlockSize zero bytes), with or without hints.
+func IsPaddingLocator(locator string) bool {
+	p := PaddingBlockLocator
+	return strings.HasPrefix(locator, p) && (len(locator) == len(p) || locator[len(p)] == '+')
+}
 
 // ErrInvalidLocator is wrapped by every error about a malformed locator.
 var ErrInvalidLocator = errors.New("invalid locator")

@@ -298,3 +298,26 @@ func ExampleParseLocator() {
 	// acbd18db4cc2f85cedef654fccc4a4d8+3+A0123456789abcdef0123456789abcdef01234567@65f1a2b3+K@zzzzz
 	// invalid locator "acbd18db4cc2f85cedef654fccc4a4d8+12a": size "12a" is not a decimal number
 }
+
+func TestIsPaddingLocator(t *testing.T) {
+	tests := []struct {
+		locator string
+		want    bool
+	}{
+		{PaddingBlockLocator, true},
+		{PaddingBlockLocator + "+Aabc@12", true},
+		{PaddingBlockLocator + "0", false},
+		{"7f614da9329cd3aebf59b91aadc30bf0+6710886", false},
+		{EmptyBlockLocator, false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, IsPaddingLocator(tt.locator), tt.locator)
+	}
+}
+
+func TestBlockLocatorOf(t *testing.T) {
+	assert.Equal(t, EmptyBlockLocator, BlockLocatorOf(nil))
+	assert.Equal(t, "acbd18db4cc2f85cedef654fccc4a4d8+3", BlockLocatorOf([]byte("foo")))
+	assert.Equal(t, PaddingBlockLocator, BlockLocatorOf(make([]byte, BlockSize)))
+}

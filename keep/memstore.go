@@ -63,7 +63,7 @@ func (m *MemoryStore) Put(ctx context.Context, data []byte, _ PutOptions) (strin
 	if err := waitLatency(ctx, m.currentLatency()); err != nil {
 		return "", err
 	}
-	locator := blockLocatorOf(data)
+	locator := BlockLocatorOf(data)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.puts[locator]++

@@ -117,7 +117,7 @@ func TestS3StoreLosesNothingWhenMinIORestartsMidRun(t *testing.T) {
 	})
 	var wantKeys []string
 	for i, locator := range locators {
-		require.Equal(t, blockLocatorOf(contents[i]), locator)
+		require.Equal(t, BlockLocatorOf(contents[i]), locator)
 		key := locator[:3] + "/" + locator[:32]
 		wantKeys = append(wantKeys, key, "recent/"+key)
 	}

@@ -60,7 +60,7 @@ func TestS3StoreRoundTripsManyBlocksInKeepstoresLayout(t *testing.T) {
 			var wantKeys []string
 			for b, data := range contents {
 				require.NoError(t, errs[b])
-				assert.Equal(t, blockLocatorOf(data), locators[b])
+				assert.Equal(t, BlockLocatorOf(data), locators[b])
 				key := tc.key(locators[b][:32])
 				wantKeys = append(wantKeys, key, "recent/"+key)
 			}
@@ -86,7 +86,7 @@ func TestS3StorePutUploadsABlockOnlyWhenTheBucketLacksIt(t *testing.T) {
 	var counter s3RequestCounter
 	st := f.store(bucket, 0, &counter)
 	data := s3Block(1, 3000)
-	locator := blockLocatorOf(data)
+	locator := BlockLocatorOf(data)
 	hash := locator[:32]
 	dataPath, markerPath := "/"+bucket+"/"+hash, "/"+bucket+"/recent/"+hash
 
@@ -115,7 +115,7 @@ func TestS3StorePutUploadsABlockOnlyWhenTheBucketLacksIt(t *testing.T) {
 	// A block keepstore uploaded in parts has an ETag that is no md5: its
 	// size decides, and it is not uploaded again.
 	parted := s3Block(3, 5<<20+100)
-	partedLocator := blockLocatorOf(parted)
+	partedLocator := BlockLocatorOf(parted)
 	partedHash := partedLocator[:32]
 	mp, err := f.raw.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String(partedHash)})
 	require.NoError(t, err)
@@ -163,7 +163,7 @@ func TestS3StoreGetReturnsOnlyTheBlocksBytes(t *testing.T) {
 		{"a missing key is ErrNotFound", nil, "acbd18db4cc2f85cedef654fccc4a4d8+3", ErrNotFound,
 			"keep: block not found: acbd18db4cc2f85cedef654fccc4a4d8+3"},
 		{"one flipped bit is ErrCorrupt", flipped, locator, ErrCorrupt,
-			fmt.Sprintf("keep: block corrupt: %s: content has md5 %s (s3 object %s)", locator, blockLocatorOf(flipped)[:32], key)},
+			fmt.Sprintf("keep: block corrupt: %s: content has md5 %s (s3 object %s)", locator, BlockLocatorOf(flipped)[:32], key)},
 		{"a shorter object is ErrCorrupt", data[:9999], locator, ErrCorrupt,
 			fmt.Sprintf("keep: block corrupt: %s: s3 object %s has 9999 bytes", locator, key)},
 		{"a longer object is ErrCorrupt", append(append([]byte(nil), data...), 0), locator, ErrCorrupt,

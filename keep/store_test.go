@@ -118,7 +118,7 @@ func TestEveryStoreSurvives64GoroutinesOnOverlappingBlocks(t *testing.T) {
 	locators := make([]string, blocks)
 	for i := range contents {
 		contents[i] = bytes.Repeat([]byte(fmt.Sprintf("block %d;", i)), 1000+i)
-		locators[i] = blockLocatorOf(contents[i])
+		locators[i] = BlockLocatorOf(contents[i])
 	}
 	for name, st := range everyStore(t) {
 		t.Run(name, func(t *testing.T) {

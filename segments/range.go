@@ -215,3 +215,26 @@ func addClamped(a, b int64) int64 {
 	}
 	return a + b
 }
+
+// PrefetchChoice picks the blocks to fetch ahead of a read: the distinct
+// locators of next (the pieces that follow the read, in file order) for
+// which skip reports false, the first n of them (n ≤ 0: none).
+func PrefetchChoice(next []LocatorAndRange, n int, skip func(locator string) bool) []string {
+	var locs []string
+outer:
+	for _, lr := range next {
+		if len(locs) >= n {
+			break
+		}
+		if skip(lr.Locator) {
+			continue
+		}
+		for _, l := range locs {
+			if l == lr.Locator {
+				continue outer
+			}
+		}
+		locs = append(locs, lr.Locator)
+	}
+	return locs
+}

@@ -194,3 +194,22 @@ func ExampleReplaceRange() {
 	// {Locator:new BlockSize:5 SegmentOffset:0 SegmentSize:5}
 	// {Locator:old BlockSize:15 SegmentOffset:15 SegmentSize:3}
 }
+
+func TestPrefetchChoice(t *testing.T) {
+	next := []LocatorAndRange{{Locator: "a"}, {Locator: "skip"}, {Locator: "a"}, {Locator: "b"}, {Locator: "c"}}
+	skip := func(loc string) bool { return loc == "skip" }
+	tests := []struct {
+		n    int
+		want []string
+	}{
+		{0, nil},
+		{-1, nil},
+		{1, []string{"a"}},
+		{2, []string{"a", "b"}},
+		{5, []string{"a", "b", "c"}},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, PrefetchChoice(next, tt.n, skip), "n=%d", tt.n)
+	}
+	assert.Nil(t, PrefetchChoice(nil, 3, skip))
+}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/arvfile/arvfile/messages"
 	"github.com/arvfile/arvfile/segments"
-	"github.com/asynkron/protoactor-go/actor"
 )
 
 // The collection actor's namespace requests (messages/namespace.go): each
@@ -163,23 +162,10 @@ func (c *collectionActor) mkdirAll(ctx actorContext, name string) (*dirNode, err
 	case syscall.ENOTDIR:
 		return nil, err
 	}
-	n := c.root
-	for end := 0; end < len(name); end++ {
-		start := end
-		for end < len(name) && name[end] != '/' {
-			end++
-		}
-		part := name[start:end]
-		next := n.dirs[part]
-		if next == nil {
-			next = newDirNode()
-			n.dirs[part] = next
-			c.touched(n)
-			c.emit(ctx, messages.EventAdd, name[:end])
-		}
-		n = next
-	}
-	return n, nil
+	return c.root.descend(name, true, func(parent *dirNode, rel string) {
+		c.touched(parent)
+		c.emit(ctx, messages.EventAdd, rel)
+	})
 }
 
 func (c *collectionActor) onRemove(ctx actorContext, m *messages.Remove) {
@@ -541,29 +527,17 @@ func (c *collectionActor) copyIn(ctx actorContext, m *messages.CopyIn) error {
 	for i := range src.Entries {
 		e := &src.Entries[i]
 		if e.Dir {
-			_, _ = walkCreate(top, e.Path)
+			_, _ = top.descend(e.Path, true, nil) // a copy's tree has no file named like a directory
 			continue
 		}
 		d, fbase := path.Split(e.Path)
-		sub, _ := walkCreate(top, strings.TrimSuffix(d, "/"))
+		sub, err := top.descend(strings.TrimSuffix(d, "/"), true, nil)
+		if err != nil {
+			continue // as above: not expected
+		}
 		sub.files[fbase] = c.copiedFile(ctx, name+"/"+e.Path, e)
 	}
 	return nil
-}
-
-// walkCreate returns the directory at the relative path p below d,
-// creating missing ones; p comes from a CopyOut, so no file is in the way.
-func walkCreate(d *dirNode, p string) (*dirNode, error) {
-	for p != "" {
-		part, rest, _ := strings.Cut(p, "/")
-		next := d.dirs[part]
-		if next == nil {
-			next = newDirNode()
-			d.dirs[part] = next
-		}
-		d, p = next, rest
-	}
-	return d, nil
 }
 
 // copiedFile makes the node of a copied file: plain segments when they name
@@ -593,27 +567,6 @@ func (c *collectionActor) copiedFile(ctx actorContext, name string, e *messages.
 		c.sendFile(ctx, fn, &messages.AdoptBlock{ID: dupID, Data: e.Dup.Data})
 	}
 	return fn
-}
-
-// ReleaseCopy gives back what a CopyOut collected and no CopyIn used: it
-// releases the retained blocks and frees the duplicated bytes.
-func (rt *Runtime) ReleaseCopy(ctx interface{ Send(*actor.PID, any) }, src *messages.CopySource) {
-	if src == nil {
-		return
-	}
-	for i := range src.Entries {
-		e := &src.Entries[i]
-		for id, pid := range e.Blocks {
-			if id != messages.PaddingBlockID {
-				ctx.Send(pid, &messages.Release{})
-			}
-		}
-		e.Blocks = nil
-		if e.Dup != nil {
-			rt.Memory.Free(e.Dup.Data)
-			e.Dup = nil
-		}
-	}
 }
 
 func (c *collectionActor) onStatPath(ctx actorContext, m *messages.StatPath) {

@@ -1,0 +1,330 @@
+package actors
+
+import (
+	"io/fs"
+	"math"
+
+	"github.com/arvfile/arvfile/keep"
+	"github.com/arvfile/arvfile/messages"
+	"github.com/arvfile/arvfile/segments"
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// The file actor's write path: writes and truncates cut into pieces, the
+// current buffer block grown, repacked or sealed to fit them, and the
+// memory budget waited for.
+
+func (f *fileActor) onWrite(ctx actorContext, m *messages.Write) {
+	r := m.Reply
+	if f.coll.ReadOnly {
+		r.Fail(ErrReadOnly)
+		return
+	}
+	size := f.segs.Size()
+	off := m.Offset
+	if m.Append {
+		off = size
+	}
+	r.Offset = off
+	r.N = int64(len(m.Data))
+	if len(m.Data) == 0 {
+		r.Finish()
+		return
+	}
+	if f.tooLarge(off, int64(len(m.Data))) {
+		r.N = 0
+		r.Fail(ErrFileTooLarge)
+		return
+	}
+	f.continueWrite(ctx, pendingWrite{off: off, data: m.Data, start: off, n: int64(len(m.Data)), r: r})
+}
+
+// continueWrite writes w piece by piece; when a piece must wait for memory
+// or for the put pool before it changes anything, it parks w (asking the
+// BlockManager for memory: AwaitMemory).
+func (f *fileActor) continueWrite(ctx actorContext, w pendingWrite) {
+	for len(w.data) > 0 {
+		n := min(int64(len(w.data)), f.rt.BlockSize)
+		memory, pool := f.writePiece(ctx, w.off, w.data[:n], w.r)
+		if memory > 0 || pool {
+			w.memory, w.pool = memory, pool
+			f.parked = &w
+			if memory > 0 {
+				ctx.Send(f.rt.Manager, &messages.AwaitMemory{File: f.self, Bytes: memory})
+			}
+			return
+		}
+		w.off += n
+		w.data = w.data[n:]
+		w.applied += n
+	}
+	f.wrote(ctx, &w)
+	if f.overwrote {
+		f.overwrote = false
+		f.releaseUnnamed(ctx)
+	}
+	w.r.Finish()
+}
+
+// releaseUnnamed releases the buffer blocks that the segments no longer
+// name (cut by a truncate, replaced by an overwrite), but the current one:
+// a block in ERROR thus gives its buffer back at once, and a COMMITTED or
+// PENDING one stops once its upload ended. Blocks that a pending Sync
+// awaits are kept until it finishes (finishSync calls this again). A file
+// names few buffer blocks besides the current one: with none, this costs
+// nothing.
+func (f *fileActor) releaseUnnamed(ctx actorContext) {
+	others := len(f.blocks)
+	if f.cur != nil {
+		others--
+	}
+	if _, ok := f.blocks[messages.PaddingBlockID]; ok {
+		others--
+	}
+	if others <= 0 || len(f.syncs) > 0 {
+		return
+	}
+	named := make(map[string]bool, others)
+	f.segs.Each(func(_ int, r *segments.Range) bool {
+		if _, ok := f.blocks[r.Locator]; ok {
+			named[r.Locator] = true
+		}
+		return true
+	})
+	for id, pid := range f.blocks {
+		if named[id] || id == messages.PaddingBlockID || (f.cur != nil && id == f.cur.id) {
+			continue
+		}
+		delete(f.blocks, id)
+		ctx.Send(pid, &messages.Release{})
+	}
+}
+
+// wrote records the change that w (or what was applied of it) made.
+func (f *fileActor) wrote(ctx actorContext, w *pendingWrite) {
+	if w.applied == 0 {
+		return
+	}
+	f.changed()
+	f.coll.emit(ctx, messages.Event{Kind: messages.EventWrite, Path: f.path, Offset: w.start, Length: w.applied})
+}
+
+func (f *fileActor) onMemoryAvailable(ctx actorContext, m *messages.MemoryAvailable) {
+	w := f.parked
+	if w == nil || w.memory == 0 {
+		return
+	}
+	f.parked = nil
+	f.answering = w.r
+	f.continueWrite(ctx, *w)
+	f.answering = nil
+	f.replay(ctx)
+}
+
+func (f *fileActor) onSealAccepted(ctx actorContext, m *messages.SealAccepted) {
+	delete(f.unaccepted, m.BlockID)
+	w := f.parked
+	if w == nil || !w.pool || len(f.unaccepted) > 0 {
+		return
+	}
+	f.parked = nil
+	f.answering = w.r
+	f.continueWrite(ctx, *w)
+	f.answering = nil
+	f.replay(ctx)
+}
+
+// writePiece writes data (at most a block) at off through the current
+// block. A block grows (×4) only when the memory budget has room; otherwise
+// it is sealed as full and the data goes to a new block of the same
+// capacity. A piece changes nothing and returns what it waits for while a
+// block sealed by a write is not accepted by the put pool (pool: the
+// writers' back-pressure), or when the budget lacks the memory it needs.
+func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *messages.Reply) (memory int64, pool bool) {
+	n := int64(len(data))
+	bs := f.rt.BlockSize
+	if len(f.unaccepted) > 0 {
+		return 0, true
+	}
+	if f.cur == nil {
+		f.startBlock(ctx)
+	}
+	if f.cur.wp+n > bs {
+		f.makeRoom(ctx, n)
+		if f.cur.wp+n > bs {
+			f.sealCurrent(ctx, true)
+			return 0, true
+		}
+	}
+	var capacity int64
+	if need := f.cur.wp + n; need > f.cur.cap {
+		capacity = f.nextCapacity(need)
+		if !f.rt.Memory.Reserve(capacity, false) {
+			if f.cur.wp == 0 {
+				return capacity, false
+			}
+			// The block is as large as the budget lets it grow: seal it
+			// and go on in a block of the same capacity.
+			f.rt.Logger.Debug("memory budget reached: sealing", "file", f.path,
+				"block", f.cur.id, "bytes", f.cur.wp, "capacity", f.cur.cap)
+			f.sealCurrent(ctx, true)
+			return 0, true
+		}
+	}
+	if size := f.segs.Size(); off > size {
+		f.pad(off)
+	} else if off < size {
+		f.overwrote = true
+	}
+	r.Add(1)
+	ctx.Send(f.cur.pid, &messages.Append{Data: data, Capacity: capacity, Reply: r})
+	f.segs.ReplaceRange(off, n, f.cur.id, f.cur.wp)
+	f.cur.wp += n
+	if capacity > 0 {
+		f.cur.cap = capacity
+	}
+	return 0, false
+}
+
+// nextCapacity is the capacity the current block grows to for need bytes:
+// a file's first block starts at its first write's size class (MinCapacity
+// at least), so a small file costs about its size; a later block starts
+// where the last one ended (a file written in big sequential runs gets
+// full-size buffers at once, without growing them).
+func (f *fileActor) nextCapacity(need int64) int64 {
+	if f.cur.cap == 0 {
+		need = max(need, f.lastCap)
+	}
+	return capacityClass(need, 2*f.cur.cap, f.rt.MinCapacity, f.rt.BlockSize)
+}
+
+// startBlock spawns a new, empty current block.
+func (f *fileActor) startBlock(ctx actorContext) {
+	id := messages.NewBlockID()
+	pid := ctx.Spawn(propsOn(newBlock(f.rt, id, f.self), f.strand))
+	f.cur = &currentBlock{id: id, pid: pid}
+	f.blocks[id] = pid
+}
+
+// makeRoom repacks the current block when that frees room for n more bytes
+// and at least a quarter of a block (so that a nearly compact block is
+// sealed rather than copied again and again; sealing repacks it anyway, so
+// what is stored is the same).
+func (f *fileActor) makeRoom(ctx actorContext, n int64) {
+	live := f.liveBytes(f.cur.id)
+	freed := f.cur.wp - live
+	if freed > 0 && live+n <= f.rt.BlockSize && freed >= f.rt.BlockSize/4 {
+		f.repackCurrent(ctx)
+	}
+}
+
+// liveBytes returns how many bytes of block id the segments name.
+func (f *fileActor) liveBytes(id string) int64 {
+	var live int64
+	f.segs.Each(func(_ int, r *segments.Range) bool {
+		if r.Locator == id {
+			live += r.RangeSize
+		}
+		return true
+	})
+	return live
+}
+
+// repackCurrent makes the current block hold exactly the bytes the segments
+// name, in file order, unless it already does: it sends Repack with the
+// extents and moves each segment to the sum of the sizes before it.
+func (f *fileActor) repackCurrent(ctx actorContext) {
+	id := f.cur.id
+	var extents []messages.Extent
+	var pos int64
+	compact := true
+	f.segs.Each(func(_ int, r *segments.Range) bool {
+		if r.Locator == id {
+			if r.SegmentOffset != pos {
+				compact = false
+			}
+			extents = append(extents, messages.Extent{Offset: r.SegmentOffset, Size: r.RangeSize})
+			pos += r.RangeSize
+		}
+		return true
+	})
+	if compact && pos == f.cur.wp {
+		return
+	}
+	ctx.Send(f.cur.pid, &messages.Repack{Extents: extents})
+	pos = 0
+	f.segs.Each(func(_ int, r *segments.Range) bool {
+		if r.Locator == id {
+			r.SegmentOffset = pos
+			pos += r.RangeSize
+		}
+		return true
+	})
+	f.rt.Logger.Debug("repacked block", "file", f.path, "block", id, "from", f.cur.wp, "to", pos, "extents", len(extents))
+	f.cur.wp = pos
+}
+
+// sealCurrent repacks and seals the current block. With wait, writes wait
+// until the put pool accepted it (SealAccepted).
+func (f *fileActor) sealCurrent(ctx actorContext, wait bool) {
+	f.repackCurrent(ctx)
+	var notify *actor.PID
+	if wait {
+		notify = f.self
+		if f.unaccepted == nil {
+			f.unaccepted = make(map[string]bool)
+		}
+		f.unaccepted[f.cur.id] = true
+	}
+	ctx.Send(f.cur.pid, &messages.Seal{Notify: notify})
+	if f.cur.cap > 0 {
+		f.lastCap = f.cur.cap
+	}
+	f.cur = nil
+}
+
+// tooLarge reports whether n bytes at off would end past the largest file
+// size (or past math.MaxInt64).
+func (f *fileActor) tooLarge(off, n int64) bool {
+	limit := f.rt.MaxFileSize
+	if limit <= 0 {
+		limit = math.MaxInt64
+	}
+	return off > limit || n > limit-off
+}
+
+// pad extends the file to size with segments of the padding block.
+func (f *fileActor) pad(size int64) {
+	end := f.segs.Size()
+	for end < size {
+		n := min(size-end, keep.BlockSize)
+		_ = f.segs.Append(segments.Range{Locator: messages.PaddingBlockID, RangeStart: end, RangeSize: n}) // well formed by construction
+		end += n
+	}
+	f.blocks[messages.PaddingBlockID] = f.rt.Padding
+}
+
+func (f *fileActor) onTruncate(ctx actorContext, m *messages.Truncate) {
+	switch size := f.segs.Size(); {
+	case f.coll.ReadOnly:
+		m.Reply.SetErr(ErrReadOnly)
+	case m.Size < 0:
+		m.Reply.SetErr(fs.ErrInvalid)
+	case m.Size > size && f.tooLarge(m.Size, 0):
+		m.Reply.SetErr(ErrFileTooLarge)
+	case m.Size < size:
+		f.segs.Truncate(m.Size)
+		f.changed()
+		f.releaseUnnamed(ctx)
+	case m.Size > size:
+		f.pad(m.Size)
+		f.changed()
+	}
+	m.Reply.Finish()
+}
+
+func (f *fileActor) onSealBlock(ctx actorContext, m *messages.SealBlock) {
+	if f.cur != nil && f.cur.id == m.BlockID {
+		f.sealCurrent(ctx, false)
+	}
+}

@@ -1,0 +1,262 @@
+package actors
+
+import (
+	"math/bits"
+	"sort"
+
+	"github.com/arvfile/arvfile/messages"
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// The BlockManager's small-block packer: candidates, packing rounds, and
+// the packed block's layout (see manager for the protocol).
+
+// candidateSet is one collection's packing candidates, by file actor id.
+type candidateSet struct {
+	byFile map[string]*candidate
+	total  int64
+}
+
+// candidate is a closed small file's block offered for packing.
+type candidate struct {
+	file    *actor.PID
+	blockID string
+	size    int64
+	seq     uint64 // the order of its block (blockEntry.order)
+}
+
+// packRound is one packed block being filled.
+type packRound struct {
+	id       uint64
+	coll     string
+	force    bool
+	target   *actor.PID
+	targetID string
+	accepted int
+	offered  map[string]*candidate // by file actor id: offers not yet answered
+	replies  []*messages.Reply
+}
+
+func (m *manager) onCandidate(ctx actorContext, c *messages.Candidate) {
+	if c.Withdraw {
+		m.onWithdraw(ctx, c)
+		return
+	}
+	set := m.candidates[c.Collection]
+	if set == nil {
+		set = &candidateSet{byFile: make(map[string]*candidate)}
+		m.candidates[c.Collection] = set
+	}
+	cand := set.byFile[c.File.Id]
+	if cand == nil {
+		cand = &candidate{file: c.File}
+		set.byFile[c.File.Id] = cand
+	}
+	set.total += c.Size - cand.size
+	cand.blockID, cand.size = c.BlockID, c.Size
+	cand.seq = m.blockOrder(c.BlockID)
+	if m.round == nil && set.total >= m.rt.BlockSize {
+		m.startRound(ctx, c.Collection, false, nil)
+	}
+}
+
+// blockOrder returns the creation order of the block id: its place in the
+// registry, or, for a block the registry has not heard of yet, the next one.
+func (m *manager) blockOrder(id string) uint64 {
+	if e := m.blocks[id]; e != nil {
+		return e.order
+	}
+	m.seq++
+	return m.seq
+}
+
+func (m *manager) onPackAll(ctx actorContext, p *messages.PackAll) {
+	if m.round != nil {
+		m.packQueue = append(m.packQueue, p)
+		return
+	}
+	m.startRound(ctx, p.Collection, true, []*messages.Reply{p.Reply})
+}
+
+// startRound lays out a packed block for coll's candidates, spawns it and
+// offers each candidate its slot.
+func (m *manager) startRound(ctx actorContext, coll string, force bool, replies []*messages.Reply) {
+	set := m.candidates[coll]
+	limit := m.packLimit(force)
+	if limit == 0 {
+		m.noRoomToPack(replies)
+		return
+	}
+	if set == nil || len(set.byFile) < 2 {
+		m.endPacking(ctx, replies)
+		return
+	}
+	queue := make([]*candidate, 0, len(set.byFile))
+	for _, c := range set.byFile {
+		queue = append(queue, c)
+	}
+	sort.Slice(queue, func(i, j int) bool { return queue[i].seq < queue[j].seq })
+	slots := make([]int64, len(queue)) // offset of each candidate that fits; -1 if none
+	var offset int64
+	for i, c := range queue {
+		slots[i] = -1
+		if c.size <= limit-offset {
+			slots[i] = offset
+			offset += c.size
+		}
+	}
+	m.nextRound++
+	id := messages.NewBlockID()
+	// The block's buffer is reserved at the laid-out size at once rather
+	// than grown (and copied) piece by piece.
+	capacity := capacityClass(offset, 0, m.rt.MinCapacity, m.rt.BlockSize)
+	if !m.rt.Memory.Reserve(capacity, false) { // a writer took the room meanwhile
+		m.noRoomToPack(replies)
+		return
+	}
+	r := &packRound{
+		id: m.nextRound, coll: coll, force: force, replies: replies, offered: make(map[string]*candidate),
+		targetID: id, target: ctx.Spawn(m.rt.props(newPackedBlock(m.rt, id, capacity))),
+	}
+	m.round = r
+	m.rt.Logger.Debug("packing small blocks", "collection", coll, "candidates", len(queue), "bytes", offset, "force", force)
+	for i, c := range queue {
+		if slots[i] < 0 {
+			continue
+		}
+		r.offered[c.file.Id] = c
+		ctx.Send(c.file, &messages.PackOffer{
+			Round: r.id, BlockID: c.blockID, Target: r.target, TargetID: r.targetID,
+			Offset: slots[i], Room: c.size, ReplyTo: m.self,
+		})
+	}
+	if len(r.offered) == 0 {
+		m.finishRound(ctx)
+	}
+}
+
+// packLimit is the most bytes a packed block may hold now: a block, or
+// less when the memory budget has less room — the largest power of two that
+// fits, so that the buffer's capacity class fits too (packing copies bytes
+// that stay reserved by the small blocks until copied: it must not exceed
+// the budget). A round on its own (not force: commit-all) waits for room
+// for a whole block; 0 means no packing now.
+func (m *manager) packLimit(force bool) int64 {
+	room := m.rt.Memory.Limit() - m.rt.Memory.Used()
+	if room >= m.rt.BlockSize {
+		return m.rt.BlockSize
+	}
+	if !force || room < m.rt.MinCapacity {
+		return 0
+	}
+	return int64(1) << (bits.Len64(uint64(room)) - 1)
+}
+
+func (m *manager) onPackAnswer(ctx actorContext, a *messages.PackAnswer) {
+	r := m.round
+	if r == nil || a.Round != r.id || a.File == nil {
+		return
+	}
+	c := r.offered[a.File.Id]
+	if c == nil {
+		return
+	}
+	delete(r.offered, a.File.Id)
+	set := m.candidates[r.coll]
+	switch {
+	case a.Accepted:
+		m.dropCandidate(set, c)
+		r.accepted++
+	case a.Keep:
+		set.total += a.Size - c.size
+		c.size = a.Size
+	default:
+		m.dropCandidate(set, c)
+	}
+	if len(r.offered) == 0 {
+		m.finishRound(ctx)
+	}
+}
+
+func (m *manager) dropCandidate(set *candidateSet, c *candidate) {
+	if set.byFile[c.file.Id] == c {
+		delete(set.byFile, c.file.Id)
+		set.total -= c.size
+	}
+}
+
+// finishRound seals the round's block and starts the next round or answers.
+func (m *manager) finishRound(ctx actorContext) {
+	r := m.round
+	m.round = nil
+	ctx.Send(r.target, &messages.PackSeal{Pieces: r.accepted})
+	set := m.candidates[r.coll]
+	if r.accepted > 0 && len(set.byFile) >= 2 && (r.force || set.total >= m.rt.BlockSize) {
+		m.startRound(ctx, r.coll, r.force, r.replies)
+		return
+	}
+	m.endPacking(ctx, r.replies)
+}
+
+// onWithdraw forgets a removed file's candidate — unless the running round
+// offered it a slot: its answer will drop it — and tells the file.
+func (m *manager) onWithdraw(ctx actorContext, c *messages.Candidate) {
+	offered := m.round != nil && m.round.offered[c.File.Id] != nil
+	if set := m.candidates[c.Collection]; set != nil && !offered {
+		if cand := set.byFile[c.File.Id]; cand != nil {
+			m.dropCandidate(set, cand)
+		}
+	}
+	ctx.Send(c.File, &messages.CandidateWithdrawn{})
+}
+
+// onForgetCollection drops a released collection's candidates (after its
+// packing round, if one runs).
+func (m *manager) onForgetCollection(f *messages.ForgetCollection) {
+	if m.round != nil && m.round.coll == f.Collection {
+		m.forget = append(m.forget, f.Collection)
+		return
+	}
+	delete(m.candidates, f.Collection)
+}
+
+// noRoomToPack answers replies and every queued PackAll when the budget
+// has no room for a packed block: nothing packs now, and commits store the
+// small blocks as they are. Later candidates try again.
+func (m *manager) noRoomToPack(replies []*messages.Reply) {
+	m.rt.Logger.Debug("no memory to pack small blocks: not packing", "used", m.rt.Memory.Used())
+	for _, r := range replies {
+		r.Finish()
+	}
+	for _, p := range m.packQueue {
+		p.Reply.Finish()
+	}
+	m.packQueue = nil
+	for _, id := range m.forget {
+		delete(m.candidates, id)
+	}
+	m.forget = nil
+}
+
+// endPacking answers replies and starts whatever packing is due next.
+func (m *manager) endPacking(ctx actorContext, replies []*messages.Reply) {
+	for _, r := range replies {
+		r.Finish()
+	}
+	for _, id := range m.forget {
+		delete(m.candidates, id)
+	}
+	m.forget = nil
+	if len(m.packQueue) > 0 {
+		p := m.packQueue[0]
+		m.packQueue = m.packQueue[1:]
+		m.startRound(ctx, p.Collection, true, []*messages.Reply{p.Reply})
+		return
+	}
+	for coll, set := range m.candidates {
+		if set.total >= m.rt.BlockSize && len(set.byFile) >= 2 {
+			m.startRound(ctx, coll, false, nil)
+			return
+		}
+	}
+}
