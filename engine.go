@@ -126,16 +126,18 @@ func (e *Engine) NewCollection() *Collection {
 }
 
 func (e *Engine) newCollection(readOnly bool) *Collection {
-	c := &Collection{e: e, rt: &actors.CollectionRuntime{ID: uuid.NewString(), ReadOnly: readOnly}}
+	c := &Collection{e: e, rt: &actors.CollectionRuntime{ID: uuid.NewString(), ReadOnly: readOnly}, done: make(chan struct{})}
 	if !e.closing.Load() {
 		c.pid = e.sys.SpawnCollection(c.rt, &c.subs, nil)
 	}
 	return c
 }
 
-// await waits for r, for ctx, and for the engine to close. ok is false when
-// r did not finish: then r must not be released (a late party may use it).
-func (e *Engine) await(ctx context.Context, r *messages.Reply) (err error, ok bool) {
+// await waits for r, for ctx, for the engine to close, and for gone (the
+// done channel of r's collection, closed once Collection.Close stopped its
+// actors: errCollectionClosed; nil for none). ok is false when r did not
+// finish: then r must not be released (a late party may use it).
+func (e *Engine) await(ctx context.Context, r *messages.Reply, gone <-chan struct{}) (err error, ok bool) {
 	select {
 	case <-r.Done():
 		return r.Err(), true
@@ -143,6 +145,19 @@ func (e *Engine) await(ctx context.Context, r *messages.Reply) (err error, ok bo
 		return ctx.Err(), false
 	case <-e.done:
 		return errEngineClosed, false
+	case <-gone:
+		return closedOr(r, errCollectionClosed)
+	}
+}
+
+// closedOr is what a wait ended by a close returns: r's answer when it
+// came too, err otherwise.
+func closedOr(r *messages.Reply, err error) (error, bool) {
+	select {
+	case <-r.Done():
+		return r.Err(), true
+	default:
+		return err, false
 	}
 }
 
@@ -176,9 +191,9 @@ func (e *Engine) startClock() {
 // engine's timeout when deadline is 0. A deadline costs a timer; the
 // engine's timeout costs none (see startClock). ok is false when r did not
 // finish (see await).
-func (e *Engine) awaitUntil(r *messages.Reply, deadline int64) (err error, ok bool) {
+func (e *Engine) awaitUntil(r *messages.Reply, deadline int64, gone <-chan struct{}) (err error, ok bool) {
 	if deadline == 0 {
-		return e.awaitTimeout(r)
+		return e.awaitTimeout(r, gone)
 	}
 	select {
 	case <-r.Done():
@@ -194,12 +209,14 @@ func (e *Engine) awaitUntil(r *messages.Reply, deadline int64) (err error, ok bo
 		return os.ErrDeadlineExceeded, false
 	case <-e.done:
 		return errEngineClosed, false
+	case <-gone:
+		return closedOr(r, errCollectionClosed)
 	}
 }
 
 // awaitTimeout is await bounded by the engine's timeout instead of a ctx.
 // ok is false when r did not finish (see await).
-func (e *Engine) awaitTimeout(r *messages.Reply) (err error, ok bool) {
+func (e *Engine) awaitTimeout(r *messages.Reply, gone <-chan struct{}) (err error, ok bool) {
 	var limit int64 = -1
 	for {
 		tick := e.tick.Load()
@@ -207,6 +224,8 @@ func (e *Engine) awaitTimeout(r *messages.Reply) (err error, ok bool) {
 		case <-r.Done():
 			return r.Err(), true
 		case <-*tick:
+		case <-gone:
+			return closedOr(r, errCollectionClosed)
 		}
 		select {
 		case <-e.done:

@@ -961,3 +961,69 @@ func TestAFileMovedToAnotherCollectionOutlivesItsSourceCollection(t *testing.T) 
 		})
 	}
 }
+
+func TestCallsInFlightWhenTheirCollectionIsClosedReturn(t *testing.T) {
+	tests := []struct {
+		name    string
+		timeout time.Duration
+		// start readies c (and st) and returns the call to run while the
+		// collection is closed.
+		start func(t *testing.T, e *Engine, st *hangingStore, c *Collection) func() error
+	}{
+		{"write parked behind a full put pool, then timed out", 300 * time.Millisecond,
+			func(t *testing.T, _ *Engine, st *hangingStore, c *Collection) func() error {
+				f, err := c.OpenFile("log", os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0)
+				require.NoError(t, err)
+				st.Hang(true, false)
+				for _, s := range []string{"ABC", "DEF"} {
+					_, err = f.Write([]byte(s))
+					require.NoError(t, err)
+				}
+				return func() error { _, err := f.Write([]byte("GHI")); return err }
+			}},
+		{"write queued to a busy file", time.Minute,
+			func(t *testing.T, e *Engine, _ *hangingStore, c *Collection) func() error {
+				f := create(t, c, "f", write{0, "abc"})
+				suspend(t, e, f.pid)
+				return func() error { _, err := f.Write([]byte("def")); return err }
+			}},
+		{"sync waiting for a hung upload", time.Minute,
+			func(t *testing.T, _ *Engine, st *hangingStore, c *Collection) func() error {
+				f := create(t, c, "f", write{0, "abc"})
+				st.Hang(true, false)
+				return f.Sync
+			}},
+		{"mkdir queued to a busy collection", time.Minute,
+			func(t *testing.T, e *Engine, _ *hangingStore, c *Collection) func() error {
+				suspend(t, e, c.pid)
+				return func() error { return c.Mkdir("d", 0o755) }
+			}},
+		{"open queued to a busy collection", time.Minute,
+			func(t *testing.T, e *Engine, _ *hangingStore, c *Collection) func() error {
+				suspend(t, e, c.pid)
+				return func() error { _, err := c.Create("g"); return err }
+			}},
+		{"commit queued to a busy collection", time.Minute,
+			func(t *testing.T, e *Engine, _ *hangingStore, c *Collection) func() error {
+				suspend(t, e, c.pid)
+				return func() error { return c.Commit(context.Background()) }
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newHangingStore()
+			e := newHangingEngine(t, st, WithBlockSize(3), WithPutWorkers(1), WithQueueDepth(0),
+				WithCacheBytes(0), WithTimeout(tt.timeout), WithCloseTimeout(500*time.Millisecond))
+			c := e.NewCollection()
+			call := tt.start(t, e, st, c)
+			done := make(chan error, 1)
+			go func() { done <- call() }()
+			time.Sleep(50 * time.Millisecond) // the call is on its way
+			closed := make(chan error, 1)
+			go func() { closed <- c.Close() }()
+			err := returns(t, func() error { return <-done })
+			require.ErrorIs(t, err, fs.ErrClosed)
+			_ = returns(t, func() error { return <-closed })
+		})
+	}
+}

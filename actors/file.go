@@ -128,6 +128,7 @@ func (f *fileActor) Receive(ctx actor.Context) {
 		f.self = ctx.Self()
 	case *actor.Stopping:
 		f.stopping = true
+		f.failHeld()
 	case *actor.Stopped, *actor.Restarting:
 	default:
 		if !f.stopping {
@@ -377,6 +378,29 @@ func (f *fileActor) onCancel(ctx actorContext, m *messages.Cancel) {
 		m.Reply.Fail(m.Err)
 		return
 	}
+}
+
+// failHeld fails the requests the actor holds as it stops (its parked
+// write, its pending Syncs, its deferred requests), which it would
+// otherwise never answer: their callers return at once instead of at
+// their collection's Close.
+func (f *fileActor) failHeld() {
+	if w := f.parked; w != nil {
+		f.parked = nil
+		w.r.N = w.applied
+		w.r.Fail(errReleased)
+	}
+	for token, ps := range f.syncs {
+		delete(f.syncs, token)
+		ps.reply.Fail(errReleased)
+	}
+	for _, msg := range f.deferred {
+		if r := requestReply(msg); r != nil && r.Take() {
+			r.N = 0
+			r.Fail(errReleased)
+		}
+	}
+	f.deferred = nil
 }
 
 // withdrawable reports whether Cancel may drop msg, a deferred message.
