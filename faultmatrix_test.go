@@ -13,6 +13,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -1024,6 +1025,47 @@ func TestCallsInFlightWhenTheirCollectionIsClosedReturn(t *testing.T) {
 			err := returns(t, func() error { return <-done })
 			require.ErrorIs(t, err, fs.ErrClosed)
 			_ = returns(t, func() error { return <-closed })
+		})
+	}
+}
+
+func TestAReleaseDuringAPackingRoundDoesNotStallPacking(t *testing.T) {
+	tests := []struct {
+		name string
+		busy int // the file of the released collection whose PackOffer waits in its mailbox
+	}{
+		{"first offer unanswered", 0},
+		{"last offer unanswered", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newTestEngine(t, newTestStore(), WithBlockSize(64))
+			a := e.NewCollection()
+			var pids []*actor.PID
+			for i := 0; i < 2; i++ {
+				f := create(t, a, fmt.Sprintf("f%d", i), write{0, strings.Repeat("x", 30)})
+				pids = append(pids, f.pid)
+				require.NoError(t, f.Close())
+			}
+			suspend(t, e, pids[tt.busy])
+			f := create(t, a, "f2", write{0, strings.Repeat("x", 30)})
+			require.NoError(t, f.Close()) // the candidates reach a block: a round starts
+			time.Sleep(50 * time.Millisecond)
+			require.NoError(t, a.Close())
+
+			b := e.NewCollection()
+			for j := 0; j < 4; j++ {
+				f := create(t, b, fmt.Sprintf("f%d", j), write{0, strings.Repeat("y", 30)})
+				require.NoError(t, f.Close())
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+			defer cancel()
+			require.NoError(t, b.Commit(ctx), "a commit of another collection waits for the round")
+			for j := 0; j < 4; j++ {
+				assert.Equal(t, strings.Repeat("y", 30), contents(t, b, fmt.Sprintf("f%d", j)))
+			}
+			require.NoError(t, b.Close())
+			assert.Equal(t, int64(0), e.sys.RT.Memory.Used(), "the aborted round's packed block gave its buffer back")
 		})
 	}
 }
