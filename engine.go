@@ -110,9 +110,23 @@ func New(opts ...Option) (*Engine, error) {
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
 		e.closing.Store(true)
+		deadline := time.Now().Add(e.cfg.closeTimeout)
 		e.closeErr = e.sys.Stop(e.cfg.closeTimeout, func() { close(e.done) })
 		if e.cache != nil {
-			e.cache.Close()
+			// Within what is left of the close time (at least 10 ms, for a
+			// Get that honours its cancelled ctx): a prefetch stuck in a
+			// Get is abandoned (the cache's memory is the garbage
+			// collector's: nothing it uses is freed).
+			if n := e.cache.CloseWithin(max(time.Until(deadline), 10*time.Millisecond)); n > 0 {
+				se, _ := e.closeErr.(*actors.StopError)
+				if se == nil {
+					se = &actors.StopError{}
+				}
+				for range n {
+					se.Abandoned = append(se.Abandoned, "cache prefetch worker (in Store.Get)")
+				}
+				e.closeErr = se
+			}
 		}
 		close(e.stopClock)
 		<-e.clockDone

@@ -1069,3 +1069,43 @@ func TestAReleaseDuringAPackingRoundDoesNotStallPacking(t *testing.T) {
 		})
 	}
 }
+
+func TestCloseIsBoundedWithPrefetchesStuckInAGet(t *testing.T) {
+	tests := []struct {
+		name     string
+		workers  int
+		prefetch int // blocks asked for once Gets hang
+	}{
+		{"one worker stuck", 2, 1},
+		{"every worker stuck", 2, 2},
+		{"every worker stuck, more queued", 3, 6},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newHangingStore()
+			t.Cleanup(st.Release)
+			var locs []string
+			for i := 0; i < 80; i++ {
+				l, err := st.MemoryStore.Put(context.Background(), []byte(fmt.Sprintf("%04d", i)), keep.PutOptions{})
+				require.NoError(t, err)
+				locs = append(locs, l)
+			}
+			e, err := New(WithStore(st), WithPrefetch(tt.workers),
+				WithCloseTimeout(300*time.Millisecond), WithTimeout(200*time.Millisecond))
+			require.NoError(t, err)
+			st.Hang(false, true)
+			e.prefetch(locs[50 : 50+tt.prefetch]) // what a sequential read asks for
+			stuck := min(tt.workers, tt.prefetch)
+			require.Eventually(t, func() bool { return st.Waiting() == stuck }, waitFor, tick)
+
+			err = returns(t, e.Close)
+			var ce *CloseError
+			require.ErrorAs(t, err, &ce)
+			want := make([]string, stuck)
+			for i := range want {
+				want[i] = "cache prefetch worker (in Store.Get)"
+			}
+			assert.Equal(t, want, ce.Abandoned)
+		})
+	}
+}
