@@ -128,7 +128,7 @@ func (f *fileActor) Receive(ctx actor.Context) {
 		f.self = ctx.Self()
 	case *actor.Stopping:
 		f.stopping = true
-		f.failHeld()
+		f.failHeld(ctx)
 	case *actor.Stopped, *actor.Restarting:
 	default:
 		if !f.stopping {
@@ -356,6 +356,9 @@ func (f *fileActor) onSealAccepted(ctx actorContext, m *messages.SealAccepted) {
 func (f *fileActor) onCancel(ctx actorContext, m *messages.Cancel) {
 	if w := f.parked; w != nil && w.r == m.Reply {
 		f.parked = nil
+		if w.memory > 0 {
+			ctx.Send(f.rt.Manager, &messages.CancelMemory{File: f.self})
+		}
 		f.wrote(ctx, w)
 		w.r.N = w.applied
 		w.r.Fail(m.Err)
@@ -384,9 +387,12 @@ func (f *fileActor) onCancel(ctx actorContext, m *messages.Cancel) {
 // write, its pending Syncs, its deferred requests), which it would
 // otherwise never answer: their callers return at once instead of at
 // their collection's Close.
-func (f *fileActor) failHeld() {
+func (f *fileActor) failHeld(ctx actorContext) {
 	if w := f.parked; w != nil {
 		f.parked = nil
+		if w.memory > 0 {
+			ctx.Send(f.rt.Manager, &messages.CancelMemory{File: f.self})
+		}
 		w.r.N = w.applied
 		w.r.Fail(errReleased)
 	}
