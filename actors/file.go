@@ -257,6 +257,7 @@ func (f *fileActor) onWrite(ctx actorContext, m *messages.Write) {
 // BlockManager for memory: AwaitMemory).
 func (f *fileActor) continueWrite(ctx actorContext, w pendingWrite) {
 	for len(w.data) > 0 {
+		w.r.N = w.applied // what a panic in this piece reports as written
 		n := min(int64(len(w.data)), f.rt.BlockSize)
 		memory, pool := f.writePiece(ctx, w.off, w.data[:n], w.r)
 		if memory > 0 || pool {
@@ -271,12 +272,22 @@ func (f *fileActor) continueWrite(ctx actorContext, w pendingWrite) {
 		w.data = w.data[n:]
 		w.applied += n
 	}
+	w.r.N = w.n
 	f.wrote(ctx, &w)
 	if f.overwrote {
 		f.overwrote = false
 		f.releaseUnnamed(ctx)
 	}
-	w.r.Finish()
+	f.finish(w.r)
+}
+
+// finish answers r; r is no longer the request being handled, so that a
+// panic after it (Receive's recover) does not answer it again.
+func (f *fileActor) finish(r *messages.Reply) {
+	if f.answering == r {
+		f.answering = nil
+	}
+	r.Finish()
 }
 
 // releaseUnnamed releases the buffer blocks that the segments no longer
@@ -759,7 +770,7 @@ func (f *fileActor) onClose(ctx actorContext, m *messages.Close) {
 		if m.Writer && f.writers > 0 {
 			f.writers--
 		}
-		m.Reply.Finish()
+		f.finish(m.Reply)
 		f.retireIfIdle(ctx)
 		f.passivateIfIdle(ctx)
 		return
@@ -777,7 +788,7 @@ func (f *fileActor) onClose(ctx actorContext, m *messages.Close) {
 			Collection: f.coll.ID, File: f.self, BlockID: f.cur.id, Size: f.liveBytes(f.cur.id),
 		})
 	}
-	m.Reply.Finish()
+	f.finish(m.Reply)
 }
 
 // retireIfIdle ends an unlinked file once no handle is open on it: it
@@ -909,7 +920,7 @@ func (f *fileActor) finishSync(ctx actorContext, ps *pendingSync) {
 		f.coll.emit(ctx, messages.Event{Kind: messages.EventMod, Path: f.path})
 	}
 	f.releaseUnnamed(ctx)
-	ps.reply.Finish()
+	f.finish(ps.reply)
 	f.retireIfIdle(ctx)
 	f.passivateIfIdle(ctx)
 }
