@@ -1109,3 +1109,48 @@ func TestCloseIsBoundedWithPrefetchesStuckInAGet(t *testing.T) {
 		})
 	}
 }
+
+func TestCopiesOfAFileWithAWritableBlockStayWithinTheBudget(t *testing.T) {
+	const budget = 1 << 16
+	small, large := strings.Repeat("x", budget/8), strings.Repeat("x", budget/2+1)
+	copies := func(data string, n int, at int) (s string) {
+		for i := 0; i < n; i++ {
+			s += fmt.Sprintf(" %d:%d:g%d", at, len(data), i)
+		}
+		return s
+	}
+	tests := []struct {
+		name     string
+		data     string
+		copies   int
+		manifest string // after "y" is written at 0 in f
+	}{
+		{"room for a duplicate", small, 1,
+			". " + loc("y"+small[1:]) + " " + loc(small) + " 0:8192:f" + copies(small, 1, 8192) + "\n"},
+		{"no room: the block is sealed and shared", large, 10,
+			". " + loc("y") + " " + loc(large) + " 0:1:f 2:32768:f" + copies(large, 10, 1) + "\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newTestEngine(t, newTestStore(), WithBlockSize(budget), WithMemoryBudget(budget))
+			c := e.NewCollection()
+			f := create(t, c, "f", write{0, tt.data})
+			for i := 0; i < tt.copies; i++ {
+				require.NoError(t, c.Copy("f", fmt.Sprintf("g%d", i)))
+			}
+			assert.LessOrEqual(t, e.sys.RT.Memory.Peak(), int64(budget))
+			_, err := f.WriteAt([]byte("y"), 0)
+			require.NoError(t, err, "the source is still writable")
+			require.NoError(t, f.Close())
+			assert.Equal(t, "y"+tt.data[1:], contents(t, c, "f"))
+			for i := 0; i < tt.copies; i++ {
+				assert.Equal(t, tt.data, contents(t, c, fmt.Sprintf("g%d", i)))
+			}
+			require.NoError(t, c.Commit(bg))
+			text, err := c.ManifestText(bg, ManifestOptions{})
+			require.NoError(t, err)
+			assert.Equal(t, tt.manifest, text)
+			assert.LessOrEqual(t, e.sys.RT.Memory.Peak(), int64(budget))
+		})
+	}
+}
