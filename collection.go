@@ -32,7 +32,8 @@ type Collection struct {
 
 	loaded loadedText // the manifest a loaded collection came from (load.go)
 
-	closed atomic.Bool // set by Close: every later call fails with fs.ErrClosed
+	closed atomic.Bool   // set by Close: every later call fails with fs.ErrClosed
+	done   chan struct{} // closed by Close once its actors stopped: ends the waits of calls in flight
 }
 
 // Close releases the collection: it stops the actors of its files (those
@@ -45,7 +46,14 @@ type Collection struct {
 // on the collection and its files fail with an error matching fs.ErrClosed.
 // Close is idempotent.
 func (c *Collection) Close() error {
-	if !c.closed.CompareAndSwap(false, true) || c.pid == nil {
+	if !c.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	// Calls in flight wait for their answers until the actors stopped (so
+	// that none touches a caller's buffer after its call returned); a
+	// request the stop dropped is then failed by closing done.
+	defer close(c.done)
+	if c.pid == nil {
 		return nil
 	}
 	return c.e.sys.StopCollection(c.rt.ID, c.e.cfg.closeTimeout)
@@ -135,12 +143,12 @@ func (c *Collection) OpenFile(name string, flag int, perm fs.FileMode) (*File, e
 	r := messages.NewReply()
 	var out messages.OpenResult
 	c.e.sys.Send(c.pid, &messages.OpenFile{Name: name, Flag: flag, Out: &out, Reply: r})
-	err, ok := c.e.awaitTimeout(r)
+	err, ok := c.e.awaitTimeout(r, c.done)
 	if !ok {
 		// Withdrawn before the file was created or its actor took the Open
 		// (which may wait there behind a busy file): nothing happened, no
 		// O_TRUNC either. Taken: the answer comes at once.
-		if err == errEngineClosed || r.Withdraw() {
+		if err == errEngineClosed || err == errCollectionClosed || r.Withdraw() {
 			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 		}
 		select {
@@ -148,6 +156,10 @@ func (c *Collection) OpenFile(name string, flag int, perm fs.FileMode) (*File, e
 			err = r.Err()
 		case <-c.e.done:
 			return nil, &fs.PathError{Op: "open", Path: name, Err: errEngineClosed}
+		case <-c.done:
+			if err, ok = closedOr(r, errCollectionClosed); !ok {
+				return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+			}
 		}
 	}
 	r.Release()
@@ -248,7 +260,7 @@ func (c *Collection) commitAll(ctx context.Context) ([]fileSegments, error) {
 	}
 	r := messages.NewReply()
 	c.e.sys.Send(c.e.sys.RT.Manager, &messages.PackAll{Collection: c.rt.ID, Reply: r})
-	if err, ok := c.e.await(ctx, r); !ok {
+	if err, ok := c.e.await(ctx, r, c.done); !ok {
 		return nil, err
 	}
 	r.Release()
@@ -312,7 +324,7 @@ func (c *Collection) snapshot(ctx context.Context, forward func(i int, file *act
 	r := messages.NewReply()
 	var out []messages.SnapshotEntry
 	c.e.sys.Send(c.pid, &messages.Snapshot{Out: &out, Forward: forward, Reply: r})
-	err, ok := c.e.await(ctx, r)
+	err, ok := c.e.await(ctx, r, c.done)
 	if !ok {
 		return nil, err
 	}

@@ -110,9 +110,23 @@ func New(opts ...Option) (*Engine, error) {
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
 		e.closing.Store(true)
+		deadline := time.Now().Add(e.cfg.closeTimeout)
 		e.closeErr = e.sys.Stop(e.cfg.closeTimeout, func() { close(e.done) })
 		if e.cache != nil {
-			e.cache.Close()
+			// Within what is left of the close time (at least 10 ms, for a
+			// Get that honours its cancelled ctx): a prefetch stuck in a
+			// Get is abandoned (the cache's memory is the garbage
+			// collector's: nothing it uses is freed).
+			if n := e.cache.CloseWithin(max(time.Until(deadline), 10*time.Millisecond)); n > 0 {
+				se, _ := e.closeErr.(*actors.StopError)
+				if se == nil {
+					se = &actors.StopError{}
+				}
+				for range n {
+					se.Abandoned = append(se.Abandoned, "cache prefetch worker (in Store.Get)")
+				}
+				e.closeErr = se
+			}
 		}
 		close(e.stopClock)
 		<-e.clockDone
@@ -126,16 +140,18 @@ func (e *Engine) NewCollection() *Collection {
 }
 
 func (e *Engine) newCollection(readOnly bool) *Collection {
-	c := &Collection{e: e, rt: &actors.CollectionRuntime{ID: uuid.NewString(), ReadOnly: readOnly}}
+	c := &Collection{e: e, rt: &actors.CollectionRuntime{ID: uuid.NewString(), ReadOnly: readOnly}, done: make(chan struct{})}
 	if !e.closing.Load() {
 		c.pid = e.sys.SpawnCollection(c.rt, &c.subs, nil)
 	}
 	return c
 }
 
-// await waits for r, for ctx, and for the engine to close. ok is false when
-// r did not finish: then r must not be released (a late party may use it).
-func (e *Engine) await(ctx context.Context, r *messages.Reply) (err error, ok bool) {
+// await waits for r, for ctx, for the engine to close, and for gone (the
+// done channel of r's collection, closed once Collection.Close stopped its
+// actors: errCollectionClosed; nil for none). ok is false when r did not
+// finish: then r must not be released (a late party may use it).
+func (e *Engine) await(ctx context.Context, r *messages.Reply, gone <-chan struct{}) (err error, ok bool) {
 	select {
 	case <-r.Done():
 		return r.Err(), true
@@ -143,6 +159,19 @@ func (e *Engine) await(ctx context.Context, r *messages.Reply) (err error, ok bo
 		return ctx.Err(), false
 	case <-e.done:
 		return errEngineClosed, false
+	case <-gone:
+		return closedOr(r, errCollectionClosed)
+	}
+}
+
+// closedOr is what a wait ended by a close returns: r's answer when it
+// came too, err otherwise.
+func closedOr(r *messages.Reply, err error) (error, bool) {
+	select {
+	case <-r.Done():
+		return r.Err(), true
+	default:
+		return err, false
 	}
 }
 
@@ -176,9 +205,9 @@ func (e *Engine) startClock() {
 // engine's timeout when deadline is 0. A deadline costs a timer; the
 // engine's timeout costs none (see startClock). ok is false when r did not
 // finish (see await).
-func (e *Engine) awaitUntil(r *messages.Reply, deadline int64) (err error, ok bool) {
+func (e *Engine) awaitUntil(r *messages.Reply, deadline int64, gone <-chan struct{}) (err error, ok bool) {
 	if deadline == 0 {
-		return e.awaitTimeout(r)
+		return e.awaitTimeout(r, gone)
 	}
 	select {
 	case <-r.Done():
@@ -194,12 +223,14 @@ func (e *Engine) awaitUntil(r *messages.Reply, deadline int64) (err error, ok bo
 		return os.ErrDeadlineExceeded, false
 	case <-e.done:
 		return errEngineClosed, false
+	case <-gone:
+		return closedOr(r, errCollectionClosed)
 	}
 }
 
 // awaitTimeout is await bounded by the engine's timeout instead of a ctx.
 // ok is false when r did not finish (see await).
-func (e *Engine) awaitTimeout(r *messages.Reply) (err error, ok bool) {
+func (e *Engine) awaitTimeout(r *messages.Reply, gone <-chan struct{}) (err error, ok bool) {
 	var limit int64 = -1
 	for {
 		tick := e.tick.Load()
@@ -207,6 +238,8 @@ func (e *Engine) awaitTimeout(r *messages.Reply) (err error, ok bool) {
 		case <-r.Done():
 			return r.Err(), true
 		case <-*tick:
+		case <-gone:
+			return closedOr(r, errCollectionClosed)
 		}
 		select {
 		case <-e.done:

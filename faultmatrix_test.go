@@ -13,6 +13,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -958,6 +959,198 @@ func TestAFileMovedToAnotherCollectionOutlivesItsSourceCollection(t *testing.T) 
 			require.NoError(t, dst.Close())
 			require.Eventually(t, func() bool { return liveActors(e) == base }, waitFor, tick,
 				"both collections' actors stopped, the source's once the moved file did (%d live, %d at start)", liveActors(e), base)
+		})
+	}
+}
+
+func TestCallsInFlightWhenTheirCollectionIsClosedReturn(t *testing.T) {
+	tests := []struct {
+		name    string
+		timeout time.Duration
+		// start readies c (and st) and returns the call to run while the
+		// collection is closed.
+		start func(t *testing.T, e *Engine, st *hangingStore, c *Collection) func() error
+	}{
+		{"write parked behind a full put pool, then timed out", 300 * time.Millisecond,
+			func(t *testing.T, _ *Engine, st *hangingStore, c *Collection) func() error {
+				f, err := c.OpenFile("log", os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0)
+				require.NoError(t, err)
+				st.Hang(true, false)
+				for _, s := range []string{"ABC", "DEF"} {
+					_, err = f.Write([]byte(s))
+					require.NoError(t, err)
+				}
+				return func() error { _, err := f.Write([]byte("GHI")); return err }
+			}},
+		{"write queued to a busy file", time.Minute,
+			func(t *testing.T, e *Engine, _ *hangingStore, c *Collection) func() error {
+				f := create(t, c, "f", write{0, "abc"})
+				suspend(t, e, f.pid)
+				return func() error { _, err := f.Write([]byte("def")); return err }
+			}},
+		{"sync waiting for a hung upload", time.Minute,
+			func(t *testing.T, _ *Engine, st *hangingStore, c *Collection) func() error {
+				f := create(t, c, "f", write{0, "abc"})
+				st.Hang(true, false)
+				return f.Sync
+			}},
+		{"mkdir queued to a busy collection", time.Minute,
+			func(t *testing.T, e *Engine, _ *hangingStore, c *Collection) func() error {
+				suspend(t, e, c.pid)
+				return func() error { return c.Mkdir("d", 0o755) }
+			}},
+		{"open queued to a busy collection", time.Minute,
+			func(t *testing.T, e *Engine, _ *hangingStore, c *Collection) func() error {
+				suspend(t, e, c.pid)
+				return func() error { _, err := c.Create("g"); return err }
+			}},
+		{"commit queued to a busy collection", time.Minute,
+			func(t *testing.T, e *Engine, _ *hangingStore, c *Collection) func() error {
+				suspend(t, e, c.pid)
+				return func() error { return c.Commit(context.Background()) }
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newHangingStore()
+			e := newHangingEngine(t, st, WithBlockSize(3), WithPutWorkers(1), WithQueueDepth(0),
+				WithCacheBytes(0), WithTimeout(tt.timeout), WithCloseTimeout(500*time.Millisecond))
+			c := e.NewCollection()
+			call := tt.start(t, e, st, c)
+			done := make(chan error, 1)
+			go func() { done <- call() }()
+			time.Sleep(50 * time.Millisecond) // the call is on its way
+			closed := make(chan error, 1)
+			go func() { closed <- c.Close() }()
+			err := returns(t, func() error { return <-done })
+			require.ErrorIs(t, err, fs.ErrClosed)
+			_ = returns(t, func() error { return <-closed })
+		})
+	}
+}
+
+func TestAReleaseDuringAPackingRoundDoesNotStallPacking(t *testing.T) {
+	tests := []struct {
+		name string
+		busy int // the file of the released collection whose PackOffer waits in its mailbox
+	}{
+		{"first offer unanswered", 0},
+		{"last offer unanswered", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newTestEngine(t, newTestStore(), WithBlockSize(64))
+			a := e.NewCollection()
+			var pids []*actor.PID
+			for i := 0; i < 2; i++ {
+				f := create(t, a, fmt.Sprintf("f%d", i), write{0, strings.Repeat("x", 30)})
+				pids = append(pids, f.pid)
+				require.NoError(t, f.Close())
+			}
+			suspend(t, e, pids[tt.busy])
+			f := create(t, a, "f2", write{0, strings.Repeat("x", 30)})
+			require.NoError(t, f.Close()) // the candidates reach a block: a round starts
+			time.Sleep(50 * time.Millisecond)
+			require.NoError(t, a.Close())
+
+			b := e.NewCollection()
+			for j := 0; j < 4; j++ {
+				f := create(t, b, fmt.Sprintf("f%d", j), write{0, strings.Repeat("y", 30)})
+				require.NoError(t, f.Close())
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+			defer cancel()
+			require.NoError(t, b.Commit(ctx), "a commit of another collection waits for the round")
+			for j := 0; j < 4; j++ {
+				assert.Equal(t, strings.Repeat("y", 30), contents(t, b, fmt.Sprintf("f%d", j)))
+			}
+			require.NoError(t, b.Close())
+			assert.Equal(t, int64(0), e.sys.RT.Memory.Used(), "the aborted round's packed block gave its buffer back")
+		})
+	}
+}
+
+func TestCloseIsBoundedWithPrefetchesStuckInAGet(t *testing.T) {
+	tests := []struct {
+		name     string
+		workers  int
+		prefetch int // blocks asked for once Gets hang
+	}{
+		{"one worker stuck", 2, 1},
+		{"every worker stuck", 2, 2},
+		{"every worker stuck, more queued", 3, 6},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newHangingStore()
+			t.Cleanup(st.Release)
+			var locs []string
+			for i := 0; i < 80; i++ {
+				l, err := st.MemoryStore.Put(context.Background(), []byte(fmt.Sprintf("%04d", i)), keep.PutOptions{})
+				require.NoError(t, err)
+				locs = append(locs, l)
+			}
+			e, err := New(WithStore(st), WithPrefetch(tt.workers),
+				WithCloseTimeout(300*time.Millisecond), WithTimeout(200*time.Millisecond))
+			require.NoError(t, err)
+			st.Hang(false, true)
+			e.prefetch(locs[50 : 50+tt.prefetch]) // what a sequential read asks for
+			stuck := min(tt.workers, tt.prefetch)
+			require.Eventually(t, func() bool { return st.Waiting() == stuck }, waitFor, tick)
+
+			err = returns(t, e.Close)
+			var ce *CloseError
+			require.ErrorAs(t, err, &ce)
+			want := make([]string, stuck)
+			for i := range want {
+				want[i] = "cache prefetch worker (in Store.Get)"
+			}
+			assert.Equal(t, want, ce.Abandoned)
+		})
+	}
+}
+
+func TestCopiesOfAFileWithAWritableBlockStayWithinTheBudget(t *testing.T) {
+	const budget = 1 << 16
+	small, large := strings.Repeat("x", budget/8), strings.Repeat("x", budget/2+1)
+	copies := func(data string, n int, at int) (s string) {
+		for i := 0; i < n; i++ {
+			s += fmt.Sprintf(" %d:%d:g%d", at, len(data), i)
+		}
+		return s
+	}
+	tests := []struct {
+		name     string
+		data     string
+		copies   int
+		manifest string // after "y" is written at 0 in f
+	}{
+		{"room for a duplicate", small, 1,
+			". " + loc("y"+small[1:]) + " " + loc(small) + " 0:8192:f" + copies(small, 1, 8192) + "\n"},
+		{"no room: the block is sealed and shared", large, 10,
+			". " + loc("y") + " " + loc(large) + " 0:1:f 2:32768:f" + copies(large, 10, 1) + "\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newTestEngine(t, newTestStore(), WithBlockSize(budget), WithMemoryBudget(budget))
+			c := e.NewCollection()
+			f := create(t, c, "f", write{0, tt.data})
+			for i := 0; i < tt.copies; i++ {
+				require.NoError(t, c.Copy("f", fmt.Sprintf("g%d", i)))
+			}
+			assert.LessOrEqual(t, e.sys.RT.Memory.Peak(), int64(budget))
+			_, err := f.WriteAt([]byte("y"), 0)
+			require.NoError(t, err, "the source is still writable")
+			require.NoError(t, f.Close())
+			assert.Equal(t, "y"+tt.data[1:], contents(t, c, "f"))
+			for i := 0; i < tt.copies; i++ {
+				assert.Equal(t, tt.data, contents(t, c, fmt.Sprintf("g%d", i)))
+			}
+			require.NoError(t, c.Commit(bg))
+			text, err := c.ManifestText(bg, ManifestOptions{})
+			require.NoError(t, err)
+			assert.Equal(t, tt.manifest, text)
+			assert.LessOrEqual(t, e.sys.RT.Memory.Peak(), int64(budget))
 		})
 	}
 }

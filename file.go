@@ -152,7 +152,7 @@ func (f *File) expired(op string, deadline int64) error {
 // closed first (then r must not be released).
 func (f *File) await(r *messages.Reply, deadline int64) (err error, ok bool) {
 	e := f.c.e
-	if err, ok = e.awaitUntil(r, deadline); ok || err == errEngineClosed {
+	if err, ok = e.awaitUntil(r, deadline, f.c.done); ok || err == errEngineClosed || err == errCollectionClosed {
 		return err, ok
 	}
 	r.Cancelled()
@@ -162,6 +162,8 @@ func (f *File) await(r *messages.Reply, deadline int64) (err error, ok bool) {
 		return r.Err(), true
 	case <-e.done:
 		return errEngineClosed, false
+	case <-f.c.done:
+		return closedOr(r, errCollectionClosed)
 	}
 }
 
@@ -422,7 +424,7 @@ func (f *File) Close() error {
 	f.send(&messages.Close{Writer: f.write && !f.c.rt.ReadOnly, Out: &out, Reply: r}, r)
 	// A Close is not withdrawn when it times out: the handle is released
 	// in any case, and its flush goes on.
-	err, ok := f.c.e.awaitTimeout(r)
+	err, ok := f.c.e.awaitTimeout(r, f.c.done)
 	if !ok {
 		return f.pathErr("close", err)
 	}

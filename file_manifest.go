@@ -59,7 +59,7 @@ func (f *File) manifestSegments(ctx context.Context, onlyCommitted bool) ([]segm
 	} else {
 		e.sys.Send(f.pid, &messages.HashBlocks{Out: &hashed, Reply: r})
 	}
-	err, ok := e.await(ctx, r)
+	err, ok := e.await(ctx, r, f.c.done)
 	if !ok {
 		return nil, err
 	}

@@ -207,7 +207,7 @@ func (c *Collection) CopyRemoteBlocks(ctx context.Context) error {
 	}
 	r := messages.NewReply()
 	c.e.sys.Send(c.pid, &messages.ReplaceLocators{Map: local, Reply: r})
-	err, ok = c.e.await(ctx, r)
+	err, ok = c.e.await(ctx, r, c.done)
 	if ok {
 		r.Release()
 	}

@@ -57,6 +57,7 @@ func (e *Engine) LoadCollection(manifest string, opts ...CollectionOption) (*Col
 		e:      e,
 		rt:     &actors.CollectionRuntime{ID: uuid.NewString(), ReadOnly: cfg.readOnly},
 		loaded: loadedText{text: manifest, ok: true},
+		done:   make(chan struct{}),
 	}
 	if c.pid = e.sys.SpawnCollection(c.rt, &c.subs, root); c.pid == nil {
 		return nil, errEngineClosed

@@ -50,9 +50,9 @@ func (c *Collection) requestDone(op, name string, msg func(r *messages.Reply) an
 	}
 	r := messages.NewReply()
 	c.e.sys.Send(c.pid, msg(r))
-	err, ok := c.e.awaitTimeout(r)
+	err, ok := c.e.awaitTimeout(r, c.done)
 	if !ok {
-		if err == errEngineClosed {
+		if err == errEngineClosed || err == errCollectionClosed {
 			return &fs.PathError{Op: op, Path: name, Err: err}, wasAbandoned
 		}
 		if r.Withdraw() {
@@ -64,6 +64,10 @@ func (c *Collection) requestDone(op, name string, msg func(r *messages.Reply) an
 				case <-r.Done():
 					late()
 				case <-c.e.done:
+				case <-c.done:
+					if _, ok := closedOr(r, nil); ok {
+						late()
+					}
 				}
 			}()
 			return &fs.PathError{Op: op, Path: name, Err: err}, wasAbandoned
@@ -73,6 +77,10 @@ func (c *Collection) requestDone(op, name string, msg func(r *messages.Reply) an
 			err = r.Err()
 		case <-c.e.done:
 			return &fs.PathError{Op: op, Path: name, Err: errEngineClosed}, wasAbandoned
+		case <-c.done:
+			if err, ok = closedOr(r, errCollectionClosed); !ok {
+				return &fs.PathError{Op: op, Path: name, Err: err}, wasAbandoned
+			}
 		}
 	}
 	r.Release()

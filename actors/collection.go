@@ -141,6 +141,8 @@ func (c *collectionActor) Receive(ctx actor.Context) {
 	if c.released != nil {
 		if m, ok := ctx.Message().(*actor.Terminated); ok {
 			c.released.stopped(ctx, m.Who)
+		} else if r := replyOf(ctx.Message()); r != nil && r.Take() {
+			r.Fail(errReleased) // answered, not dropped: its caller returns now
 		}
 		return
 	}

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"fmt"
 	"io/fs"
 	"syscall"
 )
@@ -29,3 +30,8 @@ func (readOnlyError) Error() string { return "read-only file system" }
 func (readOnlyError) Is(target error) bool {
 	return target == syscall.EROFS || target == fs.ErrPermission
 }
+
+// errReleased is the error of a request its file's or collection's actor
+// holds, or receives, once its collection is released (or the engine
+// closed): it matches fs.ErrClosed.
+var errReleased = fmt.Errorf("arvfile: collection closed: %w", fs.ErrClosed)

@@ -124,6 +124,7 @@ func (f *fileActor) Receive(ctx actor.Context) {
 		f.self = ctx.Self()
 	case *actor.Stopping:
 		f.stopping = true
+		f.failHeld(ctx)
 	case *actor.Stopped, *actor.Restarting:
 	default:
 		if !f.stopping {
@@ -231,6 +232,9 @@ func (f *fileActor) onOpen(ctx actorContext, m *messages.Open) {
 func (f *fileActor) onCancel(ctx actorContext, m *messages.Cancel) {
 	if w := f.parked; w != nil && w.r == m.Reply {
 		f.parked = nil
+		if w.memory > 0 {
+			ctx.Send(f.rt.Manager, &messages.CancelMemory{File: f.self})
+		}
 		f.wrote(ctx, w)
 		w.r.N = w.applied
 		w.r.Fail(m.Err)
@@ -253,6 +257,32 @@ func (f *fileActor) onCancel(ctx actorContext, m *messages.Cancel) {
 		m.Reply.Fail(m.Err)
 		return
 	}
+}
+
+// failHeld fails the requests the actor holds as it stops (its parked
+// write, its pending Syncs, its deferred requests), which it would
+// otherwise never answer: their callers return at once instead of at
+// their collection's Close.
+func (f *fileActor) failHeld(ctx actorContext) {
+	if w := f.parked; w != nil {
+		f.parked = nil
+		if w.memory > 0 {
+			ctx.Send(f.rt.Manager, &messages.CancelMemory{File: f.self})
+		}
+		w.r.N = w.applied
+		w.r.Fail(errReleased)
+	}
+	for token, ps := range f.syncs {
+		delete(f.syncs, token)
+		ps.reply.Fail(errReleased)
+	}
+	for _, msg := range f.deferred {
+		if r := requestReply(msg); r != nil && r.Take() {
+			r.N = 0
+			r.Fail(errReleased)
+		}
+	}
+	f.deferred = nil
 }
 
 // withdrawable reports whether Cancel may drop msg, a deferred message.
@@ -326,7 +356,7 @@ func (f *fileActor) onClose(ctx actorContext, m *messages.Close) {
 		if m.Writer && f.writers > 0 {
 			f.writers--
 		}
-		m.Reply.Finish()
+		f.finish(m.Reply)
 		f.retireIfIdle(ctx)
 		f.passivateIfIdle(ctx)
 		return
@@ -344,7 +374,7 @@ func (f *fileActor) onClose(ctx actorContext, m *messages.Close) {
 			Collection: f.coll.ID, File: f.self, BlockID: f.cur.id, Size: f.liveBytes(f.cur.id),
 		})
 	}
-	m.Reply.Finish()
+	f.finish(m.Reply)
 }
 
 // retireIfIdle ends an unlinked file once no handle is open on it: it

@@ -27,11 +27,20 @@ func (f *fileActor) onNamespace(ctx actorContext, msg any) {
 // onCloneFile copies the file for a CopyOut: the segments, every buffer
 // block they name but the current one (retained: the copy shares them), and
 // a duplicate of the current WRITABLE block, repacked first, whose bytes the
-// block copies into a buffer reserved against the memory budget.
+// block copies into a buffer reserved against the memory budget. When the
+// budget has no room for that buffer, the current block is sealed instead
+// and shared like the others: a copy never takes the engine over its budget.
 func (f *fileActor) onCloneFile(ctx actorContext, m *messages.CloneFile) {
 	f.shared = true // the copy names this actor's blocks: stopping it would stop them
+	var reserved int64
 	if f.cur != nil {
 		f.repackCurrent(ctx)
+		c := capacityClass(f.cur.wp, 0, f.rt.MinCapacity, f.rt.BlockSize)
+		if f.rt.Memory.Reserve(c, false) {
+			reserved = c
+		} else {
+			f.sealCurrent(ctx, false)
+		}
 	}
 	out := m.Out
 	out.Segments = f.segs.Ranges()
@@ -60,9 +69,7 @@ func (f *fileActor) onCloneFile(ctx actorContext, m *messages.CloneFile) {
 	}
 	if dup {
 		n := f.cur.wp
-		c := capacityClass(n, 0, f.rt.MinCapacity, f.rt.BlockSize)
-		f.rt.Memory.Reserve(c, true)
-		buf := f.rt.Memory.Alloc(c)[:n]
+		buf := f.rt.Memory.Alloc(reserved)[:n]
 		out.Dup = &messages.DupBlock{ID: f.cur.id, Data: buf}
 		m.Reply.Add(1)
 		ctx.Send(f.cur.pid, &messages.ReadBlock{Offset: 0, Dst: buf, Fetch: new(messages.Fetch), Reply: m.Reply})

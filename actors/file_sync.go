@@ -108,7 +108,7 @@ func (f *fileActor) finishSync(ctx actorContext, ps *pendingSync) {
 		f.coll.emit(ctx, messages.Event{Kind: messages.EventMod, Path: f.path})
 	}
 	f.releaseUnnamed(ctx)
-	ps.reply.Finish()
+	f.finish(ps.reply)
 	f.retireIfIdle(ctx)
 	f.passivateIfIdle(ctx)
 }

@@ -44,6 +44,7 @@ func (f *fileActor) onWrite(ctx actorContext, m *messages.Write) {
 // BlockManager for memory: AwaitMemory).
 func (f *fileActor) continueWrite(ctx actorContext, w pendingWrite) {
 	for len(w.data) > 0 {
+		w.r.N = w.applied // what a panic in this piece reports as written
 		n := min(int64(len(w.data)), f.rt.BlockSize)
 		memory, pool := f.writePiece(ctx, w.off, w.data[:n], w.r)
 		if memory > 0 || pool {
@@ -58,12 +59,22 @@ func (f *fileActor) continueWrite(ctx actorContext, w pendingWrite) {
 		w.data = w.data[n:]
 		w.applied += n
 	}
+	w.r.N = w.n
 	f.wrote(ctx, &w)
 	if f.overwrote {
 		f.overwrote = false
 		f.releaseUnnamed(ctx)
 	}
-	w.r.Finish()
+	f.finish(w.r)
+}
+
+// finish answers r; r is no longer the request being handled, so that a
+// panic after it (Receive's recover) does not answer it again.
+func (f *fileActor) finish(r *messages.Reply) {
+	if f.answering == r {
+		f.answering = nil
+	}
+	r.Finish()
 }
 
 // releaseUnnamed releases the buffer blocks that the segments no longer

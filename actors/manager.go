@@ -43,6 +43,7 @@ type manager struct {
 	blocks     map[string]*blockEntry
 	pending    int // blocks PENDING: uploads that will free memory
 	waiters    []memWaiter
+	waiting    map[string]bool          // the files in waiters, by actor id: one waiter each
 	candidates map[string]*candidateSet // by collection id
 	seq        uint64                   // the last order given to a block (blockEntry.order)
 	round      *packRound
@@ -98,11 +99,13 @@ func (m *manager) Receive(ctx actor.Context) {
 	case *messages.RetryErrors:
 		m.onRetryErrors(ctx)
 	case *messages.ForgetCollection:
-		m.onForgetCollection(msg)
+		m.onForgetCollection(ctx, msg)
 	case *messages.BlockStatus:
 		m.onBlockStatus(ctx, msg)
 	case *messages.AwaitMemory:
 		m.onAwaitMemory(ctx, msg)
+	case *messages.CancelMemory:
+		m.onCancelMemory(msg)
 	case *messages.Candidate:
 		m.onCandidate(ctx, msg)
 	case *messages.PackAll:
@@ -135,9 +138,41 @@ func (m *manager) onBlockStatus(ctx actorContext, s *messages.BlockStatus) {
 	m.relieve(ctx)
 }
 
+// onAwaitMemory queues a file for memory; a file waits once (a file parks
+// one write at a time: a later AwaitMemory replaces its earlier one).
 func (m *manager) onAwaitMemory(ctx actorContext, a *messages.AwaitMemory) {
-	m.waiters = append(m.waiters, memWaiter{file: a.File, bytes: a.Bytes})
+	if m.waiting == nil {
+		m.waiting = make(map[string]bool)
+	}
+	if !m.waiting[a.File.Id] {
+		m.waiting[a.File.Id] = true
+		m.waiters = append(m.waiters, memWaiter{file: a.File, bytes: a.Bytes})
+	} else if i := m.waiterOf(a.File); i >= 0 {
+		m.waiters[i].bytes = a.Bytes
+	}
 	m.relieve(ctx)
+}
+
+// onCancelMemory forgets a file's wait: its write was withdrawn, or it
+// stopped.
+func (m *manager) onCancelMemory(c *messages.CancelMemory) {
+	if !m.waiting[c.File.Id] {
+		return
+	}
+	delete(m.waiting, c.File.Id)
+	if i := m.waiterOf(c.File); i >= 0 {
+		m.waiters = append(m.waiters[:i], m.waiters[i+1:]...)
+	}
+}
+
+// waiterOf returns the index of file's waiter, or -1.
+func (m *manager) waiterOf(file *actor.PID) int {
+	for i, w := range m.waiters {
+		if w.file.Equal(file) {
+			return i
+		}
+	}
+	return -1
 }
 
 // relieve tells waiting files, in order, that their memory fits, and
@@ -154,6 +189,7 @@ func (m *manager) relieve(ctx actorContext) {
 		}
 		live += w.bytes
 		ctx.Send(w.file, &messages.MemoryAvailable{})
+		delete(m.waiting, w.file.Id)
 		woken++
 	}
 	m.waiters = append(m.waiters[:0], m.waiters[woken:]...)

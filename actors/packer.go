@@ -210,11 +210,18 @@ func (m *manager) onWithdraw(ctx actorContext, c *messages.Candidate) {
 	ctx.Send(c.File, &messages.CandidateWithdrawn{})
 }
 
-// onForgetCollection drops a released collection's candidates (after its
-// packing round, if one runs).
-func (m *manager) onForgetCollection(f *messages.ForgetCollection) {
-	if m.round != nil && m.round.coll == f.Collection {
+// onForgetCollection drops a released collection's candidates. A round
+// packing that collection ends now: its files stopped (StopCollection sends
+// ForgetCollection once they did), so the offers still out are never
+// answered, and the pieces of the packed block belong to files that no
+// longer exist. Every PackData their blocks sent is already in the packed
+// block's mailbox, before the PackSeal of no piece that stops it.
+func (m *manager) onForgetCollection(ctx actorContext, f *messages.ForgetCollection) {
+	if r := m.round; r != nil && r.coll == f.Collection {
 		m.forget = append(m.forget, f.Collection)
+		clear(r.offered)
+		r.accepted = 0
+		m.finishRound(ctx)
 		return
 	}
 	delete(m.candidates, f.Collection)

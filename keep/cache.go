@@ -4,6 +4,8 @@ import (
 	"container/list"
 	"context"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // DefaultCacheBytes is the cache bound used when NewCache is given none.
@@ -69,6 +71,7 @@ type Cache struct {
 	stopCtx   context.Context
 	cancelCtx context.CancelFunc
 	workers   sync.WaitGroup
+	getting   atomic.Int32 // prefetch workers inside a fetch (CloseWithin)
 	closeOnce sync.Once
 }
 
@@ -298,7 +301,9 @@ func (c *Cache) prefetchWorker() {
 		case <-c.stop:
 			return
 		case loc := <-c.queue:
+			c.getting.Add(1) // before the check: CloseWithin counts it once it cancelled
 			if c.stopCtx.Err() != nil {
+				c.getting.Add(-1)
 				return
 			}
 			c.mu.Lock()
@@ -306,6 +311,7 @@ func (c *Cache) prefetchWorker() {
 			c.mu.Unlock()
 			// Errors are dropped: a later Get fetches again and reports them.
 			_, _ = c.get(c.stopCtx, loc, loc.String(), true)
+			c.getting.Add(-1)
 		}
 	}
 }
@@ -332,12 +338,42 @@ func (c *Cache) MaxBytes() int64 { return c.maxBytes }
 // Close stops the prefetch workers, cancelling their fetches, and waits for
 // them to return. It is idempotent. The cache keeps serving Get and Put.
 func (c *Cache) Close() {
+	c.close(-1)
+}
+
+// CloseWithin is Close waiting at most d (not at all when d ≤ 0) for the
+// prefetch workers. It returns how many were still fetching then: each is
+// inside a backend Get that ignores its cancelled context, and exits when
+// that Get returns. Only the first Close or CloseWithin waits.
+func (c *Cache) CloseWithin(d time.Duration) int {
+	return c.close(max(d, 0))
+}
+
+// close stops the workers and waits for them, at most d when d ≥ 0, and
+// returns how many still ran.
+func (c *Cache) close(d time.Duration) (running int) {
 	c.closeOnce.Do(func() {
 		c.mu.Lock()
 		c.closed = true
 		c.mu.Unlock()
 		close(c.stop)
 		c.cancelCtx()
-		c.workers.Wait()
+		if d < 0 {
+			c.workers.Wait()
+			return
+		}
+		done := make(chan struct{})
+		go func() { // exits with the last worker
+			c.workers.Wait()
+			close(done)
+		}()
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-done:
+		case <-t.C:
+			running = int(c.getting.Load())
+		}
 	})
+	return running
 }

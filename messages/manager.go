@@ -56,6 +56,12 @@ type AwaitMemory struct {
 	Bytes int64
 }
 
+// CancelMemory withdraws File's AwaitMemory: the write that waited was
+// cancelled, or the file stopped. Sender: a FileActor.
+type CancelMemory struct {
+	File *actor.PID
+}
+
 // RetryErrors asks the BlockManager to retry the uploads of the blocks in
 // ERROR, which hold memory that files wait for. Sender: the BlockManager
 // itself, after a backoff.
