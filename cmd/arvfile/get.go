@@ -79,11 +79,7 @@ type getItem struct {
 }
 
 func (t *tool) get(o *getOptions, ref, dest string) error {
-	c, p, err := t.load(ref)
-	if err != nil {
-		return err
-	}
-	info, err := c.Stat(p)
+	c, p, info, err := t.loadStat(ref)
 	if err != nil {
 		return err
 	}

@@ -76,11 +76,7 @@ func quoteAll(names []string) []string {
 }
 
 func (t *tool) ls(ref string, recursive, sizes bool) error {
-	c, p, err := t.load(ref)
-	if err != nil {
-		return err
-	}
-	info, err := c.Stat(p)
+	c, p, info, err := t.loadStat(ref)
 	if err != nil {
 		return err
 	}

@@ -31,11 +31,7 @@ UTF-8 cannot be served.`,
 }
 
 func (t *tool) serve(ref, addr string) error {
-	c, p, err := t.load(ref)
-	if err != nil {
-		return err
-	}
-	info, err := c.Stat(p)
+	c, p, info, err := t.loadStat(ref)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -226,6 +227,19 @@ func (t *tool) load(ref string) (*arvfile.Collection, string, error) {
 		return nil, "", err
 	}
 	return c, cleanPath(p), nil
+}
+
+// loadStat is load, with what the path names.
+func (t *tool) loadStat(ref string) (*arvfile.Collection, string, fs.FileInfo, error) {
+	c, p, err := t.load(ref)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	info, err := c.Stat(p)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return c, p, info, nil
 }
 
 // open loads the manifest text of the collection head as a read-only
