@@ -125,6 +125,12 @@ func (f *fileActor) onMemoryAvailable(ctx actorContext, m *messages.MemoryAvaila
 	if w == nil || w.memory == 0 {
 		return
 	}
+	f.resumeParked(ctx, w)
+}
+
+// resumeParked goes on with the parked write w, whose wait is over, then
+// replays what was deferred behind it.
+func (f *fileActor) resumeParked(ctx actorContext, w *pendingWrite) {
 	f.parked = nil
 	f.answering = w.r
 	f.continueWrite(ctx, *w)
@@ -138,11 +144,7 @@ func (f *fileActor) onSealAccepted(ctx actorContext, m *messages.SealAccepted) {
 	if w == nil || !w.pool || len(f.unaccepted) > 0 {
 		return
 	}
-	f.parked = nil
-	f.answering = w.r
-	f.continueWrite(ctx, *w)
-	f.answering = nil
-	f.replay(ctx)
+	f.resumeParked(ctx, w)
 }
 
 // writePiece writes data (at most a block) at off through the current
