@@ -18,15 +18,12 @@ const maxErrorBody = 512
 // returning the first copy whose md5 and size match. See Client and
 // GetError for the errors.
 func (c *Client) Get(ctx context.Context, locator string) ([]byte, error) {
-	loc, empty, err := parseGetLocator(locator)
+	loc, empty, err := beginGet(ctx, locator)
 	if err != nil {
 		return nil, err
 	}
 	if empty {
 		return []byte{}, nil
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
 	}
 	var buf []byte // reused by every attempt; allocated at the first 200
 	var failures []ServerFailure

@@ -16,12 +16,9 @@ import (
 // answered either way the error is temporary. The empty block is always
 // there.
 func (c *Client) Has(ctx context.Context, locator string) (bool, error) {
-	loc, empty, err := parseGetLocator(locator)
+	loc, empty, err := beginGet(ctx, locator)
 	if err != nil || empty {
 		return empty, err
-	}
-	if err := ctx.Err(); err != nil {
-		return false, err
 	}
 	var failures []ServerFailure
 	for _, i := range RendezvousOrder(loc.Hash(), c.uuids) {

@@ -243,15 +243,12 @@ func (d *DirStore) ensureDir(dir string) error {
 
 // Get reads the block named by locator and verifies its size and md5.
 func (d *DirStore) Get(ctx context.Context, locator string) ([]byte, error) {
-	loc, empty, err := parseGetLocator(locator)
+	loc, empty, err := beginGet(ctx, locator)
 	if err != nil {
 		return nil, err
 	}
 	if empty {
 		return []byte{}, nil
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
 	}
 	hash := loc.Hash()
 	if !dirStoreValidHash(hash) {

@@ -82,6 +82,16 @@ func parseGetLocator(locator string) (loc Locator, empty bool, err error) {
 	return loc, loc.Stripped() == EmptyBlockLocator, nil
 }
 
+// beginGet starts a read of locator: parseGetLocator, then, unless the
+// block is the empty one (always there), ctx's error if it is done.
+func beginGet(ctx context.Context, locator string) (loc Locator, empty bool, err error) {
+	loc, empty, err = parseGetLocator(locator)
+	if err != nil || empty {
+		return loc, empty, err
+	}
+	return loc, false, ctx.Err()
+}
+
 // waitLatency waits d, or until ctx is done, whichever comes first; it
 // returns ctx's error in the second case.
 func waitLatency(ctx context.Context, d time.Duration) error {

@@ -283,12 +283,9 @@ func (s *S3Store) headObject(ctx context.Context, key string) (*s3.HeadObjectOut
 // its bytes are intact (Get does that), as DirStore.Has. The empty block is
 // always there.
 func (s *S3Store) Has(ctx context.Context, locator string) (bool, error) {
-	loc, empty, err := parseGetLocator(locator)
+	loc, empty, err := beginGet(ctx, locator)
 	if err != nil || empty {
 		return empty, err
-	}
-	if err := ctx.Err(); err != nil {
-		return false, err
 	}
 	head, err := s.headObject(ctx, s.Key(loc.Hash()))
 	if head == nil || err != nil {
@@ -324,15 +321,12 @@ func (s *S3Store) putObject(ctx context.Context, key string, data []byte, md5Bas
 
 // Get fetches the block named by locator and verifies its size and md5.
 func (s *S3Store) Get(ctx context.Context, locator string) ([]byte, error) {
-	loc, empty, err := parseGetLocator(locator)
+	loc, empty, err := beginGet(ctx, locator)
 	if err != nil {
 		return nil, err
 	}
 	if empty {
 		return []byte{}, nil
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
 	}
 	key := s.Key(loc.Hash())
 	rctx, cancel := context.WithTimeout(ctx, s.timeout)
