@@ -74,15 +74,16 @@ func newPaddingBlock(rt *Runtime) *blockActor {
 	return &blockActor{rt: rt, sm: blockStateMachine{id: messages.PaddingBlockID}, padding: true, owners: 1 << 30, expected: -1}
 }
 
-// Receive hands each message to its method. A panic fails the request
-// being handled and keeps the block and its bytes (see Runtime.panicked).
-func (b *blockActor) Receive(ctx actor.Context) {
+// receive hands each message to its method (the block actor is a cell). A
+// panic fails the request being handled and keeps the block and its bytes
+// (see Runtime.panicked).
+func (b *blockActor) receive(ctx *cellContext, msg any) {
 	defer func() {
 		if p := recover(); p != nil {
-			b.rt.panicked("block", b.sm.id, ctx.Message(), p, replyOf(ctx.Message()))
+			b.rt.panicked("block", b.sm.id, msg, p, replyOf(msg))
 		}
 	}()
-	switch m := ctx.Message().(type) {
+	switch m := msg.(type) {
 	case *actor.Started:
 		b.onStarted(ctx, ctx.Self())
 	case *messages.Append:

@@ -350,7 +350,7 @@ func (c *collectionActor) onOpenFile(ctx actorContext, m *messages.OpenFile) {
 
 // spawnFile spawns fa, on its own strand, as fn's actor.
 func (c *collectionActor) spawnFile(ctx actorContext, fn *fileNode, fa *fileActor) {
-	fn.pid = ctx.Spawn(propsOn(fa, fa.strand))
+	fn.pid = spawnCell(ctx, fa, fa.strand)
 	fn.strand = fa.strand
 	if fn.ext == nil {
 		fn.ext = &fileNodeExt{}

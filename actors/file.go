@@ -113,29 +113,29 @@ func newFileActor(rt *Runtime, coll *CollectionRuntime, path string, ranges []se
 	}
 }
 
-// Receive hands each message to its method.
-// Once stopping it ignores everything: protoactor still delivers user
-// messages to a stopping actor, and a block spawned then would never stop.
+// receive hands each message to its method (the file actor is a cell).
+// Once stopping it ignores everything: messages queued before the stop
+// are still delivered, and a block spawned then would never stop.
 // A panic fails the request being handled and keeps the actor, its state
 // and its blocks (see Runtime.panicked).
-func (f *fileActor) Receive(ctx actor.Context) {
-	switch ctx.Message().(type) {
+func (f *fileActor) receive(ctx *cellContext, msg any) {
+	switch msg.(type) {
 	case *actor.Started:
 		f.self = ctx.Self()
 	case *actor.Stopping:
 		f.stopping = true
 		f.failHeld(ctx)
-	case *actor.Stopped, *actor.Restarting:
+	case *actor.Stopped:
 	default:
 		if !f.stopping {
 			defer func() {
 				if p := recover(); p != nil {
 					r := f.answering
 					f.answering = nil
-					f.rt.panicked("file", f.path, ctx.Message(), p, r)
+					f.rt.panicked("file", f.path, msg, p, r)
 				}
 			}()
-			f.handle(ctx, ctx.Message())
+			f.handle(ctx, msg)
 		}
 	}
 }

@@ -214,7 +214,7 @@ func (f *fileActor) nextCapacity(need int64) int64 {
 // startBlock spawns a new, empty current block.
 func (f *fileActor) startBlock(ctx actorContext) {
 	id := messages.NewBlockID()
-	pid := ctx.Spawn(propsOn(newBlock(f.rt, id, f.self), f.strand))
+	pid := spawnCell(ctx, newBlock(f.rt, id, f.self), f.strand)
 	f.cur = &currentBlock{id: id, pid: pid}
 	f.blocks[id] = pid
 }

@@ -116,7 +116,7 @@ func (m *manager) startRound(ctx actorContext, coll string, force bool, replies 
 	}
 	r := &packRound{
 		id: m.nextRound, coll: coll, force: force, replies: replies, offered: make(map[string]*candidate),
-		targetID: id, target: ctx.Spawn(m.rt.props(newPackedBlock(m.rt, id, capacity))),
+		targetID: id, target: spawnCell(ctx, newPackedBlock(m.rt, id, capacity), NewStrand(m.rt.Dispatcher)),
 	}
 	m.round = r
 	m.rt.Logger.Debug("packing small blocks", "collection", coll, "candidates", len(queue), "bytes", offset, "force", force)

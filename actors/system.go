@@ -115,7 +115,7 @@ func Start(cfg Config) *System {
 	}
 	rt.Puts = root.Spawn(rt.props(newPutCoordinator(rt, workers, cfg.QueueDepth)))
 	rt.Manager = root.Spawn(rt.props(newManager(rt)))
-	rt.Padding = root.Spawn(rt.props(newPaddingBlock(rt)))
+	rt.Padding = spawnRootCell(sys, newPaddingBlock(rt), NewStrand(d))
 	s.tops = []namedPID{{rt.Manager, "block manager"}, {rt.Padding, "padding block"}, {rt.Puts, "put coordinator"}}
 	for i, w := range workers {
 		s.tops = append(s.tops, namedPID{w, fmt.Sprintf("put worker %d (in Store.Put)", i+1)})
