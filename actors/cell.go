@@ -48,8 +48,8 @@ type cell struct {
 	suspended bool       // SuspendMailbox: user messages wait in held until ResumeMailbox
 	held      []envelope // user messages received while suspended
 	children  []*cell
-	watchers []*actor.PID
-	ctx      cellContext
+	watchers  []*actor.PID
+	ctx       cellContext
 }
 
 // cellBehavior is what a cell runs: a file actor or a block actor.
