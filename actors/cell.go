@@ -57,6 +57,10 @@ type cellBehavior interface {
 	receive(ctx *cellContext, msg any)
 }
 
+// terminatedWatcher is a behaviour that is told Terminated when a child
+// cell or an actor it watches ends (others are not: it costs a message).
+type terminatedWatcher interface{ wantsTerminated() bool }
+
 type cellState uint8
 
 const (
@@ -235,11 +239,16 @@ func (c *cell) deliver(e envelope) {
 				break
 			}
 		}
+		if w, ok := c.behavior.(terminatedWatcher); ok && w.wantsTerminated() {
+			c.invoke(&actor.Terminated{Who: m.child.self})
+		}
 		if c.state == cellStopping && len(c.children) == 0 {
 			c.finishStop()
 		}
 	case *actor.Terminated:
-		// A protoactor actor this cell watched ended: nothing to do.
+		if w, ok := c.behavior.(terminatedWatcher); ok && w.wantsTerminated() {
+			c.invoke(m)
+		}
 	default:
 		c.invoke(e.msg)
 	}
@@ -318,6 +327,21 @@ func (x *cellContext) Send(pid *actor.PID, msg any) { x.c.sys.Root.Send(pid, msg
 // Spawn spawns props as a root actor: cells spawn their children with
 // spawnCell; this exists for actorContext and is not used by them.
 func (x *cellContext) Spawn(props *actor.Props) *actor.PID { return x.c.sys.Root.Spawn(props) }
+
+// Watch asks pid to tell this cell Terminated when it ends.
+func (x *cellContext) Watch(pid *actor.PID) {
+	proc, _ := x.c.sys.ProcessRegistry.Get(pid) // a stopped actor's is the dead-letter process, which answers at once
+	proc.SendSystemMessage(pid, &actor.Watch{Watcher: x.self})
+}
+
+// Children returns the cell's live child cells.
+func (x *cellContext) Children() []*actor.PID {
+	pids := make([]*actor.PID, len(x.c.children))
+	for i, ch := range x.c.children {
+		pids[i] = ch.self
+	}
+	return pids
+}
 
 // Stop stops pid.
 func (x *cellContext) Stop(pid *actor.PID) {

@@ -114,7 +114,7 @@ func Start(cfg Config) *System {
 		workers[i] = root.Spawn(rt.blockingProps(&putWorker{rt: rt}))
 	}
 	rt.Puts = root.Spawn(rt.props(newPutCoordinator(rt, workers, cfg.QueueDepth)))
-	rt.Manager = root.Spawn(rt.props(newManager(rt)))
+	rt.Manager = spawnRootCell(sys, newManager(rt), NewStrand(d))
 	rt.Padding = spawnRootCell(sys, newPaddingBlock(rt), NewStrand(d))
 	s.tops = []namedPID{{rt.Manager, "block manager"}, {rt.Padding, "padding block"}, {rt.Puts, "put coordinator"}}
 	for i, w := range workers {
@@ -135,7 +135,7 @@ func (s *System) SpawnCollection(coll *CollectionRuntime, subs *Subscribers, roo
 	}
 	r := s.RT.System.Root
 	coll.Events = r.Spawn(NewEventProps(s.RT, subs))
-	pid := r.Spawn(NewCollectionProps(s.RT, coll, root))
+	pid := spawnRootCell(s.RT.System, newCollectionActor(s.RT, coll, root), NewStrand(s.dispatcher))
 	coll.Self = pid
 	s.colls[coll.ID] = collectionPIDs{
 		coll:   namedPID{pid, "collection " + coll.ID},
