@@ -20,8 +20,8 @@ type Runtime struct {
 	// Dispatcher runs the engine's actors on a few workers; Blocking runs,
 	// on as many as needed, those that may wait: put workers (on the store)
 	// and event actors (subscribers may call back into the engine).
-	Dispatcher actor.Dispatcher
-	Blocking   actor.Dispatcher
+	Dispatcher *Dispatcher
+	Blocking   *Dispatcher
 	// Ctx is cancelled when the engine closes; uploads use it.
 	Ctx context.Context
 	// Logger receives debug logs of the decisions actors take.

@@ -17,21 +17,21 @@ import (
 // A Strand is also an actor.Dispatcher (Schedule), for a protoactor mailbox
 // that should run in the same order as the cells.
 type Strand struct {
-	parent actor.Dispatcher
-	runFn  func() // s.run, made once: a method value allocates each time it is taken
+	parent *Dispatcher
 
 	mu      sync.Mutex // guards queue, head and running (scheduling only)
 	queue   []envelope // entries; those before head already ran
 	head    int
 	running bool
+	inline  [2]envelope // the queue's first array: most strands never need more
 }
 
 var _ actor.Dispatcher = (*Strand)(nil)
 
 // NewStrand returns a strand that runs on parent.
-func NewStrand(parent actor.Dispatcher) *Strand {
+func NewStrand(parent *Dispatcher) *Strand {
 	s := &Strand{parent: parent}
-	s.runFn = s.run
+	s.queue = s.inline[:0]
 	return s
 }
 
@@ -45,7 +45,7 @@ func (s *Strand) push(e envelope) {
 	}
 	s.running = true
 	s.mu.Unlock()
-	s.parent.Schedule(s.runFn)
+	s.parent.scheduleStrand(s)
 }
 
 // Schedule queues fn (actor.Dispatcher).
@@ -81,7 +81,7 @@ func (s *Strand) RunUntil(done func() bool) {
 		}
 		if done() {
 			s.mu.Unlock()
-			s.parent.Schedule(s.runFn)
+			s.parent.scheduleStrand(s)
 			return
 		}
 		e := s.take()
