@@ -83,7 +83,8 @@ func (f *fileActor) onAdoptBlock(ctx actorContext, m *messages.AdoptBlock) {
 	b.buf = m.Data
 	pid := spawnCell(ctx, b, f.strand)
 	f.blocks[m.ID] = pid
-	f.cur = &currentBlock{id: m.ID, pid: pid, wp: int64(len(m.Data)), cap: int64(cap(m.Data))}
+	f.curBlock = currentBlock{id: m.ID, pid: pid, wp: int64(len(m.Data)), cap: int64(cap(m.Data))}
+	f.cur = &f.curBlock
 }
 
 // onReparent records the file's new path and collection.

@@ -3,6 +3,7 @@ package actors
 import (
 	"sync"
 
+	"github.com/arvfile/arvfile/messages"
 	"github.com/asynkron/protoactor-go/actor"
 )
 
@@ -67,10 +68,10 @@ func (s *Strand) Claim() bool {
 }
 
 // RunUntil runs the claimed strand's entries on the caller's goroutine
-// until done reports true — then what is left goes to a worker — or none is
+// until done.Finished() reports true — then what is left goes to a worker — or none is
 // left. A caller thus does the work of its own request (and of those queued
 // before it) without a goroutine handoff, and no more.
-func (s *Strand) RunUntil(done func() bool) {
+func (s *Strand) RunUntil(done messages.Finisher) {
 	for {
 		s.mu.Lock()
 		if s.head == len(s.queue) {
@@ -79,7 +80,7 @@ func (s *Strand) RunUntil(done func() bool) {
 			s.mu.Unlock()
 			return
 		}
-		if done() {
+		if done.Finished() {
 			s.mu.Unlock()
 			s.parent.scheduleStrand(s)
 			return
