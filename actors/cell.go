@@ -132,7 +132,10 @@ func newCell(sys *actor.ActorSystem, b cellBehavior, s *Strand, parent *actor.PI
 	return c
 }
 
-// register adds the cell to the registry under id and queues Started.
+// register adds the cell to the registry under id and tells the behaviour
+// Started, on the spawner's goroutine: nobody knows the PID before spawn
+// returns it, so nothing can be delivered before, nor concurrently with,
+// Started — and a small file's two cells save a strand entry each.
 func (c *cell) register(id string) (*actor.PID, error) {
 	pid, ok := c.sys.ProcessRegistry.Add(c, id)
 	if !ok {
@@ -140,7 +143,7 @@ func (c *cell) register(id string) (*actor.PID, error) {
 	}
 	c.self = pid
 	c.ctx.self = pid
-	c.strand.push(envelope{c: c, msg: cellStartedMsg, kind: envSystem})
+	c.invoke(cellStartedMsg)
 	return pid, nil
 }
 
@@ -152,7 +155,7 @@ func (c *cell) spawnChild(b cellBehavior, s *Strand) *actor.PID {
 	if c.state == cellAlive {
 		c.children = append(c.children, child)
 	} else {
-		child.stopAsked.Store(true) // born to a stopping parent: stops at once
+		child.Stop(pid) // born to a stopping parent: stops at once
 	}
 	return pid
 }
@@ -186,7 +189,7 @@ func (c *cell) deliver(e envelope) {
 		switch m := e.msg.(type) {
 		case *actor.Watch:
 			c.tellTerminated(m.Watcher)
-		case cellStop, *actor.Unwatch, cellChildTerminated, *actor.Terminated, *actor.Started:
+		case cellStop, *actor.Unwatch, cellChildTerminated, *actor.Terminated:
 		default:
 			if e.kind == envUser {
 				c.sys.DeadLetter.SendUserMessage(c.self, e.msg)
