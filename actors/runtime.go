@@ -88,6 +88,9 @@ type CollectionRuntime struct {
 	// Self is the collection's actor, where idle files offer to passivate
 	// (set before any file actor exists).
 	Self *actor.PID
+	// Runner is the collection actor's strand: a facade call whose request
+	// finds it idle runs it on the caller's goroutine (as for files).
+	Runner *Strand
 	// Subscribed is true while the collection has subscribers; senders skip
 	// events otherwise.
 	Subscribed atomic.Bool

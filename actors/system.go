@@ -135,8 +135,9 @@ func (s *System) SpawnCollection(coll *CollectionRuntime, subs *Subscribers, roo
 	}
 	r := s.RT.System.Root
 	coll.Events = r.Spawn(NewEventProps(s.RT, subs))
-	pid := spawnRootCell(s.RT.System, newCollectionActor(s.RT, coll, root), NewStrand(s.dispatcher))
-	coll.Self = pid
+	strand := NewStrand(s.dispatcher)
+	pid := spawnRootCell(s.RT.System, newCollectionActor(s.RT, coll, root), strand)
+	coll.Self, coll.Runner = pid, strand
 	s.colls[coll.ID] = collectionPIDs{
 		coll:   namedPID{pid, "collection " + coll.ID},
 		events: namedPID{coll.Events, "event actor of collection " + coll.ID + " (in a subscriber)"},
