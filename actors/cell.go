@@ -39,6 +39,7 @@ type cell struct {
 	self     *actor.PID
 	parent   *actor.PID // nil for a cell spawned at the root
 	up       *cell      // the parent when it is a cell
+	slot     int        // the cell's index in up.children (owned by up's strand)
 	logger   interface{ Error(string, ...any) }
 
 	stopAsked atomic.Bool // Stop was called: handled before any queued message
@@ -153,6 +154,7 @@ func (c *cell) spawnChild(b cellBehavior, s *Strand) *actor.PID {
 	child.up = c
 	pid, _ := child.register(c.sys.ProcessRegistry.NextId())
 	if c.state == cellAlive {
+		child.slot = len(c.children)
 		c.children = append(c.children, child)
 	} else {
 		child.Stop(pid) // born to a stopping parent: stops at once
@@ -234,13 +236,13 @@ func (c *cell) deliver(e envelope) {
 			}
 		}
 	case cellChildTerminated:
-		for i, ch := range c.children {
-			if ch == m.child {
-				c.children[i] = c.children[len(c.children)-1]
-				c.children[len(c.children)-1] = nil
-				c.children = c.children[:len(c.children)-1]
-				break
-			}
+		// A collection has thousands of files: remove in O(1), moving the
+		// last child into the slot.
+		if i := m.child.slot; i < len(c.children) && c.children[i] == m.child {
+			last := c.children[len(c.children)-1]
+			c.children[i], last.slot = last, i
+			c.children[len(c.children)-1] = nil
+			c.children = c.children[:len(c.children)-1]
 		}
 		if w, ok := c.behavior.(terminatedWatcher); ok && w.wantsTerminated() {
 			c.invoke(&actor.Terminated{Who: m.child.self})

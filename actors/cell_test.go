@@ -264,3 +264,53 @@ func TestWatchingAStoppedCellAnswersAtOnce(t *testing.T) {
 	waitTerminated(t, sys, pid)
 	waitTerminated(t, sys, pid) // the dead-letter process answers the second Watch
 }
+
+func TestAParentCellForgetsEachChildThatEnds(t *testing.T) {
+	sys, d := testSystem(t)
+	log := &eventLog{}
+	kids := make(chan []*actor.PID, 1)
+	left := make(chan []*actor.PID, 1)
+	parent := &recorder{name: "p", log: log, onMsg: func(ctx *cellContext, msg any) {
+		switch msg {
+		case "spawn":
+			var pids []*actor.PID
+			for i := 0; i < 100; i++ {
+				pids = append(pids, spawnCell(ctx, &recorder{name: fmt.Sprint(i), log: &eventLog{}}, NewStrand(d)))
+			}
+			kids <- pids
+		case "children?":
+			left <- ctx.Children()
+		}
+	}}
+	pid := spawnRootCell(sys, parent, NewStrand(d))
+	sys.Root.Send(pid, "spawn")
+	pids := <-kids
+	stopped := map[string]bool{}
+	for _, i := range []int{99, 0, 50, 1, 98, 51, 2, 3, 97, 49} { // the last, the first, the middle…
+		sys.Root.Stop(pids[i])
+		waitTerminated(t, sys, pids[i])
+		stopped[pids[i].Id] = true
+	}
+	require.Eventually(t, func() bool {
+		sys.Root.Send(pid, "children?")
+		return len(<-left) == 90
+	}, waitFor, tick)
+	sys.Root.Send(pid, "children?")
+	var got []string
+	for _, c := range <-left {
+		got = append(got, c.Id)
+	}
+	var want []string
+	for _, p := range pids {
+		if !stopped[p.Id] {
+			want = append(want, p.Id)
+		}
+	}
+	assert.ElementsMatch(t, want, got)
+	sys.Root.Stop(pid)
+	waitTerminated(t, sys, pid)
+	for _, p := range pids {
+		_, ok := sys.ProcessRegistry.GetLocal(p.Id)
+		assert.False(t, ok, p.Id)
+	}
+}
