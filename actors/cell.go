@@ -145,6 +145,9 @@ func (c *cell) register(id string) (*actor.PID, error) {
 	c.self = pid
 	c.ctx.self = pid
 	c.invoke(cellStartedMsg)
+	if c.stopAsked.Load() { // stopped itself at once: nothing queued would wake it
+		c.strand.push(envelope{c: c, msg: cellStop{}, kind: envSystem})
+	}
 	return pid, nil
 }
 
@@ -236,26 +239,18 @@ func (c *cell) deliver(e envelope) {
 			}
 		}
 	case cellChildTerminated:
-		// A collection has thousands of files: remove in O(1), moving the
-		// last child into the slot.
-		if i := m.child.slot; i < len(c.children) && c.children[i] == m.child {
-			last := c.children[len(c.children)-1]
-			c.children[i], last.slot = last, i
-			c.children[len(c.children)-1] = nil
-			c.children = c.children[:len(c.children)-1]
-		}
-		if w, ok := c.behavior.(terminatedWatcher); ok && w.wantsTerminated() {
-			c.invoke(&actor.Terminated{Who: m.child.self})
-		}
-		if c.state == cellStopping && len(c.children) == 0 {
-			c.finishStop()
-		}
+		c.childEnded(m.child)
 	case *actor.Terminated:
 		if w, ok := c.behavior.(terminatedWatcher); ok && w.wantsTerminated() {
 			c.invoke(m)
 		}
 	default:
 		c.invoke(e.msg)
+	}
+	if c.state == cellAlive && c.stopAsked.Load() {
+		// Stopped by its own behaviour (cellContext.Stop), or by another
+		// goroutine meanwhile: stop before anything else queued.
+		c.beginStop()
 	}
 }
 
@@ -285,6 +280,26 @@ func (c *cell) beginStop() {
 	}
 }
 
+// childEnded forgets a child that stopped (on c's strand), tells the
+// behaviour if it wants to know, and finishes c's own stop when it waited
+// for its last child.
+func (c *cell) childEnded(child *cell) {
+	// A collection has thousands of files: remove in O(1), moving the
+	// last child into the slot.
+	if i := child.slot; i < len(c.children) && c.children[i] == child {
+		last := c.children[len(c.children)-1]
+		c.children[i], last.slot = last, i
+		c.children[len(c.children)-1] = nil
+		c.children = c.children[:len(c.children)-1]
+	}
+	if w, ok := c.behavior.(terminatedWatcher); ok && w.wantsTerminated() {
+		c.invoke(&actor.Terminated{Who: child.self})
+	}
+	if c.state == cellStopping && len(c.children) == 0 {
+		c.finishStop()
+	}
+}
+
 // finishStop tells the behaviour Stopped, removes the PID from the
 // registry and tells the watchers and the parent.
 func (c *cell) finishStop() {
@@ -296,6 +311,12 @@ func (c *cell) finishStop() {
 	}
 	c.watchers = nil
 	switch {
+	case c.up != nil && c.up.strand == c.strand:
+		// A block and its file share a strand, which is running this:
+		// the parent is told at once, without a trip through the queue.
+		if c.up.state != cellStopped {
+			c.up.childEnded(c)
+		}
 	case c.up != nil:
 		c.up.strand.push(envelope{c: c.up, msg: cellChildTerminated{child: c}, kind: envSystem})
 	case c.parent != nil:
@@ -348,10 +369,11 @@ func (x *cellContext) Children() []*actor.PID {
 	return pids
 }
 
-// Stop stops pid.
+// Stop stops pid. A cell that stops itself does so once the message being
+// handled returns (see cell.deliver), without a trip through its queue.
 func (x *cellContext) Stop(pid *actor.PID) {
 	if pid == x.self {
-		x.c.Stop(pid)
+		x.c.stopAsked.Store(true)
 		return
 	}
 	x.c.sys.Root.Stop(pid)
