@@ -212,7 +212,7 @@ func (f *File) WriteAt(p []byte, off int64) (int, error) {
 func (f *File) send(msg any, r *messages.Reply) {
 	if f.runner != nil && f.runner.Claim() {
 		f.c.e.sys.Send(f.pid, msg)
-		f.runner.RunUntil(r.Finished)
+		f.runner.RunUntil(r)
 		return
 	}
 	f.c.e.sys.Send(f.pid, msg)

@@ -206,7 +206,7 @@ func (c *Collection) CopyRemoteBlocks(ctx context.Context) error {
 		return err
 	}
 	r := messages.NewReply()
-	c.e.sys.Send(c.pid, &messages.ReplaceLocators{Map: local, Reply: r})
+	c.send(&messages.ReplaceLocators{Map: local, Reply: r}, r)
 	err, ok = c.e.await(ctx, r, c.done)
 	if ok {
 		r.Release()

@@ -49,7 +49,7 @@ func (c *Collection) requestDone(op, name string, msg func(r *messages.Reply) an
 		return &fs.PathError{Op: op, Path: name, Err: err}, wasWithdrawn
 	}
 	r := messages.NewReply()
-	c.e.sys.Send(c.pid, msg(r))
+	c.send(msg(r), r)
 	err, ok := c.e.awaitTimeout(r, c.done)
 	if !ok {
 		if err == errEngineClosed || err == errCollectionClosed {

@@ -37,11 +37,8 @@ type blockActor struct {
 
 	packed   bool        // made by small-file packing
 	pieces   []packPiece // packed: the pieces copied in, until finishPack
-	presize  int64       // packed: the capacity to allocate at start
 	expected int         // PackData pieces to expect; -1 until PackSeal
 	received int
-
-	copying bool // a PackCopy shared the buffer with a packed block: never free it, retire it
 }
 
 // packPiece is one small file's bytes copied into a packed block.
@@ -63,26 +60,27 @@ func newBlock(rt *Runtime, id string, owner *actor.PID) *blockActor {
 	return &blockActor{rt: rt, sm: blockStateMachine{id: id}, owner: owner, owners: 1, expected: -1}
 }
 
-// newPackedBlock returns a block for small-file packing whose buffer of
-// capacity (reserved by the caller; 0: none) is allocated when it starts,
-// so that the pieces are copied in without growing it.
-func newPackedBlock(rt *Runtime, id string, capacity int64) *blockActor {
-	return &blockActor{rt: rt, sm: blockStateMachine{id: id}, packed: true, expected: -1, presize: capacity}
+// newPackedBlock returns a block for small-file packing over buf, a buffer
+// allocated (and reserved) by the BlockManager at the laid-out size, which
+// the small blocks write their pieces into (PackCopy).
+func newPackedBlock(rt *Runtime, id string, buf []byte) *blockActor {
+	return &blockActor{rt: rt, sm: blockStateMachine{id: id}, packed: true, expected: -1, buf: buf[:0]}
 }
 
 func newPaddingBlock(rt *Runtime) *blockActor {
 	return &blockActor{rt: rt, sm: blockStateMachine{id: messages.PaddingBlockID}, padding: true, owners: 1 << 30, expected: -1}
 }
 
-// Receive hands each message to its method. A panic fails the request
-// being handled and keeps the block and its bytes (see Runtime.panicked).
-func (b *blockActor) Receive(ctx actor.Context) {
+// receive hands each message to its method (the block actor is a cell). A
+// panic fails the request being handled and keeps the block and its bytes
+// (see Runtime.panicked).
+func (b *blockActor) receive(ctx *cellContext, msg any) {
 	defer func() {
 		if p := recover(); p != nil {
-			b.rt.panicked("block", b.sm.id, ctx.Message(), p, replyOf(ctx.Message()))
+			b.rt.panicked("block", b.sm.id, msg, p, replyOf(msg))
 		}
 	}()
-	switch m := ctx.Message().(type) {
+	switch m := msg.(type) {
 	case *actor.Started:
 		b.onStarted(ctx, ctx.Self())
 	case *messages.Append:
@@ -103,8 +101,6 @@ func (b *blockActor) Receive(ctx actor.Context) {
 		b.onPackData(ctx, m)
 	case *messages.PackSeal:
 		b.onPackSeal(ctx, m)
-	case *messages.PackDone:
-		b.onPackDone(ctx)
 	case *messages.Release:
 		b.onRelease(ctx)
 	case *messages.Retain:
@@ -116,14 +112,11 @@ func (b *blockActor) Receive(ctx actor.Context) {
 	}
 }
 
-// onStarted allocates a packed block's buffer and reports the block — unless
-// it is a file's new, empty block: the Append that follows at once reports
-// it with its capacity (one BlockStatus per small file instead of two).
+// onStarted reports the block — unless it is a file's new, empty block:
+// the Append that follows at once reports it with its capacity (one
+// BlockStatus per small file instead of two).
 func (b *blockActor) onStarted(ctx actorContext, self *actor.PID) {
 	b.self = self
-	if b.presize > 0 && b.buf == nil {
-		b.buf = b.rt.Memory.Alloc(b.presize)
-	}
 	if b.owner != nil && cap(b.buf) == 0 && b.sm.state == messages.Writable {
 		return
 	}
@@ -394,32 +387,36 @@ func (b *blockActor) onUploaded(ctx actorContext, m *messages.Uploaded) {
 	}
 }
 
+// onPackCopy copies the block's bytes into their slot of the packed block's
+// buffer (on this file's strand: the pieces of a round are copied in
+// parallel), gives that buffer back, tells the packed block, and stops: the
+// bytes live in the packed block now, and the file, which defers everything
+// until PackCopied, never names this block again. The BlockManager laid the
+// slot out at the file's size and the file checked that its bytes fit, so a
+// piece that does not fit is a bug: it is logged and nothing is written.
 func (b *blockActor) onPackCopy(ctx actorContext, m *messages.PackCopy) {
-	b.copying = true
-	b.rt.Memory.Lend(b.buf) // the packed block gives it back once copied
-	ctx.Send(m.Target, &messages.PackData{FromID: b.sm.id, From: b.self, File: m.File, Offset: m.Offset, Data: b.buf})
+	n := int64(len(b.buf))
+	if m.Offset < 0 || m.Offset+n > int64(cap(m.Buffer)) {
+		b.rt.Logger.Error("pack slot too small: piece not copied", "block", b.sm.id, "offset", m.Offset, "bytes", n, "capacity", cap(m.Buffer))
+		return
+	}
+	copy(m.Buffer[m.Offset:m.Offset+n], b.buf)
+	b.rt.Memory.GiveBack(m.Buffer)
+	ctx.Send(m.Target, &messages.PackData{FromID: b.sm.id, File: m.File, Offset: m.Offset, Size: n})
+	b.stop(ctx)
 }
 
-// onPackData copies a small block's bytes to the offset the BlockManager
-// laid out for them and lets the small block go; the file learns where its
+// onPackData records a piece that a small block copied into the buffer at
+// the offset the BlockManager laid out for it; the file learns where its
 // bytes landed once every piece arrived (see finishPack).
 func (b *blockActor) onPackData(ctx actorContext, m *messages.PackData) {
-	end := m.Offset + int64(len(m.Data))
-	if end > int64(cap(b.buf)) {
-		c := capacityClass(end, int64(cap(b.buf)), b.rt.MinCapacity, max(b.rt.BlockSize, end))
-		b.rt.Memory.Reserve(c, true)
-		b.grow(c)
-		b.report(ctx)
-	}
+	end := m.Offset + m.Size
 	if end > int64(len(b.buf)) {
-		b.buf = b.buf[:end]
+		b.buf = b.buf[:end] // within the capacity: the small block checked
 	}
-	copy(b.buf[m.Offset:end], m.Data)
-	b.rt.Memory.GiveBack(m.Data)
-	b.pieces = append(b.pieces, packPiece{file: m.File, fromID: m.FromID, offset: m.Offset, size: int64(len(m.Data))})
+	b.pieces = append(b.pieces, packPiece{file: m.File, fromID: m.FromID, offset: m.Offset, size: m.Size})
 	b.received++
 	b.owners++
-	ctx.Send(m.From, &messages.PackDone{})
 	if b.received == b.expected {
 		b.finishPack(ctx)
 	}
@@ -453,17 +450,13 @@ func (b *blockActor) onPackSeal(ctx actorContext, m *messages.PackSeal) {
 	}
 }
 
-func (b *blockActor) onPackDone(ctx actorContext) {
-	b.stop(ctx)
-}
-
 // onRelease counts an owner gone. A block no owner names any more stops
 // once it holds no upload in flight: COMMITTED, in ERROR, or WRITABLE (the
 // current block of a removed file) — bytes nobody needs now, so its buffer
 // and budget go back at once, and nothing is uploaded.
 func (b *blockActor) onRelease(ctx actorContext) {
 	b.owners--
-	if b.owners > 0 || b.copying {
+	if b.owners > 0 {
 		return
 	}
 	switch b.sm.state {
@@ -508,7 +501,10 @@ func (b *blockActor) onStopped() {
 	case b.padding && b.buf != nil && b.sm.state == messages.Pending:
 		b.rt.Memory.Keep(b.buf) // not counted; unmapped at Close
 		b.buf = nil
-	case b.sm.state == messages.Pending || b.copying:
+	case b.sm.state == messages.Pending || b.packed:
+		// An upload, or (packed) a small block still copying its piece
+		// in, may be reading or writing it: Retire frees it once they
+		// gave it back, at once if none is left.
 		b.rt.Memory.Retire(b.buf)
 		b.buf = nil
 	default:

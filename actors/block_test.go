@@ -112,38 +112,44 @@ func TestBlockActorRefusesAppendsOnceSealed(t *testing.T) {
 	assert.EqualError(t, r.Err(), "arvfile: append to PENDING block B")
 }
 
+// packInto writes piece at off of the packed block's buffer, as a small
+// block's PackCopy does, and returns the PackData it then sends.
+func packInto(p *blockActor, from, file string, off int64, piece string) *messages.PackData {
+	copy(p.buf[:cap(p.buf)][off:], piece)
+	return &messages.PackData{FromID: from, File: pid(file), Offset: off, Size: int64(len(piece))}
+}
+
 func TestPackedBlockSealsOnceEveryPieceArrived(t *testing.T) {
 	rt := testRuntime(64)
-	p := newPackedBlock(rt, "P", 0)
+	p := newPackedBlock(rt, "P", rt.Memory.Alloc(16))
 	p.self = pid("packed")
 	ctx := &fakeCtx{}
-	p.onPackData(ctx, &messages.PackData{FromID: "X2", From: pid("x2"), File: pid("f2"), Offset: 3, Data: []byte("defg")})
+	p.onPackData(ctx, packInto(p, "X2", "f2", 3, "defg"))
 	p.onPackSeal(ctx, &messages.PackSeal{Pieces: 2})
-	assert.Equal(t, "x2", ctx.take()[1].to, "the small block may go once copied")
-	p.onPackData(ctx, &messages.PackData{FromID: "X1", From: pid("x1"), File: pid("f1"), Offset: 0, Data: []byte("abc")})
+	assert.Empty(t, ctx.take(), "waits for the second piece")
+	p.onPackData(ctx, packInto(p, "X1", "f1", 0, "abc"))
 	assert.Equal(t, "abcdefg", string(p.buf))
 	sent := ctx.take()
-	require.Len(t, sent, 5)
+	require.Len(t, sent, 4)
 	assert.Equal(t, []sentMsg{
-		{"x1", &messages.PackDone{}},
 		{"f1", &messages.PackCopied{OldID: "X1", NewID: "P", NewPID: pid("packed"), Offset: 0}},
 		{"f2", &messages.PackCopied{OldID: "X2", NewID: "P", NewPID: pid("packed"), Offset: 3}},
-	}, sent[:3])
-	assert.Equal(t, "puts", sent[4].to, "sealed and submitted")
+	}, sent[:2])
+	assert.Equal(t, "puts", sent[3].to, "sealed and submitted")
 	assert.Equal(t, 2, p.owners)
 }
 
 func TestPackedBlockClosesTheGapsOfRefusedSlots(t *testing.T) {
 	rt := testRuntime(64)
-	p := newPackedBlock(rt, "P", 16)
+	p := newPackedBlock(rt, "P", rt.Memory.Alloc(16))
 	p.self = pid("packed")
 	ctx := &fakeCtx{}
 	p.onStarted(ctx, pid("packed"))
-	assert.Equal(t, 16, cap(p.buf), "allocated at the laid-out size")
+	assert.Equal(t, 16, cap(p.buf), "the buffer the BlockManager laid out")
 	// Slots: f1 [0,3), a refused one [3,7), f2 [7,9) of which it used 1, f3 [9,12).
-	p.onPackData(ctx, &messages.PackData{FromID: "X3", From: pid("x3"), File: pid("f3"), Offset: 9, Data: []byte("xyz")})
-	p.onPackData(ctx, &messages.PackData{FromID: "X1", From: pid("x1"), File: pid("f1"), Offset: 0, Data: []byte("abc")})
-	p.onPackData(ctx, &messages.PackData{FromID: "X2", From: pid("x2"), File: pid("f2"), Offset: 7, Data: []byte("q")})
+	p.onPackData(ctx, packInto(p, "X3", "f3", 9, "xyz"))
+	p.onPackData(ctx, packInto(p, "X1", "f1", 0, "abc"))
+	p.onPackData(ctx, packInto(p, "X2", "f2", 7, "q"))
 	ctx.take()
 	p.onPackSeal(ctx, &messages.PackSeal{Pieces: 3})
 	assert.Equal(t, "abcqxyz", string(p.buf))
@@ -155,6 +161,44 @@ func TestPackedBlockClosesTheGapsOfRefusedSlots(t *testing.T) {
 		{"f3", &messages.PackCopied{OldID: "X3", NewID: "P", NewPID: pid("packed"), Offset: 4}},
 	}, sent[:3])
 	assert.Equal(t, messages.Pending, p.sm.state)
+}
+
+func TestASmallBlockCopiesItselfIntoItsSlotAndStops(t *testing.T) {
+	tests := []struct {
+		name   string
+		offset int64
+		data   string
+		want   string // the packed buffer's first 8 bytes afterwards
+		copied bool
+	}{
+		{"at the start", 0, "abc", "abc\x00\x00\x00\x00\x00", true},
+		{"in the middle", 3, "defg", "\x00\x00\x00defg\x00", true},
+		{"filling the end", 5, "xyz", "\x00\x00\x00\x00\x00xyz", true},
+		{"past the end: a bug, nothing written", 6, "xyz", "\x00\x00\x00\x00\x00\x00\x00\x00", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, ctx := newTestBlock(64)
+			b.onAppend(ctx, &messages.Append{Data: []byte(tt.data), Reply: openReply()})
+			ctx.take()
+			pack := b.rt.Memory.Alloc(8)[:8]
+			clear(pack)
+			b.rt.Memory.Lend(pack)
+			b.onPackCopy(ctx, &messages.PackCopy{Target: pid("packed"), Offset: tt.offset, File: pid("file"), Buffer: pack})
+			assert.Equal(t, tt.want, string(pack))
+			sent := ctx.take()
+			if !tt.copied {
+				assert.Empty(t, sent)
+				assert.Equal(t, messages.Writable, b.sm.state, "kept, bytes and all")
+				return
+			}
+			require.NotEmpty(t, sent)
+			assert.Equal(t, sentMsg{"packed", &messages.PackData{FromID: "B", File: pid("file"), Offset: tt.offset, Size: int64(len(tt.data))}}, sent[0])
+			assert.Equal(t, messages.Deleted, b.sm.state, "its bytes live in the packed block now")
+			assert.Nil(t, b.buf)
+			assert.Equal(t, 0, b.rt.Memory.Retired())
+		})
+	}
 }
 
 func TestRepackInPlaceOrdersExtentsWithoutASecondBuffer(t *testing.T) {

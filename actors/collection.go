@@ -100,15 +100,19 @@ func newDirNode() *dirNode {
 	return &dirNode{dirs: make(map[string]*dirNode), files: make(map[string]*fileNode)}
 }
 
-// NewCollectionProps returns the Props of a collection's actor, whose tree
-// starts as root (nil: empty).
-func NewCollectionProps(rt *Runtime, coll *CollectionRuntime, root *segments.Dir) *actor.Props {
+// newCollectionActor returns a collection's actor, whose tree starts as
+// root (nil: empty).
+func newCollectionActor(rt *Runtime, coll *CollectionRuntime, root *segments.Dir) *collectionActor {
 	c := &collectionActor{rt: rt, coll: coll, root: newDirNode(), created: time.Now()}
 	if root != nil {
 		c.load(c.root, root)
 	}
-	return rt.props(c)
+	return c
 }
+
+// wantsTerminated reports whether the collection wants to be told that a
+// file's actor ended: only once released (it then waits for them).
+func (c *collectionActor) wantsTerminated() bool { return c.released != nil }
 
 // load copies a parsed tree into nodes.
 func (c *collectionActor) load(n *dirNode, d *segments.Dir) {
@@ -129,29 +133,29 @@ func (c *collectionActor) load(n *dirNode, d *segments.Dir) {
 	}
 }
 
-// Receive hands each message to its method.
-// Once stopping it ignores everything (a file actor spawned then would
-// never stop).
+// receive hands each message to its method (the collection actor is a
+// cell). Once stopping it ignores everything (a file actor spawned then
+// would never stop).
 // A panic fails the request being handled and keeps the actor, its tree
 // and its files' actors (see Runtime.panicked).
-func (c *collectionActor) Receive(ctx actor.Context) {
+func (c *collectionActor) receive(ctx *cellContext, msg any) {
 	if c.stopping {
 		return
 	}
 	if c.released != nil {
-		if m, ok := ctx.Message().(*actor.Terminated); ok {
+		if m, ok := msg.(*actor.Terminated); ok {
 			c.released.stopped(ctx, m.Who)
-		} else if r := replyOf(ctx.Message()); r != nil && r.Take() {
+		} else if r := replyOf(msg); r != nil && r.Take() {
 			r.Fail(errReleased) // answered, not dropped: its caller returns now
 		}
 		return
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			c.rt.panicked("collection", c.coll.ID, ctx.Message(), p, replyOf(ctx.Message()))
+			c.rt.panicked("collection", c.coll.ID, msg, p, replyOf(msg))
 		}
 	}()
-	switch m := ctx.Message().(type) {
+	switch m := msg.(type) {
 	case *actor.Stopping:
 		c.stopping = true
 	case *messages.OpenFile:
@@ -206,7 +210,7 @@ type release struct {
 // onRelease stops the actors of the files of the tree (moved in or not:
 // ctx.Stop works on any actor; each is watched so that its end is seen),
 // forgets the tree, and waits for them (release.stopped).
-func (c *collectionActor) onRelease(ctx actor.Context, m *messages.ReleaseCollection) {
+func (c *collectionActor) onRelease(ctx *cellContext, m *messages.ReleaseCollection) {
 	r := &release{waiting: make(map[string]bool), reply: m.Reply}
 	var visit func(d *dirNode)
 	visit = func(d *dirNode) {
@@ -234,7 +238,7 @@ func (c *collectionActor) onRelease(ctx actor.Context, m *messages.ReleaseCollec
 
 // stopped notes that who (nil: none) stopped; once every file of the tree
 // did, it finishes the release, and once no child is left the actor stops.
-func (r *release) stopped(ctx actor.Context, who *actor.PID) {
+func (r *release) stopped(ctx *cellContext, who *actor.PID) {
 	if who != nil {
 		delete(r.waiting, who.Id)
 	}
@@ -350,7 +354,7 @@ func (c *collectionActor) onOpenFile(ctx actorContext, m *messages.OpenFile) {
 
 // spawnFile spawns fa, on its own strand, as fn's actor.
 func (c *collectionActor) spawnFile(ctx actorContext, fn *fileNode, fa *fileActor) {
-	fn.pid = ctx.Spawn(propsOn(fa, fa.strand))
+	fn.pid = spawnCell(ctx, fa, fa.strand)
 	fn.strand = fa.strand
 	if fn.ext == nil {
 		fn.ext = &fileNodeExt{}

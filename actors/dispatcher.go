@@ -27,7 +27,7 @@ type Dispatcher struct {
 	wake       chan struct{} // one token per parked worker told to look again
 
 	mu     sync.Mutex // guards the fields below (scheduling only)
-	queue  []func()
+	queue  []task
 	head   int
 	parked int // workers parked (or about to), not yet handed a token
 	live   int // workers running or parked
@@ -48,17 +48,37 @@ func NewDispatcher(throughput, maxParked, maxLive int) *Dispatcher {
 	}
 }
 
+// task is one activation: a protoactor mailbox's function, or a strand.
+type task struct {
+	fn func()
+	s  *Strand
+}
+
+func (t task) run() {
+	if t.s != nil {
+		t.s.run()
+		return
+	}
+	t.fn()
+}
+
 // Schedule queues fn and wakes or starts a worker for it when one is due.
 // Once closed, fn runs on a goroutine of its own.
-func (d *Dispatcher) Schedule(fn func()) {
+func (d *Dispatcher) Schedule(fn func()) { d.schedule(task{fn: fn}) }
+
+// scheduleStrand queues a run of s (without the closure a method value
+// would allocate).
+func (d *Dispatcher) scheduleStrand(s *Strand) { d.schedule(task{s: s}) }
+
+func (d *Dispatcher) schedule(t task) {
 	d.mu.Lock()
 	if d.closed {
 		d.live++
 		d.mu.Unlock()
-		go d.runOne(fn)
+		go d.runOne(t)
 		return
 	}
-	d.queue = append(d.queue, fn)
+	d.queue = append(d.queue, t)
 	switch {
 	case d.parked > 0:
 		d.parked--
@@ -108,15 +128,15 @@ func (d *Dispatcher) run() {
 	for {
 		d.mu.Lock()
 		if d.head < len(d.queue) {
-			fn := d.queue[d.head]
-			d.queue[d.head] = nil
+			t := d.queue[d.head]
+			d.queue[d.head] = task{}
 			d.head++
 			if d.head >= 1024 && 2*d.head >= len(d.queue) { // a queue that never empties
 				d.queue = d.queue[:copy(d.queue, d.queue[d.head:])]
 				d.head = 0
 			}
 			d.mu.Unlock()
-			fn()
+			t.run()
 			continue
 		}
 		d.queue, d.head = d.queue[:0], 0
@@ -131,9 +151,9 @@ func (d *Dispatcher) run() {
 	}
 }
 
-// runOne runs fn on a worker of its own (after Close).
-func (d *Dispatcher) runOne(fn func()) {
-	fn()
+// runOne runs t on a worker of its own (after Close).
+func (d *Dispatcher) runOne(t task) {
+	t.run()
 	d.mu.Lock()
 	d.live--
 	d.mu.Unlock()

@@ -41,10 +41,11 @@ type fileActor struct {
 	committed   bool
 	changes     uint64 // bumped by every change of content
 	modTime     time.Time
-	cur         *currentBlock           // the WRITABLE block writes go to; nil until the next write
-	lastCap     int64                   // capacity of the last block sealed: where the next one starts
-	blocks      map[string]*actor.PID   // every buffer block the segments name, and the current one
-	syncs       map[uint64]*pendingSync // Syncs waiting for BlockResults, by token
+	cur         *currentBlock         // the WRITABLE block writes go to (&curBlock); nil until the next write
+	curBlock    currentBlock          // where cur points: one allocation less per block
+	lastCap     int64                 // capacity of the last block sealed: where the next one starts
+	blocks      map[string]*actor.PID // every buffer block the segments name, and the current one
+	syncs       []*pendingSync        // Syncs waiting for BlockResults (few: a slice, not a map)
 	nextToken   uint64
 	packing     bool            // a PackCopy is in flight: defer everything else
 	parked      *pendingWrite   // a write waiting for room (memory, the put pool): defer everything else
@@ -88,6 +89,7 @@ type currentBlock struct {
 
 // pendingSync is a Sync waiting for its blocks.
 type pendingSync struct {
+	token    uint64 // the Token of its AwaitCommits
 	out      *messages.SyncResult
 	reply    *messages.Reply
 	snapshot []segments.Range
@@ -113,29 +115,29 @@ func newFileActor(rt *Runtime, coll *CollectionRuntime, path string, ranges []se
 	}
 }
 
-// Receive hands each message to its method.
-// Once stopping it ignores everything: protoactor still delivers user
-// messages to a stopping actor, and a block spawned then would never stop.
+// receive hands each message to its method (the file actor is a cell).
+// Once stopping it ignores everything: messages queued before the stop
+// are still delivered, and a block spawned then would never stop.
 // A panic fails the request being handled and keeps the actor, its state
 // and its blocks (see Runtime.panicked).
-func (f *fileActor) Receive(ctx actor.Context) {
-	switch ctx.Message().(type) {
+func (f *fileActor) receive(ctx *cellContext, msg any) {
+	switch msg.(type) {
 	case *actor.Started:
 		f.self = ctx.Self()
 	case *actor.Stopping:
 		f.stopping = true
 		f.failHeld(ctx)
-	case *actor.Stopped, *actor.Restarting:
+	case *actor.Stopped:
 	default:
 		if !f.stopping {
 			defer func() {
 				if p := recover(); p != nil {
 					r := f.answering
 					f.answering = nil
-					f.rt.panicked("file", f.path, ctx.Message(), p, r)
+					f.rt.panicked("file", f.path, msg, p, r)
 				}
 			}()
-			f.handle(ctx, ctx.Message())
+			f.handle(ctx, msg)
 		}
 	}
 }
@@ -241,9 +243,9 @@ func (f *fileActor) onCancel(ctx actorContext, m *messages.Cancel) {
 		f.replay(ctx)
 		return
 	}
-	for token, ps := range f.syncs {
+	for i, ps := range f.syncs {
 		if ps.reply == m.Reply {
-			delete(f.syncs, token)
+			f.dropSync(i)
 			m.Reply.Fail(m.Err)
 			return
 		}
@@ -272,10 +274,10 @@ func (f *fileActor) failHeld(ctx actorContext) {
 		w.r.N = w.applied
 		w.r.Fail(errReleased)
 	}
-	for token, ps := range f.syncs {
-		delete(f.syncs, token)
+	for _, ps := range f.syncs {
 		ps.reply.Fail(errReleased)
 	}
+	f.syncs = nil
 	for _, msg := range f.deferred {
 		if r := requestReply(msg); r != nil && r.Take() {
 			r.N = 0

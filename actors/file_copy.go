@@ -81,9 +81,10 @@ func (f *fileActor) onCloneFile(ctx actorContext, m *messages.CloneFile) {
 func (f *fileActor) onAdoptBlock(ctx actorContext, m *messages.AdoptBlock) {
 	b := newBlock(f.rt, m.ID, f.self)
 	b.buf = m.Data
-	pid := ctx.Spawn(propsOn(b, f.strand))
+	pid := spawnCell(ctx, b, f.strand)
 	f.blocks[m.ID] = pid
-	f.cur = &currentBlock{id: m.ID, pid: pid, wp: int64(len(m.Data)), cap: int64(cap(m.Data))}
+	f.curBlock = currentBlock{id: m.ID, pid: pid, wp: int64(len(m.Data)), cap: int64(cap(m.Data))}
+	f.cur = &f.curBlock
 }
 
 // onReparent records the file's new path and collection.

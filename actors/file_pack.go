@@ -24,7 +24,7 @@ func (f *fileActor) onPackOffer(ctx actorContext, m *messages.PackOffer) {
 		ctx.Send(m.ReplyTo, ans)
 		return
 	}
-	ctx.Send(f.cur.pid, &messages.PackCopy{Target: m.Target, Offset: m.Offset, File: f.self})
+	ctx.Send(f.cur.pid, &messages.PackCopy{Target: m.Target, Offset: m.Offset, File: f.self, Buffer: m.Buffer})
 	f.packing = true
 	f.cur = nil
 	ans.Accepted = true

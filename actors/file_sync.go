@@ -17,8 +17,8 @@ func (f *fileActor) startSync(ctx actorContext, out *messages.SyncResult, r *mes
 	if f.cur != nil {
 		f.sealCurrent(ctx, false)
 	}
-	ps := &pendingSync{out: out, reply: r, snapshot: f.segs.Ranges(), changes: f.changes}
 	token := f.nextToken
+	ps := &pendingSync{token: token, out: out, reply: r, snapshot: f.segs.Ranges(), changes: f.changes}
 	f.nextToken++
 	for i, s := range ps.snapshot {
 		if !messages.IsBlockID(s.Locator) || namedBefore(ps.snapshot[:i], s.Locator) {
@@ -36,10 +36,14 @@ func (f *fileActor) startSync(ctx actorContext, out *messages.SyncResult, r *mes
 		f.finishSync(ctx, ps)
 		return
 	}
-	if f.syncs == nil {
-		f.syncs = make(map[uint64]*pendingSync)
-	}
-	f.syncs[token] = ps
+	f.syncs = append(f.syncs, ps)
+}
+
+// dropSync removes the i-th pending Sync, keeping the others in order.
+func (f *fileActor) dropSync(i int) {
+	copy(f.syncs[i:], f.syncs[i+1:])
+	f.syncs[len(f.syncs)-1] = nil
+	f.syncs = f.syncs[:len(f.syncs)-1]
 }
 
 // namedBefore reports whether one of segs names loc. A file names few
@@ -55,10 +59,17 @@ func namedBefore(segs []segments.Range, loc string) bool {
 }
 
 func (f *fileActor) onBlockResult(ctx actorContext, m *messages.BlockResult) {
-	ps := f.syncs[m.Token]
-	if ps == nil {
+	at := -1
+	for i, ps := range f.syncs {
+		if ps.token == m.Token {
+			at = i
+			break
+		}
+	}
+	if at < 0 {
 		return
 	}
+	ps := f.syncs[at]
 	if m.Failure != nil {
 		ps.failures = append(ps.failures, *m.Failure)
 	} else {
@@ -71,7 +82,7 @@ func (f *fileActor) onBlockResult(ctx actorContext, m *messages.BlockResult) {
 	}
 	ps.waiting--
 	if ps.waiting == 0 {
-		delete(f.syncs, m.Token)
+		f.dropSync(at)
 		f.finishSync(ctx, ps)
 	}
 }

@@ -88,11 +88,12 @@ func TestFileActorOffersAClosedSmallFileForPacking(t *testing.T) {
 	f.onClose(ctx, &messages.Close{Writer: true, Reply: r})
 	assert.Equal(t, []sentMsg{{"manager", &messages.Candidate{Collection: "c", File: pid("file"), BlockID: f.cur.id, Size: 6}}}, ctx.take())
 
-	f.handle(ctx, &messages.PackOffer{Round: 1, BlockID: f.cur.id, Target: pid("packed"), TargetID: "P", Offset: 10, Room: 6, ReplyTo: pid("manager")})
+	pack := make([]byte, 0, 16)
+	f.handle(ctx, &messages.PackOffer{Round: 1, BlockID: f.cur.id, Target: pid("packed"), TargetID: "P", Offset: 10, Room: 6, ReplyTo: pid("manager"), Buffer: pack})
 	old := "spawned1"
 	assert.Equal(t, []sentMsg{
 		{old, &messages.Repack{Extents: []messages.Extent{{Offset: 6, Size: 2}, {Offset: 2, Size: 4}}}},
-		{old, &messages.PackCopy{Target: pid("packed"), Offset: 10, File: pid("file")}},
+		{old, &messages.PackCopy{Target: pid("packed"), Offset: 10, File: pid("file"), Buffer: pack}},
 		{"manager", &messages.PackAnswer{Round: 1, File: pid("file"), Accepted: true, Size: 6}},
 	}, ctx.take())
 

@@ -214,8 +214,9 @@ func (f *fileActor) nextCapacity(need int64) int64 {
 // startBlock spawns a new, empty current block.
 func (f *fileActor) startBlock(ctx actorContext) {
 	id := messages.NewBlockID()
-	pid := ctx.Spawn(propsOn(newBlock(f.rt, id, f.self), f.strand))
-	f.cur = &currentBlock{id: id, pid: pid}
+	pid := spawnCell(ctx, newBlock(f.rt, id, f.self), f.strand)
+	f.curBlock = currentBlock{id: id, pid: pid}
+	f.cur = &f.curBlock
 	f.blocks[id] = pid
 }
 
@@ -248,7 +249,6 @@ func (f *fileActor) liveBytes(id string) int64 {
 // extents and moves each segment to the sum of the sizes before it.
 func (f *fileActor) repackCurrent(ctx actorContext) {
 	id := f.cur.id
-	var extents []messages.Extent
 	var pos int64
 	compact := true
 	f.segs.Each(func(_ int, r *segments.Range) bool {
@@ -256,14 +256,20 @@ func (f *fileActor) repackCurrent(ctx actorContext) {
 			if r.SegmentOffset != pos {
 				compact = false
 			}
-			extents = append(extents, messages.Extent{Offset: r.SegmentOffset, Size: r.RangeSize})
 			pos += r.RangeSize
 		}
 		return true
 	})
 	if compact && pos == f.cur.wp {
-		return
+		return // already in file order (a small file written once): nothing to list
 	}
+	var extents []messages.Extent
+	f.segs.Each(func(_ int, r *segments.Range) bool {
+		if r.Locator == id {
+			extents = append(extents, messages.Extent{Offset: r.SegmentOffset, Size: r.RangeSize})
+		}
+		return true
+	})
 	ctx.Send(f.cur.pid, &messages.Repack{Extents: extents})
 	pos = 0
 	f.segs.Each(func(_ int, r *segments.Range) bool {

@@ -74,21 +74,21 @@ func newManager(rt *Runtime) *manager {
 	return &manager{rt: rt, blocks: make(map[string]*blockEntry), candidates: make(map[string]*candidateSet)}
 }
 
-// Receive hands each message to its method.
+// receive hands each message to its method (the BlockManager is a cell).
 // Once stopping it ignores everything (a packed block spawned then would
 // never stop).
 // A panic fails the request being handled and keeps the registry (see
 // Runtime.panicked).
-func (m *manager) Receive(ctx actor.Context) {
+func (m *manager) receive(ctx *cellContext, msg any) {
 	if m.stopping {
 		return
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			m.rt.panicked("block manager", "", ctx.Message(), p, replyOf(ctx.Message()))
+			m.rt.panicked("block manager", "", msg, p, replyOf(msg))
 		}
 	}()
-	switch msg := ctx.Message().(type) {
+	switch msg := msg.(type) {
 	case *actor.Started:
 		m.self = ctx.Self()
 	case *actor.Stopping:

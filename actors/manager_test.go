@@ -92,9 +92,11 @@ func TestManagerOffersEverySlotOfARoundAtOnce(t *testing.T) {
 	sent := ctx.take()
 	require.Len(t, sent, 4, "20 bytes of candidates: a round starts; e (6) does not fit after the others")
 	target := sent[0].msg.(*messages.PackOffer).TargetID
+	pack := sent[0].msg.(*messages.PackOffer).Buffer
+	assert.Equal(t, 16, cap(pack), "the packed block's buffer, allocated at the laid-out size")
 	offer := func(f string, offset, room int64) sentMsg {
 		return sentMsg{f, &messages.PackOffer{Round: 1, BlockID: "X" + f, Target: pid("spawned1"), TargetID: target,
-			Offset: offset, Room: room, ReplyTo: pid("manager")}}
+			Offset: offset, Room: room, ReplyTo: pid("manager"), Buffer: pack}}
 	}
 	assert.Equal(t, []sentMsg{offer("a", 0, 4), offer("b", 4, 7), offer("c", 11, 2), offer("d", 13, 1)}, sent,
 		"first fit in candidate order, each at the sum of the sizes before it")
@@ -107,6 +109,14 @@ func TestManagerOffersEverySlotOfARoundAtOnce(t *testing.T) {
 	m.onPackAnswer(ctx, &messages.PackAnswer{Round: 1, File: pid("a"), Accepted: true, Size: 4})
 	assert.Equal(t, []sentMsg{{"spawned1", &messages.PackSeal{Pieces: 2}}}, ctx.take(), "11 bytes left: no new round")
 	assert.Equal(t, int64(5+6), m.candidates["c"].total, "d and e stay candidates")
+
+	// The refused offers (b, d) gave the buffer back; once a's and c's blocks
+	// copied theirs in and gave it back too, nobody holds it.
+	m.rt.Memory.Retire(pack)
+	assert.Equal(t, 1, m.rt.Memory.Retired(), "a and c have not copied yet")
+	m.rt.Memory.GiveBack(pack)
+	m.rt.Memory.GiveBack(pack)
+	assert.Equal(t, 0, m.rt.Memory.Retired(), "freed once the last piece was copied")
 }
 
 func TestManagerPacksNothingForOneCandidate(t *testing.T) {

@@ -97,6 +97,10 @@ func (m *Memory) Free(buf []byte) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.live -= n
+	if m.lent[unsafe.SliceData(buf)] > 0 { // still read or written by a borrower: retire it
+		m.retireLocked(buf)
+		return
+	}
 	if m.closed || m.pooled+n > m.maxPooled {
 		freeBuffer(buf)
 		return
@@ -112,9 +116,17 @@ func (m *Memory) Lend(buf []byte) {
 	if cap(buf) == 0 {
 		return
 	}
+	m.LendN(buf, 1)
+}
+
+// LendN is n Lends at once.
+func (m *Memory) LendN(buf []byte, n int) {
+	if cap(buf) == 0 || n <= 0 {
+		return
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.lent[unsafe.SliceData(buf)]++
+	m.lent[unsafe.SliceData(buf)] += n
 }
 
 // GiveBack ends a Lend of buf: once no reader is left, a buffer retired

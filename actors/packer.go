@@ -32,6 +32,7 @@ type packRound struct {
 	force    bool
 	target   *actor.PID
 	targetID string
+	buf      []byte // the packed block's buffer, lent to every offer out
 	accepted int
 	offered  map[string]*candidate // by file actor id: offers not yet answered
 	replies  []*messages.Reply
@@ -114,12 +115,20 @@ func (m *manager) startRound(ctx actorContext, coll string, force bool, replies 
 		m.noRoomToPack(replies)
 		return
 	}
+	buf := m.rt.Memory.Alloc(capacity)
 	r := &packRound{
 		id: m.nextRound, coll: coll, force: force, replies: replies, offered: make(map[string]*candidate),
-		targetID: id, target: ctx.Spawn(m.rt.props(newPackedBlock(m.rt, id, capacity))),
+		targetID: id, target: spawnCell(ctx, newPackedBlock(m.rt, id, buf), NewStrand(m.rt.Dispatcher)), buf: buf,
 	}
 	m.round = r
 	m.rt.Logger.Debug("packing small blocks", "collection", coll, "candidates", len(queue), "bytes", offset, "force", force)
+	offers := 0
+	for i := range queue {
+		if slots[i] >= 0 {
+			offers++
+		}
+	}
+	m.rt.Memory.LendN(buf, offers) // each offer gives it back: copied, or refused (onPackAnswer)
 	for i, c := range queue {
 		if slots[i] < 0 {
 			continue
@@ -127,7 +136,7 @@ func (m *manager) startRound(ctx actorContext, coll string, force bool, replies 
 		r.offered[c.file.Id] = c
 		ctx.Send(c.file, &messages.PackOffer{
 			Round: r.id, BlockID: c.blockID, Target: r.target, TargetID: r.targetID,
-			Offset: slots[i], Room: c.size, ReplyTo: m.self,
+			Offset: slots[i], Room: c.size, ReplyTo: m.self, Buffer: buf,
 		})
 	}
 	if len(r.offered) == 0 {
@@ -162,6 +171,9 @@ func (m *manager) onPackAnswer(ctx actorContext, a *messages.PackAnswer) {
 		return
 	}
 	delete(r.offered, a.File.Id)
+	if !a.Accepted { // nothing will be copied for this offer
+		m.rt.Memory.GiveBack(r.buf)
+	}
 	set := m.candidates[r.coll]
 	switch {
 	case a.Accepted:
@@ -215,7 +227,10 @@ func (m *manager) onWithdraw(ctx actorContext, c *messages.Candidate) {
 // ForgetCollection once they did), so the offers still out are never
 // answered, and the pieces of the packed block belong to files that no
 // longer exist. Every PackData their blocks sent is already in the packed
-// block's mailbox, before the PackSeal of no piece that stops it.
+// block's mailbox, before the PackSeal of no piece that stops it. The
+// offers still out are not given back: a block that outlived a timed-out
+// release could still be copying into the buffer, so it stays retired
+// (Memory.Retire) until the engine closes rather than risk that.
 func (m *manager) onForgetCollection(ctx actorContext, f *messages.ForgetCollection) {
 	if r := m.round; r != nil && r.coll == f.Collection {
 		m.forget = append(m.forget, f.Collection)

@@ -20,8 +20,8 @@ type Runtime struct {
 	// Dispatcher runs the engine's actors on a few workers; Blocking runs,
 	// on as many as needed, those that may wait: put workers (on the store)
 	// and event actors (subscribers may call back into the engine).
-	Dispatcher actor.Dispatcher
-	Blocking   actor.Dispatcher
+	Dispatcher *Dispatcher
+	Blocking   *Dispatcher
 	// Ctx is cancelled when the engine closes; uploads use it.
 	Ctx context.Context
 	// Logger receives debug logs of the decisions actors take.
@@ -88,6 +88,9 @@ type CollectionRuntime struct {
 	// Self is the collection's actor, where idle files offer to passivate
 	// (set before any file actor exists).
 	Self *actor.PID
+	// Runner is the collection actor's strand: a facade call whose request
+	// finds it idle runs it on the caller's goroutine (as for files).
+	Runner *Strand
 	// Subscribed is true while the collection has subscribers; senders skip
 	// events otherwise.
 	Subscribed atomic.Bool

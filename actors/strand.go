@@ -3,52 +3,59 @@ package actors
 import (
 	"sync"
 
+	"github.com/arvfile/arvfile/messages"
 	"github.com/asynkron/protoactor-go/actor"
 )
 
-// Strand is a dispatcher that runs the mailboxes of a group of actors one
-// at a time, in the order they became busy, on one worker of a parent
-// dispatcher. A FileActor and its buffer blocks share a strand: the block
-// work a FileActor asks for (Append, ReadBlock) then runs on the same
-// goroutine right after it, instead of waking another worker — one goroutine
-// handoff less per write. Message order is unchanged: each mailbox is still
-// FIFO; the strand only decides which goroutine runs it.
+// Strand is the mailbox of a group of cells (a file actor and its buffer
+// blocks, see cell.go): one FIFO queue whose entries run one at a time, in
+// the order they were queued, on one worker of a parent dispatcher — or on
+// the goroutine of a caller waiting for its own request (Claim, RunUntil).
+// The Append a file actor sends its block thus runs right after it on the
+// same goroutine, without waking another worker, and each cell still sees
+// its messages in the order they were sent.
+//
+// A Strand is also an actor.Dispatcher (Schedule), for a protoactor mailbox
+// that should run in the same order as the cells.
 type Strand struct {
-	parent actor.Dispatcher
-	runFn  func() // s.run, made once: a method value allocates each time it is taken
+	parent *Dispatcher
 
 	mu      sync.Mutex // guards queue, head and running (scheduling only)
-	queue   []func()   // activations; those before head already ran
+	queue   []envelope // entries; those before head already ran
 	head    int
 	running bool
+	inline  [2]envelope // the queue's first array: most strands never need more
 }
 
 var _ actor.Dispatcher = (*Strand)(nil)
 
 // NewStrand returns a strand that runs on parent.
-func NewStrand(parent actor.Dispatcher) *Strand {
+func NewStrand(parent *Dispatcher) *Strand {
 	s := &Strand{parent: parent}
-	s.runFn = s.run
+	s.queue = s.inline[:0]
 	return s
 }
 
-// Schedule queues fn and starts the strand on the parent if it was idle.
-func (s *Strand) Schedule(fn func()) {
+// push queues e and starts the strand on the parent if it was idle.
+func (s *Strand) push(e envelope) {
 	s.mu.Lock()
-	s.queue = append(s.queue, fn)
+	s.queue = append(s.queue, e)
 	if s.running {
 		s.mu.Unlock()
 		return
 	}
 	s.running = true
 	s.mu.Unlock()
-	s.parent.Schedule(s.runFn)
+	s.parent.scheduleStrand(s)
 }
+
+// Schedule queues fn (actor.Dispatcher).
+func (s *Strand) Schedule(fn func()) { s.push(envelope{fn: fn, kind: envFunc}) }
 
 // Throughput is the parent's.
 func (s *Strand) Throughput() int { return s.parent.Throughput() }
 
-// Claim takes the strand if it is idle: what is scheduled on it then waits
+// Claim takes the strand if it is idle: what is queued on it then waits
 // for the claimer's RunUntil, which must follow.
 func (s *Strand) Claim() bool {
 	s.mu.Lock()
@@ -60,11 +67,11 @@ func (s *Strand) Claim() bool {
 	return true
 }
 
-// RunUntil runs the claimed strand's activations on the caller's goroutine
-// until done reports true — then what is left goes to a worker — or none is
+// RunUntil runs the claimed strand's entries on the caller's goroutine
+// until done.Finished() reports true — then what is left goes to a worker — or none is
 // left. A caller thus does the work of its own request (and of those queued
 // before it) without a goroutine handoff, and no more.
-func (s *Strand) RunUntil(done func() bool) {
+func (s *Strand) RunUntil(done messages.Finisher) {
 	for {
 		s.mu.Lock()
 		if s.head == len(s.queue) {
@@ -73,20 +80,18 @@ func (s *Strand) RunUntil(done func() bool) {
 			s.mu.Unlock()
 			return
 		}
-		if done() {
+		if done.Finished() {
 			s.mu.Unlock()
-			s.parent.Schedule(s.runFn)
+			s.parent.scheduleStrand(s)
 			return
 		}
-		fn := s.queue[s.head]
-		s.queue[s.head] = nil
-		s.head++
+		e := s.take()
 		s.mu.Unlock()
-		fn()
+		e.run()
 	}
 }
 
-// run runs queued activations until none is left.
+// run runs queued entries until none is left.
 func (s *Strand) run() {
 	for {
 		s.mu.Lock()
@@ -96,10 +101,29 @@ func (s *Strand) run() {
 			s.mu.Unlock()
 			return
 		}
-		fn := s.queue[s.head]
-		s.queue[s.head] = nil
-		s.head++
+		e := s.take()
 		s.mu.Unlock()
-		fn()
+		e.run()
 	}
+}
+
+// take removes the next entry (s.mu held).
+func (s *Strand) take() envelope {
+	e := s.queue[s.head]
+	s.queue[s.head] = envelope{}
+	s.head++
+	if s.head >= 1024 && 2*s.head >= len(s.queue) { // a queue that never empties
+		s.queue = s.queue[:copy(s.queue, s.queue[s.head:])]
+		s.head = 0
+	}
+	return e
+}
+
+// run runs one entry.
+func (e envelope) run() {
+	if e.kind == envFunc {
+		e.fn()
+		return
+	}
+	e.c.deliver(e)
 }

@@ -114,8 +114,8 @@ func Start(cfg Config) *System {
 		workers[i] = root.Spawn(rt.blockingProps(&putWorker{rt: rt}))
 	}
 	rt.Puts = root.Spawn(rt.props(newPutCoordinator(rt, workers, cfg.QueueDepth)))
-	rt.Manager = root.Spawn(rt.props(newManager(rt)))
-	rt.Padding = root.Spawn(rt.props(newPaddingBlock(rt)))
+	rt.Manager = spawnRootCell(sys, newManager(rt), NewStrand(d))
+	rt.Padding = spawnRootCell(sys, newPaddingBlock(rt), NewStrand(d))
 	s.tops = []namedPID{{rt.Manager, "block manager"}, {rt.Padding, "padding block"}, {rt.Puts, "put coordinator"}}
 	for i, w := range workers {
 		s.tops = append(s.tops, namedPID{w, fmt.Sprintf("put worker %d (in Store.Put)", i+1)})
@@ -135,8 +135,9 @@ func (s *System) SpawnCollection(coll *CollectionRuntime, subs *Subscribers, roo
 	}
 	r := s.RT.System.Root
 	coll.Events = r.Spawn(NewEventProps(s.RT, subs))
-	pid := r.Spawn(NewCollectionProps(s.RT, coll, root))
-	coll.Self = pid
+	strand := NewStrand(s.dispatcher)
+	pid := spawnRootCell(s.RT.System, newCollectionActor(s.RT, coll, root), strand)
+	coll.Self, coll.Runner = pid, strand
 	s.colls[coll.ID] = collectionPIDs{
 		coll:   namedPID{pid, "collection " + coll.ID},
 		events: namedPID{coll.Events, "event actor of collection " + coll.ID + " (in a subscriber)"},

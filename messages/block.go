@@ -72,30 +72,27 @@ type Uploaded struct {
 }
 
 // PackCopy asks the (repacked) WRITABLE block of a file that accepted a
-// PackOffer to copy its bytes to Offset of Target. The block sends PackData
-// and keeps its bytes until PackDone. Sender: the owner FileActor.
+// PackOffer to copy its bytes to Offset of Buffer, the packed block
+// Target's buffer (see PackOffer), give Buffer back (Memory.GiveBack), tell
+// Target (PackData) and stop: its bytes now live in the packed block.
+// Sender: the owner FileActor.
 type PackCopy struct {
 	Target *actor.PID
 	Offset int64
 	File   *actor.PID
+	Buffer []byte
 }
 
-// PackData carries a small block's bytes (shared, not copied) to Offset of a
-// packed block, which copies them and answers PackDone to From; once every
-// piece arrived (PackSeal) it closes the gaps between them and answers
-// PackCopied, with where the bytes landed, to each File. Sender: the small
-// block.
+// PackData tells a packed block that a small block's Size bytes are in its
+// buffer at Offset; once every piece arrived (PackSeal) it closes the gaps
+// between them and answers PackCopied, with where the bytes landed, to each
+// File. Sender: the small block, after copying.
 type PackData struct {
 	FromID string
-	From   *actor.PID
 	File   *actor.PID
 	Offset int64
-	Data   []byte
+	Size   int64
 }
-
-// PackDone tells a small block that its bytes were copied: it drops them and
-// becomes DELETED. Sender: the packed block.
-type PackDone struct{}
 
 // PackSeal tells a packed block how many PackData to expect; it seals itself
 // once it has them all. Sender: the BlockManager.

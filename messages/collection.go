@@ -34,11 +34,17 @@ type OpenResult struct {
 
 // Runner lets a caller run a file's actors on its own goroutine while it
 // waits for them: Claim takes the idle strand (false when it is busy), and
-// RunUntil runs its work until done reports true or nothing is left, then
-// hands what is left to the engine's workers.
+// RunUntil runs its work until done.Finished() reports true or nothing is
+// left, then hands what is left to the engine's workers.
 type Runner interface {
 	Claim() bool
-	RunUntil(done func() bool)
+	RunUntil(done Finisher)
+}
+
+// Finisher is what a Runner runs until: a *Reply (an interface rather than
+// a func, whose method value would allocate on every call).
+type Finisher interface {
+	Finished() bool
 }
 
 // Snapshot lists every file of the collection: its path and either its

@@ -130,7 +130,13 @@ type BlockResult struct {
 // Room, the slot laid out for it. The FileActor
 // answers PackAnswer to ReplyTo; when it accepts it repacks its block, asks
 // it to copy itself into Target (PackCopy) and defers every other message
-// until PackCopied. Sender: the BlockManager.
+// until PackCopied.
+//
+// Buffer is the packed block's buffer, lent to this offer (Memory.Lend):
+// the small block writes its slot of it directly, so that the pieces are
+// copied in parallel on their files' strands rather than one after another
+// by the packed block. An accepted offer gives it back once copied, a
+// refused one is given back by the BlockManager. Sender: the BlockManager.
 type PackOffer struct {
 	Round    uint64
 	BlockID  string
@@ -139,6 +145,7 @@ type PackOffer struct {
 	Offset   int64
 	Room     int64
 	ReplyTo  *actor.PID
+	Buffer   []byte
 }
 
 // PackCopied tells a FileActor that its block OldID now lives at Offset of

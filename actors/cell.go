@@ -1,0 +1,380 @@
+package actors
+
+import (
+	"fmt"
+	"runtime/debug"
+	"sync/atomic"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// A cell is how a file actor and a buffer-block actor live in the actor
+// system: a protoactor Process of our own (protoactor's seam for futures,
+// routers and remote actors), registered in the system's ProcessRegistry
+// under a PID like any actor, whose mailbox is its Strand.
+//
+// Any actor sends to a cell with ctx.Send, stops it with ctx.Stop, watches
+// it with ctx.Watch; a protoactor parent (the collection actor, the
+// BlockManager) spawns it with ctx.Spawn(cellProps(…)) and has it among its
+// Children, is told Terminated when it ends, and stops it when the parent
+// stops. What a cell saves is protoactor's per-actor machinery, measured in
+// scenario b (10,000 small files, each a file actor and a block actor) at
+// ≈ 29 allocations and ≈ 10 µs of CPU per file to spawn and stop two
+// actors, and a closure per message scheduled: a cell is one allocation
+// besides its PID and registry entry, and a message is a slot in its
+// strand's queue.
+//
+// The semantics kept are those the engine relies on: Started is the first
+// message; messages from one sender arrive in order; Stop jumps the queue
+// (messages still queued are dropped, to the dead-letter process), the
+// behaviour sees Stopping, the cell's children are stopped and awaited,
+// then the behaviour sees Stopped, the PID is removed from the registry and
+// the watchers and the parent are told Terminated. A cell never restarts:
+// its behaviours recover their own panics (Runtime.panicked); one that
+// escapes is logged and the cell goes on.
+type cell struct {
+	sys      *actor.ActorSystem
+	behavior cellBehavior
+	strand   *Strand
+	self     *actor.PID
+	parent   *actor.PID // nil for a cell spawned at the root
+	up       *cell      // the parent when it is a cell
+	slot     int        // the cell's index in up.children (owned by up's strand)
+	logger   interface{ Error(string, ...any) }
+
+	stopAsked atomic.Bool // Stop was called: handled before any queued message
+
+	// Fields below belong to the strand running the cell.
+	state     cellState
+	suspended bool       // SuspendMailbox: user messages wait in held until ResumeMailbox
+	held      []envelope // user messages received while suspended
+	children  []*cell
+	watchers  []*actor.PID
+	ctx       cellContext
+}
+
+// cellBehavior is what a cell runs: a file actor or a block actor.
+type cellBehavior interface {
+	receive(ctx *cellContext, msg any)
+}
+
+// terminatedWatcher is a behaviour that is told Terminated when a child
+// cell or an actor it watches ends (others are not: it costs a message).
+type terminatedWatcher interface{ wantsTerminated() bool }
+
+type cellState uint8
+
+const (
+	cellAlive cellState = iota
+	cellStopping
+	cellStopped
+)
+
+// Lifecycle messages a behaviour receives (protoactor's own types).
+var (
+	cellStartedMsg  = &actor.Started{}
+	cellStoppingMsg = &actor.Stopping{}
+	cellStoppedMsg  = &actor.Stopped{}
+)
+
+// envelope kinds: a user message, a system message, or a plain function
+// (Strand.Schedule).
+const (
+	envUser uint8 = iota
+	envSystem
+	envFunc
+)
+
+// envelope is one entry of a strand's queue.
+type envelope struct {
+	c    *cell
+	msg  any
+	fn   func()
+	kind uint8
+}
+
+// cellChildTerminated tells a parent cell that a child cell ended.
+type cellChildTerminated struct{ child *cell }
+
+// cellStop is queued by Stop so that a cell with nothing queued wakes up.
+type cellStop struct{}
+
+var _ actor.Process = (*cell)(nil)
+
+// cellProps returns Props that spawn b as a cell on strand s under a
+// protoactor parent (ctx.Spawn records it as a child).
+func cellProps(b cellBehavior, s *Strand) *actor.Props {
+	return actor.PropsFromProducer(nil, actor.WithSpawnFunc(
+		func(sys *actor.ActorSystem, id string, _ *actor.Props, parent actor.SpawnerContext) (*actor.PID, error) {
+			c := newCell(sys, b, s, parent.Self())
+			return c.register(id)
+		}))
+}
+
+// spawnCell spawns b as a cell on strand s, a child of the actor whose
+// context ctx is: directly when that is a cell, through Props otherwise.
+func spawnCell(ctx actorContext, b cellBehavior, s *Strand) *actor.PID {
+	if cc, ok := ctx.(*cellContext); ok {
+		return cc.c.spawnChild(b, s)
+	}
+	return ctx.Spawn(cellProps(b, s))
+}
+
+// spawnRootCell spawns b as a cell on strand s with no parent.
+func spawnRootCell(sys *actor.ActorSystem, b cellBehavior, s *Strand) *actor.PID {
+	c := newCell(sys, b, s, nil)
+	pid, _ := c.register(sys.ProcessRegistry.NextId())
+	return pid
+}
+
+func newCell(sys *actor.ActorSystem, b cellBehavior, s *Strand, parent *actor.PID) *cell {
+	c := &cell{sys: sys, behavior: b, strand: s, parent: parent, logger: sys.Logger()}
+	c.ctx.c = c
+	return c
+}
+
+// register adds the cell to the registry under id and tells the behaviour
+// Started, on the spawner's goroutine: nobody knows the PID before spawn
+// returns it, so nothing can be delivered before, nor concurrently with,
+// Started — and a small file's two cells save a strand entry each.
+func (c *cell) register(id string) (*actor.PID, error) {
+	pid, ok := c.sys.ProcessRegistry.Add(c, id)
+	if !ok {
+		return pid, actor.ErrNameExists
+	}
+	c.self = pid
+	c.ctx.self = pid
+	c.invoke(cellStartedMsg)
+	if c.stopAsked.Load() { // stopped itself at once: nothing queued would wake it
+		c.strand.push(envelope{c: c, msg: cellStop{}, kind: envSystem})
+	}
+	return pid, nil
+}
+
+// spawnChild spawns a cell whose parent is c (called on c's strand).
+func (c *cell) spawnChild(b cellBehavior, s *Strand) *actor.PID {
+	child := newCell(c.sys, b, s, c.self)
+	child.up = c
+	pid, _ := child.register(c.sys.ProcessRegistry.NextId())
+	if c.state == cellAlive {
+		child.slot = len(c.children)
+		c.children = append(c.children, child)
+	} else {
+		child.Stop(pid) // born to a stopping parent: stops at once
+	}
+	return pid
+}
+
+// SendUserMessage queues msg for the cell (protoactor's Process).
+func (c *cell) SendUserMessage(_ *actor.PID, msg any) {
+	c.strand.push(envelope{c: c, msg: msg, kind: envUser})
+}
+
+// SendSystemMessage queues a system message (Watch, Unwatch, Stop,
+// SuspendMailbox, ResumeMailbox, a child's Terminated) for the cell.
+func (c *cell) SendSystemMessage(_ *actor.PID, msg any) {
+	if _, ok := msg.(*actor.Stop); ok {
+		c.Stop(c.self)
+		return
+	}
+	c.strand.push(envelope{c: c, msg: msg, kind: envSystem})
+}
+
+// Stop asks the cell to stop: it is handled before any message queued.
+func (c *cell) Stop(*actor.PID) {
+	if c.stopAsked.Swap(true) {
+		return
+	}
+	c.strand.push(envelope{c: c, msg: cellStop{}, kind: envSystem})
+}
+
+// deliver runs one envelope of the cell (on its strand).
+func (c *cell) deliver(e envelope) {
+	if c.state == cellStopped {
+		switch m := e.msg.(type) {
+		case *actor.Watch:
+			c.tellTerminated(m.Watcher)
+		case cellStop, *actor.Unwatch, cellChildTerminated, *actor.Terminated:
+		default:
+			if e.kind == envUser {
+				c.sys.DeadLetter.SendUserMessage(c.self, e.msg)
+			}
+		}
+		return
+	}
+	if c.state == cellAlive && c.stopAsked.Load() {
+		c.beginStop()
+		held := c.held
+		c.held, c.suspended = nil, false
+		for _, h := range held { // a stopping behaviour ignores them; a stopped cell drops them
+			c.deliver(h)
+		}
+		if c.state == cellStopped {
+			c.deliver(e)
+			return
+		}
+	}
+	if c.suspended && e.kind == envUser && c.state == cellAlive {
+		c.held = append(c.held, e)
+		return
+	}
+	switch m := e.msg.(type) {
+	case cellStop:
+	case *actor.SuspendMailbox:
+		c.suspended = true
+	case *actor.ResumeMailbox:
+		c.suspended = false
+		held := c.held
+		c.held = nil
+		for _, h := range held {
+			c.deliver(h)
+		}
+	case *actor.Watch:
+		c.watchers = append(c.watchers, m.Watcher)
+	case *actor.Unwatch:
+		for i, w := range c.watchers {
+			if w.Equal(m.Watcher) {
+				c.watchers = append(c.watchers[:i], c.watchers[i+1:]...)
+				break
+			}
+		}
+	case cellChildTerminated:
+		c.childEnded(m.child)
+	case *actor.Terminated:
+		if w, ok := c.behavior.(terminatedWatcher); ok && w.wantsTerminated() {
+			c.invoke(m)
+		}
+	default:
+		c.invoke(e.msg)
+	}
+	if c.state == cellAlive && c.stopAsked.Load() {
+		// Stopped by its own behaviour (cellContext.Stop), or by another
+		// goroutine meanwhile: stop before anything else queued.
+		c.beginStop()
+	}
+}
+
+// invoke runs the behaviour on msg; a panic that escapes it is logged.
+func (c *cell) invoke(msg any) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.logger.Error("cell panicked outside its behaviour's recovery", "pid", c.self.Id,
+				"message", fmt.Sprintf("%T", msg), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		}
+	}()
+	c.ctx.msg = msg
+	c.behavior.receive(&c.ctx, msg)
+	c.ctx.msg = nil
+}
+
+// beginStop tells the behaviour Stopping, stops the children and, when
+// none is left, finishes the stop.
+func (c *cell) beginStop() {
+	c.state = cellStopping
+	c.invoke(cellStoppingMsg)
+	for _, ch := range c.children {
+		ch.Stop(ch.self)
+	}
+	if len(c.children) == 0 {
+		c.finishStop()
+	}
+}
+
+// childEnded forgets a child that stopped (on c's strand), tells the
+// behaviour if it wants to know, and finishes c's own stop when it waited
+// for its last child.
+func (c *cell) childEnded(child *cell) {
+	// A collection has thousands of files: remove in O(1), moving the
+	// last child into the slot.
+	if i := child.slot; i < len(c.children) && c.children[i] == child {
+		last := c.children[len(c.children)-1]
+		c.children[i], last.slot = last, i
+		c.children[len(c.children)-1] = nil
+		c.children = c.children[:len(c.children)-1]
+	}
+	if w, ok := c.behavior.(terminatedWatcher); ok && w.wantsTerminated() {
+		c.invoke(&actor.Terminated{Who: child.self})
+	}
+	if c.state == cellStopping && len(c.children) == 0 {
+		c.finishStop()
+	}
+}
+
+// finishStop tells the behaviour Stopped, removes the PID from the
+// registry and tells the watchers and the parent.
+func (c *cell) finishStop() {
+	c.invoke(cellStoppedMsg)
+	c.state = cellStopped
+	c.sys.ProcessRegistry.Remove(c.self)
+	for _, w := range c.watchers {
+		c.tellTerminated(w)
+	}
+	c.watchers = nil
+	switch {
+	case c.up != nil && c.up.strand == c.strand:
+		// A block and its file share a strand, which is running this:
+		// the parent is told at once, without a trip through the queue.
+		if c.up.state != cellStopped {
+			c.up.childEnded(c)
+		}
+	case c.up != nil:
+		c.up.strand.push(envelope{c: c.up, msg: cellChildTerminated{child: c}, kind: envSystem})
+	case c.parent != nil:
+		c.tellTerminated(c.parent)
+	}
+}
+
+// tellTerminated sends Terminated{c} to pid as a system message.
+func (c *cell) tellTerminated(pid *actor.PID) {
+	proc, _ := c.sys.ProcessRegistry.Get(pid)
+	proc.SendSystemMessage(pid, &actor.Terminated{Who: c.self})
+}
+
+// cellContext is what a cell's behaviour is given: the part of an actor
+// context the engine's actors use (actorContext), plus the message and the
+// cell's PID.
+type cellContext struct {
+	c    *cell
+	self *actor.PID
+	msg  any
+}
+
+var _ actorContext = (*cellContext)(nil)
+
+// Message returns the message being handled.
+func (x *cellContext) Message() any { return x.msg }
+
+// Self returns the cell's PID.
+func (x *cellContext) Self() *actor.PID { return x.self }
+
+// Send delivers msg to pid.
+func (x *cellContext) Send(pid *actor.PID, msg any) { x.c.sys.Root.Send(pid, msg) }
+
+// Spawn spawns props as a root actor: cells spawn their children with
+// spawnCell; this exists for actorContext and is not used by them.
+func (x *cellContext) Spawn(props *actor.Props) *actor.PID { return x.c.sys.Root.Spawn(props) }
+
+// Watch asks pid to tell this cell Terminated when it ends.
+func (x *cellContext) Watch(pid *actor.PID) {
+	proc, _ := x.c.sys.ProcessRegistry.Get(pid) // a stopped actor's is the dead-letter process, which answers at once
+	proc.SendSystemMessage(pid, &actor.Watch{Watcher: x.self})
+}
+
+// Children returns the cell's live child cells.
+func (x *cellContext) Children() []*actor.PID {
+	pids := make([]*actor.PID, len(x.c.children))
+	for i, ch := range x.c.children {
+		pids[i] = ch.self
+	}
+	return pids
+}
+
+// Stop stops pid. A cell that stops itself does so once the message being
+// handled returns (see cell.deliver), without a trip through its queue.
+func (x *cellContext) Stop(pid *actor.PID) {
+	if pid == x.self {
+		x.c.stopAsked.Store(true)
+		return
+	}
+	x.c.sys.Root.Stop(pid)
+}

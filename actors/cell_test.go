@@ -1,0 +1,316 @@
+package actors
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// recorder is a cell behaviour that records what it receives.
+type recorder struct {
+	name string
+	log  *eventLog
+	// onMsg, when set, runs for each user message (spawning, stopping…).
+	onMsg func(ctx *cellContext, msg any)
+}
+
+type eventLog struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (l *eventLog) add(s string) {
+	l.mu.Lock()
+	l.got = append(l.got, s)
+	l.mu.Unlock()
+}
+
+func (l *eventLog) all() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.got...)
+}
+
+func (r *recorder) receive(ctx *cellContext, msg any) {
+	switch m := msg.(type) {
+	case *actor.Started:
+		r.log.add(r.name + " started")
+	case *actor.Stopping:
+		r.log.add(r.name + " stopping")
+	case *actor.Stopped:
+		r.log.add(r.name + " stopped")
+	case string:
+		r.log.add(r.name + " " + m)
+		if r.onMsg != nil {
+			r.onMsg(ctx, msg)
+		}
+	}
+}
+
+// testSystem is an actor system on a parked-worker dispatcher.
+func testSystem(t *testing.T) (*actor.ActorSystem, *Dispatcher) {
+	t.Helper()
+	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return DiscardLogger() }))
+	d := NewDispatcher(300, 4, 4)
+	t.Cleanup(d.Close)
+	return sys, d
+}
+
+// waitTerminated watches pid with a future and waits for its end.
+func waitTerminated(t *testing.T, sys *actor.ActorSystem, pid *actor.PID) {
+	t.Helper()
+	f := actor.NewFuture(sys, waitFor)
+	proc, _ := sys.ProcessRegistry.Get(pid)
+	proc.SendSystemMessage(pid, &actor.Watch{Watcher: f.PID()})
+	require.NoError(t, f.Wait(), "terminated")
+}
+
+func TestACellSeesStartedFirstAndEachSendersMessagesInOrder(t *testing.T) {
+	sys, d := testSystem(t)
+	log := &eventLog{}
+	pid := spawnRootCell(sys, &recorder{name: "c", log: log}, NewStrand(d))
+	var wg sync.WaitGroup
+	for s := 0; s < 4; s++ {
+		wg.Add(1)
+		go func(s int) {
+			defer wg.Done()
+			for i := 0; i < 100; i++ {
+				sys.Root.Send(pid, fmt.Sprintf("%d.%03d", s, i))
+			}
+		}(s)
+	}
+	wg.Wait()
+	sys.Root.Stop(pid)
+	waitTerminated(t, sys, pid)
+	got := log.all()
+	require.Equal(t, "c started", got[0])
+	require.Equal(t, []string{"c stopping", "c stopped"}, got[len(got)-2:])
+	next := make([]int, 4)
+	delivered := 0
+	for _, g := range got[1 : len(got)-2] {
+		var s, i int
+		_, err := fmt.Sscanf(g, "c %d.%d", &s, &i)
+		require.NoError(t, err, g)
+		// Stop jumps the queue: a sender's messages may be cut short, never reordered.
+		require.Equal(t, next[s], i, "sender %d out of order", s)
+		next[s]++
+		delivered++
+	}
+	_, ok := sys.ProcessRegistry.GetLocal(pid.Id)
+	assert.False(t, ok, "a stopped cell leaves the registry")
+	assert.LessOrEqual(t, delivered, 400)
+}
+
+func TestStopJumpsTheQueueAndLaterMessagesGoToDeadLetters(t *testing.T) {
+	sys, d := testSystem(t)
+	log := &eventLog{}
+	dead := make(chan any, 16)
+	sub := sys.EventStream.Subscribe(func(ev any) {
+		if dl, ok := ev.(*actor.DeadLetterEvent); ok {
+			if m, ok := dl.Message.(string); ok {
+				dead <- m
+			}
+		}
+	})
+	defer sys.EventStream.Unsubscribe(sub)
+	s := NewStrand(d)
+	// Hold the strand so that everything queues, then let it run.
+	require.True(t, s.Claim())
+	pid := spawnRootCell(sys, &recorder{name: "c", log: log}, s)
+	sys.Root.Send(pid, "one")
+	sys.Root.Send(pid, "two")
+	sys.Root.Stop(pid)
+	s.RunUntil(doneNever{})
+	waitTerminated(t, sys, pid)
+	assert.Equal(t, []string{"c started", "c stopping", "c stopped"}, log.all(),
+		"the queued messages are not handled: Stop came first")
+	sys.Root.Send(pid, "three")
+	got := map[string]bool{}
+	for len(got) < 3 {
+		select {
+		case m := <-dead:
+			got[fmt.Sprint(m)] = true
+		case <-time.After(waitFor):
+			t.Fatalf("dead letters: %v", got)
+		}
+	}
+	assert.Equal(t, map[string]bool{"one": true, "two": true, "three": true}, got)
+}
+
+// doneNever never reports done: RunUntil runs until the strand is empty.
+type doneNever struct{}
+
+func (doneNever) Finished() bool { return false }
+
+func TestACellStopsItsChildrenAndEndsAfterThem(t *testing.T) {
+	sys, d := testSystem(t)
+	log := &eventLog{}
+	var kids []*actor.PID
+	spawned := make(chan struct{})
+	parent := &recorder{name: "parent", log: log, onMsg: func(ctx *cellContext, msg any) {
+		for i := 0; i < 3; i++ {
+			kids = append(kids, spawnCell(ctx, &recorder{name: fmt.Sprintf("kid%d", i), log: log}, NewStrand(d)))
+		}
+		close(spawned)
+	}}
+	pid := spawnRootCell(sys, parent, NewStrand(d))
+	sys.Root.Send(pid, "spawn")
+	<-spawned
+	sys.Root.Stop(pid)
+	waitTerminated(t, sys, pid)
+	got := log.all()
+	assert.Equal(t, "parent stopped", got[len(got)-1], "the parent ends last: %v", got)
+	for i := range kids {
+		assert.Contains(t, got, fmt.Sprintf("kid%d stopped", i))
+		_, ok := sys.ProcessRegistry.GetLocal(kids[i].Id)
+		assert.False(t, ok)
+	}
+	stopping := indexOf(got, "parent stopping")
+	for i := range kids {
+		assert.Less(t, stopping, indexOf(got, fmt.Sprintf("kid%d stopping", i)), "children are stopped once the parent is stopping")
+	}
+}
+
+func indexOf(s []string, v string) int {
+	for i, x := range s {
+		if x == v {
+			return i
+		}
+	}
+	return -1
+}
+
+// parentActor is a protoactor actor that spawns cells as children.
+type parentActor struct {
+	d        *Dispatcher
+	log      *eventLog
+	children chan []*actor.PID
+	ended    chan *actor.PID
+}
+
+func (p *parentActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case string:
+		if m == "spawn" {
+			spawnCell(ctx, &recorder{name: "a", log: p.log}, NewStrand(p.d))
+			spawnCell(ctx, &recorder{name: "b", log: p.log}, NewStrand(p.d))
+		}
+		p.children <- append([]*actor.PID(nil), ctx.Children()...) // protoactor shares its slice
+	case *actor.Terminated:
+		p.ended <- m.Who
+	}
+}
+
+func TestAProtoactorParentSeesCellsAsChildrenAndStopsThem(t *testing.T) {
+	sys, d := testSystem(t)
+	log := &eventLog{}
+	p := &parentActor{d: d, log: log, children: make(chan []*actor.PID, 4), ended: make(chan *actor.PID, 4)}
+	pid := sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return p }))
+	sys.Root.Send(pid, "spawn")
+	kids := <-p.children
+	require.Len(t, kids, 2)
+
+	// One child stops on its own: the parent is told and forgets it.
+	sys.Root.Stop(kids[0])
+	select {
+	case who := <-p.ended:
+		assert.Equal(t, kids[0].Id, who.Id)
+	case <-time.After(waitFor):
+		t.Fatal("the parent was not told")
+	}
+	sys.Root.Send(pid, "children?")
+	left := <-p.children
+	require.Len(t, left, 1)
+	assert.Equal(t, kids[1].Id, left[0].Id, "the child left is the other one")
+
+	// Stopping the parent stops the other, and the parent ends after it.
+	require.NoError(t, sys.Root.StopFuture(pid).Wait())
+	assert.Contains(t, log.all(), "b stopped")
+	_, ok := sys.ProcessRegistry.GetLocal(kids[1].Id)
+	assert.False(t, ok)
+}
+
+func TestASuspendedCellHoldsItsMessagesUntilResumed(t *testing.T) {
+	sys, d := testSystem(t)
+	log := &eventLog{}
+	pid := spawnRootCell(sys, &recorder{name: "c", log: log}, NewStrand(d))
+	proc, _ := sys.ProcessRegistry.Get(pid)
+	proc.SendSystemMessage(pid, &actor.SuspendMailbox{})
+	sys.Root.Send(pid, "one")
+	sys.Root.Send(pid, "two")
+	// A message sent after the suspension, through another cell on the
+	// same kind of strand, is handled: the dispatcher is not blocked.
+	other := &eventLog{}
+	opid := spawnRootCell(sys, &recorder{name: "o", log: other}, NewStrand(d))
+	sys.Root.Send(opid, "x")
+	require.Eventually(t, func() bool { return len(other.all()) == 2 }, waitFor, tick)
+	assert.Equal(t, []string{"c started"}, log.all(), "held while suspended")
+	proc.SendSystemMessage(pid, &actor.ResumeMailbox{})
+	sys.Root.Send(pid, "three")
+	require.Eventually(t, func() bool { return len(log.all()) == 4 }, waitFor, tick)
+	assert.Equal(t, []string{"c started", "c one", "c two", "c three"}, log.all())
+}
+
+func TestWatchingAStoppedCellAnswersAtOnce(t *testing.T) {
+	sys, d := testSystem(t)
+	pid := spawnRootCell(sys, &recorder{name: "c", log: &eventLog{}}, NewStrand(d))
+	sys.Root.Stop(pid)
+	waitTerminated(t, sys, pid)
+	waitTerminated(t, sys, pid) // the dead-letter process answers the second Watch
+}
+
+func TestAParentCellForgetsEachChildThatEnds(t *testing.T) {
+	sys, d := testSystem(t)
+	log := &eventLog{}
+	kids := make(chan []*actor.PID, 1)
+	left := make(chan []*actor.PID, 1)
+	parent := &recorder{name: "p", log: log, onMsg: func(ctx *cellContext, msg any) {
+		switch msg {
+		case "spawn":
+			var pids []*actor.PID
+			for i := 0; i < 100; i++ {
+				pids = append(pids, spawnCell(ctx, &recorder{name: fmt.Sprint(i), log: &eventLog{}}, NewStrand(d)))
+			}
+			kids <- pids
+		case "children?":
+			left <- ctx.Children()
+		}
+	}}
+	pid := spawnRootCell(sys, parent, NewStrand(d))
+	sys.Root.Send(pid, "spawn")
+	pids := <-kids
+	stopped := map[string]bool{}
+	for _, i := range []int{99, 0, 50, 1, 98, 51, 2, 3, 97, 49} { // the last, the first, the middle…
+		sys.Root.Stop(pids[i])
+		waitTerminated(t, sys, pids[i])
+		stopped[pids[i].Id] = true
+	}
+	require.Eventually(t, func() bool {
+		sys.Root.Send(pid, "children?")
+		return len(<-left) == 90
+	}, waitFor, tick)
+	sys.Root.Send(pid, "children?")
+	var got []string
+	for _, c := range <-left {
+		got = append(got, c.Id)
+	}
+	var want []string
+	for _, p := range pids {
+		if !stopped[p.Id] {
+			want = append(want, p.Id)
+		}
+	}
+	assert.ElementsMatch(t, want, got)
+	sys.Root.Stop(pid)
+	waitTerminated(t, sys, pid)
+	for _, p := range pids {
+		_, ok := sys.ProcessRegistry.GetLocal(p.Id)
+		assert.False(t, ok, p.Id)
+	}
+}
