@@ -296,6 +296,7 @@ func runOwnFiles(cfg config) ([]result, error) {
 	res := result{Scenario: "d", Title: fmt.Sprintf("16 goroutines × own %d MiB file", per>>20),
 		Unit: "MB/s", LimitName: "MD5×2", Limit: lim.md5Two / 1e6}
 	r, err := repeatOnEngine(cfg, res, false, func(c *arvfile.Collection, sink *sinkStore) (sample, error) {
+		used := readUsage()
 		start := time.Now()
 		err := parallel(workers, func(w int) error {
 			f, err := c.Create(fmt.Sprintf("own%02d.dat", w))
@@ -318,6 +319,7 @@ func runOwnFiles(cfg config) ([]result, error) {
 		return sample{value: float64(total) / secs / 1e6, puts: puts, blocks: puts,
 			extra: map[string]float64{"blocks/file": float64(puts) / float64(workers),
 				"MD5-SIMD×16 MB/s":                   lim.md5Simd / 1e6,
+				"CPU s/GiB":                          (readUsage().cpu - used.cpu).Seconds() / (float64(total) / (1 << 30)),
 				"ratio to MD5-SIMD×16":               float64(total) / secs / lim.md5Simd,
 				"MiB the server would hash":          float64(sink.serverBytes.Load()) / (1 << 20),
 				"MiB the sink hashed (no sum given)": float64(sink.hashedBytes.Load()) / (1 << 20)}}, nil
