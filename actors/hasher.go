@@ -39,14 +39,13 @@ import (
 type Hasher struct {
 	servers int // md5-simd servers at most; lanes are LanesPerServer each
 
-	mu      sync.Mutex
-	queue   []*hashJob       // waiting for a lane, in submission order
-	active  int              // jobs being hashed by a lane
-	lanes   int              // lane goroutines running
-	srvs    []md5simd.Server // started on demand, stopped by Close
-	srvUsed []int            // lanes using each server
-	closed  bool
-	wg      sync.WaitGroup // the lanes
+	mu     sync.Mutex
+	queue  []*hashJob     // waiting for a lane, in submission order
+	active int            // jobs being hashed by a lane
+	lanes  int            // lane goroutines running
+	srvs   []*simdServer  // started on demand, stopped by Close
+	closed bool           // set by Close: nothing is queued after it
+	wg     sync.WaitGroup // the lanes
 
 	stopping atomic.Bool // set by Close: lanes stop at the next chunk
 
@@ -54,6 +53,18 @@ type Hasher struct {
 	simdBytes, scalarBytes atomic.Int64
 	blocks                 atomic.Int64
 	peak                   int // the most jobs hashed at once (under mu)
+}
+
+// simdServer is one md5-simd server and the streams made on it. A stream
+// is made once and reused by the lanes that come after its first one: the
+// server of md5-simd v1.1.2 never forgets a closed stream (it deletes the
+// wrong key), and would scan every one it ever had on each round. Streams
+// are closed with the server.
+type simdServer struct {
+	srv   md5simd.Server
+	lanes int              // lanes feeding it now
+	idle  []md5simd.Hasher // streams made on it that no lane holds
+	made  int              // streams made on it (at most LanesPerServer)
 }
 
 // LanesPerServer is the most streams one md5-simd server is fed at once:
@@ -177,14 +188,14 @@ func (h *Hasher) abandon(j *hashJob) {
 func (h *Hasher) lane() {
 	defer h.wg.Done()
 	var (
+		srv    *simdServer
 		stream md5simd.Hasher
-		srv    = -1
 	)
 	defer func() {
 		if stream != nil {
-			stream.Close()
 			h.mu.Lock()
-			h.srvUsed[srv]--
+			srv.lanes--
+			srv.idle = append(srv.idle, stream)
 			h.mu.Unlock()
 		}
 	}()
@@ -202,8 +213,7 @@ func (h *Hasher) lane() {
 		h.peak = max(h.peak, h.active)
 		alone := h.active == 1 && len(h.queue) == 0
 		if !alone && stream == nil {
-			srv = h.serverLocked()
-			stream = h.srvs[srv].NewHash()
+			srv, stream = h.streamLocked()
 		}
 		h.mu.Unlock()
 		if alone {
@@ -227,22 +237,27 @@ func (h *Hasher) lane() {
 	}
 }
 
-// serverLocked returns the index of the server with the fewest lanes,
-// starting one while fewer than h.servers run and each has a lane.
-func (h *Hasher) serverLocked() int {
-	best := -1
-	for i, n := range h.srvUsed {
-		if best < 0 || n < h.srvUsed[best] {
-			best = i
+// streamLocked returns a stream on the server with the fewest lanes,
+// starting a server while fewer than h.servers run and each has a lane.
+func (h *Hasher) streamLocked() (*simdServer, md5simd.Hasher) {
+	var best *simdServer
+	for _, s := range h.srvs {
+		if best == nil || s.lanes < best.lanes {
+			best = s
 		}
 	}
-	if len(h.srvs) < h.servers && (best < 0 || h.srvUsed[best] > 0) {
-		h.srvs = append(h.srvs, md5simd.NewServer())
-		h.srvUsed = append(h.srvUsed, 0)
-		best = len(h.srvs) - 1
+	if len(h.srvs) < h.servers && (best == nil || best.lanes > 0) {
+		best = &simdServer{srv: md5simd.NewServer()}
+		h.srvs = append(h.srvs, best)
 	}
-	h.srvUsed[best]++
-	return best
+	best.lanes++
+	if n := len(best.idle); n > 0 {
+		st := best.idle[n-1]
+		best.idle = best.idle[:n-1]
+		return best, st
+	}
+	best.made++
+	return best, best.srv.NewHash()
 }
 
 // stopped reports whether the lane hashing j is to stop.
@@ -295,7 +310,10 @@ func (h *Hasher) Close() {
 	}
 	h.wg.Wait()
 	for _, s := range h.srvs {
-		s.Close()
+		for _, st := range s.idle {
+			st.Close()
+		}
+		s.srv.Close()
 	}
-	h.srvs, h.srvUsed = nil, nil
+	h.srvs = nil
 }

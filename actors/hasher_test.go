@@ -166,3 +166,31 @@ func TestHasherCloseStopsEveryLaneAndServer(t *testing.T) {
 	assert.Eventually(t, func() bool { return runtime.NumGoroutine() <= before }, 5*time.Second, 10*time.Millisecond,
 		"goroutines: before %d, now %d", before, runtime.NumGoroutine())
 }
+
+func TestHasherReusesTheStreamsOfItsServer(t *testing.T) {
+	h := NewHasher(1)
+	defer h.Close()
+	blocks := make([][]byte, 8)
+	for i := range blocks {
+		blocks[i] = hashData(i, 256<<10)
+	}
+	for round := 0; round < 5; round++ {
+		for i, j := range startTogether(h, blocks) {
+			sum, err := j.Wait(context.Background())
+			require.NoError(t, err)
+			assert.Equal(t, md5.Sum(blocks[i]), sum)
+		}
+		require.Eventually(t, func() bool {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			return h.lanes == 0
+		}, 5*time.Second, time.Millisecond, "idle lanes exit")
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	require.Len(t, h.srvs, 1)
+	s := h.srvs[0]
+	assert.LessOrEqual(t, s.made, len(blocks), "5 rounds of 8 blocks made at most 8 streams")
+	assert.Len(t, s.idle, s.made, "every stream is back, for the next lanes")
+	assert.Zero(t, s.lanes)
+}
