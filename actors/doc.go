@@ -34,10 +34,13 @@
 // caller may reuse its slice.
 //
 // A sealed block turns PENDING and sends Submit to the put coordinator,
-// which hands it to an idle put worker or queues it (writers are told
-// SealAccepted only then: that is the back-pressure). The worker calls the
-// store's Put on the Blocking dispatcher, gives the buffer back to the
-// Memory accounting, and answers the block with Uploaded; the block becomes
+// which starts its md5 on the Hasher (off the actors: every block the
+// coordinator holds is hashed at once, by one md5-simd server when several
+// are, by crypto/md5 when one is alone) and hands it to an idle put worker
+// or queues it (writers are told SealAccepted only then: that is the
+// back-pressure). The worker waits for the sum, calls the store's Put with
+// it (keep.PutOptions.MD5) on the Blocking dispatcher, gives the buffer back
+// to the Memory accounting, and answers the block with Uploaded; the block becomes
 // COMMITTED (or ERROR, kept for a retry), frees its buffer, answers every
 // AwaitCommit, and reports its state to the BlockManager.
 //

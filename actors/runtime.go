@@ -39,6 +39,9 @@ type Runtime struct {
 	Putter keep.Store
 	// PutWorkers is the number of put workers.
 	PutWorkers int
+	// Hasher computes the md5 of sealed blocks for the put workers (nil:
+	// each worker hashes its block).
+	Hasher *Hasher
 
 	// BlockSize is the largest buffer block (keep.BlockSize unless a test
 	// asks for tiny blocks).

@@ -103,6 +103,7 @@ func Start(cfg Config) *System {
 		Prefetch:    cfg.Prefetch,
 		MaxFileSize: cfg.MaxFileSize,
 		Memory:      NewMemory(cfg.MemoryBudget, cfg.MemoryBudget),
+		Hasher:      NewHasher(DefaultHashServers()),
 	}
 	s := &System{RT: rt, cancel: cancel, dispatcher: d, blocking: blocking, colls: make(map[string]collectionPIDs)}
 	root := sys.Root
@@ -231,6 +232,7 @@ func (s *System) Stop(timeout time.Duration, stopped func()) error {
 	s.tops, s.colls, s.lingering, s.stopping = nil, nil, nil, true
 	s.mu.Unlock()
 	abandoned := s.stopAll(tops, timeout)
+	s.RT.Hasher.Close() // its lanes read block buffers: before they are released
 	stopped()
 	abandoned = append(abandoned, s.stopAll(events, max(time.Until(deadline), timeout/10))...)
 	s.dispatcher.Close()

@@ -142,7 +142,8 @@ func NewCache(backend Store, maxBytes int64, prefetchWorkers int) *Cache {
 	return c
 }
 
-// Put stores data in the backend; it does not cache it.
+// Put stores data in the backend with opts unchanged (PutOptions.MD5
+// included); it does not cache it.
 func (c *Cache) Put(ctx context.Context, data []byte, opts PutOptions) (string, error) {
 	return c.backend.Put(ctx, data, opts)
 }

@@ -2,7 +2,6 @@ package keep
 
 import (
 	"context"
-	"crypto/md5"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -19,7 +18,8 @@ const maxLocatorAnswer = 1024
 // Put stores data on the services as Client describes and returns the
 // locator the first confirming server signed. opts.Copies (or the Client's
 // replicas) replicas are wanted in each of opts.StorageClasses (or, with
-// none, in the servers' default classes). A Put that cannot reach them fails
+// none, in the servers' default classes). With opts.MD5 the PUT starts at
+// once, without hashing data first. A Put that cannot reach them fails
 // with a *PutError (see there for when it is temporary); replicas already
 // stored stay (Keep collects unreferenced blocks).
 func (c *Client) Put(ctx context.Context, data []byte, opts PutOptions) (string, error) {
@@ -36,7 +36,7 @@ func (c *Client) Put(ctx context.Context, data []byte, opts PutOptions) (string,
 	if wanted <= 0 {
 		wanted = c.cfg.replicas
 	}
-	sum := md5.Sum(data)
+	sum := sumOf(data, opts) // the servers hash the body and refuse a mismatch
 	hash := hex.EncodeToString(sum[:])
 	p := &put{
 		c:        c,

@@ -141,16 +141,17 @@ func isTempName(name string) bool {
 // Root returns the directory the store was opened on.
 func (d *DirStore) Root() string { return d.root }
 
-// Put stores data durably and returns `md5+size`. When it fails, no block
-// named by that locator becomes visible unless it was already stored.
-func (d *DirStore) Put(ctx context.Context, data []byte, _ PutOptions) (string, error) {
+// Put stores data durably and returns `md5+size`, naming the block by
+// opts.MD5 when given (else it hashes data). When it fails, no block named
+// by that locator becomes visible unless it was already stored.
+func (d *DirStore) Put(ctx context.Context, data []byte, opts PutOptions) (string, error) {
 	if err := checkPutSize(data); err != nil {
 		return "", err
 	}
 	if len(data) == 0 {
 		return EmptyBlockLocator, nil
 	}
-	sum := md5.Sum(data)
+	sum := sumOf(data, opts)
 	hash := hex.EncodeToString(sum[:])
 	locator := hash + "+" + strconv.Itoa(len(data))
 	if err := ctx.Err(); err != nil {

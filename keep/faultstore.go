@@ -16,7 +16,8 @@ const (
 // FaultFunc decides whether the n-th call (counting from 1, per operation) of
 // operation op (OpPut, OpGet or OpRefresh) on the block named by locator
 // fails, and with what error; nil lets the call through. For a Put, locator is
-// the `md5+size` of the data.
+// the `md5+size` of the data (made from PutOptions.MD5 when the caller gave
+// it). A FaultStore passes PutOptions on unchanged.
 type FaultFunc func(op string, locator string, n int) error
 
 // FaultStore wraps a Store to make it misbehave on demand, for tests and
@@ -124,7 +125,7 @@ func (f *FaultStore) Put(ctx context.Context, data []byte, opts PutOptions) (str
 	f.puts++
 	n, latency, nth, fault := f.puts, f.latency, f.failPut[f.puts], f.fault
 	f.mu.Unlock()
-	if err := f.inject(ctx, latency, nth, fault, OpPut, n, func() string { return BlockLocatorOf(data) }); err != nil {
+	if err := f.inject(ctx, latency, nth, fault, OpPut, n, func() string { return locatorOfSum(sumOf(data, opts), len(data)) }); err != nil {
 		return "", err
 	}
 	return f.inner.Put(ctx, data, opts)

@@ -21,11 +21,16 @@ const PaddingBlockLocator = "7f614da9329cd3aebf59b91aadc30bf0+67108864"
 
 // BlockLocatorOf returns the bare locator `md5+size` of data.
 func BlockLocatorOf(data []byte) string {
-	sum := md5.Sum(data)
+	return locatorOfSum(md5.Sum(data), len(data))
+}
+
+// locatorOfSum returns the bare locator `md5+size` of a block of size bytes
+// whose md5 is sum.
+func locatorOfSum(sum [md5.Size]byte, size int) string {
 	buf := make([]byte, 0, 2*md5.Size+1+8)
 	buf = hex.AppendEncode(buf, sum[:])
 	buf = append(buf, '+')
-	buf = strconv.AppendInt(buf, int64(len(data)), 10)
+	buf = strconv.AppendInt(buf, int64(size), 10)
 	return string(buf)
 }
 

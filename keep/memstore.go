@@ -11,11 +11,12 @@ import (
 // MemoryStore is a Store that keeps blocks in memory, for tests and
 // benchmarks. It is safe for concurrent use.
 //
-// Put hashes the data, keeps a private copy under `md5+size` and returns that
+// Put hashes the data (or takes PutOptions.MD5 as its md5), keeps a private copy under `md5+size` and returns that
 // unsigned locator; storing a block it already has keeps the first copy. Get
 // returns the stored slice itself (callers must not modify it). Get does not
-// re-hash: the private copy was hashed when it was stored and nothing can
-// change it, so the md5 check is done once, at Put.
+// re-hash a block Put hashed: nothing can change the private copy, so the md5
+// check is done once, at Put. A block named by the caller's PutOptions.MD5 is
+// checked at its first Get instead (a wrong sum fails it with ErrCorrupt).
 //
 // Every Put and Get that does I/O is counted per stripped locator (Puts, Gets)
 // and in total, including Gets of blocks it does not have; the empty block
@@ -25,6 +26,9 @@ type MemoryStore struct {
 	mu sync.Mutex
 	// blocks maps `md5+size` to the block's private copy.
 	blocks map[string][]byte
+	// unchecked holds the blocks named by a caller's sum and not yet
+	// checked against it (by the first Get).
+	unchecked map[string]bool
 	// puts and gets count calls per `md5+size`.
 	puts, gets map[string]int
 	// totalPuts and totalGets count every counted call.
@@ -38,9 +42,10 @@ type MemoryStore struct {
 // NewMemoryStore returns an empty MemoryStore without latency.
 func NewMemoryStore() *MemoryStore {
 	return &MemoryStore{
-		blocks: make(map[string][]byte),
-		puts:   make(map[string]int),
-		gets:   make(map[string]int),
+		blocks:    make(map[string][]byte),
+		unchecked: make(map[string]bool),
+		puts:      make(map[string]int),
+		gets:      make(map[string]int),
 	}
 }
 
@@ -52,8 +57,9 @@ func (m *MemoryStore) SetLatency(d time.Duration) {
 	m.mu.Unlock()
 }
 
-// Put stores a private copy of data and returns `md5+size`.
-func (m *MemoryStore) Put(ctx context.Context, data []byte, _ PutOptions) (string, error) {
+// Put stores a private copy of data and returns `md5+size`, named by
+// opts.MD5 when given (else it hashes data).
+func (m *MemoryStore) Put(ctx context.Context, data []byte, opts PutOptions) (string, error) {
 	if err := checkPutSize(data); err != nil {
 		return "", err
 	}
@@ -63,7 +69,7 @@ func (m *MemoryStore) Put(ctx context.Context, data []byte, _ PutOptions) (strin
 	if err := waitLatency(ctx, m.currentLatency()); err != nil {
 		return "", err
 	}
-	locator := BlockLocatorOf(data)
+	locator := locatorOfSum(sumOf(data, opts), len(data))
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.puts[locator]++
@@ -71,6 +77,9 @@ func (m *MemoryStore) Put(ctx context.Context, data []byte, _ PutOptions) (strin
 	if _, ok := m.blocks[locator]; !ok {
 		m.blocks[locator] = append([]byte(nil), data...)
 		m.bytes += int64(len(data))
+		if opts.MD5 != nil {
+			m.unchecked[locator] = true
+		}
 	}
 	return locator, nil
 }
@@ -96,6 +105,12 @@ func (m *MemoryStore) Get(ctx context.Context, locator string) ([]byte, error) {
 	data, ok := m.blocks[key]
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, key)
+	}
+	if m.unchecked[key] {
+		if err := VerifyBlock(loc, data); err != nil {
+			return nil, err
+		}
+		delete(m.unchecked, key)
 	}
 	return data, nil
 }
@@ -132,6 +147,7 @@ func (m *MemoryStore) Delete(locator string) bool {
 	data, ok := m.blocks[key]
 	if ok {
 		delete(m.blocks, key)
+		delete(m.unchecked, key)
 		m.bytes -= int64(len(data))
 	}
 	return ok

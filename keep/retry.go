@@ -53,8 +53,8 @@ type retryStore struct {
 	policy RetryPolicy
 }
 
-// Put calls the inner Put until it succeeds, fails permanently, or the
-// attempts or ctx run out.
+// Put calls the inner Put, with opts unchanged (PutOptions.MD5 included),
+// until it succeeds, fails permanently, or the attempts or ctx run out.
 func (r *retryStore) Put(ctx context.Context, data []byte, opts PutOptions) (string, error) {
 	var locator string
 	err := r.do(ctx, func() (err error) {

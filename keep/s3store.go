@@ -212,8 +212,10 @@ func (s *S3Store) checkBucket(ctx context.Context) error {
 // Put stores data as the block's object, unless an object of the same size
 // is already there, then writes the recent/ marker. It returns `md5+size`.
 // When it fails, no object with other bytes than data became visible under
-// the block's key.
-func (s *S3Store) Put(ctx context.Context, data []byte, _ PutOptions) (string, error) {
+// the block's key. With opts.MD5 it does not hash data: the key and the
+// Content-MD5 are made from the sum given, and the S3 server refuses a body
+// that does not match it.
+func (s *S3Store) Put(ctx context.Context, data []byte, opts PutOptions) (string, error) {
 	if err := checkPutSize(data); err != nil {
 		return "", err
 	}
@@ -223,7 +225,7 @@ func (s *S3Store) Put(ctx context.Context, data []byte, _ PutOptions) (string, e
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	sum := md5.Sum(data)
+	sum := sumOf(data, opts)
 	hash := hex.EncodeToString(sum[:])
 	locator := hash + "+" + strconv.Itoa(len(data))
 	key := s.Key(hash)

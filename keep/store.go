@@ -2,6 +2,7 @@ package keep
 
 import (
 	"context"
+	"crypto/md5"
 	"errors"
 )
 
@@ -11,6 +12,23 @@ type PutOptions struct {
 	Copies int
 	// StorageClasses names the storage classes wanted; nil means the default.
 	StorageClasses []string
+	// MD5, when not nil, is the md5 of the data being stored, computed by
+	// the caller from exactly these bytes. Stores in this package name the
+	// block by it instead of hashing the data again, so that a Client's PUT
+	// starts at once; a store that must verify what it receives still does
+	// (a Keep server hashes the body it is sent and refuses a mismatch, an
+	// S3 server checks the Content-MD5 made from it). A wrong sum given to
+	// a store that trusts it (DirStore, MemoryStore) names the block wrongly:
+	// a later Get reports it as ErrCorrupt. nil means the store hashes.
+	MD5 *[md5.Size]byte
+}
+
+// sumOf returns the md5 of data: the one opts carries, or else md5.Sum.
+func sumOf(data []byte, opts PutOptions) [md5.Size]byte {
+	if opts.MD5 != nil {
+		return *opts.MD5
+	}
+	return md5.Sum(data)
 }
 
 // Store is where blocks live. Implementations must be safe for concurrent

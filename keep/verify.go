@@ -19,7 +19,7 @@ func Verified(s Store) Store {
 
 // verifiesGets reports whether every block s's Get returns is known to match
 // its locator: DirStore, Client and S3Store check what they read, MemoryStore
-// holds only what it hashed at Put, a retrying or verifying wrapper of any of
+// checks at Put, or at the first Get a block stored under a caller's sum, a retrying or verifying wrapper of any of
 // them returns their bytes, and a Cache verifies what it fetches. The concrete types are
 // matched exactly, so a type that embeds one of them and replaces its Get
 // is not trusted.

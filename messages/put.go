@@ -1,6 +1,11 @@
 package messages
 
-import "github.com/asynkron/protoactor-go/actor"
+import (
+	"context"
+	"crypto/md5"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
 
 // The keep-put protocol: sealed blocks go to the put coordinator, which keeps
 // a FIFO queue of bounded depth and hands each block to the next idle put
@@ -19,10 +24,22 @@ type Submit struct {
 }
 
 // Upload hands a block to a put worker, which answers WorkerIdle to
-// Coordinator when done. Sender: the put coordinator.
+// Coordinator when done. Sum, when not nil, is the block's md5 being
+// computed off the actors since the coordinator got the block; the worker
+// waits for it and hands it to the store (keep.PutOptions.MD5). Sender: the
+// put coordinator.
 type Upload struct {
 	Submit      *Submit
 	Coordinator *actor.PID
+	Sum         PendingSum
+}
+
+// PendingSum is the md5 of a block being computed by the engine's hasher.
+type PendingSum interface {
+	// Wait returns the sum once computed. When ctx ends first, or the
+	// hasher closed, it returns an error. In every case it returns only once
+	// nothing reads the block's bytes for the sum any more.
+	Wait(ctx context.Context) ([md5.Size]byte, error)
 }
 
 // WorkerIdle tells the coordinator that Worker finished its upload and can

@@ -1,0 +1,319 @@
+package actors
+
+import (
+	"context"
+	"crypto/md5"
+	"errors"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/arvfile/arvfile/messages"
+	md5simd "github.com/minio/md5-simd"
+)
+
+// Hasher computes the md5 of sealed blocks off the actors, so that a put
+// worker hands the store a block with its sum (keep.PutOptions.MD5) and the
+// store need not hash it again.
+//
+// The put coordinator starts a block's hash (Start) as soon as the block is
+// submitted, whether a worker takes it at once, it waits in the queue, or
+// its writer waits for room (overflow): every sealed block the coordinator
+// holds is hashed at the same time, and a worker that takes one waits only
+// for what is left of its hash. Blocks are taken in submission order by
+// lanes, goroutines started on demand (at most LanesPerServer per md5-simd
+// server) that exit when nothing is left to hash. A lane that finds its
+// block alone — no other block being hashed or waiting — hashes it with
+// crypto/md5, which is the faster for one stream; otherwise it feeds it as
+// one stream of a multi-buffer md5-simd server, which hashes up to 16 streams
+// at once on one core (AVX-512; 8 with AVX2; crypto/md5 without either).
+// A server is started at the first block that needs it and stopped by
+// Close; there is at most one server per core.
+//
+// A sealed block's bytes do not change until its upload ends, so lanes read
+// them in place. Wait returns only once no lane reads them any more, so the
+// worker may give the buffer back (Memory.GiveBack) as soon as Wait
+// returned. Close abandons what is left and returns once every lane
+// stopped; call it before the block buffers are released (Memory.Close).
+// Safe for concurrent use.
+type Hasher struct {
+	servers int // md5-simd servers at most; lanes are LanesPerServer each
+
+	mu     sync.Mutex
+	queue  []*hashJob     // waiting for a lane, in submission order
+	active int            // jobs being hashed by a lane
+	lanes  int            // lane goroutines running
+	srvs   []*simdServer  // started on demand, stopped by Close
+	closed bool           // set by Close: nothing is queued after it
+	wg     sync.WaitGroup // the lanes
+
+	stopping atomic.Bool // set by Close: lanes stop at the next chunk
+
+	// Counters, for tests and benchmarks.
+	simdBytes, scalarBytes atomic.Int64
+	blocks                 atomic.Int64
+	peak                   int // the most jobs hashed at once (under mu)
+}
+
+// simdServer is one md5-simd server and the streams made on it. A stream
+// is made once and reused by the lanes that come after its first one: the
+// server of md5-simd v1.1.2 never forgets a closed stream (it deletes the
+// wrong key), and would scan every one it ever had on each round. Streams
+// are closed with the server.
+type simdServer struct {
+	srv   md5simd.Server
+	lanes int              // lanes feeding it now
+	idle  []md5simd.Hasher // streams made on it that no lane holds
+	made  int              // streams made on it (at most LanesPerServer)
+}
+
+// LanesPerServer is the most streams one md5-simd server is fed at once:
+// the 16 lanes of AVX-512.
+const LanesPerServer = md5simd.Lanes
+
+// HashOffActorsMin is the smallest block whose md5 the Hasher computes: a
+// put worker hashes a smaller one itself, where handing it over would cost
+// more than hashing it.
+const HashOffActorsMin = 64 << 10
+
+// hashChunk is how much a lane hashes between two looks at whether its job
+// was abandoned.
+const hashChunk = 1 << 20
+
+// ErrHasherClosed is what Wait returns for a block whose hash the closing
+// engine abandoned.
+var ErrHasherClosed = errors.New("arvfile: block hasher closed")
+
+// NewHasher returns a Hasher that runs up to servers md5-simd servers
+// (at least one, at most one per core).
+func NewHasher(servers int) *Hasher {
+	return &Hasher{servers: min(max(servers, 1), runtime.NumCPU())}
+}
+
+// DefaultHashServers is one md5-simd server per two cores (at least one):
+// one server keeps one core busy, and the others copy the bytes written.
+func DefaultHashServers() int { return max(1, runtime.GOMAXPROCS(0)/2) }
+
+// hashJob is the md5 of one block being computed.
+type hashJob struct {
+	h    *Hasher
+	data []byte
+	done chan struct{} // closed once no lane reads data any more
+
+	abandoned atomic.Bool // set by Wait's cancelled context or Close: lanes stop reading
+	// Set before done is closed.
+	sum  [md5.Size]byte
+	ok   bool // the sum is complete
+	simd bool // computed by an md5-simd server
+}
+
+// HashStats are a Hasher's counters.
+type HashStats struct {
+	// SIMDBytes were hashed by md5-simd servers, ScalarBytes by crypto/md5
+	// (a block hashed alone).
+	SIMDBytes, ScalarBytes int64
+	// Blocks counts the sums completed; PeakStreams is the most blocks that
+	// were being hashed at once.
+	Blocks      int64
+	PeakStreams int
+}
+
+// Stats returns the Hasher's counters so far.
+func (h *Hasher) Stats() HashStats {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return HashStats{SIMDBytes: h.simdBytes.Load(), ScalarBytes: h.scalarBytes.Load(), Blocks: h.blocks.Load(), PeakStreams: h.peak}
+}
+
+// Start begins hashing data, which must not change until the sum's Wait
+// returned, and returns the pending sum. After Close it returns a sum that
+// fails with ErrHasherClosed.
+func (h *Hasher) Start(data []byte) messages.PendingSum {
+	j := &hashJob{h: h, data: data, done: make(chan struct{})}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.startLocked(j)
+	return j
+}
+
+// startLocked queues j and starts a lane for it if one may be added.
+func (h *Hasher) startLocked(j *hashJob) {
+	if h.closed {
+		close(j.done)
+		return
+	}
+	h.queue = append(h.queue, j)
+	if h.lanes < h.servers*LanesPerServer {
+		h.lanes++
+		h.wg.Add(1)
+		go h.lane()
+	}
+}
+
+// Wait returns the md5 of the job's data once computed. When ctx ends
+// first, or the Hasher closed, it stops the hashing and returns an error;
+// in every case it returns only once no lane reads the data any more.
+func (j *hashJob) Wait(ctx context.Context) ([md5.Size]byte, error) {
+	select {
+	case <-j.done:
+	case <-ctx.Done():
+		j.h.abandon(j)
+		<-j.done
+		if !j.ok {
+			return [md5.Size]byte{}, ctx.Err()
+		}
+	}
+	if !j.ok {
+		return [md5.Size]byte{}, ErrHasherClosed
+	}
+	return j.sum, nil
+}
+
+// abandon stops j: out of the queue if no lane took it yet (done at once),
+// else its lane stops at the next chunk.
+func (h *Hasher) abandon(j *hashJob) {
+	j.abandoned.Store(true)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i, q := range h.queue {
+		if q == j {
+			h.queue = append(h.queue[:i], h.queue[i+1:]...)
+			close(j.done)
+			return
+		}
+	}
+}
+
+// lane hashes queued jobs until none is left (or the Hasher closes).
+func (h *Hasher) lane() {
+	defer h.wg.Done()
+	var (
+		srv    *simdServer
+		stream md5simd.Hasher
+	)
+	defer func() {
+		if stream != nil {
+			h.mu.Lock()
+			srv.lanes--
+			srv.idle = append(srv.idle, stream)
+			h.mu.Unlock()
+		}
+	}()
+	for {
+		h.mu.Lock()
+		if h.closed || len(h.queue) == 0 {
+			h.lanes--
+			h.mu.Unlock()
+			return
+		}
+		j := h.queue[0]
+		h.queue[0] = nil
+		h.queue = h.queue[1:]
+		h.active++
+		h.peak = max(h.peak, h.active)
+		alone := h.active == 1 && len(h.queue) == 0
+		if !alone && stream == nil {
+			srv, stream = h.streamLocked()
+		}
+		h.mu.Unlock()
+		if alone {
+			j.ok = hashScalar(j)
+		} else {
+			stream.Reset()
+			j.ok, j.simd = hashStream(j, stream), true
+		}
+		if j.ok {
+			h.blocks.Add(1)
+			if j.simd {
+				h.simdBytes.Add(int64(len(j.data)))
+			} else {
+				h.scalarBytes.Add(int64(len(j.data)))
+			}
+		}
+		h.mu.Lock()
+		h.active--
+		h.mu.Unlock()
+		close(j.done)
+	}
+}
+
+// streamLocked returns a stream on the server with the fewest lanes,
+// starting a server while fewer than h.servers run and each has a lane.
+func (h *Hasher) streamLocked() (*simdServer, md5simd.Hasher) {
+	var best *simdServer
+	for _, s := range h.srvs {
+		if best == nil || s.lanes < best.lanes {
+			best = s
+		}
+	}
+	if len(h.srvs) < h.servers && (best == nil || best.lanes > 0) {
+		best = &simdServer{srv: md5simd.NewServer()}
+		h.srvs = append(h.srvs, best)
+	}
+	best.lanes++
+	if n := len(best.idle); n > 0 {
+		st := best.idle[n-1]
+		best.idle = best.idle[:n-1]
+		return best, st
+	}
+	best.made++
+	return best, best.srv.NewHash()
+}
+
+// stopped reports whether the lane hashing j is to stop.
+func (j *hashJob) stopped() bool { return j.abandoned.Load() || j.h.stopping.Load() }
+
+// hashScalar hashes j's data with crypto/md5, a chunk at a time; it reports
+// false when j was abandoned before the end.
+func hashScalar(j *hashJob) bool {
+	d := md5.New()
+	for off := 0; off < len(j.data); off += hashChunk {
+		if j.stopped() {
+			return false
+		}
+		d.Write(j.data[off:min(off+hashChunk, len(j.data))])
+	}
+	d.Sum(j.sum[:0])
+	return true
+}
+
+// hashStream hashes j's data as one stream of an md5-simd server, a chunk
+// at a time; it reports false when j was abandoned before the end.
+func hashStream(j *hashJob, stream md5simd.Hasher) bool {
+	for off := 0; off < len(j.data); off += hashChunk {
+		if j.stopped() {
+			return false
+		}
+		stream.Write(j.data[off:min(off+hashChunk, len(j.data))])
+	}
+	stream.Sum(j.sum[:0])
+	return true
+}
+
+// Close abandons every block not yet hashed (a lane stops within a chunk),
+// waits for the lanes to stop and stops the md5-simd servers. Sums not
+// computed fail with ErrHasherClosed. It is idempotent.
+func (h *Hasher) Close() {
+	h.stopping.Store(true)
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return
+	}
+	h.closed = true
+	queued := h.queue
+	h.queue = nil
+	h.mu.Unlock()
+	for _, j := range queued {
+		j.abandoned.Store(true)
+		close(j.done)
+	}
+	h.wg.Wait()
+	for _, s := range h.srvs {
+		for _, st := range s.idle {
+			st.Close()
+		}
+		s.srv.Close()
+	}
+	h.srvs = nil
+}
