@@ -1,8 +1,10 @@
 package actors
 
 import (
+	"crypto/md5"
 	"errors"
 	"fmt"
+	"hash"
 	"sort"
 
 	"github.com/arvfile/arvfile/keep"
@@ -39,6 +41,13 @@ type blockActor struct {
 	pieces   []packPiece // packed: the pieces copied in, until finishPack
 	expected int         // PackData pieces to expect; -1 until PackSeal
 	received int
+
+	// A packed block hashes its bytes as the pieces arrive, so that its md5
+	// is ready when it seals instead of being computed after the round.
+	digest  hash.Hash       // the md5 of buf[:hashed]; nil until the first piece
+	hashed  int64           // where the contiguous run of arrived pieces ends
+	waiting map[int64]int64 // pieces arrived past hashed, by offset: their size
+	sum     *[md5.Size]byte // the md5 of the sealed bytes, when known
 }
 
 // packPiece is one small file's bytes copied into a packed block.
@@ -323,7 +332,7 @@ func (b *blockActor) seal(ctx actorContext, notify *actor.PID) {
 
 func (b *blockActor) submit(ctx actorContext, notify *actor.PID) {
 	b.rt.Memory.Lend(b.buf) // the put worker gives it back when the upload ends
-	ctx.Send(b.rt.Puts, &messages.Submit{BlockID: b.sm.id, Block: b.self, Data: b.buf, Notify: notify})
+	ctx.Send(b.rt.Puts, &messages.Submit{BlockID: b.sm.id, Block: b.self, Data: b.buf, Notify: notify, Sum: b.sum})
 }
 
 func (b *blockActor) onAwaitCommit(ctx actorContext, m *messages.AwaitCommit) {
@@ -417,8 +426,36 @@ func (b *blockActor) onPackData(ctx actorContext, m *messages.PackData) {
 	b.pieces = append(b.pieces, packPiece{file: m.File, fromID: m.FromID, offset: m.Offset, size: m.Size})
 	b.received++
 	b.owners++
+	b.hashArrived(m.Offset, m.Size)
 	if b.received == b.expected {
 		b.finishPack(ctx)
+	}
+}
+
+// hashArrived notes the piece at off and hashes the pieces that now
+// continue the hashed run. Pieces arrive roughly in offset order (the
+// slots are offered in order), so most are hashed as they come, on this
+// strand, while the other files are still copying theirs in.
+func (b *blockActor) hashArrived(off, size int64) {
+	if b.digest == nil {
+		b.digest = md5.New()
+	}
+	if off != b.hashed {
+		if b.waiting == nil {
+			b.waiting = make(map[int64]int64)
+		}
+		b.waiting[off] = size
+		return
+	}
+	for {
+		b.digest.Write(b.buf[off : off+size])
+		b.hashed = off + size
+		next, ok := b.waiting[b.hashed]
+		if !ok {
+			return
+		}
+		delete(b.waiting, b.hashed)
+		off, size = b.hashed, next
 	}
 }
 
@@ -437,6 +474,15 @@ func (b *blockActor) finishPack(ctx actorContext) {
 	}
 	b.buf = b.buf[:pos]
 	b.pieces = nil
+	// The hashed run ends at the first refused slot, before which nothing
+	// moved: hash what the gaps' closing moved down, and the sum is whole.
+	if b.digest != nil && b.hashed <= pos {
+		b.digest.Write(b.buf[b.hashed:pos])
+		var sum [md5.Size]byte
+		b.digest.Sum(sum[:0])
+		b.sum = &sum
+	}
+	b.digest, b.waiting = nil, nil
 	b.seal(ctx, nil)
 }
 

@@ -1,7 +1,10 @@
 package actors
 
 import (
+	"crypto/md5"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/arvfile/arvfile/messages"
@@ -136,6 +139,8 @@ func TestPackedBlockSealsOnceEveryPieceArrived(t *testing.T) {
 		{"f2", &messages.PackCopied{OldID: "X2", NewID: "P", NewPID: pid("packed"), Offset: 3}},
 	}, sent[:2])
 	assert.Equal(t, "puts", sent[3].to, "sealed and submitted")
+	sum := md5.Sum([]byte("abcdefg"))
+	assert.Equal(t, &sum, sent[3].msg.(*messages.Submit).Sum, "hashed as the pieces arrived")
 	assert.Equal(t, 2, p.owners)
 }
 
@@ -161,6 +166,58 @@ func TestPackedBlockClosesTheGapsOfRefusedSlots(t *testing.T) {
 		{"f3", &messages.PackCopied{OldID: "X3", NewID: "P", NewPID: pid("packed"), Offset: 4}},
 	}, sent[:3])
 	assert.Equal(t, messages.Pending, p.sm.state)
+	sum := md5.Sum([]byte("abcqxyz"))
+	for _, m := range sent {
+		if s, ok := m.msg.(*messages.Submit); ok {
+			assert.Equal(t, &sum, s.Sum, "the md5 of the bytes after the gaps closed")
+		}
+	}
+}
+
+func TestAPackedBlockHashesItsPiecesInAnyOrder(t *testing.T) {
+	tests := []struct {
+		name   string
+		slots  []int64 // each piece's offset; its size is the gap to the next (the last: 3)
+		sizes  []int64 // bytes each piece used of its slot
+		order  []int   // the order the pieces arrive in
+		refuse int     // a slot refused (-1: none)
+	}{
+		{"in order", []int64{0, 3, 6, 9}, []int64{3, 3, 3, 3}, []int{0, 1, 2, 3}, -1},
+		{"reversed", []int64{0, 3, 6, 9}, []int64{3, 3, 3, 3}, []int{3, 2, 1, 0}, -1},
+		{"shuffled", []int64{0, 3, 6, 9}, []int64{3, 3, 3, 3}, []int{2, 0, 3, 1}, -1},
+		{"a refused slot", []int64{0, 3, 6, 9}, []int64{3, 3, 3, 3}, []int{0, 3, 1}, 2},
+		{"the first slot refused", []int64{0, 3, 6, 9}, []int64{3, 3, 3, 3}, []int{1, 2, 3}, 0},
+		{"pieces shorter than their slots", []int64{0, 4, 8, 12}, []int64{3, 1, 4, 2}, []int{1, 0, 3, 2}, -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := testRuntime(64)
+			p := newPackedBlock(rt, "P", rt.Memory.Alloc(32))
+			p.self = pid("packed")
+			ctx := &fakeCtx{}
+			var want []byte
+			for i := range tt.slots {
+				if i != tt.refuse {
+					want = append(want, []byte(strings.Repeat(string(rune('a'+i)), int(tt.sizes[i])))...)
+				}
+			}
+			for _, i := range tt.order {
+				piece := strings.Repeat(string(rune('a'+i)), int(tt.sizes[i]))
+				p.onPackData(ctx, packInto(p, fmt.Sprint("X", i), fmt.Sprint("f", i), tt.slots[i], piece))
+			}
+			p.onPackSeal(ctx, &messages.PackSeal{Pieces: len(tt.order)})
+			require.Equal(t, string(want), string(p.buf))
+			var submit *messages.Submit
+			for _, m := range ctx.take() {
+				if s, ok := m.msg.(*messages.Submit); ok {
+					submit = s
+				}
+			}
+			require.NotNil(t, submit)
+			sum := md5.Sum(want)
+			assert.Equal(t, &sum, submit.Sum)
+		})
+	}
 }
 
 func TestASmallBlockCopiesItselfIntoItsSlotAndStops(t *testing.T) {

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"context"
 	"crypto/md5"
 	"fmt"
 
@@ -64,7 +65,10 @@ func (p *putCoordinator) Receive(ctx actor.Context) {
 
 func (p *putCoordinator) onSubmit(ctx actorContext, s *messages.Submit) {
 	b := sealed{submit: s}
-	if p.rt.Hasher != nil && len(s.Data) >= HashOffActorsMin {
+	switch {
+	case s.Sum != nil:
+		b.sum = knownSum(*s.Sum)
+	case p.rt.Hasher != nil && len(s.Data) >= HashOffActorsMin:
 		b.sum = p.rt.Hasher.Start(s.Data)
 	}
 	switch {
@@ -111,6 +115,12 @@ func (p *putCoordinator) onWorkerIdle(ctx actorContext, m *messages.WorkerIdle) 
 func (p *putCoordinator) upload(ctx actorContext, w *actor.PID, b sealed) {
 	ctx.Send(w, &messages.Upload{Submit: b.submit, Coordinator: p.self, Sum: b.sum})
 }
+
+// knownSum is a PendingSum already computed.
+type knownSum [md5.Size]byte
+
+// Wait returns the sum.
+func (k knownSum) Wait(context.Context) ([md5.Size]byte, error) { return k, nil }
 
 // accept tells the block's sealer, if it waits, that the block was accepted.
 func accept(ctx actorContext, s *messages.Submit) {

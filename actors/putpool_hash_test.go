@@ -124,3 +124,23 @@ func TestPutWorkerHandsTheStoreTheBlocksSum(t *testing.T) {
 		})
 	}
 }
+
+func TestPutCoordinatorHandsOnASumTheBlockComputedItself(t *testing.T) {
+	rt := testRuntime(keep.BlockSize)
+	rt.Hasher = NewHasher(1)
+	defer rt.Hasher.Close()
+	p := newPutCoordinator(rt, []*actor.PID{pid("w1")}, 1)
+	p.self = pid("puts")
+	ctx := &fakeCtx{}
+	data := hashData(5, 1<<20)
+	sum := md5.Sum(data)
+	p.onSubmit(ctx, &messages.Submit{BlockID: "p", Data: data, Sum: &sum})
+	sent := ctx.take()
+	require.Len(t, sent, 1)
+	up := sent[0].msg.(*messages.Upload)
+	require.NotNil(t, up.Sum)
+	got, err := up.Sum.Wait(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, sum, got)
+	assert.Equal(t, int64(0), rt.Hasher.Stats().Blocks, "not hashed again")
+}

@@ -25,7 +25,10 @@ var (
 )
 
 func init() {
-	_, _ = rand.Read(blockIDBase[:]) // crypto/rand.Read never fails (Go 1.24+: it panics instead)
+	// Should the system's random source fail (crypto/rand.Read only
+	// reports errors before Go 1.24), ids stay distinct within the
+	// process: the sequence alone tells them apart.
+	_, _ = rand.Read(blockIDBase[:])
 	var seq [8]byte
 	_, _ = rand.Read(seq[:])
 	blockIDSeq.Store(binary.BigEndian.Uint64(seq[:]) >> 1)

@@ -21,6 +21,10 @@ type Submit struct {
 	Block   *actor.PID
 	Data    []byte
 	Notify  *actor.PID
+	// Sum, when not nil, is Data's md5, computed by the block itself (a
+	// packed block hashes its pieces as they arrive): the coordinator
+	// hands it on instead of hashing Data again.
+	Sum *[md5.Size]byte
 }
 
 // Upload hands a block to a put worker, which answers WorkerIdle to
