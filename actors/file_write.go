@@ -111,6 +111,20 @@ func (f *fileActor) releaseUnnamed(ctx actorContext) {
 	}
 }
 
+// replacesBufferBlock reports whether bytes [off, off+n) of the file come
+// from a buffer block that releaseUnnamed may have to let go: one that is
+// not the current block nor the padding block. Overwriting padding,
+// committed blocks or the block being written (the usual overwrites) then
+// costs no walk over every segment.
+func (f *fileActor) replacesBufferBlock(off, n int64) bool {
+	for _, p := range f.segs.LocatorsAndRanges(off, n, 0) {
+		if messages.IsBlockID(p.Locator) && p.Locator != messages.PaddingBlockID && (f.cur == nil || p.Locator != f.cur.id) {
+			return true
+		}
+	}
+	return false
+}
+
 // wrote records the change that w (or what was applied of it) made.
 func (f *fileActor) wrote(ctx actorContext, w *pendingWrite) {
 	if w.applied == 0 {
@@ -185,8 +199,8 @@ func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *mess
 	}
 	if size := f.segs.Size(); off > size {
 		f.pad(off)
-	} else if off < size {
-		f.overwrote = true
+	} else if off < size && !f.overwrote {
+		f.overwrote = f.replacesBufferBlock(off, n)
 	}
 	r.Add(1)
 	ctx.Send(f.cur.pid, &messages.Append{Data: data, Capacity: capacity, Reply: r})
