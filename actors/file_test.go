@@ -199,3 +199,85 @@ func TestFileActorWaitsForMemoryBeforeCopyingAndDefersMeanwhile(t *testing.T) {
 	}, f.segs.Ranges())
 	assert.LessOrEqual(t, f.rt.Memory.Peak(), int64(20), "never over the budget")
 }
+
+// An overwrite releases the buffer blocks it leaves unnamed, and only
+// those: replacing padding, committed bytes or the current block's own
+// bytes sends nothing but the Append.
+func TestAnOverwriteReleasesOnlyTheBufferBlocksItLeavesUnnamed(t *testing.T) {
+	tests := []struct {
+		name        string
+		off         int64
+		data        string
+		wantRelease bool
+		want        func(sealed, cur string) []segments.Range
+	}{
+		{"over padding", 0, "xy", false, func(sealed, cur string) []segments.Range {
+			return []segments.Range{
+				{Locator: cur, RangeSize: 2, SegmentOffset: 2},
+				{Locator: "committed+4", RangeStart: 2, RangeSize: 4},
+				{Locator: sealed, RangeStart: 6, RangeSize: 4},
+				{Locator: cur, RangeStart: 10, RangeSize: 2},
+			}
+		}},
+		{"over committed bytes", 2, "xy", false, func(sealed, cur string) []segments.Range {
+			return []segments.Range{
+				{Locator: messages.PaddingBlockID, RangeSize: 2},
+				{Locator: cur, RangeStart: 2, RangeSize: 2, SegmentOffset: 2},
+				{Locator: "committed+4", RangeStart: 4, RangeSize: 2, SegmentOffset: 2},
+				{Locator: sealed, RangeStart: 6, RangeSize: 4},
+				{Locator: cur, RangeStart: 10, RangeSize: 2},
+			}
+		}},
+		{"over the current block", 10, "xy", false, func(sealed, cur string) []segments.Range {
+			return []segments.Range{
+				{Locator: messages.PaddingBlockID, RangeSize: 2},
+				{Locator: "committed+4", RangeStart: 2, RangeSize: 4},
+				{Locator: sealed, RangeStart: 6, RangeSize: 4},
+				{Locator: cur, RangeStart: 10, RangeSize: 2, SegmentOffset: 2},
+			}
+		}},
+		{"over part of a sealed block", 6, "xy", false, func(sealed, cur string) []segments.Range {
+			return []segments.Range{
+				{Locator: messages.PaddingBlockID, RangeSize: 2},
+				{Locator: "committed+4", RangeStart: 2, RangeSize: 4},
+				{Locator: cur, RangeStart: 6, RangeSize: 2, SegmentOffset: 2},
+				{Locator: sealed, RangeStart: 8, RangeSize: 2, SegmentOffset: 2},
+				{Locator: cur, RangeStart: 10, RangeSize: 2},
+			}
+		}},
+		{"over all of a sealed block", 6, "wxyz", true, func(sealed, cur string) []segments.Range {
+			return []segments.Range{
+				{Locator: messages.PaddingBlockID, RangeSize: 2},
+				{Locator: "committed+4", RangeStart: 2, RangeSize: 4},
+				{Locator: cur, RangeStart: 6, RangeSize: 4, SegmentOffset: 2},
+				{Locator: cur, RangeStart: 10, RangeSize: 2},
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// padding [0,2), a committed block [2,6), a sealed buffer block
+			// [6,10), the current block [10,12).
+			f, ctx := newTestFile(8)
+			r := openReply()
+			f.pad(2)
+			f.segs.ReplaceRange(2, 4, "committed+4", 0)
+			f.onWrite(ctx, &messages.Write{Offset: 6, Data: []byte("abcd"), Reply: r})
+			sealed := f.cur.id
+			f.sealCurrent(ctx, false)
+			f.onWrite(ctx, &messages.Write{Offset: 10, Data: []byte("ef"), Reply: r})
+			cur := f.cur.id
+			ctx.take()
+
+			f.onWrite(ctx, &messages.Write{Offset: tt.off, Data: []byte(tt.data), Reply: r})
+			want := []sentMsg{{"spawned2", &messages.Append{Data: []byte(tt.data), Reply: r}}}
+			if tt.wantRelease {
+				want = append(want, sentMsg{"spawned1", &messages.Release{}})
+			}
+			assert.Equal(t, want, ctx.take())
+			assert.Equal(t, tt.want(sealed, cur), f.segs.Ranges())
+			_, kept := f.blocks[sealed]
+			assert.Equal(t, !tt.wantRelease, kept)
+		})
+	}
+}
