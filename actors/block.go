@@ -162,10 +162,7 @@ func (b *blockActor) onAppend(ctx actorContext, m *messages.Append) {
 
 // grow moves the bytes to a buffer of capacity c, already reserved.
 func (b *blockActor) grow(c int64) {
-	nb := b.rt.Memory.Alloc(c)[:len(b.buf)]
-	copy(nb, b.buf)
-	b.rt.Memory.Free(b.buf)
-	b.buf = nb
+	b.buf = b.rt.Memory.Grow(b.buf, c)
 }
 
 func (b *blockActor) onReadBlock(m *messages.ReadBlock) {

@@ -15,3 +15,6 @@ func freeBuffer([]byte) {}
 // allocation's fresh pages from the system already zero and does not touch
 // them, so they too stay unresident until read.
 func zeroBuffer(n int64) []byte { return make([]byte, n) }
+
+// growBuffer reports false: heap buffers grow by copying.
+func growBuffer([]byte, int64) ([]byte, bool) { return nil, false }

@@ -2,7 +2,7 @@
 
 package actors
 
-import "syscall"
+import "golang.org/x/sys/unix"
 
 // mmapThreshold is the smallest buffer allocated outside the Go heap.
 const mmapThreshold = 1 << 20
@@ -16,7 +16,7 @@ func allocBuffer(n int64) []byte {
 	if n < mmapThreshold {
 		return make([]byte, 0, n)
 	}
-	b, err := syscall.Mmap(-1, 0, int(n), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	b, err := unix.Mmap(-1, 0, int(n), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
 	if err != nil {
 		return make([]byte, 0, n)
 	}
@@ -31,7 +31,7 @@ func freeBuffer(b []byte) {
 	}
 	// A buffer that allocBuffer had to make on the heap fails here
 	// (EINVAL: not a mapping) and is left to the garbage collector.
-	_ = syscall.Munmap(b[:cap(b)])
+	_ = unix.Munmap(b[:cap(b)])
 }
 
 // zeroBuffer returns n zero bytes that are never written: a read-only
@@ -39,7 +39,7 @@ func freeBuffer(b []byte) {
 // so they cost address space but no memory (the padding block's bytes, not
 // counted in the budget). Release it with freeBuffer.
 func zeroBuffer(n int64) []byte {
-	b, err := syscall.Mmap(-1, 0, int(n), syscall.PROT_READ, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	b, err := unix.Mmap(-1, 0, int(n), unix.PROT_READ, unix.MAP_ANON|unix.MAP_PRIVATE)
 	if err != nil {
 		return make([]byte, n)
 	}

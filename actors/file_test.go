@@ -158,32 +158,127 @@ func TestFileActorSyncAwaitsEveryBlockAndReplacesIDs(t *testing.T) {
 func TestFileActorWaitsForMemoryBeforeCopyingAndDefersMeanwhile(t *testing.T) {
 	f, ctx := newTestFile(16)
 	f.rt.MinCapacity = 4
-	f.rt.Memory = NewMemory(12, 0)
+	f.rt.Memory = NewMemory(20, 0)
 	r := openReply()
 	f.onWrite(ctx, &messages.Write{Offset: 0, Data: []byte("abc"), Reply: r})
 	assert.Equal(t, []sentMsg{{"spawned1", &messages.Append{Data: []byte("abc"), Capacity: 4, Reply: r}}}, ctx.take())
-	// Growing to 16 does not fit a budget of 12: the block is sealed as it
-	// is, and once the put pool took it a new one of the same capacity (4)
-	// takes the write.
+	first := f.cur.id
+	f.rt.Memory.Reserve(8, true) // someone else takes 8: 4+8+16 > 20
+	// Growing to 16 does not fit a budget of 20: the write waits for the
+	// memory instead of sealing a 3-byte block, and nothing is copied.
 	f.onWrite(ctx, &messages.Write{Offset: 3, Data: []byte("def"), Reply: r})
-	first := ctx.take()
-	assert.Equal(t, []sentMsg{{"spawned1", &messages.Seal{Notify: pid("file")}}}, first)
-	acceptSeals(f, ctx)
-	assert.Equal(t, []sentMsg{{"spawned2", &messages.Append{Data: []byte("def"), Capacity: 4, Reply: r}}}, ctx.take())
-	f.rt.Memory.Reserve(4, true) // someone else takes the rest: 4+4+4 = 12
-	w := &messages.Write{Offset: 6, Data: []byte("ghij"), Reply: r}
-	f.handle(ctx, w)
-	assert.Equal(t, []sentMsg{{"spawned2", &messages.Seal{Notify: pid("file")}}}, ctx.take())
-	acceptSeals(f, ctx)
-	assert.Equal(t, []sentMsg{{"manager", &messages.AwaitMemory{File: pid("file"), Bytes: 4}}}, ctx.take(),
-		"nothing is copied until there is room")
-	assert.Equal(t, int64(6), f.segs.Size())
+	assert.Equal(t, []sentMsg{{"manager", &messages.AwaitMemory{File: pid("file"), Bytes: 16}}}, ctx.take())
+	assert.Equal(t, int64(3), f.segs.Size())
 	stat := &messages.Stat{Out: &messages.FileInfo{}, Reply: openReply()}
 	f.handle(ctx, stat)
-	assert.Equal(t, []any{stat}, f.deferred)
-	f.rt.Memory.Unreserve(4)
-	f.handle(ctx, &messages.MemoryAvailable{})
-	assert.Equal(t, []sentMsg{{"spawned3", &messages.Append{Data: []byte("ghij"), Capacity: 4, Reply: r}}}, ctx.take())
+	assert.Equal(t, []any{stat}, f.deferred, "everything else waits behind the write")
+	// The BlockManager finds nothing pending and has the largest block
+	// sealed: the write then needs only a new block of the same capacity,
+	// which fits, and goes on at once.
+	f.handle(ctx, &messages.SealBlock{BlockID: first})
+	assert.Equal(t, []sentMsg{
+		{"spawned1", &messages.Seal{}},
+		{"spawned2", &messages.Append{Data: []byte("def"), Capacity: 4, Reply: r}},
+	}, ctx.take())
 	assert.Empty(t, f.deferred)
-	assert.Equal(t, int64(10), stat.Out.Size, "the deferred Stat ran after the write")
+	assert.Equal(t, int64(6), stat.Out.Size, "the deferred Stat ran after the write")
+	assert.Equal(t, []segments.Range{
+		{Locator: first, RangeSize: 3},
+		{Locator: f.cur.id, RangeStart: 3, RangeSize: 3},
+	}, f.segs.Ranges())
+
+	f.handle(ctx, &messages.Write{Offset: 6, Data: []byte("ghij"), Reply: r})
+	assert.Equal(t, []sentMsg{{"manager", &messages.AwaitMemory{File: pid("file"), Bytes: 16}}}, ctx.take(),
+		"4+8+4+16 > 20")
+	f.rt.Memory.Unreserve(12) // the first block's upload and the other user let go
+	f.handle(ctx, &messages.MemoryAvailable{})
+	assert.Equal(t, []sentMsg{{"spawned2", &messages.Append{Data: []byte("ghij"), Capacity: 16, Reply: r}}}, ctx.take(),
+		"the block grows once there is room: one block for the 7 bytes")
+	assert.Equal(t, []segments.Range{
+		{Locator: first, RangeSize: 3},
+		{Locator: f.cur.id, RangeStart: 3, RangeSize: 7},
+	}, f.segs.Ranges())
+	assert.LessOrEqual(t, f.rt.Memory.Peak(), int64(20), "never over the budget")
+}
+
+// An overwrite releases the buffer blocks it leaves unnamed, and only
+// those: replacing padding, committed bytes or the current block's own
+// bytes sends nothing but the Append.
+func TestAnOverwriteReleasesOnlyTheBufferBlocksItLeavesUnnamed(t *testing.T) {
+	tests := []struct {
+		name        string
+		off         int64
+		data        string
+		wantRelease bool
+		want        func(sealed, cur string) []segments.Range
+	}{
+		{"over padding", 0, "xy", false, func(sealed, cur string) []segments.Range {
+			return []segments.Range{
+				{Locator: cur, RangeSize: 2, SegmentOffset: 2},
+				{Locator: "committed+4", RangeStart: 2, RangeSize: 4},
+				{Locator: sealed, RangeStart: 6, RangeSize: 4},
+				{Locator: cur, RangeStart: 10, RangeSize: 2},
+			}
+		}},
+		{"over committed bytes", 2, "xy", false, func(sealed, cur string) []segments.Range {
+			return []segments.Range{
+				{Locator: messages.PaddingBlockID, RangeSize: 2},
+				{Locator: cur, RangeStart: 2, RangeSize: 2, SegmentOffset: 2},
+				{Locator: "committed+4", RangeStart: 4, RangeSize: 2, SegmentOffset: 2},
+				{Locator: sealed, RangeStart: 6, RangeSize: 4},
+				{Locator: cur, RangeStart: 10, RangeSize: 2},
+			}
+		}},
+		{"over the current block", 10, "xy", false, func(sealed, cur string) []segments.Range {
+			return []segments.Range{
+				{Locator: messages.PaddingBlockID, RangeSize: 2},
+				{Locator: "committed+4", RangeStart: 2, RangeSize: 4},
+				{Locator: sealed, RangeStart: 6, RangeSize: 4},
+				{Locator: cur, RangeStart: 10, RangeSize: 2, SegmentOffset: 2},
+			}
+		}},
+		{"over part of a sealed block", 6, "xy", false, func(sealed, cur string) []segments.Range {
+			return []segments.Range{
+				{Locator: messages.PaddingBlockID, RangeSize: 2},
+				{Locator: "committed+4", RangeStart: 2, RangeSize: 4},
+				{Locator: cur, RangeStart: 6, RangeSize: 2, SegmentOffset: 2},
+				{Locator: sealed, RangeStart: 8, RangeSize: 2, SegmentOffset: 2},
+				{Locator: cur, RangeStart: 10, RangeSize: 2},
+			}
+		}},
+		{"over all of a sealed block", 6, "wxyz", true, func(sealed, cur string) []segments.Range {
+			return []segments.Range{
+				{Locator: messages.PaddingBlockID, RangeSize: 2},
+				{Locator: "committed+4", RangeStart: 2, RangeSize: 4},
+				{Locator: cur, RangeStart: 6, RangeSize: 4, SegmentOffset: 2},
+				{Locator: cur, RangeStart: 10, RangeSize: 2},
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// padding [0,2), a committed block [2,6), a sealed buffer block
+			// [6,10), the current block [10,12).
+			f, ctx := newTestFile(8)
+			r := openReply()
+			f.pad(2)
+			f.segs.ReplaceRange(2, 4, "committed+4", 0)
+			f.onWrite(ctx, &messages.Write{Offset: 6, Data: []byte("abcd"), Reply: r})
+			sealed := f.cur.id
+			f.sealCurrent(ctx, false)
+			f.onWrite(ctx, &messages.Write{Offset: 10, Data: []byte("ef"), Reply: r})
+			cur := f.cur.id
+			ctx.take()
+
+			f.onWrite(ctx, &messages.Write{Offset: tt.off, Data: []byte(tt.data), Reply: r})
+			want := []sentMsg{{"spawned2", &messages.Append{Data: []byte(tt.data), Reply: r}}}
+			if tt.wantRelease {
+				want = append(want, sentMsg{"spawned1", &messages.Release{}})
+			}
+			assert.Equal(t, want, ctx.take())
+			assert.Equal(t, tt.want(sealed, cur), f.segs.Ranges())
+			_, kept := f.blocks[sealed]
+			assert.Equal(t, !tt.wantRelease, kept)
+		})
+	}
 }

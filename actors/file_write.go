@@ -111,6 +111,20 @@ func (f *fileActor) releaseUnnamed(ctx actorContext) {
 	}
 }
 
+// replacesBufferBlock reports whether bytes [off, off+n) of the file come
+// from a buffer block that releaseUnnamed may have to let go: one that is
+// not the current block nor the padding block. Overwriting padding,
+// committed blocks or the block being written (the usual overwrites) then
+// costs no walk over every segment.
+func (f *fileActor) replacesBufferBlock(off, n int64) bool {
+	for _, p := range f.segs.LocatorsAndRanges(off, n, 0) {
+		if messages.IsBlockID(p.Locator) && p.Locator != messages.PaddingBlockID && (f.cur == nil || p.Locator != f.cur.id) {
+			return true
+		}
+	}
+	return false
+}
+
 // wrote records the change that w (or what was applied of it) made.
 func (f *fileActor) wrote(ctx actorContext, w *pendingWrite) {
 	if w.applied == 0 {
@@ -149,8 +163,8 @@ func (f *fileActor) onSealAccepted(ctx actorContext, m *messages.SealAccepted) {
 
 // writePiece writes data (at most a block) at off through the current
 // block. A block grows (×4) only when the memory budget has room; otherwise
-// it is sealed as full and the data goes to a new block of the same
-// capacity. A piece changes nothing and returns what it waits for while a
+// the piece waits for the room (a block is sealed before it is full only
+// when the BlockManager asks: SealBlock). A piece changes nothing and returns what it waits for while a
 // block sealed by a write is not accepted by the put pool (pool: the
 // writers' back-pressure), or when the budget lacks the memory it needs.
 func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *messages.Reply) (memory int64, pool bool) {
@@ -173,21 +187,20 @@ func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *mess
 	if need := f.cur.wp + n; need > f.cur.cap {
 		capacity = f.nextCapacity(need)
 		if !f.rt.Memory.Reserve(capacity, false) {
-			if f.cur.wp == 0 {
-				return capacity, false
-			}
-			// The block is as large as the budget lets it grow: seal it
-			// and go on in a block of the same capacity.
-			f.rt.Logger.Debug("memory budget reached: sealing", "file", f.path,
-				"block", f.cur.id, "bytes", f.cur.wp, "capacity", f.cur.cap)
-			f.sealCurrent(ctx, true)
-			return 0, true
+			// The budget has no room to grow the block: wait for it rather
+			// than seal a small block (a file then ends in fewer, larger
+			// blocks). Uploads free memory; while files wait and too few
+			// are under way, the BlockManager has the largest WRITABLE
+			// block sealed (SealBlock), which may be this one.
+			f.rt.Logger.Debug("memory budget reached: waiting", "file", f.path,
+				"block", f.cur.id, "bytes", f.cur.wp, "capacity", f.cur.cap, "want", capacity)
+			return capacity, false
 		}
 	}
 	if size := f.segs.Size(); off > size {
 		f.pad(off)
-	} else if off < size {
-		f.overwrote = true
+	} else if off < size && !f.overwrote {
+		f.overwrote = f.replacesBufferBlock(off, n)
 	}
 	r.Add(1)
 	ctx.Send(f.cur.pid, &messages.Append{Data: data, Capacity: capacity, Reply: r})
@@ -342,8 +355,15 @@ func (f *fileActor) onTruncate(ctx actorContext, m *messages.Truncate) {
 	m.Reply.Finish()
 }
 
+// onSealBlock seals the block the BlockManager chose to free memory. A
+// write waiting for memory to grow that block then needs only a new block's
+// worth: it tries again at once (and waits again, for less, if need be).
 func (f *fileActor) onSealBlock(ctx actorContext, m *messages.SealBlock) {
-	if f.cur != nil && f.cur.id == m.BlockID {
-		f.sealCurrent(ctx, false)
+	if f.cur == nil || f.cur.id != m.BlockID {
+		return
+	}
+	f.sealCurrent(ctx, false)
+	if w := f.parked; w != nil && w.memory > 0 {
+		f.resumeParked(ctx, w)
 	}
 }

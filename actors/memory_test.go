@@ -82,3 +82,50 @@ func TestARetiredBufferIsFreedWhenItsLastReaderGivesItBack(t *testing.T) {
 		})
 	}
 }
+
+// Grow keeps the bytes and the accounting whichever way it goes: into a
+// recycled buffer of the new capacity, by remapping a mapped buffer (Linux,
+// without -race), or by copying into a new one.
+func TestMemoryGrowKeepsTheBytesAndReleasesTheOldCapacity(t *testing.T) {
+	const small, large = 2 << 20, 8 << 20 // mapped buffers outside -race builds
+	tests := []struct {
+		name         string
+		from, to     int64
+		recycled     bool
+		wantRecycled bool
+	}{
+		{"a mapped buffer, nothing recycled", small, large, false, false},
+		{"a recycled buffer of the new capacity is taken", small, large, true, true},
+		{"a small heap buffer", 1 << 10, 4 << 10, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := NewMemory(64<<20, 64<<20)
+			defer m.Close()
+			var spare []byte
+			if tt.recycled {
+				require.True(t, m.Reserve(tt.to, false))
+				spare = m.Alloc(tt.to)
+				m.Free(spare)
+			}
+			require.True(t, m.Reserve(tt.from, false))
+			b := m.Alloc(tt.from)
+			for i := int64(0); i < tt.from; i++ {
+				b = append(b, byte(i*7+i>>12))
+			}
+			want := append([]byte(nil), b...)
+			require.True(t, m.Reserve(tt.to, false))
+			g := m.Grow(b, tt.to)
+			assert.Equal(t, want, g, "the bytes moved with the buffer")
+			assert.Equal(t, int(tt.to), cap(g))
+			assert.Equal(t, tt.to, m.Used(), "the old capacity is released, the new one stays reserved")
+			if tt.wantRecycled {
+				assert.Equal(t, &spare[:1][0], &g[:1][0], "the recycled buffer was used")
+			}
+			g = append(g, 1, 2, 3)
+			assert.Equal(t, []byte{1, 2, 3}, g[tt.from:])
+			m.Free(g)
+			assert.Equal(t, int64(0), m.Used())
+		})
+	}
+}
