@@ -121,6 +121,16 @@ func (b *blockActor) receive(ctx *cellContext, msg any) {
 	}
 }
 
+// dropped settles a PackCopy the block will never handle (it stopped, with
+// its file): it gives back the packed block's buffer and tells the packed
+// block that the piece is lost, so that it does not wait for it.
+func (b *blockActor) dropped(ctx *cellContext, msg any) {
+	if m, ok := msg.(*messages.PackCopy); ok {
+		b.rt.Memory.GiveBack(m.Buffer)
+		ctx.Send(m.Target, &messages.PackData{FromID: b.sm.id, File: m.File, Offset: m.Offset, Lost: true})
+	}
+}
+
 // onStarted reports the block — unless it is a file's new, empty block:
 // the Append that follows at once reports it with its capacity (one
 // BlockStatus per small file instead of two).
@@ -416,6 +426,13 @@ func (b *blockActor) onPackCopy(ctx actorContext, m *messages.PackCopy) {
 // the offset the BlockManager laid out for it; the file learns where its
 // bytes landed once every piece arrived (see finishPack).
 func (b *blockActor) onPackData(ctx actorContext, m *messages.PackData) {
+	if m.Lost {
+		b.received++
+		if b.received == b.expected {
+			b.finishPack(ctx)
+		}
+		return
+	}
 	end := m.Offset + m.Size
 	if end > int64(len(b.buf)) {
 		b.buf = b.buf[:end] // within the capacity: the small block checked
@@ -460,6 +477,10 @@ func (b *blockActor) hashArrived(off, size int64) {
 // offset order), tells each file where its bytes are (PackCopied), and seals
 // the block.
 func (b *blockActor) finishPack(ctx actorContext) {
+	if len(b.pieces) == 0 { // every piece lost: nothing to store
+		b.stop(ctx)
+		return
+	}
 	sort.Slice(b.pieces, func(i, j int) bool { return b.pieces[i].offset < b.pieces[j].offset })
 	var pos int64
 	for _, p := range b.pieces {

@@ -309,3 +309,57 @@ func TestBlockActorRepacksWithinTheBudget(t *testing.T) {
 		})
 	}
 }
+
+func TestAPackedBlockDoesNotWaitForLostPieces(t *testing.T) {
+	tests := []struct {
+		name     string
+		lost     []int // of the three pieces at 0, 3, 6
+		want     string
+		stopped  bool
+		copiedTo []string
+	}{
+		{"the middle one", []int{1}, "aaaccc", false, []string{"f0", "f2"}},
+		{"the first one", []int{0}, "bbbccc", false, []string{"f1", "f2"}},
+		{"all of them", []int{0, 1, 2}, "", true, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := testRuntime(64)
+			p := newPackedBlock(rt, "P", rt.Memory.Alloc(16))
+			p.self = pid("packed")
+			ctx := &fakeCtx{}
+			p.onPackSeal(ctx, &messages.PackSeal{Pieces: 3})
+			for i := 0; i < 3; i++ {
+				lost := false
+				for _, l := range tt.lost {
+					lost = lost || l == i
+				}
+				if lost {
+					p.onPackData(ctx, &messages.PackData{FromID: fmt.Sprint("X", i), File: pid(fmt.Sprint("f", i)), Offset: int64(3 * i), Lost: true})
+				} else {
+					p.onPackData(ctx, packInto(p, fmt.Sprint("X", i), fmt.Sprint("f", i), int64(3*i), strings.Repeat(string(rune('a'+i)), 3)))
+				}
+			}
+			var copied []string
+			var submit *messages.Submit
+			for _, m := range ctx.take() {
+				switch msg := m.msg.(type) {
+				case *messages.PackCopied:
+					copied = append(copied, m.to)
+				case *messages.Submit:
+					submit = msg
+				}
+			}
+			assert.Equal(t, tt.copiedTo, copied)
+			if tt.stopped {
+				assert.Nil(t, submit)
+				assert.Equal(t, messages.Deleted, p.sm.state)
+				return
+			}
+			require.NotNil(t, submit)
+			assert.Equal(t, tt.want, string(submit.Data))
+			sum := md5.Sum([]byte(tt.want))
+			assert.Equal(t, &sum, submit.Sum)
+		})
+	}
+}

@@ -8,16 +8,15 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 )
 
-// A cell is how a file actor and a buffer-block actor live in the actor
-// system: a protoactor Process of our own (protoactor's seam for futures,
+// A cell is how a file actor, a buffer-block actor, a collection actor and
+// the BlockManager live in the actor system: a protoactor Process of our own (protoactor's seam for futures,
 // routers and remote actors), registered in the system's ProcessRegistry
 // under a PID like any actor, whose mailbox is its Strand.
 //
-// Any actor sends to a cell with ctx.Send, stops it with ctx.Stop, watches
-// it with ctx.Watch; a protoactor parent (the collection actor, the
-// BlockManager) spawns it with ctx.Spawn(cellProps(…)) and has it among its
-// Children, is told Terminated when it ends, and stops it when the parent
-// stops. What a cell saves is protoactor's per-actor machinery, measured in
+// Any actor sends to a cell with ctx.Send, stops it with ctx.Stop or a
+// PoisonPill, watches it with ctx.Watch; a parent — a cell, or a protoactor
+// actor through ctx.Spawn(cellProps(…)) — has it among its Children, is
+// told Terminated when it ends, and stops it when the parent stops. What a cell saves is protoactor's per-actor machinery, measured in
 // scenario b (10,000 small files, each a file actor and a block actor) at
 // ≈ 29 allocations and ≈ 10 µs of CPU per file to spawn and stop two
 // actors, and a closure per message scheduled: a cell is one allocation
@@ -29,7 +28,11 @@ import (
 // (messages still queued are dropped, to the dead-letter process), the
 // behaviour sees Stopping, the cell's children are stopped and awaited,
 // then the behaviour sees Stopped, the PID is removed from the registry and
-// the watchers and the parent are told Terminated. A cell never restarts:
+// the watchers and the parent are told Terminated. Unlike protoactor's
+// mailboxes, Watch, SuspendMailbox and ResumeMailbox take their turn in the
+// queue; messages a stopping cell receives are handed to its behaviour
+// (which ignores them), and those a stopped one receives go to the
+// dead-letter process (after a dropper behaviour saw them). A cell never restarts:
 // its behaviours recover their own panics (Runtime.panicked); one that
 // escapes is logged and the cell goes on.
 type cell struct {
@@ -56,6 +59,14 @@ type cell struct {
 // cellBehavior is what a cell runs: a file actor or a block actor.
 type cellBehavior interface {
 	receive(ctx *cellContext, msg any)
+}
+
+// dropper is a behaviour that is shown the messages sent to it after it
+// stopped, which it never handles: a loan they carry (a packed block's
+// buffer lent to a PackOffer or a PackCopy) is given back instead of being
+// held until the engine closes.
+type dropper interface {
+	dropped(ctx *cellContext, msg any)
 }
 
 // terminatedWatcher is a behaviour that is told Terminated when a child
@@ -156,10 +167,11 @@ func (c *cell) spawnChild(b cellBehavior, s *Strand) *actor.PID {
 	child := newCell(c.sys, b, s, c.self)
 	child.up = c
 	pid, _ := child.register(c.sys.ProcessRegistry.NextId())
-	if c.state == cellAlive {
+	if c.state != cellStopped { // a stopping parent waits for it too
 		child.slot = len(c.children)
 		c.children = append(c.children, child)
-	} else {
+	}
+	if c.state != cellAlive {
 		child.Stop(pid) // born to a stopping parent: stops at once
 	}
 	return pid
@@ -197,6 +209,9 @@ func (c *cell) deliver(e envelope) {
 		case cellStop, *actor.Unwatch, cellChildTerminated, *actor.Terminated:
 		default:
 			if e.kind == envUser {
+				if d, ok := c.behavior.(dropper); ok {
+					d.dropped(&c.ctx, e.msg)
+				}
 				c.sys.DeadLetter.SendUserMessage(c.self, e.msg)
 			}
 		}
@@ -244,6 +259,8 @@ func (c *cell) deliver(e envelope) {
 		if w, ok := c.behavior.(terminatedWatcher); ok && w.wantsTerminated() {
 			c.invoke(m)
 		}
+	case *actor.PoisonPill: // a Stop that waits its turn
+		c.stopAsked.Store(true)
 	default:
 		c.invoke(e.msg)
 	}
@@ -295,7 +312,13 @@ func (c *cell) childEnded(child *cell) {
 	if w, ok := c.behavior.(terminatedWatcher); ok && w.wantsTerminated() {
 		c.invoke(&actor.Terminated{Who: child.self})
 	}
-	if c.state == cellStopping && len(c.children) == 0 {
+	switch {
+	case c.state == cellAlive && c.stopAsked.Load():
+		// It stopped itself on hearing of the child (told at once, from
+		// the child's message on their shared strand: no message of c's
+		// own follows to notice).
+		c.beginStop()
+	case c.state == cellStopping && len(c.children) == 0:
 		c.finishStop()
 	}
 }
@@ -350,9 +373,12 @@ func (x *cellContext) Self() *actor.PID { return x.self }
 // Send delivers msg to pid.
 func (x *cellContext) Send(pid *actor.PID, msg any) { x.c.sys.Root.Send(pid, msg) }
 
-// Spawn spawns props as a root actor: cells spawn their children with
-// spawnCell; this exists for actorContext and is not used by them.
-func (x *cellContext) Spawn(props *actor.Props) *actor.PID { return x.c.sys.Root.Spawn(props) }
+// Spawn is not for cells, which spawn their children with spawnCell (an
+// actor spawned from Props here would have no parent to stop it): it
+// panics, which the behaviour's recovery turns into a failed request.
+func (x *cellContext) Spawn(*actor.Props) *actor.PID {
+	panic("arvfile: a cell spawns its children with spawnCell, not Spawn")
+}
 
 // Watch asks pid to tell this cell Terminated when it ends.
 func (x *cellContext) Watch(pid *actor.PID) {

@@ -314,3 +314,73 @@ func TestAParentCellForgetsEachChildThatEnds(t *testing.T) {
 		assert.False(t, ok, p.Id)
 	}
 }
+
+func TestAPoisonPillStopsACellInItsTurn(t *testing.T) {
+	sys, d := testSystem(t)
+	log := &eventLog{}
+	pid := spawnRootCell(sys, &recorder{name: "c", log: log}, NewStrand(d))
+	sys.Root.Send(pid, "one")
+	require.NoError(t, sys.Root.PoisonFuture(pid).Wait())
+	assert.Equal(t, []string{"c started", "c one", "c stopping", "c stopped"}, log.all())
+}
+
+// stopOnChildEnd is a behaviour that stops itself when told that a child
+// ended (as a released collection does when its last file stopped).
+type stopOnChildEnd struct {
+	recorder
+	kid chan *actor.PID
+}
+
+func (s *stopOnChildEnd) wantsTerminated() bool { return true }
+
+func (s *stopOnChildEnd) receive(ctx *cellContext, msg any) {
+	switch msg.(type) {
+	case *actor.Terminated:
+		s.log.add("told")
+		ctx.Stop(ctx.Self())
+	case string:
+		s.kid <- spawnCell(ctx, &recorder{name: "kid", log: s.log}, ctx.c.strand) // the same strand
+	default:
+		s.recorder.receive(ctx, msg)
+	}
+}
+
+func TestAParentThatStopsWhenItsChildOnTheSameStrandEndsDoesStop(t *testing.T) {
+	sys, d := testSystem(t)
+	log := &eventLog{}
+	p := &stopOnChildEnd{recorder: recorder{name: "p", log: log}, kid: make(chan *actor.PID, 1)}
+	pid := spawnRootCell(sys, p, NewStrand(d))
+	sys.Root.Send(pid, "spawn")
+	kid := <-p.kid
+	sys.Root.Stop(kid)
+	waitTerminated(t, sys, pid)
+	assert.Equal(t, []string{"p started", "kid started", "kid stopping", "kid stopped", "told", "p stopping", "p stopped"}, log.all())
+}
+
+func TestABusyStrandLetsOtherWorkRun(t *testing.T) {
+	sys, _ := testSystem(t)
+	d := NewDispatcher(10, 1, 1) // one worker, ten entries per turn
+	t.Cleanup(d.Close)
+	log := &eventLog{}
+	gate := make(chan struct{})
+	d.Schedule(func() { <-gate }) // hold the one worker until both strands are queued
+	s := NewStrand(d)
+	require.True(t, s.Claim())
+	bpid := spawnRootCell(sys, &recorder{name: "b", log: log}, s)
+	for i := 0; i < 25; i++ {
+		sys.Root.Send(bpid, "x")
+	}
+	opid := spawnRootCell(sys, &recorder{name: "o", log: log}, NewStrand(d))
+	s.RunUntil(doneAfter(0)) // the busy strand goes to the dispatcher first
+	sys.Root.Send(opid, "y") // then the other
+	close(gate)
+	require.Eventually(t, func() bool { return len(log.all()) == 28 }, waitFor, tick)
+	got := log.all()
+	assert.Equal(t, []string{"b started", "o started"}, got[:2])
+	assert.Equal(t, "o y", got[12], "after ten of b's messages, b waits its turn behind o: %v", got)
+}
+
+// doneAfter reports done at once: RunUntil hands the strand to a worker.
+type doneAfter int
+
+func (doneAfter) Finished() bool { return true }

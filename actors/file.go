@@ -129,7 +129,9 @@ func (f *fileActor) receive(ctx *cellContext, msg any) {
 		f.failHeld(ctx)
 	case *actor.Stopped:
 	default:
-		if !f.stopping {
+		if f.stopping {
+			f.dropped(ctx, msg)
+		} else {
 			defer func() {
 				if p := recover(); p != nil {
 					r := f.answering
@@ -139,6 +141,15 @@ func (f *fileActor) receive(ctx *cellContext, msg any) {
 			}()
 			f.handle(ctx, msg)
 		}
+	}
+}
+
+// dropped answers a PackOffer the actor will never handle (it is stopping
+// or stopped) with a refusal, so that the BlockManager gives back the
+// packed block's buffer lent to the offer.
+func (f *fileActor) dropped(ctx *cellContext, msg any) {
+	if m, ok := msg.(*messages.PackOffer); ok {
+		ctx.Send(m.ReplyTo, &messages.PackAnswer{Round: m.Round, File: f.self})
 	}
 }
 

@@ -50,9 +50,10 @@ type manager struct {
 	packQueue  []*messages.PackAll
 	nextRound  uint64
 	stopping   bool
-	forget     []string      // collections released during their packing round: forgotten after it
-	retry      *time.Timer   // sends RetryErrors; nil when none is due
-	retryDelay time.Duration // the next retry's backoff; 0 after an upload succeeded
+	forget     []string              // collections released during their packing round: forgotten after it
+	late       map[uint64]*lateRound // rounds ended by ForgetCollection with offers unanswered, by round id
+	retry      *time.Timer           // sends RetryErrors; nil when none is due
+	retryDelay time.Duration         // the next retry's backoff; 0 after an upload succeeded
 }
 
 // blockEntry is the registry's view of one block.

@@ -161,9 +161,23 @@ func (m *manager) packLimit(force bool) int64 {
 	return int64(1) << (bits.Len64(uint64(room)) - 1)
 }
 
+// lateRound is a round that ForgetCollection ended while offers were out:
+// the packed block's buffer stays lent to each until its file answers — a
+// refusal, or the refusal a stopped file's actor makes of an offer it never
+// handled (fileActor.dropped) — so that no small block can still be copying
+// into it when it is freed.
+type lateRound struct {
+	buf     []byte
+	offered map[string]bool // by file actor id
+}
+
 func (m *manager) onPackAnswer(ctx actorContext, a *messages.PackAnswer) {
 	r := m.round
-	if r == nil || a.Round != r.id || a.File == nil {
+	if a.File != nil && (r == nil || a.Round != r.id) {
+		m.onLateAnswer(a)
+		return
+	}
+	if r == nil || a.File == nil {
 		return
 	}
 	c := r.offered[a.File.Id]
@@ -187,6 +201,23 @@ func (m *manager) onPackAnswer(ctx actorContext, a *messages.PackAnswer) {
 	}
 	if len(r.offered) == 0 {
 		m.finishRound(ctx)
+	}
+}
+
+// onLateAnswer settles an answer to an offer of a round that
+// ForgetCollection ended: a refusal gives the buffer back (an acceptance's
+// block gives it back once it copied).
+func (m *manager) onLateAnswer(a *messages.PackAnswer) {
+	lr := m.late[a.Round]
+	if lr == nil || !lr.offered[a.File.Id] {
+		return
+	}
+	delete(lr.offered, a.File.Id)
+	if !a.Accepted {
+		m.rt.Memory.GiveBack(lr.buf)
+	}
+	if len(lr.offered) == 0 {
+		delete(m.late, a.Round)
 	}
 }
 
@@ -228,12 +259,23 @@ func (m *manager) onWithdraw(ctx actorContext, c *messages.Candidate) {
 // answered, and the pieces of the packed block belong to files that no
 // longer exist. Every PackData their blocks sent is already in the packed
 // block's mailbox, before the PackSeal of no piece that stops it. The
-// offers still out are not given back: a block that outlived a timed-out
-// release could still be copying into the buffer, so it stays retired
-// (Memory.Retire) until the engine closes rather than risk that.
+// offers still out keep the packed block's buffer lent until their files
+// answer (lateRound): a file that stopped refuses the offer it dropped
+// (fileActor.dropped), and one that moved to another collection answers
+// as usual.
 func (m *manager) onForgetCollection(ctx actorContext, f *messages.ForgetCollection) {
 	if r := m.round; r != nil && r.coll == f.Collection {
 		m.forget = append(m.forget, f.Collection)
+		if len(r.offered) > 0 {
+			lr := &lateRound{buf: r.buf, offered: make(map[string]bool, len(r.offered))}
+			for id := range r.offered {
+				lr.offered[id] = true
+			}
+			if m.late == nil {
+				m.late = make(map[uint64]*lateRound)
+			}
+			m.late[r.id] = lr
+		}
 		clear(r.offered)
 		r.accepted = 0
 		m.finishRound(ctx)

@@ -15,8 +15,8 @@ import (
 // same goroutine, without waking another worker, and each cell still sees
 // its messages in the order they were sent.
 //
-// A Strand is also an actor.Dispatcher (Schedule), for a protoactor mailbox
-// that should run in the same order as the cells.
+// A Strand is also an actor.Dispatcher (Schedule runs a function in the
+// same order as the cells' messages).
 type Strand struct {
 	parent *Dispatcher
 
@@ -91,14 +91,22 @@ func (s *Strand) RunUntil(done messages.Finisher) {
 	}
 }
 
-// run runs queued entries until none is left.
+// run runs queued entries until none is left, or until it ran the parent's
+// Throughput of them: then it queues itself again behind the other
+// activations, so that a strand that never empties (a busy collection)
+// does not keep a worker from the others.
 func (s *Strand) run() {
-	for {
+	for n := 0; ; n++ {
 		s.mu.Lock()
 		if s.head == len(s.queue) {
 			s.running = false
 			s.queue, s.head = s.queue[:0], 0
 			s.mu.Unlock()
+			return
+		}
+		if n >= s.parent.Throughput() {
+			s.mu.Unlock()
+			s.parent.scheduleStrand(s)
 			return
 		}
 		e := s.take()
@@ -113,8 +121,9 @@ func (s *Strand) take() envelope {
 	s.queue[s.head] = envelope{}
 	s.head++
 	if s.head >= 1024 && 2*s.head >= len(s.queue) { // a queue that never empties
-		s.queue = s.queue[:copy(s.queue, s.queue[s.head:])]
-		s.head = 0
+		n := copy(s.queue, s.queue[s.head:])
+		clear(s.queue[n:]) // the moved entries' old slots: let what they hold go
+		s.queue, s.head = s.queue[:n], 0
 	}
 	return e
 }

@@ -86,12 +86,15 @@ type PackCopy struct {
 // PackData tells a packed block that a small block's Size bytes are in its
 // buffer at Offset; once every piece arrived (PackSeal) it closes the gaps
 // between them and answers PackCopied, with where the bytes landed, to each
-// File. Sender: the small block, after copying.
+// File. Lost says instead that the piece will never come (the small block
+// stopped before it copied: its file is gone): it counts as arrived, and
+// its slot is a gap. Sender: the small block, after copying.
 type PackData struct {
 	FromID string
 	File   *actor.PID
 	Offset int64
 	Size   int64
+	Lost   bool
 }
 
 // PackSeal tells a packed block how many PackData to expect; it seals itself
