@@ -28,8 +28,8 @@ rules = [
  ("GC (background mark, assist, sweep)", r"runtime\.(gcBgMarkWorker|gcAssistAlloc|bgsweep|bgscavenge|gcStart|markroot|gcDrain|scanobject|sweepone|gcMarkDone)"),
  ("MD5", r"crypto/md5"),
  ("memmove/memclr", r"runtime\.(memmove|memclrNoHeapPointers)"),
- ("spawn actors", r"actor\.\(\*actorContext\)\.Spawn|actor\.\(\*Props\)\.spawn|SpawnNamed|spawnFile|startBlock|propsOn|newFileActor"),
- ("stop actors", r"actor\.\(\*actorContext\)\.(Stop|handleStop|finalizeStop|handleTerminated|stopAllChildren|tryRestartOrTerminate|InvokeSystemMessage|Poison)|PostSystemMessage|SendSystemMessage|ActorProcess\)\.Stop|blockActor\)\.stop|ProcessRegistryValue\)\.Remove"),
+ ("spawn actors", r"actor\.\(\*actorContext\)\.Spawn|actor\.\(\*Props\)\.spawn|SpawnNamed|spawnFile|startBlock|propsOn|newFileActor|spawnCell|spawnChild|spawnRootCell|newCell|\(\*cell\)\.register|ProcessRegistryValue\)\.Add"),
+ ("stop actors", r"actor\.\(\*actorContext\)\.(Stop|handleStop|finalizeStop|handleTerminated|stopAllChildren|tryRestartOrTerminate|InvokeSystemMessage|Poison)|PostSystemMessage|SendSystemMessage|ActorProcess\)\.Stop|blockActor\)\.stop|ProcessRegistryValue\)\.Remove|\(\*cell\)\.(Stop|beginStop|finishStop|childEnded|tellTerminated)"),
  ("reply latches", r"messages\.\(\*Reply\)|messages\.NewReply|awaitUntil|awaitTimeout"),
  ("packing round", r"manager\)\.(startRound|onPackAll|onPackAnswer|onCandidate|onBlockStatus)|onPackOffer|onPackData|onPackSeal|onPackDone|onPackCopied|finishPack"),
  ("messaging (protoactor send, mailbox, queues)", r"asynkron/protoactor-go|actors\.\(\*System\)\.Send"),
@@ -67,19 +67,20 @@ for k,v in cat.most_common():
     print(f"| {k} | {v:.0f} ms | {100*v/total:.1f}% |")
 print("\n| inclusive (cum) | CPU | share |\n|---|---|---|")
 incl = [
- ("spawn of file and block actors (Spawn, cum)", r"actor\.\(\*actorContext\)\.Spawn\b|\.SpawnNamed"),
- ("stop of actors (Stop, system messages, terminate, cum)", r"actor\.\(\*actorContext\)\.(Stop|handleStop|finalizeStop|handleTerminated|stopAllChildren|tryRestartOrTerminate|InvokeSystemMessage)|PostSystemMessage|SendSystemMessage"),
- ("sending a user message (PID.sendUserMessage, cum)", r"PID\)\.sendUserMessage"),
+ ("spawn of file and block actors (Spawn, or spawnCell since the cells, cum)", r"actor\.\(\*actorContext\)\.Spawn\b|\.SpawnNamed|actors\.spawnCell|actors\.spawnRootCell"),
+ ("stop of actors (Stop, system messages, terminate, cum)", r"actor\.\(\*actorContext\)\.(Stop|handleStop|finalizeStop|handleTerminated|stopAllChildren|tryRestartOrTerminate|InvokeSystemMessage)|PostSystemMessage|SendSystemMessage|\(\*cell\)\.(beginStop|finishStop)"),
+ ("sending a user message (PID.sendUserMessage, cum)", r"PID\)\.sendUserMessage|\(\*cell\)\.SendUserMessage"),
  ("reply latches (Reply, awaitUntil, cum)", r"messages\.\(\*Reply\)|messages\.NewReply|awaitUntil|awaitTimeout"),
  ("allocation (mallocgc, cum)", r"runtime\.mallocgc"),
  ("GC background work (gcBgMarkWorker, bgsweep, cum)", r"runtime\.(gcBgMarkWorker|bgsweep|bgscavenge)"),
  ("GC assist by allocating goroutines (cum)", r"runtime\.gcAssistAlloc"),
  ("packing round (manager round + pack handlers, cum)", r"manager\)\.(startRound|onPackAll|onPackAnswer|onCandidate|onBlockStatus)|onPackOffer|onPackData|onPackSeal|onPackDone|onPackCopied|finishPack"),
- ("file actor handlers (cum)", r"fileActor\)\.Receive"),
- ("block actor handlers (cum)", r"blockActor\)\.Receive"),
- ("collection actor handlers (cum)", r"collectionActor\)\.Receive"),
+ ("file actor handlers (cum)", r"fileActor\)\.(Receive|receive)"),
+ ("block actor handlers (cum)", r"blockActor\)\.(Receive|receive)"),
+ ("collection actor handlers (cum)", r"collectionActor\)\.(Receive|receive)"),
  ("put workers (store Put, cum)", r"putWorker\)\.Receive"),
- ("the caller's goroutine running the file strand inline (Strand.RunUntil, cum)", r"Strand\)\.RunUntil"),
+ ("hashing in the engine (Hasher lanes and packed blocks, cum)", r"actors\.\(\*Hasher\)|hashArrived|hashScalar"),
+ ("the caller's goroutine running a strand inline (Strand.RunUntil, cum)", r"Strand\)\.RunUntil"),
 ]
 for name, rx in incl:
     v=0
