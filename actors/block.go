@@ -42,6 +42,9 @@ type blockActor struct {
 	received int
 
 	copying bool // a PackCopy shared the buffer with a packed block: never free it, retire it
+
+	filling  bool  // made by a split: the split block copies the bytes into buf (lent to it) and says SplitFilled
+	deferred []any // ReadBlock and HashBlock received while filling, answered once filled
 }
 
 // packPiece is one small file's bytes copied into a packed block.
@@ -70,6 +73,15 @@ func newPackedBlock(rt *Runtime, id string, capacity int64) *blockActor {
 	return &blockActor{rt: rt, sm: blockStateMachine{id: id}, packed: true, expected: -1, presize: capacity}
 }
 
+// newSplitBlock returns a block for a part of a block split at a Sync
+// (see fileActor.splitCurrent): buf, reserved and allocated by the owner and
+// lent to the block being split, receives the part's bytes; until
+// SplitFilled says they are in place the block defers reads, and it seals
+// itself once they are.
+func newSplitBlock(rt *Runtime, id string, owner *actor.PID, buf []byte) *blockActor {
+	return &blockActor{rt: rt, sm: blockStateMachine{id: id}, owner: owner, owners: 1, expected: -1, buf: buf[:0], filling: true}
+}
+
 func newPaddingBlock(rt *Runtime) *blockActor {
 	return &blockActor{rt: rt, sm: blockStateMachine{id: messages.PaddingBlockID}, padding: true, owners: 1 << 30, expected: -1}
 }
@@ -90,7 +102,9 @@ func (b *blockActor) Receive(ctx actor.Context) {
 	case *messages.ReadBlock:
 		b.onReadBlock(m)
 	case *messages.Repack:
-		b.onRepack(m)
+		b.onRepack(ctx, m)
+	case *messages.SplitFilled:
+		b.onSplitFilled(ctx, m)
 	case *messages.Seal:
 		b.onSeal(ctx, m)
 	case *messages.AwaitCommit:
@@ -168,6 +182,9 @@ func (b *blockActor) grow(c int64) {
 
 func (b *blockActor) onReadBlock(m *messages.ReadBlock) {
 	switch {
+	case b.filling:
+		b.deferred = append(b.deferred, m)
+		return
 	case b.sm.state == messages.Committed:
 		*m.Fetch = messages.Fetch{Locator: b.locator, BlockOffset: m.Offset, Dst: m.Dst}
 	case b.sm.state == messages.Deleted:
@@ -181,7 +198,8 @@ func (b *blockActor) onReadBlock(m *messages.ReadBlock) {
 	m.Reply.Finish()
 }
 
-func (b *blockActor) onRepack(m *messages.Repack) {
+func (b *blockActor) onRepack(ctx actorContext, m *messages.Repack) {
+	b.splitOff(ctx, m.Parts)
 	if b.sm.state != messages.Writable {
 		return
 	}
@@ -207,6 +225,12 @@ func (b *blockActor) onRepack(m *messages.Repack) {
 		live += e.Size
 	}
 	c := int64(cap(b.buf))
+	second := c // the owner goes on writing after a repack that makes room
+	if len(m.Parts) > 0 {
+		// A split is sealed next: a buffer for the bytes kept is enough
+		// (fewer fresh pages to fault in).
+		second = capacityClass(live, 0, b.rt.MinCapacity, c)
+	}
 	switch {
 	case c-int64(len(b.buf)) >= live: // gather past the bytes, in the buffer's spare room
 		tail := b.buf[len(b.buf):len(b.buf)]
@@ -214,8 +238,8 @@ func (b *blockActor) onRepack(m *messages.Repack) {
 			tail = append(tail, b.buf[e.Offset:e.Offset+e.Size]...)
 		}
 		b.buf = b.buf[:copy(b.buf, tail)]
-	case b.rt.Memory.Reserve(c, false): // a second buffer, within the budget
-		nb := b.rt.Memory.Alloc(c)
+	case b.rt.Memory.Reserve(second, false): // a second buffer, within the budget
+		nb := b.rt.Memory.Alloc(second)
 		for _, e := range m.Extents {
 			nb = append(nb, b.buf[e.Offset:e.Offset+e.Size]...)
 		}
@@ -231,6 +255,61 @@ func (b *blockActor) onRepack(m *messages.Repack) {
 		}
 		b.rt.Memory.Free(b.buf)
 		b.buf = nb
+	}
+}
+
+// splitOff copies each part's extents, in order, into the part's buffer
+// (lent by the owner), gives the buffer back and tells the part's block
+// (SplitFilled). A block that is not WRITABLE any more (never asked: the
+// owner splits its current block) fails the parts instead of hanging them.
+func (b *blockActor) splitOff(ctx actorContext, parts []messages.SplitPart) {
+	for _, p := range parts {
+		filled := &messages.SplitFilled{}
+		dst := p.Buf[:0]
+		for _, e := range p.Extents {
+			switch {
+			case filled.Err != nil:
+			case b.sm.state != messages.Writable:
+				filled.Err = fmt.Errorf("arvfile: split of %s block %s", b.sm.state, b.sm.id)
+			case e.Offset < 0 || e.Size < 0 || e.Offset+e.Size > int64(len(b.buf)) || int64(len(dst))+e.Size > int64(cap(dst)):
+				filled.Err = fmt.Errorf("arvfile: split extent [%d,+%d) of block %s (%d bytes) into %d of %d bytes",
+					e.Offset, e.Size, b.sm.id, len(b.buf), len(dst), cap(dst))
+			default:
+				dst = append(dst, b.buf[e.Offset:e.Offset+e.Size]...)
+			}
+		}
+		filled.Size = int64(len(dst))
+		b.rt.Memory.GiveBack(p.Buf)
+		ctx.Send(p.Block, filled)
+	}
+}
+
+// onSplitFilled makes a block made by a split whole: its bytes are in
+// place, so it answers the reads it deferred and seals itself (it exists
+// only for the Sync that split its bytes off). A failed copy fails it.
+func (b *blockActor) onSplitFilled(ctx actorContext, m *messages.SplitFilled) {
+	if !b.filling {
+		return
+	}
+	if m.Err != nil {
+		b.rt.Logger.Error("block split failed", "block", b.sm.id, "err", m.Err)
+		b.stop(ctx)
+		return
+	}
+	b.filling = false
+	b.buf = b.buf[:m.Size]
+	deferred := b.deferred
+	b.deferred = nil
+	for _, d := range deferred {
+		switch d := d.(type) {
+		case *messages.ReadBlock:
+			b.onReadBlock(d)
+		case *messages.HashBlock:
+			b.onHashBlock(d)
+		}
+	}
+	if b.sm.state == messages.Writable {
+		b.seal(ctx, nil)
 	}
 }
 
@@ -345,7 +424,7 @@ func (b *blockActor) onAwaitCommit(ctx actorContext, m *messages.AwaitCommit) {
 			b.submit(ctx, nil)
 		}
 	case messages.Writable:
-		if !b.packed { // a packed block seals itself once its pieces arrived
+		if !b.packed && !b.filling { // a packed or split block seals itself once its bytes arrived
 			b.seal(ctx, nil)
 		}
 	}
@@ -495,15 +574,29 @@ func (b *blockActor) stop(ctx actorContext) {
 		b.answer(ctx, w)
 	}
 	b.waiters = nil
+	b.failDeferred()
 	if b.self != nil {
 		ctx.Stop(b.self)
 	}
+}
+
+// failDeferred answers the reads deferred while filling with
+// errBlockDeleted: the block stops before its bytes arrived.
+func (b *blockActor) failDeferred() {
+	for _, d := range b.deferred {
+		if r := replyOf(d); r != nil {
+			r.SetErr(errBlockDeleted)
+			r.Finish()
+		}
+	}
+	b.deferred = nil
 }
 
 // onStopped gives the buffer back. One that an upload (PENDING) or a pack
 // copy may still be reading is retired instead: it is freed when that
 // reader gives it back (Memory.GiveBack), not kept until the engine closes.
 func (b *blockActor) onStopped() {
+	b.failDeferred()
 	switch {
 	case b.padding && b.buf != nil && b.sm.state == messages.Pending:
 		b.rt.Memory.Keep(b.buf) // not counted; unmapped at Close
@@ -519,6 +612,11 @@ func (b *blockActor) onStopped() {
 // freeBuf gives the buffer back: to the budget, or unmapped for the
 // padding block's zeros (never counted).
 func (b *blockActor) freeBuf() {
+	if b.filling { // still lent to the block being split: freed when it gives it back
+		b.rt.Memory.Retire(b.buf)
+		b.buf = nil
+		return
+	}
 	if b.padding {
 		freeBuffer(b.buf)
 	} else {
@@ -531,6 +629,9 @@ func (b *blockActor) freeBuf() {
 // locator yet.
 func (b *blockActor) onHashBlock(m *messages.HashBlock) {
 	switch {
+	case b.filling:
+		b.deferred = append(b.deferred, m)
+		return
 	case b.sm.state == messages.Committed:
 		*m.Out = b.locator
 	case b.sm.state == messages.Deleted:
