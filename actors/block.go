@@ -199,6 +199,9 @@ func (b *blockActor) onReadBlock(m *messages.ReadBlock) {
 }
 
 func (b *blockActor) onRepack(ctx actorContext, m *messages.Repack) {
+	if len(m.Parts) > 0 && b.repackSplit(ctx, m) {
+		return
+	}
 	b.splitOff(ctx, m.Parts)
 	if b.sm.state != messages.Writable {
 		return
@@ -227,9 +230,7 @@ func (b *blockActor) onRepack(ctx actorContext, m *messages.Repack) {
 	c := int64(cap(b.buf))
 	second := c // the owner goes on writing after a repack that makes room
 	if len(m.Parts) > 0 {
-		// A split is sealed next: a buffer for the bytes kept is enough
-		// (fewer fresh pages to fault in).
-		second = capacityClass(live, 0, b.rt.MinCapacity, c)
+		second = capacityClass(live, 0, b.rt.MinCapacity, c) // a split is sealed next
 	}
 	switch {
 	case c-int64(len(b.buf)) >= live: // gather past the bytes, in the buffer's spare room
@@ -258,30 +259,90 @@ func (b *blockActor) onRepack(ctx actorContext, m *messages.Repack) {
 	}
 }
 
+// repackSplit repacks a block being split (Repack with Parts) in two
+// copies that run at once, on two cores: a helper goroutine copies the
+// parts while the block gathers the bytes it keeps into a second buffer of
+// their size class. Both only read the old buffer, which is freed once both
+// are done, before the handler returns. It reports false, having done
+// nothing, when the block is not WRITABLE or the budget has no room for the
+// second buffer: onRepack then copies the parts first and repacks the rest
+// in place if need be.
+func (b *blockActor) repackSplit(ctx actorContext, m *messages.Repack) bool {
+	if b.sm.state != messages.Writable || !extentsWithin(m.Extents, int64(len(b.buf))) {
+		return false
+	}
+	var live int64
+	for _, e := range m.Extents {
+		live += e.Size
+	}
+	second := capacityClass(live, 0, b.rt.MinCapacity, int64(cap(b.buf)))
+	if !b.rt.Memory.Reserve(second, false) {
+		return false
+	}
+	filled := make([]*messages.SplitFilled, len(m.Parts))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i, p := range m.Parts {
+			filled[i] = b.copyPart(p)
+		}
+	}()
+	nb := b.rt.Memory.Alloc(second)
+	for _, e := range m.Extents {
+		nb = append(nb, b.buf[e.Offset:e.Offset+e.Size]...)
+	}
+	<-done
+	for i, p := range m.Parts {
+		b.rt.Memory.GiveBack(p.Buf)
+		ctx.Send(p.Block, filled[i])
+	}
+	b.rt.Memory.Free(b.buf)
+	b.buf = nb
+	return true
+}
+
+// extentsWithin reports whether every extent lies within [0, n).
+func extentsWithin(extents []messages.Extent, n int64) bool {
+	for _, e := range extents {
+		if e.Offset < 0 || e.Size < 0 || e.Offset > n-e.Size {
+			return false
+		}
+	}
+	return true
+}
+
 // splitOff copies each part's extents, in order, into the part's buffer
 // (lent by the owner), gives the buffer back and tells the part's block
-// (SplitFilled). A block that is not WRITABLE any more (never asked: the
-// owner splits its current block) fails the parts instead of hanging them.
+// (SplitFilled).
 func (b *blockActor) splitOff(ctx actorContext, parts []messages.SplitPart) {
 	for _, p := range parts {
-		filled := &messages.SplitFilled{}
-		dst := p.Buf[:0]
-		for _, e := range p.Extents {
-			switch {
-			case filled.Err != nil:
-			case b.sm.state != messages.Writable:
-				filled.Err = fmt.Errorf("arvfile: split of %s block %s", b.sm.state, b.sm.id)
-			case e.Offset < 0 || e.Size < 0 || e.Offset+e.Size > int64(len(b.buf)) || int64(len(dst))+e.Size > int64(cap(dst)):
-				filled.Err = fmt.Errorf("arvfile: split extent [%d,+%d) of block %s (%d bytes) into %d of %d bytes",
-					e.Offset, e.Size, b.sm.id, len(b.buf), len(dst), cap(dst))
-			default:
-				dst = append(dst, b.buf[e.Offset:e.Offset+e.Size]...)
-			}
-		}
-		filled.Size = int64(len(dst))
+		filled := b.copyPart(p)
 		b.rt.Memory.GiveBack(p.Buf)
 		ctx.Send(p.Block, filled)
 	}
+}
+
+// copyPart copies part p's extents, in order, to the start of p.Buf and
+// says how many bytes it copied. A block that is not WRITABLE any more
+// (never asked: the owner splits its current block) or extents outside its
+// bytes fail the part instead of hanging it. It only reads the block.
+func (b *blockActor) copyPart(p messages.SplitPart) *messages.SplitFilled {
+	filled := &messages.SplitFilled{}
+	dst := p.Buf[:0]
+	for _, e := range p.Extents {
+		if b.sm.state != messages.Writable {
+			filled.Err = fmt.Errorf("arvfile: split of %s block %s", b.sm.state, b.sm.id)
+			break
+		}
+		if !extentsWithin([]messages.Extent{e}, int64(len(b.buf))) || int64(len(dst))+e.Size > int64(cap(dst)) {
+			filled.Err = fmt.Errorf("arvfile: split extent [%d,+%d) of block %s (%d bytes) into %d of %d bytes",
+				e.Offset, e.Size, b.sm.id, len(b.buf), len(dst), cap(dst))
+			break
+		}
+		dst = append(dst, b.buf[e.Offset:e.Offset+e.Size]...)
+	}
+	filled.Size = int64(len(dst))
+	return filled
 }
 
 // onSplitFilled makes a block made by a split whole: its bytes are in

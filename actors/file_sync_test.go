@@ -171,28 +171,37 @@ func TestSplitExtentsCutsAtTheFirstBoundaryPastEachShare(t *testing.T) {
 
 func TestBlockActorCopiesThePartsOfASplitBeforeItRepacks(t *testing.T) {
 	tests := []struct {
-		name  string
-		state messages.BlockState
-		parts [][]messages.Extent
+		name   string
+		state  messages.BlockState
+		budget int64 // 0: room for a second buffer, and the parts copy beside the gather
+		parts  [][]messages.Extent
 		want  []string // each part's bytes
 		errs  []bool   // whether each part is told of an error
 		keep  string   // the block's bytes after the Repack
 	}{
-		{"parts in file order, then the rest", messages.Writable,
+		{"parts in file order, then the rest", messages.Writable, 0,
 			[][]messages.Extent{{{Offset: 0, Size: 3}, {Offset: 9, Size: 1}}, {{Offset: 4, Size: 2}}},
 			[]string{"abcj", "ef"}, []bool{false, false}, "gh"},
-		{"an extent past the bytes fails its part only", messages.Writable,
+		{"no room for a second buffer: the parts first, then the rest in place", messages.Writable, 16 + 2*8,
+			[][]messages.Extent{{{Offset: 0, Size: 3}, {Offset: 9, Size: 1}}, {{Offset: 4, Size: 2}}},
+			[]string{"abcj", "ef"}, []bool{false, false}, "gh"},
+		{"an extent past the bytes fails its part only", messages.Writable, 0,
 			[][]messages.Extent{{{Offset: 8, Size: 3}}, {{Offset: 0, Size: 1}}},
 			[]string{"", "a"}, []bool{true, false}, "gh"},
-		{"a sealed block fails every part", messages.Pending,
+		{"a sealed block fails every part", messages.Pending, 0,
 			[][]messages.Extent{{{Offset: 0, Size: 3}}},
 			[]string{""}, []bool{true}, "abcdefghij"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b, ctx := newTestBlock(64)
+			if tt.budget > 0 {
+				b.rt.Memory = NewMemory(tt.budget, 0)
+			}
+			require.True(t, b.rt.Memory.Reserve(16, false))
 			b.onAppend(ctx, &messages.Append{Data: []byte("abcdefghij"), Capacity: 16, Reply: openReply()})
 			b.sm.state = tt.state
+			old := &b.buf[0]
 			ctx.take()
 			m := &messages.Repack{Extents: []messages.Extent{{Offset: 6, Size: 2}}}
 			for i, p := range tt.parts {
@@ -212,6 +221,13 @@ func TestBlockActorCopiesThePartsOfASplitBeforeItRepacks(t *testing.T) {
 			}
 			assert.Equal(t, tt.keep, string(b.buf))
 			assert.Empty(t, b.rt.Memory.lent, "every part's buffer is given back")
+			switch {
+			case tt.budget > 0:
+				assert.Equal(t, tt.budget, b.rt.Memory.Peak(), "within the budget")
+				assert.Same(t, old, &b.buf[:1][0], "repacked in place")
+			case tt.state == messages.Writable:
+				assert.NotSame(t, old, &b.buf[:1][0], "gathered into a second buffer beside the parts' copy")
+			}
 		})
 	}
 }
