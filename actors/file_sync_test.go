@@ -175,9 +175,9 @@ func TestBlockActorCopiesThePartsOfASplitBeforeItRepacks(t *testing.T) {
 		state  messages.BlockState
 		budget int64 // 0: room for a second buffer, and the parts copy beside the gather
 		parts  [][]messages.Extent
-		want  []string // each part's bytes
-		errs  []bool   // whether each part is told of an error
-		keep  string   // the block's bytes after the Repack
+		want   []string // each part's bytes
+		errs   []bool   // whether each part is told of an error
+		keep   string   // the block's bytes after the Repack
 	}{
 		{"parts in file order, then the rest", messages.Writable, 0,
 			[][]messages.Extent{{{Offset: 0, Size: 3}, {Offset: 9, Size: 1}}, {{Offset: 4, Size: 2}}},
