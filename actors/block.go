@@ -228,10 +228,6 @@ func (b *blockActor) onRepack(ctx actorContext, m *messages.Repack) {
 		live += e.Size
 	}
 	c := int64(cap(b.buf))
-	second := c // the owner goes on writing after a repack that makes room
-	if len(m.Parts) > 0 {
-		second = capacityClass(live, 0, b.rt.MinCapacity, c) // a split is sealed next
-	}
 	switch {
 	case c-int64(len(b.buf)) >= live: // gather past the bytes, in the buffer's spare room
 		tail := b.buf[len(b.buf):len(b.buf)]
@@ -239,8 +235,8 @@ func (b *blockActor) onRepack(ctx actorContext, m *messages.Repack) {
 			tail = append(tail, b.buf[e.Offset:e.Offset+e.Size]...)
 		}
 		b.buf = b.buf[:copy(b.buf, tail)]
-	case b.rt.Memory.Reserve(second, false): // a second buffer, within the budget
-		nb := b.rt.Memory.Alloc(second)
+	case b.rt.Memory.Reserve(c, false): // a second buffer, within the budget
+		nb := b.rt.Memory.Alloc(c)
 		for _, e := range m.Extents {
 			nb = append(nb, b.buf[e.Offset:e.Offset+e.Size]...)
 		}
@@ -261,8 +257,8 @@ func (b *blockActor) onRepack(ctx actorContext, m *messages.Repack) {
 
 // repackSplit repacks a block being split (Repack with Parts) in two
 // copies that run at once, on two cores: a helper goroutine copies the
-// parts while the block gathers the bytes it keeps into a second buffer of
-// their size class. Both only read the old buffer, which is freed once both
+// parts while the block gathers the bytes it keeps into a second buffer.
+// Both only read the old buffer, which is freed once both
 // are done, before the handler returns. It reports false, having done
 // nothing, when the block is not WRITABLE or the budget has no room for the
 // second buffer: onRepack then copies the parts first and repacks the rest
@@ -275,9 +271,14 @@ func (b *blockActor) repackSplit(ctx actorContext, m *messages.Repack) bool {
 	for _, e := range m.Extents {
 		live += e.Size
 	}
-	second := capacityClass(live, 0, b.rt.MinCapacity, int64(cap(b.buf)))
+	// A buffer of the block's own capacity first (a recycled one is
+	// already faulted in), else one of the size class of what it keeps.
+	second := int64(cap(b.buf))
 	if !b.rt.Memory.Reserve(second, false) {
-		return false
+		second = capacityClass(live, 0, b.rt.MinCapacity, second)
+		if !b.rt.Memory.Reserve(second, false) {
+			return false
+		}
 	}
 	filled := make([]*messages.SplitFilled, len(m.Parts))
 	done := make(chan struct{})
