@@ -284,6 +284,15 @@ func (b *blockActor) repackSplit(ctx actorContext, m *messages.Repack) bool {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		defer func() { // never expected (copyPart checks every bound): fail the parts, not the process
+			if r := recover(); r != nil {
+				for i := range filled {
+					if filled[i] == nil {
+						filled[i] = &messages.SplitFilled{Err: fmt.Errorf("%w: split of block %s: %v", ErrActorPanicked, b.sm.id, r)}
+					}
+				}
+			}
+		}()
 		for i, p := range m.Parts {
 			filled[i] = b.copyPart(p)
 		}
