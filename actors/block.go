@@ -48,6 +48,9 @@ type blockActor struct {
 	hashed  int64           // where the contiguous run of arrived pieces ends
 	waiting map[int64]int64 // pieces arrived past hashed, by offset: their size
 	sum     *[md5.Size]byte // the md5 of the sealed bytes, when known
+
+	filling  bool  // made by a split: the split block copies the bytes into buf (lent to it) and says SplitFilled
+	deferred []any // ReadBlock and HashBlock received while filling, answered once filled
 }
 
 // packPiece is one small file's bytes copied into a packed block.
@@ -76,6 +79,15 @@ func newPackedBlock(rt *Runtime, id string, buf []byte) *blockActor {
 	return &blockActor{rt: rt, sm: blockStateMachine{id: id}, packed: true, expected: -1, buf: buf[:0]}
 }
 
+// newSplitBlock returns a block for a part of a block split at a Sync
+// (see fileActor.splitCurrent): buf, reserved and allocated by the owner and
+// lent to the block being split, receives the part's bytes; until
+// SplitFilled says they are in place the block defers reads, and it seals
+// itself once they are.
+func newSplitBlock(rt *Runtime, id string, owner *actor.PID, buf []byte) *blockActor {
+	return &blockActor{rt: rt, sm: blockStateMachine{id: id}, owner: owner, owners: 1, expected: -1, buf: buf[:0], filling: true}
+}
+
 func newPaddingBlock(rt *Runtime) *blockActor {
 	return &blockActor{rt: rt, sm: blockStateMachine{id: messages.PaddingBlockID}, padding: true, owners: 1 << 30, expected: -1}
 }
@@ -97,7 +109,9 @@ func (b *blockActor) receive(ctx *cellContext, msg any) {
 	case *messages.ReadBlock:
 		b.onReadBlock(m)
 	case *messages.Repack:
-		b.onRepack(m)
+		b.onRepack(ctx, m)
+	case *messages.SplitFilled:
+		b.onSplitFilled(ctx, m)
 	case *messages.Seal:
 		b.onSeal(ctx, m)
 	case *messages.AwaitCommit:
@@ -177,6 +191,9 @@ func (b *blockActor) grow(c int64) {
 
 func (b *blockActor) onReadBlock(m *messages.ReadBlock) {
 	switch {
+	case b.filling:
+		b.deferred = append(b.deferred, m)
+		return
 	case b.sm.state == messages.Committed:
 		*m.Fetch = messages.Fetch{Locator: b.locator, BlockOffset: m.Offset, Dst: m.Dst}
 	case b.sm.state == messages.Deleted:
@@ -190,7 +207,11 @@ func (b *blockActor) onReadBlock(m *messages.ReadBlock) {
 	m.Reply.Finish()
 }
 
-func (b *blockActor) onRepack(m *messages.Repack) {
+func (b *blockActor) onRepack(ctx actorContext, m *messages.Repack) {
+	if len(m.Parts) > 0 && b.repackSplit(ctx, m) {
+		return
+	}
+	b.splitOff(ctx, m.Parts)
 	if b.sm.state != messages.Writable {
 		return
 	}
@@ -240,6 +261,135 @@ func (b *blockActor) onRepack(m *messages.Repack) {
 		}
 		b.rt.Memory.Free(b.buf)
 		b.buf = nb
+	}
+}
+
+// repackSplit repacks a block being split (Repack with Parts) in two
+// copies that run at once, on two cores: a helper goroutine copies the
+// parts while the block gathers the bytes it keeps into a second buffer.
+// Both only read the old buffer, which is freed once both
+// are done, before the handler returns. It reports false, having done
+// nothing, when the block is not WRITABLE or the budget has no room for the
+// second buffer: onRepack then copies the parts first and repacks the rest
+// in place if need be.
+func (b *blockActor) repackSplit(ctx actorContext, m *messages.Repack) bool {
+	if b.sm.state != messages.Writable || !extentsWithin(m.Extents, int64(len(b.buf))) {
+		return false
+	}
+	var live int64
+	for _, e := range m.Extents {
+		live += e.Size
+	}
+	// A buffer of the block's own capacity first (a recycled one is
+	// already faulted in), else one of the size class of what it keeps.
+	second := int64(cap(b.buf))
+	if !b.rt.Memory.Reserve(second, false) {
+		second = capacityClass(live, 0, b.rt.MinCapacity, second)
+		if !b.rt.Memory.Reserve(second, false) {
+			return false
+		}
+	}
+	filled := make([]*messages.SplitFilled, len(m.Parts))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() { // never expected (copyPart checks every bound): fail the parts, not the process
+			if r := recover(); r != nil {
+				for i := range filled {
+					if filled[i] == nil {
+						filled[i] = &messages.SplitFilled{Err: fmt.Errorf("%w: split of block %s: %v", ErrActorPanicked, b.sm.id, r)}
+					}
+				}
+			}
+		}()
+		for i, p := range m.Parts {
+			filled[i] = b.copyPart(p)
+		}
+	}()
+	nb := b.rt.Memory.Alloc(second)
+	for _, e := range m.Extents {
+		nb = append(nb, b.buf[e.Offset:e.Offset+e.Size]...)
+	}
+	<-done
+	for i, p := range m.Parts {
+		b.rt.Memory.GiveBack(p.Buf)
+		ctx.Send(p.Block, filled[i])
+	}
+	b.rt.Memory.Free(b.buf)
+	b.buf = nb
+	return true
+}
+
+// extentsWithin reports whether every extent lies within [0, n).
+func extentsWithin(extents []messages.Extent, n int64) bool {
+	for _, e := range extents {
+		if e.Offset < 0 || e.Size < 0 || e.Offset > n-e.Size {
+			return false
+		}
+	}
+	return true
+}
+
+// splitOff copies each part's extents, in order, into the part's buffer
+// (lent by the owner), gives the buffer back and tells the part's block
+// (SplitFilled).
+func (b *blockActor) splitOff(ctx actorContext, parts []messages.SplitPart) {
+	for _, p := range parts {
+		filled := b.copyPart(p)
+		b.rt.Memory.GiveBack(p.Buf)
+		ctx.Send(p.Block, filled)
+	}
+}
+
+// copyPart copies part p's extents, in order, to the start of p.Buf and
+// says how many bytes it copied. A block that is not WRITABLE any more
+// (never asked: the owner splits its current block) or extents outside its
+// bytes fail the part instead of hanging it. It only reads the block.
+func (b *blockActor) copyPart(p messages.SplitPart) *messages.SplitFilled {
+	filled := &messages.SplitFilled{}
+	dst := p.Buf[:0]
+	for _, e := range p.Extents {
+		if b.sm.state != messages.Writable {
+			filled.Err = fmt.Errorf("arvfile: split of %s block %s", b.sm.state, b.sm.id)
+			break
+		}
+		if !extentsWithin([]messages.Extent{e}, int64(len(b.buf))) || int64(len(dst))+e.Size > int64(cap(dst)) {
+			filled.Err = fmt.Errorf("arvfile: split extent [%d,+%d) of block %s (%d bytes) into %d of %d bytes",
+				e.Offset, e.Size, b.sm.id, len(b.buf), len(dst), cap(dst))
+			break
+		}
+		dst = append(dst, b.buf[e.Offset:e.Offset+e.Size]...)
+	}
+	filled.Size = int64(len(dst))
+	return filled
+}
+
+// onSplitFilled makes a block made by a split whole: its bytes are in
+// place, so it answers the reads it deferred and seals itself (it exists
+// only for the Sync that split its bytes off). A failed copy fails it.
+func (b *blockActor) onSplitFilled(ctx actorContext, m *messages.SplitFilled) {
+	if !b.filling {
+		return
+	}
+	if m.Err != nil {
+		b.rt.Logger.Error("block split failed", "block", b.sm.id, "err", m.Err)
+		b.stop(ctx)
+		return
+	}
+	b.filling = false
+	b.buf = b.buf[:m.Size]
+	deferred := b.deferred
+	b.deferred = nil
+	for _, d := range deferred {
+		switch d := d.(type) {
+		case *messages.ReadBlock:
+			b.onReadBlock(d)
+		case *messages.HashBlock:
+			b.onHashBlock(d)
+		}
+	}
+	if b.sm.state == messages.Writable {
+		b.seal(ctx, nil)
 	}
 }
 
@@ -354,7 +504,7 @@ func (b *blockActor) onAwaitCommit(ctx actorContext, m *messages.AwaitCommit) {
 			b.submit(ctx, nil)
 		}
 	case messages.Writable:
-		if !b.packed { // a packed block seals itself once its pieces arrived
+		if !b.packed && !b.filling { // a packed or split block seals itself once its bytes arrived
 			b.seal(ctx, nil)
 		}
 	}
@@ -552,15 +702,29 @@ func (b *blockActor) stop(ctx actorContext) {
 		b.answer(ctx, w)
 	}
 	b.waiters = nil
+	b.failDeferred()
 	if b.self != nil {
 		ctx.Stop(b.self)
 	}
+}
+
+// failDeferred answers the reads deferred while filling with
+// errBlockDeleted: the block stops before its bytes arrived.
+func (b *blockActor) failDeferred() {
+	for _, d := range b.deferred {
+		if r := replyOf(d); r != nil {
+			r.SetErr(errBlockDeleted)
+			r.Finish()
+		}
+	}
+	b.deferred = nil
 }
 
 // onStopped gives the buffer back. One that an upload (PENDING) or a pack
 // copy may still be reading is retired instead: it is freed when that
 // reader gives it back (Memory.GiveBack), not kept until the engine closes.
 func (b *blockActor) onStopped() {
+	b.failDeferred()
 	switch {
 	case b.padding && b.buf != nil && b.sm.state == messages.Pending:
 		b.rt.Memory.Keep(b.buf) // not counted; unmapped at Close
@@ -579,6 +743,11 @@ func (b *blockActor) onStopped() {
 // freeBuf gives the buffer back: to the budget, or unmapped for the
 // padding block's zeros (never counted).
 func (b *blockActor) freeBuf() {
+	if b.filling { // still lent to the block being split: freed when it gives it back
+		b.rt.Memory.Retire(b.buf)
+		b.buf = nil
+		return
+	}
 	if b.padding {
 		freeBuffer(b.buf)
 	} else {
@@ -591,6 +760,9 @@ func (b *blockActor) freeBuf() {
 // locator yet.
 func (b *blockActor) onHashBlock(m *messages.HashBlock) {
 	switch {
+	case b.filling:
+		b.deferred = append(b.deferred, m)
+		return
 	case b.sm.state == messages.Committed:
 		*m.Out = b.locator
 	case b.sm.state == messages.Deleted:

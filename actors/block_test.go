@@ -53,7 +53,7 @@ func TestBlockActorRepacksInFileOrder(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			b, ctx := newTestBlock(64)
 			b.onAppend(ctx, &messages.Append{Data: []byte("abcdefghij"), Capacity: 16, Reply: openReply()})
-			b.onRepack(&messages.Repack{Extents: tt.extents})
+			b.onRepack(ctx, &messages.Repack{Extents: tt.extents})
 			assert.Equal(t, tt.want, string(b.buf))
 		})
 	}
@@ -302,7 +302,7 @@ func TestBlockActorRepacksWithinTheBudget(t *testing.T) {
 			b.rt.Memory = NewMemory(tt.budget, 0)
 			require.True(t, b.rt.Memory.Reserve(16, false))
 			b.onAppend(ctx, &messages.Append{Data: []byte("abcdefghijklmn"), Capacity: 16, Reply: openReply()})
-			b.onRepack(&messages.Repack{Extents: tt.extents})
+			b.onRepack(ctx, &messages.Repack{Extents: tt.extents})
 			assert.Equal(t, tt.want, string(b.buf))
 			assert.LessOrEqual(t, b.rt.Memory.Peak(), tt.budget)
 			assert.Equal(t, int64(cap(b.buf)), b.rt.Memory.Used())

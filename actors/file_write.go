@@ -95,15 +95,11 @@ func (f *fileActor) releaseUnnamed(ctx actorContext) {
 	if others <= 0 || len(f.syncs) > 0 {
 		return
 	}
-	named := make(map[string]bool, others)
-	f.segs.Each(func(_ int, r *segments.Range) bool {
-		if _, ok := f.blocks[r.Locator]; ok {
-			named[r.Locator] = true
-		}
-		return true
-	})
+	// The List counts the bytes of each block from its first check on, so
+	// that a write costs O(blocks) here, not a walk over every segment.
+	f.segs.Forget(func(id string) bool { _, ok := f.blocks[id]; return ok })
 	for id, pid := range f.blocks {
-		if named[id] || id == messages.PaddingBlockID || (f.cur != nil && id == f.cur.id) {
+		if id == messages.PaddingBlockID || (f.cur != nil && id == f.cur.id) || f.segs.Bytes(id) > 0 {
 			continue
 		}
 		delete(f.blocks, id)

@@ -313,12 +313,14 @@ func runRandom(cfg config) ([]result, error) {
 					return sample{}, err
 				}
 			}
+			writes := time.Since(start).Seconds()
 			secs, blocks, tokens, err := syncAndCount(c, f, start)
 			if err != nil {
 				return sample{}, err
 			}
 			return sample{value: float64(ops) / secs, puts: sink.puts.Load(), blocks: int64(blocks),
-				extra: map[string]float64{"manifest tokens": float64(tokens)}}, nil
+				extra: map[string]float64{"manifest tokens": float64(tokens),
+					"writes ms": writes * 1e3, "Sync ms": (secs - writes) * 1e3}}, nil
 		})
 		if err != nil {
 			return nil, err

@@ -21,7 +21,7 @@ const PaddingBlockLocator = "7f614da9329cd3aebf59b91aadc30bf0+67108864"
 
 // BlockLocatorOf returns the bare locator `md5+size` of data.
 func BlockLocatorOf(data []byte) string {
-	return locatorOfSum(md5.Sum(data), len(data))
+	return locatorOfSum(md5Sum(data), len(data))
 }
 
 // locatorOfSum returns the bare locator `md5+size` of a block of size bytes
@@ -32,6 +32,28 @@ func locatorOfSum(sum [md5.Size]byte, size int) string {
 	buf = append(buf, '+')
 	buf = strconv.AppendInt(buf, int64(size), 10)
 	return string(buf)
+}
+
+// md5Step is how much md5Sum hands crypto/md5 at a time.
+const md5Step = 1 << 20
+
+// md5Sum is md5.Sum in 1 MiB steps. crypto/md5 hashes what it is given in
+// one assembly call, which the Go scheduler cannot preempt: hashing a 64 MiB
+// block at once (about 80 ms) holds every stop-the-world of the garbage
+// collector, and with it every goroutine of the process, until it ends.
+func md5Sum(data []byte) [md5.Size]byte {
+	if len(data) <= md5Step {
+		return md5.Sum(data)
+	}
+	h := md5.New()
+	for len(data) > 0 {
+		n := min(len(data), md5Step)
+		h.Write(data[:n])
+		data = data[n:]
+	}
+	var sum [md5.Size]byte
+	h.Sum(sum[:0])
+	return sum
 }
 
 // IsPaddingLocator reports whether locator names the padding block

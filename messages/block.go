@@ -36,9 +36,30 @@ type Extent struct {
 // Repack rewrites a WRITABLE block to hold only Extents, in the order given
 // (the owner's segments over the block, in file order). The owner rewrites
 // its segments' offsets itself: extent i moves to the sum of the sizes before
-// it.
+// it. Parts, when present, split the block at a Sync: before it repacks,
+// the block copies each part's extents, in order, to the start of the
+// part's buffer and sends the part's block SplitFilled.
 type Repack struct {
 	Extents []Extent
+	Parts   []SplitPart
+}
+
+// SplitPart is a piece of a block split at a Sync: Extents of the block go,
+// in order, to the start of Buf, the buffer of the new block Block (made
+// filling). The owner lent Buf (Memory.Lend) to the block being split,
+// which gives it back once it copied.
+type SplitPart struct {
+	Extents []Extent
+	Buf     []byte
+	Block   *actor.PID
+}
+
+// SplitFilled tells a block made for a split that its first Size bytes are
+// in place, or that they could not be copied (Err: the block then fails its
+// waiters). Sender: the block that was split.
+type SplitFilled struct {
+	Size int64
+	Err  error
 }
 
 // Seal makes a WRITABLE block PENDING and submits it for upload. Notify

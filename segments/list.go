@@ -30,6 +30,13 @@ type List struct {
 	n      int       // number of segments over all chunks
 	size   int64     // file size: end of the last segment
 	target int       // chunk size aimed at (defaultChunkTarget outside tests)
+	counts []count   // the locators whose bytes Bytes keeps counting, few
+}
+
+// count is the number of bytes of the file that come from one locator.
+type count struct {
+	locator string
+	bytes   int64
 }
 
 // NewList returns a List holding a copy of ranges. Segments with RangeSize
@@ -122,6 +129,7 @@ func (l *List) ReplaceRange(start, size int64, locator string, segmentOffset int
 			if last.Locator == locator && last.SegmentOffset+last.RangeSize == segmentOffset {
 				last.RangeSize += size
 				l.size = end
+				l.addBytes(locator, size)
 				return
 			}
 		}
@@ -129,6 +137,10 @@ func (l *List) ReplaceRange(start, size int64, locator string, segmentOffset int
 		return
 	}
 
+	if len(l.counts) > 0 {
+		l.uncount(start, end)
+		l.addBytes(locator, size)
+	}
 	ci := l.chunkFor(start)
 	cj := l.chunkFor(end - 1)
 	before := len(l.chunks[ci])
@@ -167,6 +179,9 @@ func (l *List) ReplaceRange(start, size int64, locator string, segmentOffset int
 func (l *List) Truncate(size int64) {
 	if size < 0 || size >= l.size {
 		return
+	}
+	if len(l.counts) > 0 {
+		l.uncount(size, l.size)
 	}
 	if size == 0 {
 		clear(l.chunks)
@@ -214,13 +229,79 @@ func (l *List) Each(fn func(i int, r *Range) bool) {
 	for _, chunk := range l.chunks {
 		for k := range chunk {
 			r := &chunk[k]
-			start, size := r.RangeStart, r.RangeSize
+			start, size, locator := r.RangeStart, r.RangeSize, r.Locator
 			more := fn(i, r)
 			r.RangeStart, r.RangeSize = start, size
+			if len(l.counts) > 0 && r.Locator != locator {
+				l.addBytes(locator, -size)
+				l.addBytes(r.Locator, size)
+			}
 			if !more {
 				return
 			}
 			i++
+		}
+	}
+}
+
+// Bytes returns how many bytes of the file come from locator. The first
+// call for a locator counts them over every segment (O(n)); from then on the
+// List keeps that count as its segments change (each change costs O(k) more
+// for the k locators counted), so that later calls cost O(k). Forget stops
+// counting.
+func (l *List) Bytes(locator string) int64 {
+	for i := range l.counts {
+		if l.counts[i].locator == locator {
+			return l.counts[i].bytes
+		}
+	}
+	var n int64
+	for _, chunk := range l.chunks {
+		for k := range chunk {
+			if chunk[k].Locator == locator {
+				n += chunk[k].RangeSize
+			}
+		}
+	}
+	l.counts = append(l.counts, count{locator: locator, bytes: n})
+	return n
+}
+
+// Forget stops counting the bytes of every locator for which keep returns
+// false (see Bytes).
+func (l *List) Forget(keep func(locator string) bool) {
+	kept := l.counts[:0]
+	for _, c := range l.counts {
+		if keep(c.locator) {
+			kept = append(kept, c)
+		}
+	}
+	clear(l.counts[len(kept):])
+	l.counts = kept
+}
+
+// addBytes adds n to the count of locator, if it is counted.
+func (l *List) addBytes(locator string, n int64) {
+	for i := range l.counts {
+		if l.counts[i].locator == locator {
+			l.counts[i].bytes += n
+			return
+		}
+	}
+}
+
+// uncount takes the bytes [start, end) of the file, which are about to be
+// replaced or cut, off the counts of the locators they come from.
+func (l *List) uncount(start, end int64) {
+	end = min(end, l.size)
+	for c := l.chunkFor(start); c >= 0 && c < len(l.chunks); c++ {
+		chunk := l.chunks[c]
+		if chunk[0].RangeStart >= end {
+			return
+		}
+		for k := searchEndAfter(chunk, start); k < len(chunk) && chunk[k].RangeStart < end; k++ {
+			r := &chunk[k]
+			l.addBytes(r.Locator, max(start, r.RangeStart)-min(end, r.RangeStart+r.RangeSize))
 		}
 	}
 }
@@ -240,6 +321,7 @@ func (l *List) appendRange(r Range) {
 	l.chunks[c] = append(l.chunks[c], r)
 	l.n++
 	l.size = r.RangeStart + r.RangeSize
+	l.addBytes(r.Locator, r.RangeSize)
 }
 
 // chunkFor returns the index of the chunk holding byte pos (the last chunk

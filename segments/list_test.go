@@ -210,6 +210,76 @@ func TestListEachRewritesLocatorsInPlace(t *testing.T) {
 	assert.Equal(t, []int{0, 1}, seen, "Each stops when fn returns false")
 }
 
+func TestListCountsTheBytesOfALocatorAsItsSegmentsChange(t *testing.T) {
+	// threeSegments: a [0,10) b [10,20) c [20,30); Bytes counts a, b, c and
+	// X from the start, and each step gives the counts after it.
+	tests := []struct {
+		name   string
+		change func(l *List)
+		want   map[string]int64
+	}{
+		{"nothing changed", func(*List) {}, map[string]int64{"a": 10, "b": 10, "c": 10, "X": 0}},
+		{"a write inside one segment", func(l *List) { l.ReplaceRange(12, 3, "X", 0) },
+			map[string]int64{"a": 10, "b": 7, "c": 10, "X": 3}},
+		{"a write across three segments", func(l *List) { l.ReplaceRange(5, 20, "X", 0) },
+			map[string]int64{"a": 5, "b": 0, "c": 5, "X": 20}},
+		{"a write past the end", func(l *List) { l.ReplaceRange(28, 10, "X", 0) },
+			map[string]int64{"a": 10, "b": 10, "c": 8, "X": 10}},
+		{"an append merged into the last segment", func(l *List) { l.ReplaceRange(30, 4, "c", 210) },
+			map[string]int64{"a": 10, "b": 10, "c": 14, "X": 0}},
+		{"an append", func(l *List) { require.NoError(t, l.Append(Range{"X", 30, 6, 0})) },
+			map[string]int64{"a": 10, "b": 10, "c": 10, "X": 6}},
+		{"a truncation inside a segment", func(l *List) { l.Truncate(15) },
+			map[string]int64{"a": 10, "b": 5, "c": 0, "X": 0}},
+		{"a truncation to zero", func(l *List) { l.Truncate(0) },
+			map[string]int64{"a": 0, "b": 0, "c": 0, "X": 0}},
+		{"a rename by Each", func(l *List) {
+			l.Each(func(_ int, r *Range) bool {
+				if r.Locator == "b" {
+					r.Locator = "X"
+				}
+				return true
+			})
+		}, map[string]int64{"a": 10, "b": 0, "c": 10, "X": 10}},
+		{"a write over many small chunks", func(l *List) {
+			for i := int64(0); i < 30; i += 2 {
+				l.ReplaceRange(i, 1, "X", i)
+			}
+			l.ReplaceRange(3, 20, "c", 0)
+		}, map[string]int64{"a": 1, "b": 0, "c": 24, "X": 5}},
+	}
+	for _, target := range []int{1, 2, defaultChunkTarget} {
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%s with chunks of %d", tt.name, target), func(t *testing.T) {
+				l := newListTarget(threeSegments(), target)
+				for _, loc := range []string{"a", "b", "c", "X"} {
+					l.Bytes(loc)
+				}
+				tt.change(l)
+				got := map[string]int64{}
+				for loc := range tt.want {
+					got[loc] = l.Bytes(loc)
+					assert.Equal(t, bytesOf(l.Ranges(), loc), got[loc], loc)
+				}
+				assert.Equal(t, tt.want, got)
+				checkList(t, l)
+			})
+		}
+	}
+}
+
+func TestListForgetStopsCounting(t *testing.T) {
+	l := NewList(threeSegments())
+	assert.Equal(t, int64(10), l.Bytes("a"))
+	assert.Equal(t, int64(10), l.Bytes("b"))
+	l.Forget(func(loc string) bool { return loc == "b" })
+	assert.Equal(t, []count{{"b", 10}}, l.counts)
+	l.ReplaceRange(0, 15, "b", 0)
+	assert.Equal(t, []count{{"b", 20}}, l.counts, "a is not counted any more")
+	assert.Equal(t, int64(0), l.Bytes("a"), "counting a again starts from the segments")
+	assert.Equal(t, []count{{"b", 20}, {"a", 0}}, l.counts)
+}
+
 func TestListWriteAcrossManyChunks(t *testing.T) {
 	var ranges []Range
 	for i := int64(0); i < 1000; i++ {
@@ -257,6 +327,13 @@ func FuzzList(f *testing.F) {
 	f.Fuzz(func(t *testing.T, target byte, data []byte) {
 		l := newListTarget(nil, 1+int(target%8))
 		var ranges []Range
+		var counted []string // the high bits of target choose the locators whose bytes l counts
+		for i, loc := range fuzzLocators {
+			if target&(8<<i) != 0 {
+				counted = append(counted, loc)
+				l.Bytes(loc)
+			}
+		}
 		for ops := 0; len(data) >= 5 && ops < maxFuzzOps; ops++ {
 			kind, b := data[0]%5, data[1:5]
 			data = data[5:]
@@ -312,8 +389,24 @@ func FuzzList(f *testing.F) {
 			if got := l.Ranges(); !equalRanges(got, ranges) {
 				t.Fatalf("after %s: List %+v, slice %+v", what(), got, ranges)
 			}
+			for _, loc := range counted {
+				if got, want := l.Bytes(loc), bytesOf(ranges, loc); got != want {
+					t.Fatalf("after %s: Bytes(%s) = %d, the segments %+v hold %d", what(), loc, got, ranges, want)
+				}
+			}
 		}
 	})
+}
+
+// bytesOf is the model of List.Bytes: the bytes of ranges from locator.
+func bytesOf(ranges []Range, locator string) int64 {
+	var n int64
+	for _, r := range ranges {
+		if r.Locator == locator {
+			n += r.RangeSize
+		}
+	}
+	return n
 }
 
 // BenchmarkListRandomOverwrite writes 4 KiB at random 4 KiB-aligned offsets
