@@ -56,7 +56,9 @@
 // BlockManager answers. The facade then
 // sends the collection actor a Snapshot whose Forward makes one Sync per
 // file actor, all under one Reply. Each file actor (startSync) seals its
-// current block, sends AwaitCommit to every buffer block its segments name
+// current block — a large one whose bytes are out of file order is first
+// split, in file order, into one block per put worker (splitCurrent), so
+// that the parts are hashed and stored at once — sends AwaitCommit to every buffer block its segments name
 // and, as each BlockResult arrives, replaces the block id by its locator
 // (replaceBlock); finishSync answers a SyncResult with the segments and any
 // BlockFailure. Once every file answered, the facade builds the manifest
