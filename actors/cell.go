@@ -88,19 +88,16 @@ var (
 	cellStoppedMsg  = &actor.Stopped{}
 )
 
-// envelope kinds: a user message, a system message, or a plain function
-// (Strand.Schedule).
+// envelope kinds: a user message or a system message.
 const (
 	envUser uint8 = iota
 	envSystem
-	envFunc
 )
 
 // envelope is one entry of a strand's queue.
 type envelope struct {
 	c    *cell
 	msg  any
-	fn   func()
 	kind uint8
 }
 

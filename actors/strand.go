@@ -4,7 +4,6 @@ import (
 	"sync"
 
 	"github.com/arvfile/arvfile/messages"
-	"github.com/asynkron/protoactor-go/actor"
 )
 
 // Strand is the mailbox of a group of cells (a file actor and its buffer
@@ -14,9 +13,6 @@ import (
 // The Append a file actor sends its block thus runs right after it on the
 // same goroutine, without waking another worker, and each cell still sees
 // its messages in the order they were sent.
-//
-// A Strand is also an actor.Dispatcher (Schedule runs a function in the
-// same order as the cells' messages).
 type Strand struct {
 	parent *Dispatcher
 
@@ -26,8 +22,6 @@ type Strand struct {
 	running bool
 	inline  [2]envelope // the queue's first array: most strands never need more
 }
-
-var _ actor.Dispatcher = (*Strand)(nil)
 
 // NewStrand returns a strand that runs on parent.
 func NewStrand(parent *Dispatcher) *Strand {
@@ -48,12 +42,6 @@ func (s *Strand) push(e envelope) {
 	s.mu.Unlock()
 	s.parent.scheduleStrand(s)
 }
-
-// Schedule queues fn (actor.Dispatcher).
-func (s *Strand) Schedule(fn func()) { s.push(envelope{fn: fn, kind: envFunc}) }
-
-// Throughput is the parent's.
-func (s *Strand) Throughput() int { return s.parent.Throughput() }
 
 // Claim takes the strand if it is idle: what is queued on it then waits
 // for the claimer's RunUntil, which must follow.
@@ -129,10 +117,4 @@ func (s *Strand) take() envelope {
 }
 
 // run runs one entry.
-func (e envelope) run() {
-	if e.kind == envFunc {
-		e.fn()
-		return
-	}
-	e.c.deliver(e)
-}
+func (e envelope) run() { e.c.deliver(e) }
