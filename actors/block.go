@@ -729,10 +729,11 @@ func (b *blockActor) onStopped() {
 	case b.padding && b.buf != nil && b.sm.state == messages.Pending:
 		b.rt.Memory.Keep(b.buf) // not counted; unmapped at Close
 		b.buf = nil
-	case b.sm.state == messages.Pending || b.packed:
-		// An upload, or (packed) a small block still copying its piece
-		// in, may be reading or writing it: Retire frees it once they
-		// gave it back, at once if none is left.
+	case b.sm.state == messages.Pending:
+		// An upload may be reading it: Retire frees it once it gave it
+		// back, at once if none is left. (A packed block's buffer that a
+		// small block may still be copying into is lent too: freeBuf's
+		// Memory.Free retires it rather than recycle it.)
 		b.rt.Memory.Retire(b.buf)
 		b.buf = nil
 	default:

@@ -43,7 +43,6 @@ type cell struct {
 	parent   *actor.PID // nil for a cell spawned at the root
 	up       *cell      // the parent when it is a cell
 	slot     int        // the cell's index in up.children (owned by up's strand)
-	logger   interface{ Error(string, ...any) }
 
 	stopAsked atomic.Bool // Stop was called: handled before any queued message
 
@@ -136,7 +135,7 @@ func spawnRootCell(sys *actor.ActorSystem, b cellBehavior, s *Strand) *actor.PID
 }
 
 func newCell(sys *actor.ActorSystem, b cellBehavior, s *Strand, parent *actor.PID) *cell {
-	c := &cell{sys: sys, behavior: b, strand: s, parent: parent, logger: sys.Logger()}
+	c := &cell{sys: sys, behavior: b, strand: s, parent: parent}
 	c.ctx.c = c
 	return c
 }
@@ -272,7 +271,7 @@ func (c *cell) deliver(e envelope) {
 func (c *cell) invoke(msg any) {
 	defer func() {
 		if p := recover(); p != nil {
-			c.logger.Error("cell panicked outside its behaviour's recovery", "pid", c.self.Id,
+			c.sys.Logger().Error("cell panicked outside its behaviour's recovery", "pid", c.self.Id,
 				"message", fmt.Sprintf("%T", msg), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		}
 	}()
