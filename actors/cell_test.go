@@ -2,7 +2,6 @@ package actors
 
 import (
 	"fmt"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -56,7 +55,7 @@ func (r *recorder) receive(ctx *cellContext, msg any) {
 // testSystem is an actor system on a parked-worker dispatcher.
 func testSystem(t *testing.T) (*actor.ActorSystem, *Dispatcher) {
 	t.Helper()
-	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return DiscardLogger() }))
+	sys := newActorSystem(actor.WithLoggerFactory(discardLoggerFactory))
 	d := NewDispatcher(300, 4, 4)
 	t.Cleanup(d.Close)
 	return sys, d
