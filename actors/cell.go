@@ -37,9 +37,13 @@ import (
 // escapes is logged and the cell goes on.
 type cell struct {
 	sys      *actor.ActorSystem
+	tab      *cellTable // where the cell is found by PID (its system's)
 	behavior cellBehavior
 	strand   *Strand
-	self     *actor.PID
+	pid      actor.PID  // the cell's PID: under cellAddress, its id is seq.index
+	self     *actor.PID // &pid
+	seq      uint64     // the cell's number in tab: its PID resolves to it only
+	index    int        // the cell's slot in tab
 	parent   *actor.PID // nil for a cell spawned at the root
 	up       *cell      // the parent when it is a cell
 	slot     int        // the cell's index in up.children (owned by up's strand)
@@ -113,8 +117,8 @@ var _ actor.Process = (*cell)(nil)
 func cellProps(b cellBehavior, s *Strand) *actor.Props {
 	return actor.PropsFromProducer(nil, actor.WithSpawnFunc(
 		func(sys *actor.ActorSystem, id string, _ *actor.Props, parent actor.SpawnerContext) (*actor.PID, error) {
-			c := newCell(sys, b, s, parent.Self())
-			return c.register(id)
+			c := newCell(cellsOf(sys), sys, b, s, parent.Self())
+			return c.register(), nil
 		}))
 }
 
@@ -129,40 +133,35 @@ func spawnCell(ctx actorContext, b cellBehavior, s *Strand) *actor.PID {
 
 // spawnRootCell spawns b as a cell on strand s with no parent.
 func spawnRootCell(sys *actor.ActorSystem, b cellBehavior, s *Strand) *actor.PID {
-	c := newCell(sys, b, s, nil)
-	pid, _ := c.register(sys.ProcessRegistry.NextId())
-	return pid
+	return newCell(cellsOf(sys), sys, b, s, nil).register()
 }
 
-func newCell(sys *actor.ActorSystem, b cellBehavior, s *Strand, parent *actor.PID) *cell {
-	c := &cell{sys: sys, behavior: b, strand: s, parent: parent}
+func newCell(tab *cellTable, sys *actor.ActorSystem, b cellBehavior, s *Strand, parent *actor.PID) *cell {
+	c := &cell{tab: tab, sys: sys, behavior: b, strand: s, parent: parent}
+	c.self = &c.pid
 	c.ctx.c = c
 	return c
 }
 
-// register adds the cell to the registry under id and tells the behaviour
-// Started, on the spawner's goroutine: nobody knows the PID before spawn
-// returns it, so nothing can be delivered before, nor concurrently with,
-// Started — and a small file's two cells save a strand entry each.
-func (c *cell) register(id string) (*actor.PID, error) {
-	pid, ok := c.sys.ProcessRegistry.Add(c, id)
-	if !ok {
-		return pid, actor.ErrNameExists
-	}
-	c.self = pid
-	c.ctx.self = pid
+// register adds the cell to its table and tells the behaviour Started, on
+// the spawner's goroutine: nobody knows the PID before spawn returns it, so
+// nothing can be delivered before, nor concurrently with, Started — and a
+// small file's two cells save a strand entry each.
+func (c *cell) register() *actor.PID {
+	c.tab.add(c)
+	c.ctx.self = c.self
 	c.invoke(cellStartedMsg)
 	if c.stopAsked.Load() { // stopped itself at once: nothing queued would wake it
 		c.strand.push(envelope{c: c, msg: cellStop{}, kind: envSystem})
 	}
-	return pid, nil
+	return c.self
 }
 
 // spawnChild spawns a cell whose parent is c (called on c's strand).
 func (c *cell) spawnChild(b cellBehavior, s *Strand) *actor.PID {
-	child := newCell(c.sys, b, s, c.self)
+	child := newCell(c.tab, c.sys, b, s, c.self)
 	child.up = c
-	pid, _ := child.register(c.sys.ProcessRegistry.NextId())
+	pid := child.register()
 	if c.state != cellStopped { // a stopping parent waits for it too
 		child.slot = len(c.children)
 		c.children = append(c.children, child)
@@ -319,12 +318,12 @@ func (c *cell) childEnded(child *cell) {
 	}
 }
 
-// finishStop tells the behaviour Stopped, removes the PID from the
-// registry and tells the watchers and the parent.
+// finishStop tells the behaviour Stopped, removes the cell from its table
+// and tells the watchers and the parent.
 func (c *cell) finishStop() {
 	c.invoke(cellStoppedMsg)
 	c.state = cellStopped
-	c.sys.ProcessRegistry.Remove(c.self)
+	c.tab.remove(c)
 	for _, w := range c.watchers {
 		c.tellTerminated(w)
 	}

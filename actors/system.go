@@ -199,9 +199,20 @@ func (s *System) Collections() int {
 	return len(s.colls)
 }
 
-// newActorSystem creates an actor system where cells can live.
+// newActorSystem creates an actor system where cells can live (one with a
+// cell table, see installCells).
 func newActorSystem(opts ...actor.ConfigOption) *actor.ActorSystem {
-	return actor.NewActorSystem(opts...)
+	sys := actor.NewActorSystem(opts...)
+	installCells(sys)
+	return sys
+}
+
+// Cells returns how many cells (file, block, collection actors, the
+// BlockManager, the padding block) are live: they are not among the
+// processes of protoactor's registry.
+func (s *System) Cells() int {
+	live, _ := cellsOf(s.RT.System).counts()
+	return live
 }
 
 // Send delivers msg to pid from outside the actor system.
