@@ -203,3 +203,27 @@ func TestAProtoactorActorWatchesSendsToAndPoisonsACell(t *testing.T) {
 	assert.Equal(t, []string{"c started", "c from a protoactor actor", "c stopping", "c stopped"}, log.all())
 	assertGone(t, sys, pid)
 }
+
+// droppingRecorder records what it is shown after it stopped.
+type droppingRecorder struct{ recorder }
+
+func (d *droppingRecorder) dropped(_ *cellContext, msg any) { d.log.add(fmt.Sprint("dropped ", msg)) }
+
+func TestACellsPIDIsPrimed(t *testing.T) {
+	require.GreaterOrEqual(t, pidProcessOffset, 0, "actor.PID caches its Process in p *actor.Process")
+	sys, d := testSystem(t)
+	log := &eventLog{}
+	pid := spawnRootCell(sys, &droppingRecorder{recorder{name: "c", log: log}}, NewStrand(d))
+	// Stopped without a send through its PID (which would have had
+	// protoactor resolve and cache it).
+	c := cellsOf(sys).lookup(actor.NewPID(pid.Address, pid.Id))
+	require.NotNil(t, c)
+	c.Stop(pid)
+	waitTerminated(t, sys, pid)
+	assertGone(t, sys, pid)
+	// The PID it was spawned with still names it: the stopped cell shows
+	// its behaviour what it drops.
+	sys.Root.Send(pid, "late")
+	require.Eventually(t, func() bool { return len(log.all()) == 4 }, waitFor, tick)
+	assert.Equal(t, []string{"c started", "c stopping", "c stopped", "dropped late"}, log.all())
+}
