@@ -34,15 +34,16 @@ const chunkSlots = 64
 // next cell spawned; a PID resolves to the cell in its slot only when that
 // cell's seq is the PID's. A stale PID — a copy of a stopped cell's, or one
 // read back from its id — thus resolves to the dead-letter process, never
-// to a newer cell. (The PID a cell was spawned with remembers the cell:
-// see cell.self.)
+// to a newer cell. (The PID a cell was spawned with names the cell for
+// good: see primePID.)
 //
 // Spawning and stopping a cell cost a short critical section (a bit set or
 // cleared, a pointer stored); resolving one takes no lock. The table
-// follows what is open, not its history: empty chunks at its end are given
-// back to the garbage collector (all but one, so that a cell spawned and
-// stopped at a chunk boundary does not allocate a chunk each time); a cell
-// living in a high slot keeps the chunks below it, 0.5 KiB each.
+// follows what is open, not its history: once a quarter of it is empty
+// chunks at its end, they are given back to the garbage collector (all but
+// one, so that a cell spawned and stopped at a chunk boundary does not
+// allocate a chunk each time); a cell living in a high slot keeps the
+// chunks below it, 0.5 KiB each.
 type cellTable struct {
 	seq atomic.Uint64 // the last seq given
 
@@ -88,9 +89,9 @@ func (t *cellTable) add(c *cell) {
 		i++
 	}
 	if i == len(chunks) {
-		grown := make([]*cellChunk, len(chunks)+1, 2*len(chunks)+1)
-		copy(grown, chunks)
-		grown[i] = new(cellChunk)
+		// In place when there is room: a reader of the slice stored before
+		// reads below its length only, and a trimmed table is a new array.
+		grown := append(chunks, new(cellChunk))
 		t.chunks.Store(&grown)
 		chunks = grown
 	}
@@ -126,7 +127,10 @@ func (t *cellTable) remove(c *cell) {
 	for n > 1 && chunks[n-1].live == 0 {
 		n--
 	}
-	if len(chunks)-n >= 2 { // keep one empty chunk at the end
+	// Trim when a quarter of the table is empty at its end (so that a table
+	// emptied from its end is copied a few times, not once per chunk), keeping
+	// one empty chunk.
+	if e := len(chunks) - n; e >= 2 && 4*e >= len(chunks) {
 		kept := make([]*cellChunk, n+1)
 		copy(kept, chunks)
 		t.chunks.Store(&kept)

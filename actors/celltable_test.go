@@ -17,7 +17,9 @@ func TestAStalePIDNeverReachesANewerCellInTheSameSlot(t *testing.T) {
 	dead := make(chan any, 16)
 	sub := sys.EventStream.Subscribe(func(ev any) {
 		if dl, ok := ev.(*actor.DeadLetterEvent); ok {
-			dead <- dl.Message
+			if m, ok := dl.Message.(string); ok {
+				dead <- m
+			}
 		}
 	})
 	defer sys.EventStream.Unsubscribe(sub)
@@ -159,6 +161,25 @@ func TestTheCellTableFollowsWhatIsOpenUnderConcurrentSpawnsAndStops(t *testing.T
 	live, chunks = tab.counts()
 	assert.Equal(t, 0, live)
 	assert.LessOrEqual(t, chunks, 2, "the table gave back its empty chunks")
+
+	// Cells stopped from the end of the table: it shrinks as they go.
+	var seqs []*actor.PID
+	for i := 0; i < 10*chunkSlots; i++ {
+		seqs = append(seqs, spawnRootCell(sys, &recorder{name: "row", log: &eventLog{}}, NewStrand(d)))
+	}
+	_, chunks = tab.counts()
+	assert.Equal(t, 10, chunks, "640 cells fill 10 chunks")
+	maxChunks := chunks
+	for i := len(seqs) - 1; i >= 0; i-- {
+		sys.Root.Stop(seqs[i])
+		waitTerminated(t, sys, seqs[i])
+		live, chunks = tab.counts()
+		assert.LessOrEqual(t, chunks, maxChunks)
+		used := max(1, (live+chunkSlots-1)/chunkSlots) // the chunks the live cells fill
+		assert.LessOrEqual(t, chunks, max(used+1, 4*used/3+1), "%d cells live", live)
+		maxChunks = chunks
+	}
+	assert.Equal(t, 2, chunks)
 
 	// A cell spawned and stopped over and over reuses the first slot.
 	for i := 0; i < 3; i++ {
