@@ -68,6 +68,8 @@ func TestAPIDThatNamesNoLiveCellResolvesToDeadLetters(t *testing.T) {
 	sys, d := testSystem(t)
 	pid := spawnRootCell(sys, &recorder{name: "c", log: &eventLog{}}, NewStrand(d))
 	seq, slot, _ := strings.Cut(pid.Id, ".")
+	assert.Equal(t, cellAddress, pid.Address)
+	assert.Contains(t, pid.String(), cellAddress, "a cell's PID prints with its address")
 	tests := []struct {
 		name string
 		pid  *actor.PID

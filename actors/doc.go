@@ -94,7 +94,9 @@
 //     longer adds to and removes from the registry's sharded map, and the
 //     first send no longer resolves it (BenchmarkCellLife: a block's life,
 //     spawn, one message, stop, from ≈ 1.1 µs and 5 allocations to ≈ 0.4 µs
-//     and 2). Any actor sends to, stops and watches a
+//     and 2; scenario b from 52.4 to 48.4 allocations and from ≈ 35 to
+//     ≈ 31 µs of CPU per file, medians of 5 interleaved runs). Any actor
+//     sends to, stops and watches a
 //     cell as it would any actor, and a protoactor parent has its cells among
 //     its children; what a cell skips is protoactor's per-actor context,
 //     mailbox queues and a scheduling closure per message. Scenario b
