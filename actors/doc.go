@@ -96,10 +96,10 @@
 //     spawn, one message, stop, from ≈ 1.1 µs and 5 allocations to ≈ 0.4 µs
 //     and 2; scenario b from 52.4 to 48.4 allocations and from ≈ 35 to
 //     ≈ 31 µs of CPU per file, medians of 5 interleaved runs). Any actor
-//     sends to, stops and watches a
-//     cell as it would any actor, and a protoactor parent has its cells among
-//     its children; what a cell skips is protoactor's per-actor context,
-//     mailbox queues and a scheduling closure per message. Scenario b
+//     sends to, stops and watches a cell as it would any actor, and a
+//     protoactor parent has its cells among its children; what a cell
+//     skips is protoactor's per-actor context, mailbox queues and a
+//     scheduling closure per message. Scenario b
 //     (10,000 small files: a file actor and a block actor each) spent about
 //     a fifth of its CPU spawning and stopping protoactor actors and another
 //     fifth in their mailboxes: about 29 of its 109 allocations per file
