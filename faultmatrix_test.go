@@ -522,9 +522,11 @@ func TestARemovedOrReplacedFileStopsItsActorAndUploadsNothing(t *testing.T) {
 			st := newTestStore()
 			e := newTestEngine(t, st, WithBlockSize(64))
 			c := e.NewCollection()
+			base := liveActors(e)
 			require.NoError(t, create(t, c, "kept", write{0, "kept"}).Close())
 			require.NoError(t, c.Commit(bg))
-			base := liveActors(e)
+			// The committed file's actor and block stop once idle: after Commit returned.
+			require.Eventually(t, func() bool { return liveActors(e) == base }, waitFor, tick)
 			dead := create(t, c, "d/dead", write{0, "dead bytes"}) // a WRITABLE block, never stored
 			reader, err := c.Open("d/dead")
 			require.NoError(t, err)

@@ -158,9 +158,9 @@ func TestLoadCollectionRejectsMalformedText(t *testing.T) {
 	}
 }
 
-// liveActors counts the actor system's processes.
+// liveActors counts the actor system's processes and cells.
 func liveActors(e *Engine) int {
-	n := 0
+	n := e.sys.Cells()
 	for _, m := range e.sys.RT.System.ProcessRegistry.LocalPIDs.LocalPIDs {
 		n += m.Count()
 	}

@@ -10,8 +10,10 @@ import (
 
 // A cell is how a file actor, a buffer-block actor, a collection actor and
 // the BlockManager live in the actor system: a protoactor Process of our own (protoactor's seam for futures,
-// routers and remote actors), registered in the system's ProcessRegistry
-// under a PID like any actor, whose mailbox is its Strand.
+// routers and remote actors) whose mailbox is its Strand. Its PID is under
+// an address of the engine's own, resolved by the system's cell table
+// (celltable.go) through protoactor's AddressResolver seam instead of its
+// process registry, and comes with its Process already cached (cellpid.go).
 //
 // Any actor sends to a cell with ctx.Send, stops it with ctx.Stop or a
 // PoisonPill, watches it with ctx.Watch; a parent — a cell, or a protoactor
@@ -19,30 +21,39 @@ import (
 // told Terminated when it ends, and stops it when the parent stops. What a cell saves is protoactor's per-actor machinery, measured in
 // scenario b (10,000 small files, each a file actor and a block actor) at
 // ≈ 29 allocations and ≈ 10 µs of CPU per file to spawn and stop two
-// actors, and a closure per message scheduled: a cell is one allocation
-// besides its PID and registry entry, and a message is a slot in its
+// actors, and a closure per message scheduled; and what its PID saves is
+// the registry's sharded map (an add and a remove, ≈ 3 µs of CPU per file)
+// and PID.ref's allocation on the first send. A cell is two allocations
+// (itself, with its PID, and its id), and a message is a slot in its
 // strand's queue.
 //
 // The semantics kept are those the engine relies on: Started is the first
 // message; messages from one sender arrive in order; Stop jumps the queue
 // (messages still queued are dropped, to the dead-letter process), the
 // behaviour sees Stopping, the cell's children are stopped and awaited,
-// then the behaviour sees Stopped, the PID is removed from the registry and
-// the watchers and the parent are told Terminated. Unlike protoactor's
+// then the behaviour sees Stopped, the cell leaves its table and the
+// watchers and the parent are told Terminated. Unlike protoactor's
 // mailboxes, Watch, SuspendMailbox and ResumeMailbox take their turn in the
 // queue; messages a stopping cell receives are handed to its behaviour
-// (which ignores them), and those a stopped one receives go to the
-// dead-letter process (after a dropper behaviour saw them). A cell never restarts:
+// (which ignores them), and those a stopped one receives — through the PID
+// it was spawned with, which names it for good — go to the dead-letter
+// process after a dropper behaviour saw them (a copy of the PID made from
+// its id resolves to the dead-letter process at once). A cell never restarts:
 // its behaviours recover their own panics (Runtime.panicked); one that
 // escapes is logged and the cell goes on.
 type cell struct {
 	sys      *actor.ActorSystem
+	tab      *cellTable // where the cell is found by PID (its system's)
 	behavior cellBehavior
 	strand   *Strand
-	self     *actor.PID
-	parent   *actor.PID // nil for a cell spawned at the root
-	up       *cell      // the parent when it is a cell
-	slot     int        // the cell's index in up.children (owned by up's strand)
+	pid      actor.PID     // the cell's PID: under cellAddress, its id is seq.index
+	proc     actor.Process // c itself, where pid caches its Process (primePID)
+	self     *actor.PID    // &pid
+	seq      uint64        // the cell's number in tab: its PID resolves to it only
+	index    int           // the cell's slot in tab
+	parent   *actor.PID    // nil for a cell spawned at the root
+	up       *cell         // the parent when it is a cell
+	slot     int           // the cell's index in up.children (owned by up's strand)
 
 	stopAsked atomic.Bool // Stop was called: handled before any queued message
 
@@ -113,8 +124,8 @@ var _ actor.Process = (*cell)(nil)
 func cellProps(b cellBehavior, s *Strand) *actor.Props {
 	return actor.PropsFromProducer(nil, actor.WithSpawnFunc(
 		func(sys *actor.ActorSystem, id string, _ *actor.Props, parent actor.SpawnerContext) (*actor.PID, error) {
-			c := newCell(sys, b, s, parent.Self())
-			return c.register(id)
+			c := newCell(cellsOf(sys), sys, b, s, parent.Self())
+			return c.register(), nil
 		}))
 }
 
@@ -129,40 +140,36 @@ func spawnCell(ctx actorContext, b cellBehavior, s *Strand) *actor.PID {
 
 // spawnRootCell spawns b as a cell on strand s with no parent.
 func spawnRootCell(sys *actor.ActorSystem, b cellBehavior, s *Strand) *actor.PID {
-	c := newCell(sys, b, s, nil)
-	pid, _ := c.register(sys.ProcessRegistry.NextId())
-	return pid
+	return newCell(cellsOf(sys), sys, b, s, nil).register()
 }
 
-func newCell(sys *actor.ActorSystem, b cellBehavior, s *Strand, parent *actor.PID) *cell {
-	c := &cell{sys: sys, behavior: b, strand: s, parent: parent}
+func newCell(tab *cellTable, sys *actor.ActorSystem, b cellBehavior, s *Strand, parent *actor.PID) *cell {
+	c := &cell{tab: tab, sys: sys, behavior: b, strand: s, parent: parent}
+	c.self = &c.pid
 	c.ctx.c = c
 	return c
 }
 
-// register adds the cell to the registry under id and tells the behaviour
-// Started, on the spawner's goroutine: nobody knows the PID before spawn
-// returns it, so nothing can be delivered before, nor concurrently with,
-// Started — and a small file's two cells save a strand entry each.
-func (c *cell) register(id string) (*actor.PID, error) {
-	pid, ok := c.sys.ProcessRegistry.Add(c, id)
-	if !ok {
-		return pid, actor.ErrNameExists
-	}
-	c.self = pid
-	c.ctx.self = pid
+// register adds the cell to its table and tells the behaviour Started, on
+// the spawner's goroutine: nobody knows the PID before spawn returns it, so
+// nothing can be delivered before, nor concurrently with, Started — and a
+// small file's two cells save a strand entry each.
+func (c *cell) register() *actor.PID {
+	c.tab.add(c)
+	c.primePID()
+	c.ctx.self = c.self
 	c.invoke(cellStartedMsg)
 	if c.stopAsked.Load() { // stopped itself at once: nothing queued would wake it
 		c.strand.push(envelope{c: c, msg: cellStop{}, kind: envSystem})
 	}
-	return pid, nil
+	return c.self
 }
 
 // spawnChild spawns a cell whose parent is c (called on c's strand).
 func (c *cell) spawnChild(b cellBehavior, s *Strand) *actor.PID {
-	child := newCell(c.sys, b, s, c.self)
+	child := newCell(c.tab, c.sys, b, s, c.self)
 	child.up = c
-	pid, _ := child.register(c.sys.ProcessRegistry.NextId())
+	pid := child.register()
 	if c.state != cellStopped { // a stopping parent waits for it too
 		child.slot = len(c.children)
 		c.children = append(c.children, child)
@@ -319,12 +326,12 @@ func (c *cell) childEnded(child *cell) {
 	}
 }
 
-// finishStop tells the behaviour Stopped, removes the PID from the
-// registry and tells the watchers and the parent.
+// finishStop tells the behaviour Stopped, removes the cell from its table
+// and tells the watchers and the parent.
 func (c *cell) finishStop() {
 	c.invoke(cellStoppedMsg)
 	c.state = cellStopped
-	c.sys.ProcessRegistry.Remove(c.self)
+	c.tab.remove(c)
 	for _, w := range c.watchers {
 		c.tellTerminated(w)
 	}

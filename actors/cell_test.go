@@ -2,7 +2,6 @@ package actors
 
 import (
 	"fmt"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -56,7 +55,7 @@ func (r *recorder) receive(ctx *cellContext, msg any) {
 // testSystem is an actor system on a parked-worker dispatcher.
 func testSystem(t *testing.T) (*actor.ActorSystem, *Dispatcher) {
 	t.Helper()
-	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return DiscardLogger() }))
+	sys := newActorSystem(actor.WithLoggerFactory(discardLoggerFactory))
 	d := NewDispatcher(300, 4, 4)
 	t.Cleanup(d.Close)
 	return sys, d
@@ -69,6 +68,15 @@ func waitTerminated(t *testing.T, sys *actor.ActorSystem, pid *actor.PID) {
 	proc, _ := sys.ProcessRegistry.Get(pid)
 	proc.SendSystemMessage(pid, &actor.Watch{Watcher: f.PID()})
 	require.NoError(t, f.Wait(), "terminated")
+}
+
+// assertGone checks that pid's cell left its table: a copy of its PID
+// resolves to the dead-letter process.
+func assertGone(t *testing.T, sys *actor.ActorSystem, pid *actor.PID) {
+	t.Helper()
+	proc, ok := sys.ProcessRegistry.Get(actor.NewPID(pid.Address, pid.Id))
+	assert.False(t, ok, "%s is still resolved", pid.Id)
+	assert.Same(t, sys.DeadLetter, proc, pid.Id)
 }
 
 func TestACellSeesStartedFirstAndEachSendersMessagesInOrder(t *testing.T) {
@@ -102,8 +110,7 @@ func TestACellSeesStartedFirstAndEachSendersMessagesInOrder(t *testing.T) {
 		next[s]++
 		delivered++
 	}
-	_, ok := sys.ProcessRegistry.GetLocal(pid.Id)
-	assert.False(t, ok, "a stopped cell leaves the registry")
+	assertGone(t, sys, pid)
 	assert.LessOrEqual(t, delivered, 400)
 }
 
@@ -168,8 +175,7 @@ func TestACellStopsItsChildrenAndEndsAfterThem(t *testing.T) {
 	assert.Equal(t, "parent stopped", got[len(got)-1], "the parent ends last: %v", got)
 	for i := range kids {
 		assert.Contains(t, got, fmt.Sprintf("kid%d stopped", i))
-		_, ok := sys.ProcessRegistry.GetLocal(kids[i].Id)
-		assert.False(t, ok)
+		assertGone(t, sys, kids[i])
 	}
 	stopping := indexOf(got, "parent stopping")
 	for i := range kids {
@@ -232,8 +238,7 @@ func TestAProtoactorParentSeesCellsAsChildrenAndStopsThem(t *testing.T) {
 	// Stopping the parent stops the other, and the parent ends after it.
 	require.NoError(t, sys.Root.StopFuture(pid).Wait())
 	assert.Contains(t, log.all(), "b stopped")
-	_, ok := sys.ProcessRegistry.GetLocal(kids[1].Id)
-	assert.False(t, ok)
+	assertGone(t, sys, kids[1])
 }
 
 func TestASuspendedCellHoldsItsMessagesUntilResumed(t *testing.T) {
@@ -310,8 +315,7 @@ func TestAParentCellForgetsEachChildThatEnds(t *testing.T) {
 	sys.Root.Stop(pid)
 	waitTerminated(t, sys, pid)
 	for _, p := range pids {
-		_, ok := sys.ProcessRegistry.GetLocal(p.Id)
-		assert.False(t, ok, p.Id)
+		assertGone(t, sys, p)
 	}
 }
 

@@ -87,11 +87,19 @@
 //     worker, or on the waiting caller's goroutine: the Append a file sends
 //     its block costs no handoff, and message order is unchanged.
 //   - File, block, collection and BlockManager actors are cells (cell.go): a
-//     protoactor Process of our own, registered under a PID like any actor,
-//     whose mailbox is its strand. Any actor sends to, stops and watches a
-//     cell as it would any actor, and a protoactor parent has its cells among
-//     its children; what a cell skips is protoactor's per-actor context,
-//     mailbox queues and a scheduling closure per message. Scenario b
+//     protoactor Process of our own, under a PID like any actor, whose
+//     mailbox is its strand. Its PID is resolved by a slot table of the
+//     engine's own (celltable.go, behind protoactor's AddressResolver seam)
+//     and comes with its Process cached: spawning and stopping a cell no
+//     longer adds to and removes from the registry's sharded map, and the
+//     first send no longer resolves it (BenchmarkCellLife: a block's life,
+//     spawn, one message, stop, from ≈ 1.1 µs and 5 allocations to ≈ 0.4 µs
+//     and 2; scenario b from 52.4 to 48.4 allocations and from ≈ 35 to
+//     ≈ 31 µs of CPU per file, medians of 5 interleaved runs). Any actor
+//     sends to, stops and watches a cell as it would any actor, and a
+//     protoactor parent has its cells among its children; what a cell
+//     skips is protoactor's per-actor context, mailbox queues and a
+//     scheduling closure per message. Scenario b
 //     (10,000 small files: a file actor and a block actor each) spent about
 //     a fifth of its CPU spawning and stopping protoactor actors and another
 //     fifth in their mailboxes: about 29 of its 109 allocations per file

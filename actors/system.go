@@ -78,7 +78,7 @@ func Start(cfg Config) *System {
 	if logger == nil {
 		logger = DiscardLogger()
 	}
-	sys := actor.NewActorSystem(
+	sys := newActorSystem(
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }),
 		actor.WithDeadLetterThrottleInterval(50*time.Millisecond),
 	)
@@ -199,6 +199,22 @@ func (s *System) Collections() int {
 	return len(s.colls)
 }
 
+// newActorSystem creates an actor system where cells can live (one with a
+// cell table, see installCells).
+func newActorSystem(opts ...actor.ConfigOption) *actor.ActorSystem {
+	sys := actor.NewActorSystem(opts...)
+	installCells(sys)
+	return sys
+}
+
+// Cells returns how many cells (file, block, collection actors, the
+// BlockManager, the padding block) are live: they are not among the
+// processes of protoactor's registry.
+func (s *System) Cells() int {
+	live, _ := cellsOf(s.RT.System).counts()
+	return live
+}
+
 // Send delivers msg to pid from outside the actor system.
 func (s *System) Send(pid *actor.PID, msg any) { s.RT.System.Root.Send(pid, msg) }
 
@@ -275,6 +291,9 @@ func (s *System) Dispatcher() *Dispatcher { return s.dispatcher }
 
 // DiscardLogger returns a logger that drops everything, cheaply.
 func DiscardLogger() *slog.Logger { return slog.New(discardHandler{}) }
+
+// discardLoggerFactory gives an actor system the DiscardLogger.
+func discardLoggerFactory(*actor.ActorSystem) *slog.Logger { return DiscardLogger() }
 
 type discardHandler struct{}
 
