@@ -46,13 +46,14 @@ func TestHasherSumsEqualCryptoMD5(t *testing.T) {
 		servers int
 	}{
 		{"one block alone is hashed by crypto/md5", 1, 1},
-		{"8 blocks sealed together go through one md5-simd server", 8, 1},
+		{"8 blocks sealed together: the oldest on a core, most of the others through one md5-simd server", 8, 1},
 		{"40 blocks, more than the lanes of one server, queue for them", 40, 1},
 		{"20 blocks over two servers", 20, 2},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			h := NewHasher(tc.servers)
+			h.scalar = 2 // two cores, whatever this machine has
 			defer h.Close()
 			blocks := make([][]byte, tc.blocks)
 			var total int64
@@ -65,8 +66,8 @@ func TestHasherSumsEqualCryptoMD5(t *testing.T) {
 				sum, err := j.Wait(context.Background())
 				require.NoError(t, err)
 				assert.Equal(t, md5.Sum(blocks[i]), sum, "block %d (%d bytes)", i, len(blocks[i]))
-				if i < len(jobs)-1 {
-					assert.True(t, j.simd, "block %d was taken while others waited: multi-buffer", i)
+				if i == 0 {
+					assert.False(t, j.simd, "the oldest block has a core of its own")
 				}
 			}
 			st := h.Stats()
@@ -169,6 +170,7 @@ func TestHasherCloseStopsEveryLaneAndServer(t *testing.T) {
 
 func TestHasherReusesTheStreamsOfItsServer(t *testing.T) {
 	h := NewHasher(1)
+	h.scalar = 1 // one core: with 8 blocks, every block goes to the server
 	defer h.Close()
 	blocks := make([][]byte, 8)
 	for i := range blocks {
@@ -193,4 +195,35 @@ func TestHasherReusesTheStreamsOfItsServer(t *testing.T) {
 	assert.LessOrEqual(t, s.made, len(blocks), "5 rounds of 8 blocks made at most 8 streams")
 	assert.Len(t, s.idle, s.made, "every stream is back, for the next lanes")
 	assert.Zero(t, s.lanes)
+}
+
+func TestChooseHashGivesEachCoreABlockAndTheServerTheRestWhenWorthIt(t *testing.T) {
+	cases := []struct {
+		name                                     string
+		cores, scalarActive, busyServers, queued int
+		want                                     hashMethod
+	}{
+		{"a sequential writer's block: a core of its own", 2, 0, 0, 1, scalarHash},
+		{"its next block, on the other core", 2, 1, 0, 1, scalarHash},
+		{"a third while both cores hash: it waits", 2, 2, 0, 1, waitForLane},
+		{"three waiting, both cores busy: still too few for a server", 2, 2, 0, 3, waitForLane},
+		{"four waiting, both cores busy: worth a server", 2, 2, 0, 4, simdHash},
+		{"6 sealed at once: the oldest on a core", 2, 0, 0, 6, scalarHash},
+		{"then the 5 others on the server", 2, 1, 0, 5, simdHash},
+		{"the server busy: more streams on it", 2, 1, 1, 1, simdHash},
+		{"the server busy and the core free: crypto/md5 there", 2, 0, 1, 1, scalarHash},
+		{"3 queued, one core hashing: too few for a server, the free core takes one", 2, 1, 0, 3, scalarHash},
+		{"5 with one core hashing: the server takes the other core", 2, 1, 0, 4, simdHash},
+		{"one core: a lone block", 1, 0, 0, 1, scalarHash},
+		{"one core: four blocks go to a server", 1, 0, 0, 4, simdHash},
+		{"8 cores, 4 queued: a core each", 8, 0, 0, 4, scalarHash},
+		{"8 cores, 7 busy, 10 queued: the last core runs a server", 8, 7, 0, 10, simdHash},
+		{"8 cores, 6 busy and a server, more: the last core", 8, 6, 1, 3, scalarHash},
+		{"8 cores all busy and a server: onto the server", 8, 7, 1, 3, simdHash},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, chooseHash(tc.cores, tc.scalarActive, tc.busyServers, tc.queued))
+		})
+	}
 }

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"crypto/md5"
 	"runtime/debug"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -118,12 +120,17 @@ type limits struct {
 // falls on all of them alike).
 func measureLimits(data []byte, total int64, chunk, reps int) limits {
 	var one, two, simd, cp []float64
-	for i := 0; i < reps; i++ {
-		one = append(one, md5Rate(data, total, 1))
-		two = append(two, md5Rate(data, total, 2))
-		simd = append(simd, md5SimdRate(data, total, simdStreams))
-		cp = append(cp, copyRate(data, total, chunk))
-	}
+	// Labelled, with every goroutine it starts (the md5-simd server's
+	// included, whose stack does not name the limit), so that a CPU profile
+	// of a run tells the limits from the scenario (bench/profshares.py).
+	pprof.Do(context.Background(), pprof.Labels("bench", "limits"), func(context.Context) {
+		for i := 0; i < reps; i++ {
+			one = append(one, md5Rate(data, total, 1))
+			two = append(two, md5Rate(data, total, 2))
+			simd = append(simd, md5SimdRate(data, total, simdStreams))
+			cp = append(cp, copyRate(data, total, chunk))
+		}
+	})
 	debug.FreeOSMemory() // what the limit allocated must not count in a scenario's peak RSS
 	m1, _, _ := stats(one)
 	m2, _, _ := stats(two)

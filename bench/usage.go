@@ -35,7 +35,11 @@ func readUsage() usage {
 // perUnit returns the CPU microseconds and heap allocations per unit of
 // work (per file, per write) spent since u was read, n units done.
 func (u usage) perUnit(n int) (cpuMicros, allocs float64) {
-	now := readUsage()
+	return u.perUnitUntil(readUsage(), n)
+}
+
+// perUnitUntil is perUnit for the work done between u and now.
+func (u usage) perUnitUntil(now usage, n int) (cpuMicros, allocs float64) {
 	if n <= 0 {
 		return 0, 0
 	}
