@@ -443,7 +443,11 @@ func (f *fileActor) passivateIfIdle(ctx actorContext) {
 		return
 	}
 	f.offered = true
+	// The segments go without a copy (View): a collection that takes them
+	// stops this actor, to which nothing else can send a change meanwhile
+	// (no handle is open, and no message of the collection's is on the
+	// way); one that refuses drops them.
 	ctx.Send(f.coll.Self, &messages.Passivate{
-		File: f.self, Path: f.path, Segments: f.segs.Ranges(), ModTime: f.modTime, Seen: f.seen,
+		File: f.self, Path: f.path, Segments: f.segs.View(), ModTime: f.modTime, Seen: f.seen,
 	})
 }

@@ -24,10 +24,12 @@ const defaultChunkTarget = 256
 // none of size 0. Its operations give exactly the segments that the slice
 // functions ReplaceRange and LocatorsAndRanges give for the same input.
 // A List is not safe for concurrent use; the zero List is not usable, call
-// NewList.
+// NewList. A List must not be copied (its chunk list starts inside it, so
+// that a file of one chunk costs one allocation less).
 type List struct {
-	chunks [][]Range // non-empty chunks in file order
-	n      int       // number of segments over all chunks
+	chunks [][]Range // non-empty chunks in file order; backed by chunk0 while there is one
+	chunk0 [1][]Range
+	n      int // number of segments over all chunks
 	size   int64     // file size: end of the last segment
 	target int       // chunk size aimed at (defaultChunkTarget outside tests)
 	counts []count   // the locators whose bytes Bytes keeps counting, few
@@ -51,6 +53,7 @@ func NewList(ranges []Range) *List {
 // exercise chunk splits and merges).
 func newListTarget(ranges []Range, target int) *List {
 	l := &List{target: target}
+	l.chunks = l.chunk0[:0]
 	for _, r := range ranges {
 		if r.RangeSize <= 0 {
 			continue
@@ -72,11 +75,33 @@ func (l *List) Ranges() []Range {
 	if l.n == 0 {
 		return nil
 	}
-	out := make([]Range, 0, l.n)
+	return l.AppendRanges(make([]Range, 0, l.n))
+}
+
+// AppendRanges appends the segments in file order to dst and returns the
+// extended slice: a caller with room in dst copies them without allocating.
+func (l *List) AppendRanges(dst []Range) []Range {
 	for _, c := range l.chunks {
-		out = append(out, c...)
+		dst = append(dst, c...)
 	}
-	return out
+	return dst
+}
+
+// View returns the segments in file order without copying them when the
+// List holds them in one chunk (up to 2×256 segments; otherwise it returns
+// a copy, as Ranges does; nil when empty). The slice aliases the List's
+// storage: it must not be changed, and it is valid only until the List's
+// next change. It suits a List about to be dropped, handing its segments
+// over (a file actor that retires).
+func (l *List) View() []Range {
+	switch len(l.chunks) {
+	case 0:
+		return nil
+	case 1:
+		c := l.chunks[0]
+		return c[:len(c):len(c)] // an append by the caller copies
+	}
+	return l.Ranges()
 }
 
 // LocatorsAndRanges returns the pieces of blocks holding bytes
