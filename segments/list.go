@@ -29,10 +29,10 @@ const defaultChunkTarget = 256
 type List struct {
 	chunks [][]Range // non-empty chunks in file order; backed by chunk0 while there is one
 	chunk0 [1][]Range
-	n      int // number of segments over all chunks
-	size   int64     // file size: end of the last segment
-	target int       // chunk size aimed at (defaultChunkTarget outside tests)
-	counts []count   // the locators whose bytes Bytes keeps counting, few
+	n      int     // number of segments over all chunks
+	size   int64   // file size: end of the last segment
+	target int     // chunk size aimed at (defaultChunkTarget outside tests)
+	counts []count // the locators whose bytes Bytes keeps counting, few
 }
 
 // count is the number of bytes of the file that come from one locator.
