@@ -45,7 +45,8 @@ type fileActor struct {
 	curBlock    currentBlock          // where cur points: one allocation less per block
 	lastCap     int64                 // capacity of the last block sealed: where the next one starts
 	blocks      map[string]*actor.PID // every buffer block the segments name, and the current one
-	syncs       []*pendingSync        // Syncs waiting for BlockResults (few: a slice, not a map)
+	syncs       []*pendingSync        // Syncs waiting for BlockResults (few: a slice, not a map), in syncBuf while one
+	syncBuf     [1]*pendingSync
 	nextToken   uint64
 	packing     bool            // a PackCopy is in flight: defer everything else
 	parked      *pendingWrite   // a write waiting for room (memory, the put pool): defer everything else
@@ -89,7 +90,8 @@ type currentBlock struct {
 
 // pendingSync is a Sync waiting for its blocks.
 type pendingSync struct {
-	token    uint64 // the Token of its AwaitCommits
+	token    uint64               // the Token of its AwaitCommits
+	await    messages.AwaitCommit // sent to each block it waits for (one allocation with the Sync's)
 	out      *messages.SyncResult
 	reply    *messages.Reply
 	snapshot []segments.Range
@@ -103,7 +105,7 @@ var (
 )
 
 func newFileActor(rt *Runtime, coll *CollectionRuntime, path string, ranges []segments.Range) *fileActor {
-	return &fileActor{
+	f := &fileActor{
 		rt:        rt,
 		strand:    NewStrand(rt.Dispatcher),
 		coll:      coll,
@@ -113,6 +115,8 @@ func newFileActor(rt *Runtime, coll *CollectionRuntime, path string, ranges []se
 		modTime:   time.Now(),
 		blocks:    make(map[string]*actor.PID),
 	}
+	f.syncs = f.syncBuf[:0]
+	return f
 }
 
 // receive hands each message to its method (the file actor is a cell).

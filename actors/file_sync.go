@@ -20,8 +20,17 @@ func (f *fileActor) startSync(ctx actorContext, out *messages.SyncResult, r *mes
 		f.sealCurrent(ctx, false)
 	}
 	token := f.nextToken
-	ps := &pendingSync{token: token, out: out, reply: r, snapshot: f.segs.Ranges(), changes: f.changes}
 	f.nextToken++
+	ps := &pendingSync{token: token, out: out, reply: r, changes: f.changes}
+	ps.await = messages.AwaitCommit{ReplyTo: f.self, Token: token}
+	var room []segments.Range // the snapshot goes into out.Segments when it has room (a commit gives some)
+	if out != nil && cap(out.Segments) >= f.segs.Len() {
+		room = out.Segments[:0]
+	}
+	ps.snapshot = f.segs.AppendRanges(room)
+	if ps.snapshot == nil {
+		ps.snapshot = f.segs.Ranges()
+	}
 	for i, s := range ps.snapshot {
 		if !messages.IsBlockID(s.Locator) || namedBefore(ps.snapshot[:i], s.Locator) {
 			continue
@@ -32,7 +41,7 @@ func (f *fileActor) startSync(ctx actorContext, out *messages.SyncResult, r *mes
 			continue
 		}
 		ps.waiting++
-		ctx.Send(pid, &messages.AwaitCommit{ReplyTo: f.self, Token: token})
+		ctx.Send(pid, &ps.await) // the same for every block; a block keeps only its values
 	}
 	if ps.waiting == 0 {
 		f.finishSync(ctx, ps)

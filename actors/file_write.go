@@ -49,7 +49,8 @@ func (f *fileActor) continueWrite(ctx actorContext, w pendingWrite) {
 		memory, pool := f.writePiece(ctx, w.off, w.data[:n], w.r)
 		if memory > 0 || pool {
 			w.memory, w.pool = memory, pool
-			f.parked = &w
+			parked := w // only a parked write leaves the stack
+			f.parked = &parked
 			if memory > 0 {
 				ctx.Send(f.rt.Manager, &messages.AwaitMemory{File: f.self, Bytes: memory})
 			}
