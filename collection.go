@@ -141,8 +141,9 @@ func (c *Collection) OpenFile(name string, flag int, perm fs.FileMode) (*File, e
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
 	r := messages.NewReply()
-	var out messages.OpenResult
-	c.send(&messages.OpenFile{Name: name, Flag: flag, Out: &out, Reply: r}, r)
+	f := newFile(c, name, flag) // its request and answer live in it: one allocation for the three
+	f.req.open = messages.OpenFile{Name: name, Flag: flag, Out: &f.req.openOut, Reply: r}
+	c.send(&f.req.open, r)
 	err, ok := c.e.awaitTimeout(r, c.done)
 	if !ok {
 		// Withdrawn before the file was created or its actor took the Open
@@ -166,10 +167,8 @@ func (c *Collection) OpenFile(name string, flag int, perm fs.FileMode) (*File, e
 	if err != nil {
 		return nil, err
 	}
-	f := newFile(c, name, flag, out)
-	if out.File == nil {
-		f.x.ro = newROFile(out.Segments, out.ModTime)
-	}
+	f.opened(f.req.openOut)
+	f.req.openOut = messages.OpenResult{} // the File keeps what it needs of it
 	return f, nil
 }
 

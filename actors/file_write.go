@@ -114,7 +114,8 @@ func (f *fileActor) releaseUnnamed(ctx actorContext) {
 // committed blocks or the block being written (the usual overwrites) then
 // costs no walk over every segment.
 func (f *fileActor) replacesBufferBlock(off, n int64) bool {
-	for _, p := range f.segs.LocatorsAndRanges(off, n, 0) {
+	var room [4]segments.LocatorAndRange // most writes cover a piece or two: no allocation
+	for _, p := range f.segs.AppendLocatorsAndRanges(room[:0], off, n) {
 		if messages.IsBlockID(p.Locator) && p.Locator != messages.PaddingBlockID && (f.cur == nil || p.Locator != f.cur.id) {
 			return true
 		}

@@ -129,6 +129,27 @@ func (l *List) LocatorsAndRanges(start, size int64, limit int) []LocatorAndRange
 	return out
 }
 
+// AppendLocatorsAndRanges appends the pieces of blocks holding bytes
+// [start, start+size) to dst, as LocatorsAndRanges lists them (without a
+// limit), and returns the extended slice: a caller with room in dst (an
+// array on its stack) looks at them without allocating.
+func (l *List) AppendLocatorsAndRanges(dst []LocatorAndRange, start, size int64) []LocatorAndRange {
+	if size <= 0 || start < 0 || start >= l.size {
+		return dst
+	}
+	end := addClamped(start, size)
+	for c := l.chunkFor(start); c < len(l.chunks); c++ {
+		chunk := l.chunks[c]
+		if chunk[0].RangeStart >= end {
+			break
+		}
+		i := searchEndAfter(chunk, start)
+		j := searchStartFrom(chunk, end)
+		dst = appendPieces(dst, chunk[i:j], start, end, 0)
+	}
+	return dst
+}
+
 // pieceCap returns the capacity to allocate for n pieces under limit.
 func pieceCap(n, limit int) int {
 	if limit > 0 && n > limit {

@@ -535,3 +535,19 @@ func TestListOfOneSegmentCostsTwoAllocations(t *testing.T) {
 	})
 	assert.Equal(t, 2.0, allocs, "the List and its one chunk")
 }
+
+func TestListAppendLocatorsAndRangesAppendsWhatLocatorsAndRangesLists(t *testing.T) {
+	prefix := LocatorAndRange{Locator: "before", SegmentSize: 1}
+	for _, target := range []int{1, 2, defaultChunkTarget} {
+		for _, tt := range readCases() {
+			if hasEmptySegment(tt.ranges) || tt.limit > 0 {
+				continue
+			}
+			t.Run(fmt.Sprintf("%s with chunks of %d", tt.name, target), func(t *testing.T) {
+				l := newListTarget(tt.ranges, target)
+				want := append([]LocatorAndRange{prefix}, tt.want...)
+				assert.Equal(t, want, l.AppendLocatorsAndRanges([]LocatorAndRange{prefix}, tt.start, tt.size))
+			})
+		}
+	}
+}
