@@ -72,11 +72,17 @@ func (c *collectionActor) modTime(fn *fileNode) time.Time {
 
 // sendFile sends msg to fn's actor, counted (see messages.Passivate).
 func (c *collectionActor) sendFile(ctx actorContext, fn *fileNode, msg any) {
+	c.sendFileIn(ctx, fn, &messages.FromCollection{Msg: msg})
+}
+
+// sendFileIn is sendFile with the FromCollection to send (its Msg set):
+// one of many allocated at once, when a message goes to many files.
+func (c *collectionActor) sendFileIn(ctx actorContext, fn *fileNode, wrap *messages.FromCollection) {
 	if fn.ext == nil {
 		fn.ext = &fileNodeExt{}
 	}
 	fn.ext.sent++
-	ctx.Send(fn.pid, &messages.FromCollection{Msg: msg})
+	ctx.Send(fn.pid, wrap)
 }
 
 // onPassivate takes back the segments of an idle file's actor and stops it,
@@ -461,10 +467,20 @@ func (c *collectionActor) onSnapshot(ctx actorContext, m *messages.Snapshot) {
 	visit(c.root)
 	*m.Out = out
 	if m.Forward != nil {
+		n := 0
+		for _, e := range out {
+			if e.File != nil {
+				n++
+			}
+		}
+		wraps := make([]messages.FromCollection, n) // one allocation for every file's
 		for i, e := range out {
 			if e.File != nil {
 				m.Reply.Add(1)
-				c.sendFile(ctx, nodes[i], m.Forward(i, e.File, m.Reply))
+				wrap := &wraps[0]
+				wraps = wraps[1:]
+				wrap.Msg = m.Forward(i, e.File, m.Reply)
+				c.sendFileIn(ctx, nodes[i], wrap)
 			}
 		}
 	}

@@ -23,13 +23,10 @@ func (f *fileActor) startSync(ctx actorContext, out *messages.SyncResult, r *mes
 	f.nextToken++
 	ps := &pendingSync{token: token, out: out, reply: r, changes: f.changes}
 	ps.await = messages.AwaitCommit{ReplyTo: f.self, Token: token}
-	var room []segments.Range // the snapshot goes into out.Segments when it has room (a commit gives some)
-	if out != nil && cap(out.Segments) >= f.segs.Len() {
-		room = out.Segments[:0]
-	}
-	ps.snapshot = f.segs.AppendRanges(room)
-	if ps.snapshot == nil {
-		ps.snapshot = f.segs.Ranges()
+	if n := f.segs.Len(); n > 0 && out != nil && cap(out.Segments) >= n {
+		ps.snapshot = f.segs.AppendRanges(out.Segments[:0]) // into the room the caller gave (a commit does)
+	} else {
+		ps.snapshot = f.segs.Ranges() // nil for an empty file
 	}
 	for i, s := range ps.snapshot {
 		if !messages.IsBlockID(s.Locator) || namedBefore(ps.snapshot[:i], s.Locator) {
