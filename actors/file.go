@@ -36,7 +36,7 @@ type fileActor struct {
 
 	// All fields below belong to this actor alone.
 	self        *actor.PID
-	segs        *segments.List
+	segs        segments.List // inside the actor (Init): one allocation less
 	writers     int
 	committed   bool
 	changes     uint64 // bumped by every change of content
@@ -110,11 +110,11 @@ func newFileActor(rt *Runtime, coll *CollectionRuntime, path string, ranges []se
 		strand:    NewStrand(rt.Dispatcher),
 		coll:      coll,
 		path:      path,
-		segs:      segments.NewList(ranges),
 		committed: true,
 		modTime:   time.Now(),
 		blocks:    make(map[string]*actor.PID),
 	}
+	f.segs.Init(ranges)
 	f.syncs = f.syncBuf[:0]
 	return f
 }

@@ -24,7 +24,7 @@ const defaultChunkTarget = 256
 // none of size 0. Its operations give exactly the segments that the slice
 // functions ReplaceRange and LocatorsAndRanges give for the same input.
 // A List is not safe for concurrent use; the zero List is not usable, call
-// NewList. A List must not be copied (its chunk list starts inside it, so
+// NewList, or Init. A List must not be copied (its chunk list starts inside it, so
 // that a file of one chunk costs one allocation less).
 type List struct {
 	chunks [][]Range // non-empty chunks in file order; backed by chunk0 while there is one
@@ -52,7 +52,19 @@ func NewList(ranges []Range) *List {
 // newListTarget is NewList with a chosen chunk size (small in tests, to
 // exercise chunk splits and merges).
 func newListTarget(ranges []Range, target int) *List {
-	l := &List{target: target}
+	l := new(List)
+	l.init(ranges, target)
+	return l
+}
+
+// Init makes l, a zero List (one inside a struct of its own: one
+// allocation less than NewList), hold a copy of ranges as NewList does.
+func (l *List) Init(ranges []Range) {
+	l.init(ranges, defaultChunkTarget)
+}
+
+func (l *List) init(ranges []Range, target int) {
+	*l = List{target: target}
 	l.chunks = l.chunk0[:0]
 	for _, r := range ranges {
 		if r.RangeSize <= 0 {
@@ -61,7 +73,6 @@ func newListTarget(ranges []Range, target int) *List {
 		r.RangeStart = l.size
 		l.appendRange(r)
 	}
-	return l
 }
 
 // Len returns the number of segments.

@@ -551,3 +551,32 @@ func TestListAppendLocatorsAndRangesAppendsWhatLocatorsAndRangesLists(t *testing
 		}
 	}
 }
+
+func TestListInitMakesAListInsideAStruct(t *testing.T) {
+	ranges := []Range{{Locator: "a", RangeSize: 3}, {Locator: "b", RangeStart: 3, RangeSize: 2}}
+	for _, tt := range []struct {
+		name   string
+		before []Range // what the List held before Init
+		init   []Range
+		want   []Range
+	}{
+		{"a zero List gets a copy of the ranges", nil, ranges, ranges},
+		{"a zero List with no ranges is empty", nil, nil, nil},
+		{"Init drops what the List held", ranges, []Range{{Locator: "c", RangeSize: 1}}, []Range{{Locator: "c", RangeSize: 1}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var holder struct {
+				other int
+				l     List
+			}
+			if tt.before != nil {
+				holder.l.Init(tt.before)
+			}
+			holder.l.Init(tt.init)
+			assert.Equal(t, tt.want, holder.l.Ranges())
+			checkList(t, &holder.l)
+			holder.l.ReplaceRange(holder.l.Size(), 4, "d", 0)
+			assert.Equal(t, append(append([]Range(nil), tt.want...), Range{Locator: "d", RangeStart: fileSize(tt.want), RangeSize: 4}), holder.l.Ranges())
+		})
+	}
+}
