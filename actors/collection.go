@@ -27,6 +27,7 @@ type collectionActor struct {
 	stopping bool      // the engine is closing: ignore everything
 	released *release  // set by ReleaseCollection: only wait for files to stop
 	last     lastWalk  // where the last walk ended (walk)
+	opened   slab[openedNode]
 }
 
 // lastWalk remembers the directory the last walk reached, so that a walk
@@ -60,6 +61,21 @@ type fileNode struct {
 type fileNodeExt struct {
 	sent    uint64    // messages sent to the current actor (FromCollection)
 	modTime time.Time // a passivated file's modification time
+}
+
+// openedNode is a file created here: its node and its fileNodeExt, which
+// it needs at once, in one allocation.
+type openedNode struct {
+	node fileNode
+	ext  fileNodeExt
+}
+
+// newOpenedNode returns the node of a file being created, its ext set;
+// many come from one allocation (c.opened).
+func (c *collectionActor) newOpenedNode() *fileNode {
+	o := c.opened.new()
+	o.node.ext = &o.ext
+	return &o.node
 }
 
 // modTime returns the modification time of a file without an actor.
@@ -327,7 +343,7 @@ func (c *collectionActor) onOpenFile(ctx actorContext, m *messages.OpenFile) {
 		if !m.Reply.Take() {
 			return // its caller gave up before: create nothing
 		}
-		fn = &fileNode{}
+		fn = c.newOpenedNode()
 		dir.files[base] = fn
 		c.coll.emit(ctx, messages.Event{Kind: messages.EventAdd, Path: name})
 		c.touched(dir)

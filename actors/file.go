@@ -52,6 +52,7 @@ type fileActor struct {
 	parked      *pendingWrite   // a write waiting for room (memory, the put pool): defer everything else
 	unaccepted  map[string]bool // blocks sealed by writes that the put pool has not accepted yet
 	deferred    []any           // messages deferred while packing or waiting, in order
+	deferredBuf [1]any          // where the first of them goes
 	handles     int             // open handles (readers and writers)
 	unlinked    bool            // the file left the tree: stop once no handle is open (Unlink)
 	shared      bool            // a copy shares blocks this actor is the parent of: never stop it
@@ -195,6 +196,9 @@ func (f *fileActor) handle(ctx actorContext, msg any) {
 		return
 	}
 	if f.packing || f.parked != nil {
+		if cap(f.deferred) == 0 { // none held: the first goes in deferredBuf (a Sync behind a pack copy)
+			f.deferred = f.deferredBuf[:0]
+		}
 		f.deferred = append(f.deferred, msg)
 		return
 	}
