@@ -63,6 +63,48 @@ type fileActor struct {
 	overwrote   bool            // the write being handled replaced bytes: release unnamed blocks after it
 	stopping    bool            // the engine is closing: ignore everything
 	answering   *messages.Reply // the request being handled: a panic fails it
+
+	// The storage of the first of each of these messages the actor sends
+	// (most files send one of each): sent once, never written again, so
+	// that it costs no allocation of its own. Later ones are allocated.
+	first     firstMessages
+	firstSent struct{ candidate, passivate, sync bool }
+}
+
+// firstMessages holds the first Candidate, Passivate and pendingSync of a
+// file actor (see fileActor.first).
+type firstMessages struct {
+	candidate messages.Candidate
+	passivate messages.Passivate
+	sync      pendingSync
+}
+
+// newCandidate returns where to put a Candidate to send.
+func (f *fileActor) newCandidate() *messages.Candidate {
+	if f.firstSent.candidate {
+		return new(messages.Candidate)
+	}
+	f.firstSent.candidate = true
+	return &f.first.candidate
+}
+
+// newPassivate returns where to put a Passivate to send.
+func (f *fileActor) newPassivate() *messages.Passivate {
+	if f.firstSent.passivate {
+		return new(messages.Passivate)
+	}
+	f.firstSent.passivate = true
+	return &f.first.passivate
+}
+
+// newPendingSync returns where to put a pendingSync (which holds the
+// AwaitCommit it sends).
+func (f *fileActor) newPendingSync() *pendingSync {
+	if f.firstSent.sync {
+		return new(pendingSync)
+	}
+	f.firstSent.sync = true
+	return &f.first.sync
 }
 
 // pendingWrite is what is left of a write: data still to write at off.
@@ -391,9 +433,9 @@ func (f *fileActor) onClose(ctx actorContext, m *messages.Close) {
 	}
 	if f.writers == 0 && f.cur != nil && f.rt.Manager != nil {
 		f.candidate = true
-		ctx.Send(f.rt.Manager, &messages.Candidate{
-			Collection: f.coll.ID, File: f.self, BlockID: f.cur.id, Size: f.liveBytes(f.cur.id),
-		})
+		msg := f.newCandidate()
+		*msg = messages.Candidate{Collection: f.coll.ID, File: f.self, BlockID: f.cur.id, Size: f.liveBytes(f.cur.id)}
+		ctx.Send(f.rt.Manager, msg)
 	}
 	f.finish(m.Reply)
 }
@@ -455,7 +497,7 @@ func (f *fileActor) passivateIfIdle(ctx actorContext) {
 	// stops this actor, to which nothing else can send a change meanwhile
 	// (no handle is open, and no message of the collection's is on the
 	// way); one that refuses drops them.
-	ctx.Send(f.coll.Self, &messages.Passivate{
-		File: f.self, Path: f.path, Segments: f.segs.View(), ModTime: f.modTime, Seen: f.seen,
-	})
+	msg := f.newPassivate()
+	*msg = messages.Passivate{File: f.self, Path: f.path, Segments: f.segs.View(), ModTime: f.modTime, Seen: f.seen}
+	ctx.Send(f.coll.Self, msg)
 }

@@ -21,7 +21,8 @@ func (f *fileActor) startSync(ctx actorContext, out *messages.SyncResult, r *mes
 	}
 	token := f.nextToken
 	f.nextToken++
-	ps := &pendingSync{token: token, out: out, reply: r, changes: f.changes}
+	ps := f.newPendingSync()
+	*ps = pendingSync{token: token, out: out, reply: r, changes: f.changes}
 	ps.await = messages.AwaitCommit{ReplyTo: f.self, Token: token}
 	if n := f.segs.Len(); n > 0 && out != nil && cap(out.Segments) >= n {
 		ps.snapshot = f.segs.AppendRanges(out.Segments[:0]) // into the room the caller gave (a commit does)
