@@ -62,7 +62,44 @@ func TestASmallFileCostsABoundedNumberOfAllocations(t *testing.T) {
 	})
 	require.NoError(t, c.Commit(context.Background()))
 	t.Logf("Create, Write and Close of a 4 KiB file: %v allocations", allocs)
-	assert.LessOrEqual(t, allocs, 26.0)
+	assert.LessOrEqual(t, allocs, 22.0)
+}
+
+// TestASmallFileCommittedCostsABoundedNumberOfAllocations is scenario b of
+// the load benchmarks on one goroutine: Create, Write and Close of 4 KiB
+// files, then Commit (which packs them into one block), on a collection of
+// their own.
+func TestASmallFileCommittedCostsABoundedNumberOfAllocations(t *testing.T) {
+	e := newTestEngine(t, newTestStore())
+	const files = 200
+	data := make([]byte, 4096)
+	names := make([]string, files)
+	for i := range names {
+		names[i] = fmt.Sprintf("d%d/f%03d", i%4, i)
+	}
+	allocs := fewestAllocsPerRun(1, func() {
+		c := e.NewCollection()
+		for _, name := range names {
+			f, err := c.Create(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.Write(data); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := c.Commit(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}) / files
+	t.Logf("Create, Write and Close of a 4 KiB file, and its share of Commit: %.1f allocations", allocs)
+	assert.LessOrEqual(t, allocs, 30.0, "the goal of scenario b (issue 12)")
 }
 
 // fewestAllocsPerRun is the fewest allocations per run of fn over three
