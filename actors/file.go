@@ -120,6 +120,7 @@ type pendingWrite struct {
 	r       *messages.Reply
 	memory  int64
 	pool    bool
+	first   *messages.Append // where the next piece's Append goes (Write.FirstPiece); nil: allocated
 }
 
 // currentBlock mirrors the state of the file's current block, which only

@@ -36,7 +36,7 @@ func (f *fileActor) onWrite(ctx actorContext, m *messages.Write) {
 		r.Fail(ErrFileTooLarge)
 		return
 	}
-	f.continueWrite(ctx, pendingWrite{off: off, data: m.Data, start: off, n: int64(len(m.Data)), r: r})
+	f.continueWrite(ctx, pendingWrite{off: off, data: m.Data, start: off, n: int64(len(m.Data)), r: r, first: &m.FirstPiece})
 }
 
 // continueWrite writes w piece by piece; when a piece must wait for memory
@@ -46,7 +46,7 @@ func (f *fileActor) continueWrite(ctx actorContext, w pendingWrite) {
 	for len(w.data) > 0 {
 		w.r.N = w.applied // what a panic in this piece reports as written
 		n := min(int64(len(w.data)), f.rt.BlockSize)
-		memory, pool := f.writePiece(ctx, w.off, w.data[:n], w.r)
+		memory, pool := f.writePiece(ctx, w.off, w.data[:n], w.r, &w.first)
 		if memory > 0 || pool {
 			w.memory, w.pool = memory, pool
 			parked := w // only a parked write leaves the stack
@@ -165,7 +165,10 @@ func (f *fileActor) onSealAccepted(ctx actorContext, m *messages.SealAccepted) {
 // when the BlockManager asks: SealBlock). A piece changes nothing and returns what it waits for while a
 // block sealed by a write is not accepted by the put pool (pool: the
 // writers' back-pressure), or when the budget lacks the memory it needs.
-func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *messages.Reply) (memory int64, pool bool) {
+//
+// The Append goes in *slot when it is not nil (the Write's FirstPiece),
+// which is then used up (set to nil).
+func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *messages.Reply, slot **messages.Append) (memory int64, pool bool) {
 	n := int64(len(data))
 	bs := f.rt.BlockSize
 	if len(f.unaccepted) > 0 {
@@ -201,7 +204,13 @@ func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *mess
 		f.overwrote = f.replacesBufferBlock(off, n)
 	}
 	r.Add(1)
-	ctx.Send(f.cur.pid, &messages.Append{Data: data, Capacity: capacity, Reply: r})
+	msg := *slot
+	if msg == nil {
+		msg = new(messages.Append)
+	}
+	*slot = nil
+	*msg = messages.Append{Data: data, Capacity: capacity, Reply: r}
+	ctx.Send(f.cur.pid, msg)
 	f.segs.ReplaceRange(off, n, f.cur.id, f.cur.wp)
 	f.cur.wp += n
 	if capacity > 0 {

@@ -31,6 +31,12 @@ type Write struct {
 	Data   []byte
 	Append bool
 	Reply  *Reply
+
+	// FirstPiece is where the FileActor puts the Append of the write's
+	// first piece, so that a write of one piece sends its block no message
+	// of its own allocation. The sender leaves it zero, and reuses the
+	// Write only once Reply is done (the block's Finish is its last look).
+	FirstPiece Append
 }
 
 // Read reads into Buf from Offset. Sender: the facade. The FileActor zero
