@@ -3,17 +3,17 @@ package actors
 import (
 	"github.com/arvfile/arvfile/messages"
 	"github.com/arvfile/arvfile/segments"
-	"github.com/asynkron/protoactor-go/actor"
 )
 
 // The file actor's part in small-block packing: answering the packer's
 // offer and adopting the packed copy.
 
 func (f *fileActor) onPackOffer(ctx actorContext, m *messages.PackOffer) {
-	ans := messages.PackAnswer{Round: m.Round, File: f.self}
+	ans := &m.Answer // the offer has room for the answer, and for the PackCopy
+	*ans = messages.PackAnswer{Round: m.Round, File: f.self}
 	f.candidate = false
 	if f.writers > 0 || f.cur == nil || f.cur.id != m.BlockID || f.unlinked {
-		sendAnswer(ctx, m.ReplyTo, ans)
+		ctx.Send(m.ReplyTo, ans)
 		f.retireIfIdle(ctx)
 		f.passivateIfIdle(ctx)
 		return
@@ -22,25 +22,15 @@ func (f *fileActor) onPackOffer(ctx actorContext, m *messages.PackOffer) {
 	ans.Size = f.cur.wp
 	if f.cur.wp > m.Room {
 		ans.Keep = true
-		sendAnswer(ctx, m.ReplyTo, ans)
+		ctx.Send(m.ReplyTo, ans)
 		return
 	}
-	// The PackCopy and the answer, in one allocation.
-	acc := &struct {
-		cp  messages.PackCopy
-		ans messages.PackAnswer
-	}{cp: messages.PackCopy{Target: m.Target, Offset: m.Offset, File: f.self, Buffer: m.Buffer}, ans: ans}
-	ctx.Send(f.cur.pid, &acc.cp)
+	m.Copy = messages.PackCopy{Target: m.Target, Offset: m.Offset, File: f.self, Buffer: m.Buffer}
+	ctx.Send(f.cur.pid, &m.Copy)
 	f.packing = true
 	f.cur = nil
-	acc.ans.Accepted = true
-	ctx.Send(m.ReplyTo, &acc.ans)
-}
-
-// sendAnswer sends a refusal (the heap copy of ans is made here, so that an
-// acceptance's answer comes with its PackCopy).
-func sendAnswer(ctx actorContext, to *actor.PID, ans messages.PackAnswer) {
-	ctx.Send(to, &ans)
+	ans.Accepted = true
+	ctx.Send(m.ReplyTo, ans)
 }
 
 func (f *fileActor) onPackCopied(ctx actorContext, m *messages.PackCopied) {

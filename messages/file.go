@@ -152,6 +152,13 @@ type PackOffer struct {
 	Room     int64
 	ReplyTo  *actor.PID
 	Buffer   []byte
+
+	// Answer and Copy are room for the FileActor's PackAnswer and PackCopy,
+	// which it fills and sends once each, so that they cost no allocation
+	// of their own (the BlockManager allocates a round's offers at once).
+	// The BlockManager leaves them zero.
+	Answer PackAnswer
+	Copy   PackCopy
 }
 
 // PackCopied tells a FileActor that its block OldID now lives at Offset of
