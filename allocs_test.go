@@ -62,7 +62,7 @@ func TestASmallFileCostsABoundedNumberOfAllocations(t *testing.T) {
 	})
 	require.NoError(t, c.Commit(context.Background()))
 	t.Logf("Create, Write and Close of a 4 KiB file: %v allocations", allocs)
-	assert.LessOrEqual(t, allocs, 20.0)
+	assert.LessOrEqual(t, allocs, 18.0)
 }
 
 // TestASmallFileCommittedCostsABoundedNumberOfAllocations is scenario b of
@@ -99,7 +99,7 @@ func TestASmallFileCommittedCostsABoundedNumberOfAllocations(t *testing.T) {
 		}
 	}) / files
 	t.Logf("Create, Write and Close of a 4 KiB file, and its share of Commit: %.1f allocations", allocs)
-	assert.LessOrEqual(t, allocs, 26.0, "scenario b's goal (issue 12) is 30")
+	assert.LessOrEqual(t, allocs, 24.0, "scenario b's goal (issue 12) is 30")
 }
 
 // fewestAllocsPerRun is the fewest allocations per run of fn over three

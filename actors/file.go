@@ -44,8 +44,10 @@ type fileActor struct {
 	cur         *currentBlock         // the WRITABLE block writes go to (&curBlock); nil until the next write
 	curBlock    currentBlock          // where cur points: one allocation less per block
 	lastCap     int64                 // capacity of the last block sealed: where the next one starts
-	blocks      map[string]*actor.PID // every buffer block the segments name, and the current one
-	syncs       []*pendingSync        // Syncs waiting for BlockResults (few: a slice, not a map), in syncBuf while one
+	blocks      map[string]*actor.PID // every buffer block the segments name, and the current one, once more than one (see block)
+	oneID       string                // the one block while blocks is nil ("": none)
+	onePID      *actor.PID
+	syncs       []*pendingSync // Syncs waiting for BlockResults (few: a slice, not a map), in syncBuf while one
 	syncBuf     [1]*pendingSync
 	nextToken   uint64
 	packing     bool            // a PackCopy is in flight: defer everything else
@@ -156,11 +158,78 @@ func newFileActor(rt *Runtime, coll *CollectionRuntime, path string, ranges []se
 		path:      path,
 		committed: true,
 		modTime:   time.Now(),
-		blocks:    make(map[string]*actor.PID),
 	}
 	f.segs.Init(ranges)
 	f.syncs = f.syncBuf[:0]
 	return f
+}
+
+// block returns the pid of the buffer block id that the file names, or nil.
+// A file names one block most of the time (a small file, or one written
+// in order): it is kept in oneID and onePID, and the blocks map is made
+// only for a second one — one allocation less per file, two per small one.
+func (f *fileActor) block(id string) *actor.PID {
+	if f.blocks != nil {
+		return f.blocks[id]
+	}
+	if id != "" && id == f.oneID {
+		return f.onePID
+	}
+	return nil
+}
+
+// hasBlock reports whether the file names the buffer block id.
+func (f *fileActor) hasBlock(id string) bool {
+	if f.blocks != nil {
+		_, ok := f.blocks[id]
+		return ok
+	}
+	return id != "" && id == f.oneID
+}
+
+// setBlock records pid as the buffer block id.
+func (f *fileActor) setBlock(id string, pid *actor.PID) {
+	switch {
+	case f.blocks != nil:
+		f.blocks[id] = pid
+	case f.oneID == "" || f.oneID == id:
+		f.oneID, f.onePID = id, pid
+	default:
+		f.blocks = map[string]*actor.PID{f.oneID: f.onePID, id: pid}
+		f.oneID, f.onePID = "", nil
+	}
+}
+
+// deleteBlock forgets the buffer block id.
+func (f *fileActor) deleteBlock(id string) {
+	if f.blocks != nil {
+		delete(f.blocks, id)
+	} else if id == f.oneID {
+		f.oneID, f.onePID = "", nil
+	}
+}
+
+// blockCount returns how many buffer blocks the file names.
+func (f *fileActor) blockCount() int {
+	switch {
+	case f.blocks != nil:
+		return len(f.blocks)
+	case f.oneID != "":
+		return 1
+	}
+	return 0
+}
+
+// eachBlock calls fn with every buffer block the file names; fn may
+// deleteBlock the one it is given.
+func (f *fileActor) eachBlock(fn func(id string, pid *actor.PID)) {
+	if f.blocks != nil {
+		for id, pid := range f.blocks {
+			fn(id, pid)
+		}
+	} else if f.oneID != "" {
+		fn(f.oneID, f.onePID)
+	}
 }
 
 // receive hands each message to its method (the file actor is a cell).
@@ -455,12 +524,12 @@ func (f *fileActor) retireIfIdle(ctx actorContext) {
 	if len(f.syncs) > 0 || f.parked != nil || f.packing || len(f.deferred) > 0 {
 		return
 	}
-	for id, pid := range f.blocks {
+	f.eachBlock(func(id string, pid *actor.PID) {
 		if id != messages.PaddingBlockID {
 			ctx.Send(pid, &messages.Release{})
 		}
-		delete(f.blocks, id)
-	}
+		f.deleteBlock(id)
+	})
 	f.cur = nil
 	if f.candidate && !f.withdrawing && f.rt.Manager != nil {
 		f.withdrawing = true
@@ -481,7 +550,7 @@ func (f *fileActor) retireIfIdle(ctx actorContext) {
 // the offer is made again after the next such message.
 func (f *fileActor) passivateIfIdle(ctx actorContext) {
 	switch {
-	case f.offered, f.unlinked, f.handles > 0, !f.committed, f.cur != nil, len(f.blocks) > 0,
+	case f.offered, f.unlinked, f.handles > 0, !f.committed, f.cur != nil, f.blockCount() > 0,
 		f.shared, len(f.syncs) > 0, f.parked != nil, f.packing, len(f.deferred) > 0,
 		f.self == nil, f.coll.Self == nil:
 		return

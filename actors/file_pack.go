@@ -41,8 +41,8 @@ func (f *fileActor) onPackCopied(ctx actorContext, m *messages.PackCopied) {
 		}
 		return true
 	})
-	delete(f.blocks, m.OldID)
-	f.blocks[m.NewID] = m.NewPID
+	f.deleteBlock(m.OldID)
+	f.setBlock(m.NewID, m.NewPID)
 	f.packing = false
 	f.replay(ctx)
 }

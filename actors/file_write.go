@@ -86,11 +86,11 @@ func (f *fileActor) finish(r *messages.Reply) {
 // names few buffer blocks besides the current one: with none, this costs
 // nothing.
 func (f *fileActor) releaseUnnamed(ctx actorContext) {
-	others := len(f.blocks)
+	others := f.blockCount()
 	if f.cur != nil {
 		others--
 	}
-	if _, ok := f.blocks[messages.PaddingBlockID]; ok {
+	if f.hasBlock(messages.PaddingBlockID) {
 		others--
 	}
 	if others <= 0 || len(f.syncs) > 0 {
@@ -98,14 +98,14 @@ func (f *fileActor) releaseUnnamed(ctx actorContext) {
 	}
 	// The List counts the bytes of each block from its first check on, so
 	// that a write costs O(blocks) here, not a walk over every segment.
-	f.segs.Forget(func(id string) bool { _, ok := f.blocks[id]; return ok })
-	for id, pid := range f.blocks {
+	f.segs.Forget(f.hasBlock)
+	f.eachBlock(func(id string, pid *actor.PID) {
 		if id == messages.PaddingBlockID || (f.cur != nil && id == f.cur.id) || f.segs.Bytes(id) > 0 {
-			continue
+			return
 		}
-		delete(f.blocks, id)
+		f.deleteBlock(id)
 		ctx.Send(pid, &messages.Release{})
-	}
+	})
 }
 
 // replacesBufferBlock reports whether bytes [off, off+n) of the file come
@@ -237,7 +237,7 @@ func (f *fileActor) startBlock(ctx actorContext) {
 	pid := spawnCell(ctx, newBlock(f.rt, id, f.self), f.strand)
 	f.curBlock = currentBlock{id: id, pid: pid}
 	f.cur = &f.curBlock
-	f.blocks[id] = pid
+	f.setBlock(id, pid)
 }
 
 // makeRoom repacks the current block when that frees room for n more bytes
@@ -340,7 +340,7 @@ func (f *fileActor) pad(size int64) {
 		_ = f.segs.Append(segments.Range{Locator: messages.PaddingBlockID, RangeStart: end, RangeSize: n}) // well formed by construction
 		end += n
 	}
-	f.blocks[messages.PaddingBlockID] = f.rt.Padding
+	f.setBlock(messages.PaddingBlockID, f.rt.Padding)
 }
 
 func (f *fileActor) onTruncate(ctx actorContext, m *messages.Truncate) {
