@@ -141,8 +141,9 @@ func (c *Collection) OpenFile(name string, flag int, perm fs.FileMode) (*File, e
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
 	r := messages.NewReply()
-	var out messages.OpenResult
-	c.send(&messages.OpenFile{Name: name, Flag: flag, Out: &out, Reply: r}, r)
+	f := newFile(c, name, flag) // its request and answer live in it: one allocation for the three
+	f.req.open = messages.OpenFile{Name: name, Flag: flag, Out: &f.req.openOut, Reply: r}
+	c.send(&f.req.open, r)
 	err, ok := c.e.awaitTimeout(r, c.done)
 	if !ok {
 		// Withdrawn before the file was created or its actor took the Open
@@ -166,10 +167,8 @@ func (c *Collection) OpenFile(name string, flag int, perm fs.FileMode) (*File, e
 	if err != nil {
 		return nil, err
 	}
-	f := newFile(c, name, flag, out)
-	if out.File == nil {
-		f.x.ro = newROFile(out.Segments, out.ModTime)
-	}
+	f.opened(f.req.openOut)
+	f.req.openOut = messages.OpenResult{} // the File keeps what it needs of it
 	return f, nil
 }
 
@@ -279,9 +278,12 @@ func (c *Collection) commitAll(ctx context.Context) ([]fileSegments, error) {
 
 	var failed []messages.BlockFailure
 	seen := make(map[string]bool)
-	files, err := askEveryFile(ctx, c, func(out *messages.SyncResult, r *messages.Reply) any {
-		return &messages.Sync{Out: out, Reply: r}
-	}, func(out *messages.SyncResult) []segments.Range {
+	files, err := askEveryFile(ctx, c, func(call *syncCall, r *messages.Reply) any {
+		call.out.Segments = call.room[:0]
+		call.msg = messages.Sync{Out: &call.out, Reply: r}
+		return &call.msg
+	}, func(call *syncCall) []segments.Range {
+		out := &call.out
 		for _, f := range out.Failures {
 			if !seen[f.BlockID] {
 				seen[f.BlockID] = true
@@ -300,17 +302,36 @@ func (c *Collection) commitAll(ctx context.Context) ([]fileSegments, error) {
 	return files, nil
 }
 
+// syncCall is Commit's Sync to one file: the message, its answer, and room
+// for the snapshot of a file of one segment (the file actor copies its
+// segments there instead of allocating).
+type syncCall struct {
+	msg  messages.Sync
+	out  messages.SyncResult
+	room [1]segments.Range
+}
+
 // askEveryFile lists the collection's files with their segments: for each
 // file that has an actor, the segments that segsOf reads from its answer to
-// the message ask makes (ask runs on the collection actor's goroutine,
-// segsOf on the caller's, in the files' order, once every file answered);
-// for the others, and for empty directories, the snapshot's.
-func askEveryFile[T any](ctx context.Context, c *Collection, ask func(out *T, r *messages.Reply) any, segsOf func(out *T) []segments.Range) ([]fileSegments, error) {
-	outs := map[int]*T{}
+// the message ask makes in a T of its own (ask runs on the collection
+// actor's goroutine, segsOf on the caller's, in the files' order, once
+// every file answered); for the others, and for empty directories, the
+// snapshot's. The Ts are allocated many at a time: a commit of n files
+// costs a few allocations for them, not n.
+func askEveryFile[T any](ctx context.Context, c *Collection, ask func(call *T, r *messages.Reply) any, segsOf func(call *T) []segments.Range) ([]fileSegments, error) {
+	var calls []*T // by entry index; nil for an entry not asked
+	var free []T
 	entries, err := c.snapshot(ctx, func(i int, file *actor.PID, r *messages.Reply) any {
-		out := new(T)
-		outs[i] = out
-		return ask(out, r)
+		if len(free) == 0 {
+			free = make([]T, min(max(16, len(calls)), 1024))
+		}
+		call := &free[0]
+		free = free[1:]
+		for len(calls) <= i {
+			calls = append(calls, nil)
+		}
+		calls[i] = call
+		return ask(call, r)
 	})
 	if err != nil {
 		return nil, err
@@ -318,8 +339,8 @@ func askEveryFile[T any](ctx context.Context, c *Collection, ask func(out *T, r 
 	files := make([]fileSegments, len(entries))
 	for i, en := range entries {
 		files[i] = fileSegments{path: en.Path, segs: en.Segments, dir: en.Dir}
-		if out := outs[i]; out != nil {
-			files[i].segs = segsOf(out)
+		if i < len(calls) && calls[i] != nil {
+			files[i].segs = segsOf(calls[i])
 		}
 	}
 	return files, nil

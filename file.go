@@ -46,18 +46,44 @@ type File struct {
 	writeDeadline atomic.Int64
 
 	x fileExt // the line reader's tail (guarded by mu) and the read-only fast path (reader.go, readpath.go)
+
+	req fileRequests // the messages of this handle's own requests: no allocation of their own
 }
 
-func newFile(c *Collection, name string, flag int, out messages.OpenResult) *File {
+// fileRequests holds the request messages a handle sends most, inside the
+// File: the OpenFile that made it and its Close are sent once each, and the
+// Write is reused by the next write once the last one's Reply was released
+// (messages.Reply.Release: no actor holds the request any more). A write
+// that finds it taken — a concurrent WriteAt, or one whose Reply an actor
+// may still hold after a cancelled wait — allocates its own.
+type fileRequests struct {
+	open      messages.OpenFile
+	openOut   messages.OpenResult
+	close     messages.Close
+	closeOut  messages.SyncResult
+	write     messages.Write
+	writeBusy atomic.Bool // write is in use, or retired by a cancelled wait
+}
+
+// newFile returns the handle an OpenFile of name with flag is about to
+// make: its request goes out in f.req.open, and open sets it up from the
+// answer.
+func newFile(c *Collection, name string, flag int) *File {
 	acc := flag & (os.O_RDONLY | os.O_WRONLY | os.O_RDWR)
 	return &File{
 		c:      c,
 		name:   name,
-		pid:    out.File,
-		runner: out.Runner,
 		read:   acc != os.O_WRONLY,
 		write:  acc != os.O_RDONLY,
 		append: flag&os.O_APPEND != 0,
+	}
+}
+
+// opened sets f up from the answer to its OpenFile.
+func (f *File) opened(out messages.OpenResult) {
+	f.pid, f.runner = out.File, out.Runner
+	if out.File == nil {
+		f.x.ro = newROFile(out.Segments, out.ModTime)
 	}
 }
 
@@ -226,13 +252,21 @@ func (f *File) writeAt(op string, p []byte, off int64, appendMode bool) (int, in
 		return 0, 0, err
 	}
 	r := messages.NewReply()
-	f.send(&messages.Write{Offset: off, Data: p, Append: appendMode, Reply: r}, r)
+	msg, own := &f.req.write, f.req.writeBusy.CompareAndSwap(false, true)
+	if !own {
+		msg = new(messages.Write)
+	}
+	*msg = messages.Write{Offset: off, Data: p, Append: appendMode, Reply: r}
+	f.send(msg, r)
 	err, ok := f.await(r, deadline)
 	if !ok {
 		return 0, 0, f.pathErr(op, err)
 	}
 	n, at := r.N, r.Offset
-	r.Release()
+	if r.Release() && own { // no actor holds msg: the next write may reuse it
+		*msg = messages.Write{} // nor does the File hold on to p
+		f.req.writeBusy.Store(false)
+	}
 	if err != nil {
 		return int(n), at, f.pathErr(op, err)
 	}
@@ -420,8 +454,9 @@ func (f *File) Close() error {
 		return nil
 	}
 	r := messages.NewReply()
-	var out messages.SyncResult
-	f.send(&messages.Close{Writer: f.write && !f.c.rt.ReadOnly, Out: &out, Reply: r}, r)
+	out := &f.req.closeOut
+	f.req.close = messages.Close{Writer: f.write && !f.c.rt.ReadOnly, Out: out, Reply: r}
+	f.send(&f.req.close, r)
 	// A Close is not withdrawn when it times out: the handle is released
 	// in any case, and its flush goes on.
 	err, ok := f.c.e.awaitTimeout(r, f.c.done)

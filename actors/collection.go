@@ -27,6 +27,7 @@ type collectionActor struct {
 	stopping bool      // the engine is closing: ignore everything
 	released *release  // set by ReleaseCollection: only wait for files to stop
 	last     lastWalk  // where the last walk ended (walk)
+	opened   slab[openedNode]
 }
 
 // lastWalk remembers the directory the last walk reached, so that a walk
@@ -62,6 +63,21 @@ type fileNodeExt struct {
 	modTime time.Time // a passivated file's modification time
 }
 
+// openedNode is a file created here: its node and its fileNodeExt, which
+// it needs at once, in one allocation.
+type openedNode struct {
+	node fileNode
+	ext  fileNodeExt
+}
+
+// newOpenedNode returns the node of a file being created, its ext set;
+// many come from one allocation (c.opened).
+func (c *collectionActor) newOpenedNode() *fileNode {
+	o := c.opened.new()
+	o.node.ext = &o.ext
+	return &o.node
+}
+
 // modTime returns the modification time of a file without an actor.
 func (c *collectionActor) modTime(fn *fileNode) time.Time {
 	if fn.ext != nil && !fn.ext.modTime.IsZero() {
@@ -72,11 +88,17 @@ func (c *collectionActor) modTime(fn *fileNode) time.Time {
 
 // sendFile sends msg to fn's actor, counted (see messages.Passivate).
 func (c *collectionActor) sendFile(ctx actorContext, fn *fileNode, msg any) {
+	c.sendFileIn(ctx, fn, &messages.FromCollection{Msg: msg})
+}
+
+// sendFileIn is sendFile with the FromCollection to send (its Msg set):
+// one of many allocated at once, when a message goes to many files.
+func (c *collectionActor) sendFileIn(ctx actorContext, fn *fileNode, wrap *messages.FromCollection) {
 	if fn.ext == nil {
 		fn.ext = &fileNodeExt{}
 	}
 	fn.ext.sent++
-	ctx.Send(fn.pid, &messages.FromCollection{Msg: msg})
+	ctx.Send(fn.pid, wrap)
 }
 
 // onPassivate takes back the segments of an idle file's actor and stops it,
@@ -321,7 +343,7 @@ func (c *collectionActor) onOpenFile(ctx actorContext, m *messages.OpenFile) {
 		if !m.Reply.Take() {
 			return // its caller gave up before: create nothing
 		}
-		fn = &fileNode{}
+		fn = c.newOpenedNode()
 		dir.files[base] = fn
 		c.coll.emit(ctx, messages.Event{Kind: messages.EventAdd, Path: name})
 		c.touched(dir)
@@ -461,10 +483,20 @@ func (c *collectionActor) onSnapshot(ctx actorContext, m *messages.Snapshot) {
 	visit(c.root)
 	*m.Out = out
 	if m.Forward != nil {
+		n := 0
+		for _, e := range out {
+			if e.File != nil {
+				n++
+			}
+		}
+		wraps := make([]messages.FromCollection, n) // one allocation for every file's
 		for i, e := range out {
 			if e.File != nil {
 				m.Reply.Add(1)
-				c.sendFile(ctx, nodes[i], m.Forward(i, e.File, m.Reply))
+				wrap := &wraps[0]
+				wraps = wraps[1:]
+				wrap.Msg = m.Forward(i, e.File, m.Reply)
+				c.sendFileIn(ctx, nodes[i], wrap)
 			}
 		}
 	}

@@ -559,7 +559,7 @@ func (c *collectionActor) copiedFile(ctx actorContext, name string, e *messages.
 	}
 	fa := newFileActor(c.rt, c.coll, name, segs)
 	for id, pid := range e.Blocks {
-		fa.blocks[id] = pid
+		fa.setBlock(id, pid)
 	}
 	fn := &fileNode{}
 	c.spawnFile(ctx, fn, fa)

@@ -15,8 +15,10 @@
 // # The write pipeline, from call to stored block
 //
 // File.Write (the facade, in the root package) takes a messages.Reply from
-// its pool, puts it in a messages.Write with the caller's slice, and sends
-// it to the file's actor. When the file's strand is idle the caller claims
+// its pool, puts it in a messages.Write with the caller's slice — the
+// handle's own Write, reused once the last one's Reply went back to the
+// pool, so that a write allocates no message — and sends it to the file's
+// actor. When the file's strand is idle the caller claims
 // it and runs the activations itself (Strand.Claim, Strand.RunUntil) until
 // the Reply is finished, so an uncontended write takes no goroutine
 // handoff; otherwise a worker of the engine's Dispatcher runs them.
@@ -28,9 +30,10 @@
 // writer then waits for SealAccepted from the put pool — and a new block
 // started. Over budget, the write waits (AwaitMemory to the BlockManager,
 // every later message for the file deferred) until MemoryAvailable. The
-// file's segments are updated with ReplaceRange and an Append is sent to the
-// block actor, which runs next on the same strand, copies the bytes into its
-// buffer and finishes its part of the Reply; the facade's wait ends and the
+// file's segments are updated with ReplaceRange and an Append (the first
+// piece's inside the Write: Write.FirstPiece) is sent to the block actor,
+// which runs next on the same strand, copies the bytes into its buffer and
+// finishes its part of the Reply; the facade's wait ends and the
 // caller may reuse its slice.
 //
 // A sealed block turns PENDING and sends Submit to the put coordinator,

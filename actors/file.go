@@ -36,7 +36,7 @@ type fileActor struct {
 
 	// All fields below belong to this actor alone.
 	self        *actor.PID
-	segs        *segments.List
+	segs        segments.List // inside the actor (Init): one allocation less
 	writers     int
 	committed   bool
 	changes     uint64 // bumped by every change of content
@@ -44,13 +44,17 @@ type fileActor struct {
 	cur         *currentBlock         // the WRITABLE block writes go to (&curBlock); nil until the next write
 	curBlock    currentBlock          // where cur points: one allocation less per block
 	lastCap     int64                 // capacity of the last block sealed: where the next one starts
-	blocks      map[string]*actor.PID // every buffer block the segments name, and the current one
-	syncs       []*pendingSync        // Syncs waiting for BlockResults (few: a slice, not a map)
+	blocks      map[string]*actor.PID // every buffer block the segments name, and the current one, once more than one (see block)
+	oneID       string                // the one block while blocks is nil ("": none)
+	onePID      *actor.PID
+	syncs       []*pendingSync // Syncs waiting for BlockResults (few: a slice, not a map), in syncBuf while one
+	syncBuf     [1]*pendingSync
 	nextToken   uint64
 	packing     bool            // a PackCopy is in flight: defer everything else
 	parked      *pendingWrite   // a write waiting for room (memory, the put pool): defer everything else
 	unaccepted  map[string]bool // blocks sealed by writes that the put pool has not accepted yet
 	deferred    []any           // messages deferred while packing or waiting, in order
+	deferredBuf [1]any          // where the first of them goes
 	handles     int             // open handles (readers and writers)
 	unlinked    bool            // the file left the tree: stop once no handle is open (Unlink)
 	shared      bool            // a copy shares blocks this actor is the parent of: never stop it
@@ -61,6 +65,48 @@ type fileActor struct {
 	overwrote   bool            // the write being handled replaced bytes: release unnamed blocks after it
 	stopping    bool            // the engine is closing: ignore everything
 	answering   *messages.Reply // the request being handled: a panic fails it
+
+	// The storage of the first of each of these messages the actor sends
+	// (most files send one of each): sent once, never written again, so
+	// that it costs no allocation of its own. Later ones are allocated.
+	first     firstMessages
+	firstSent struct{ candidate, passivate, sync bool }
+}
+
+// firstMessages holds the first Candidate, Passivate and pendingSync of a
+// file actor (see fileActor.first).
+type firstMessages struct {
+	candidate messages.Candidate
+	passivate messages.Passivate
+	sync      pendingSync
+}
+
+// newCandidate returns where to put a Candidate to send.
+func (f *fileActor) newCandidate() *messages.Candidate {
+	if f.firstSent.candidate {
+		return new(messages.Candidate)
+	}
+	f.firstSent.candidate = true
+	return &f.first.candidate
+}
+
+// newPassivate returns where to put a Passivate to send.
+func (f *fileActor) newPassivate() *messages.Passivate {
+	if f.firstSent.passivate {
+		return new(messages.Passivate)
+	}
+	f.firstSent.passivate = true
+	return &f.first.passivate
+}
+
+// newPendingSync returns where to put a pendingSync (which holds the
+// AwaitCommit it sends).
+func (f *fileActor) newPendingSync() *pendingSync {
+	if f.firstSent.sync {
+		return new(pendingSync)
+	}
+	f.firstSent.sync = true
+	return &f.first.sync
 }
 
 // pendingWrite is what is left of a write: data still to write at off.
@@ -76,6 +122,7 @@ type pendingWrite struct {
 	r       *messages.Reply
 	memory  int64
 	pool    bool
+	first   *messages.Append // where the next piece's Append goes (Write.FirstPiece); nil: allocated
 }
 
 // currentBlock mirrors the state of the file's current block, which only
@@ -89,7 +136,8 @@ type currentBlock struct {
 
 // pendingSync is a Sync waiting for its blocks.
 type pendingSync struct {
-	token    uint64 // the Token of its AwaitCommits
+	token    uint64               // the Token of its AwaitCommits
+	await    messages.AwaitCommit // sent to each block it waits for (one allocation with the Sync's)
 	out      *messages.SyncResult
 	reply    *messages.Reply
 	snapshot []segments.Range
@@ -103,15 +151,84 @@ var (
 )
 
 func newFileActor(rt *Runtime, coll *CollectionRuntime, path string, ranges []segments.Range) *fileActor {
-	return &fileActor{
+	f := &fileActor{
 		rt:        rt,
 		strand:    NewStrand(rt.Dispatcher),
 		coll:      coll,
 		path:      path,
-		segs:      segments.NewList(ranges),
 		committed: true,
 		modTime:   time.Now(),
-		blocks:    make(map[string]*actor.PID),
+	}
+	f.segs.Init(ranges)
+	f.syncs = f.syncBuf[:0]
+	return f
+}
+
+// block returns the pid of the buffer block id that the file names, or nil.
+// A file names one block most of the time (a small file, or one written
+// in order): it is kept in oneID and onePID, and the blocks map is made
+// only for a second one — one allocation less per file, two per small one.
+func (f *fileActor) block(id string) *actor.PID {
+	if f.blocks != nil {
+		return f.blocks[id]
+	}
+	if id != "" && id == f.oneID {
+		return f.onePID
+	}
+	return nil
+}
+
+// hasBlock reports whether the file names the buffer block id.
+func (f *fileActor) hasBlock(id string) bool {
+	if f.blocks != nil {
+		_, ok := f.blocks[id]
+		return ok
+	}
+	return id != "" && id == f.oneID
+}
+
+// setBlock records pid as the buffer block id.
+func (f *fileActor) setBlock(id string, pid *actor.PID) {
+	switch {
+	case f.blocks != nil:
+		f.blocks[id] = pid
+	case f.oneID == "" || f.oneID == id:
+		f.oneID, f.onePID = id, pid
+	default:
+		f.blocks = map[string]*actor.PID{f.oneID: f.onePID, id: pid}
+		f.oneID, f.onePID = "", nil
+	}
+}
+
+// deleteBlock forgets the buffer block id.
+func (f *fileActor) deleteBlock(id string) {
+	if f.blocks != nil {
+		delete(f.blocks, id)
+	} else if id == f.oneID {
+		f.oneID, f.onePID = "", nil
+	}
+}
+
+// blockCount returns how many buffer blocks the file names.
+func (f *fileActor) blockCount() int {
+	switch {
+	case f.blocks != nil:
+		return len(f.blocks)
+	case f.oneID != "":
+		return 1
+	}
+	return 0
+}
+
+// eachBlock calls fn with every buffer block the file names; fn may
+// deleteBlock the one it is given.
+func (f *fileActor) eachBlock(fn func(id string, pid *actor.PID)) {
+	if f.blocks != nil {
+		for id, pid := range f.blocks {
+			fn(id, pid)
+		}
+	} else if f.oneID != "" {
+		fn(f.oneID, f.onePID)
 	}
 }
 
@@ -191,6 +308,9 @@ func (f *fileActor) handle(ctx actorContext, msg any) {
 		return
 	}
 	if f.packing || f.parked != nil {
+		if cap(f.deferred) == 0 { // none held: the first goes in deferredBuf (a Sync behind a pack copy)
+			f.deferred = f.deferredBuf[:0]
+		}
 		f.deferred = append(f.deferred, msg)
 		return
 	}
@@ -383,9 +503,9 @@ func (f *fileActor) onClose(ctx actorContext, m *messages.Close) {
 	}
 	if f.writers == 0 && f.cur != nil && f.rt.Manager != nil {
 		f.candidate = true
-		ctx.Send(f.rt.Manager, &messages.Candidate{
-			Collection: f.coll.ID, File: f.self, BlockID: f.cur.id, Size: f.liveBytes(f.cur.id),
-		})
+		msg := f.newCandidate()
+		*msg = messages.Candidate{Collection: f.coll.ID, File: f.self, BlockID: f.cur.id, Size: f.liveBytes(f.cur.id)}
+		ctx.Send(f.rt.Manager, msg)
 	}
 	f.finish(m.Reply)
 }
@@ -404,12 +524,12 @@ func (f *fileActor) retireIfIdle(ctx actorContext) {
 	if len(f.syncs) > 0 || f.parked != nil || f.packing || len(f.deferred) > 0 {
 		return
 	}
-	for id, pid := range f.blocks {
+	f.eachBlock(func(id string, pid *actor.PID) {
 		if id != messages.PaddingBlockID {
 			ctx.Send(pid, &messages.Release{})
 		}
-		delete(f.blocks, id)
-	}
+		f.deleteBlock(id)
+	})
 	f.cur = nil
 	if f.candidate && !f.withdrawing && f.rt.Manager != nil {
 		f.withdrawing = true
@@ -430,7 +550,7 @@ func (f *fileActor) retireIfIdle(ctx actorContext) {
 // the offer is made again after the next such message.
 func (f *fileActor) passivateIfIdle(ctx actorContext) {
 	switch {
-	case f.offered, f.unlinked, f.handles > 0, !f.committed, f.cur != nil, len(f.blocks) > 0,
+	case f.offered, f.unlinked, f.handles > 0, !f.committed, f.cur != nil, f.blockCount() > 0,
 		f.shared, len(f.syncs) > 0, f.parked != nil, f.packing, len(f.deferred) > 0,
 		f.self == nil, f.coll.Self == nil:
 		return
@@ -443,7 +563,11 @@ func (f *fileActor) passivateIfIdle(ctx actorContext) {
 		return
 	}
 	f.offered = true
-	ctx.Send(f.coll.Self, &messages.Passivate{
-		File: f.self, Path: f.path, Segments: f.segs.Ranges(), ModTime: f.modTime, Seen: f.seen,
-	})
+	// The segments go without a copy (View): a collection that takes them
+	// stops this actor, to which nothing else can send a change meanwhile
+	// (no handle is open, and no message of the collection's is on the
+	// way); one that refuses drops them.
+	msg := f.newPassivate()
+	*msg = messages.Passivate{File: f.self, Path: f.path, Segments: f.segs.View(), ModTime: f.modTime, Seen: f.seen}
+	ctx.Send(f.coll.Self, msg)
 }

@@ -54,7 +54,7 @@ func (f *fileActor) onCloneFile(ctx actorContext, m *messages.CloneFile) {
 			dup = true
 			continue
 		}
-		pid := f.blocks[id]
+		pid := f.block(id)
 		if pid == nil {
 			m.Reply.SetErr(errBlockMissing)
 			continue
@@ -82,7 +82,7 @@ func (f *fileActor) onAdoptBlock(ctx actorContext, m *messages.AdoptBlock) {
 	b := newBlock(f.rt, m.ID, f.self)
 	b.buf = m.Data
 	pid := spawnCell(ctx, b, f.strand)
-	f.blocks[m.ID] = pid
+	f.setBlock(m.ID, pid)
 	f.curBlock = currentBlock{id: m.ID, pid: pid, wp: int64(len(m.Data)), cap: int64(cap(m.Data))}
 	f.cur = &f.curBlock
 }

@@ -9,7 +9,8 @@ import (
 // offer and adopting the packed copy.
 
 func (f *fileActor) onPackOffer(ctx actorContext, m *messages.PackOffer) {
-	ans := &messages.PackAnswer{Round: m.Round, File: f.self}
+	ans := &m.Answer // the offer has room for the answer, and for the PackCopy
+	*ans = messages.PackAnswer{Round: m.Round, File: f.self}
 	f.candidate = false
 	if f.writers > 0 || f.cur == nil || f.cur.id != m.BlockID || f.unlinked {
 		ctx.Send(m.ReplyTo, ans)
@@ -24,7 +25,8 @@ func (f *fileActor) onPackOffer(ctx actorContext, m *messages.PackOffer) {
 		ctx.Send(m.ReplyTo, ans)
 		return
 	}
-	ctx.Send(f.cur.pid, &messages.PackCopy{Target: m.Target, Offset: m.Offset, File: f.self, Buffer: m.Buffer})
+	m.Copy = messages.PackCopy{Target: m.Target, Offset: m.Offset, File: f.self, Buffer: m.Buffer}
+	ctx.Send(f.cur.pid, &m.Copy)
 	f.packing = true
 	f.cur = nil
 	ans.Accepted = true
@@ -39,8 +41,8 @@ func (f *fileActor) onPackCopied(ctx actorContext, m *messages.PackCopied) {
 		}
 		return true
 	})
-	delete(f.blocks, m.OldID)
-	f.blocks[m.NewID] = m.NewPID
+	f.deleteBlock(m.OldID)
+	f.setBlock(m.NewID, m.NewPID)
 	f.packing = false
 	f.replay(ctx)
 }

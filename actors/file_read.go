@@ -27,7 +27,7 @@ func (f *fileActor) onRead(ctx actorContext, m *messages.Read) {
 		case isPadding(lr.Locator):
 			clear(dst)
 		case messages.IsBlockID(lr.Locator):
-			pid := f.blocks[lr.Locator]
+			pid := f.block(lr.Locator)
 			if pid == nil {
 				r.SetErr(errBlockMissing)
 				continue

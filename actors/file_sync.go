@@ -20,19 +20,26 @@ func (f *fileActor) startSync(ctx actorContext, out *messages.SyncResult, r *mes
 		f.sealCurrent(ctx, false)
 	}
 	token := f.nextToken
-	ps := &pendingSync{token: token, out: out, reply: r, snapshot: f.segs.Ranges(), changes: f.changes}
 	f.nextToken++
+	ps := f.newPendingSync()
+	*ps = pendingSync{token: token, out: out, reply: r, changes: f.changes}
+	ps.await = messages.AwaitCommit{ReplyTo: f.self, Token: token}
+	if n := f.segs.Len(); n > 0 && out != nil && cap(out.Segments) >= n {
+		ps.snapshot = f.segs.AppendRanges(out.Segments[:0]) // into the room the caller gave (a commit does)
+	} else {
+		ps.snapshot = f.segs.Ranges() // nil for an empty file
+	}
 	for i, s := range ps.snapshot {
 		if !messages.IsBlockID(s.Locator) || namedBefore(ps.snapshot[:i], s.Locator) {
 			continue
 		}
-		pid := f.blocks[s.Locator]
+		pid := f.block(s.Locator)
 		if pid == nil {
 			ps.failures = append(ps.failures, messages.BlockFailure{BlockID: s.Locator, Err: errBlockMissing})
 			continue
 		}
 		ps.waiting++
-		ctx.Send(pid, &messages.AwaitCommit{ReplyTo: f.self, Token: token})
+		ctx.Send(pid, &ps.await) // the same for every block; a block keeps only its values
 	}
 	if ps.waiting == 0 {
 		f.finishSync(ctx, ps)
@@ -112,7 +119,7 @@ func (f *fileActor) splitCurrent(ctx actorContext) bool {
 		f.rt.Memory.Lend(buf) // to the current block, which gives it back once it copied
 		ids[i+1] = messages.NewBlockID()
 		pid := spawnCell(ctx, newSplitBlock(f.rt, ids[i+1], f.self, buf), f.strand)
-		f.blocks[ids[i+1]] = pid
+		f.setBlock(ids[i+1], pid)
 		parts[i] = messages.SplitPart{Extents: extents[cuts[i+1]:cuts[i+2]], Buf: buf, Block: pid}
 	}
 	ctx.Send(f.cur.pid, &messages.Repack{Extents: extents[:cuts[1]], Parts: parts})
@@ -235,8 +242,8 @@ func (f *fileActor) onBlockResult(ctx actorContext, m *messages.BlockResult) {
 // replaceBlock names the committed block id by its locator in the segments
 // and releases the block.
 func (f *fileActor) replaceBlock(ctx actorContext, id, locator string) {
-	pid, ok := f.blocks[id]
-	if !ok {
+	pid := f.block(id)
+	if !f.hasBlock(id) {
 		return
 	}
 	f.segs.Each(func(_ int, r *segments.Range) bool {
@@ -245,7 +252,7 @@ func (f *fileActor) replaceBlock(ctx actorContext, id, locator string) {
 		}
 		return true
 	})
-	delete(f.blocks, id)
+	f.deleteBlock(id)
 	if id != messages.PaddingBlockID {
 		ctx.Send(pid, &messages.Release{})
 	}
@@ -289,7 +296,7 @@ func (f *fileActor) onHashBlocks(ctx actorContext, m *messages.HashBlocks) {
 			hb.Locator = keep.PaddingBlockLocator
 			continue
 		}
-		pid := f.blocks[hb.ID]
+		pid := f.block(hb.ID)
 		if pid == nil {
 			m.Reply.SetErr(errBlockMissing)
 			continue

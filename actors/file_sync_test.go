@@ -296,3 +296,44 @@ func TestASplitBlockStoppedBeforeItsBytesArriveFailsItsReadsAndFreesItsBuffer(t 
 	rt.Memory.GiveBack(buf)
 	assert.Equal(t, 0, rt.Memory.Retired())
 }
+
+func TestFileActorSyncPutsItsSnapshotInTheRoomItsCallerGave(t *testing.T) {
+	tests := []struct {
+		name    string
+		room    int  // capacity of out.Segments
+		written bool // the file has one segment
+		inRoom  bool // the snapshot is in out.Segments' array
+	}{
+		{"room for the one segment: filled", 1, true, true},
+		{"no room: a snapshot of its own", 0, true, false},
+		{"an empty file answers no segments, room or not", 1, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, ctx := newTestFile(64 * mib)
+			if tt.written {
+				f.onWrite(ctx, &messages.Write{Offset: 0, Data: []byte("abc"), Reply: openReply()})
+			}
+			var cur string
+			if f.cur != nil {
+				cur = f.cur.id
+			}
+			ctx.take()
+			room := make([]segments.Range, 0, tt.room)
+			out := messages.SyncResult{Segments: room}
+			sr := messages.NewReply()
+			f.startSync(ctx, &out, sr)
+			if tt.written {
+				assert.Equal(t, []sentMsg{{"spawned1", &messages.Seal{}}, {"spawned1", &messages.AwaitCommit{ReplyTo: pid("file")}}}, ctx.take())
+				f.handle(ctx, &messages.BlockResult{BlockID: cur, Locator: "loc+3"})
+			}
+			require.Equal(t, int32(0), pending(sr))
+			if !tt.written {
+				assert.Nil(t, out.Segments)
+				return
+			}
+			assert.Equal(t, []segments.Range{{Locator: "loc+3", RangeSize: 3}}, out.Segments)
+			assert.Equal(t, tt.inRoom, tt.room > 0 && &room[:1][0] == &out.Segments[0])
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/arvfile/arvfile/messages"
 	"github.com/arvfile/arvfile/segments"
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -279,6 +280,54 @@ func TestAnOverwriteReleasesOnlyTheBufferBlocksItLeavesUnnamed(t *testing.T) {
 			assert.Equal(t, tt.want(sealed, cur), f.segs.Ranges())
 			_, kept := f.blocks[sealed]
 			assert.Equal(t, !tt.wantRelease, kept)
+		})
+	}
+}
+
+func TestFileActorKeepsItsOneBlockInlineAndAMapForMore(t *testing.T) {
+	type op struct {
+		set bool // setBlock, else deleteBlock
+		id  string
+	}
+	tests := []struct {
+		name    string
+		ops     []op
+		want    map[string]string // id → pid name, as every accessor sees them
+		inlined bool              // no map made
+	}{
+		{"none", nil, map[string]string{}, true},
+		{"one block stays inline", []op{{true, "a"}}, map[string]string{"a": "a"}, true},
+		{"the one block set again stays inline", []op{{true, "a"}, {true, "a"}}, map[string]string{"a": "a"}, true},
+		{"one block replaced by another stays inline", []op{{true, "a"}, {false, "a"}, {true, "b"}}, map[string]string{"b": "b"}, true},
+		{"a second block makes the map, with both", []op{{true, "a"}, {true, "b"}}, map[string]string{"a": "a", "b": "b"}, false},
+		{"the map stays when blocks go", []op{{true, "a"}, {true, "b"}, {false, "a"}}, map[string]string{"b": "b"}, false},
+		{"deleting a block never named changes nothing", []op{{true, "a"}, {false, "z"}}, map[string]string{"a": "a"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, _ := newTestFile(16)
+			for _, o := range tt.ops {
+				if o.set {
+					f.setBlock(o.id, pid(o.id))
+				} else {
+					f.deleteBlock(o.id)
+				}
+			}
+			assert.Equal(t, tt.inlined, f.blocks == nil)
+			assert.Equal(t, len(tt.want), f.blockCount())
+			seen := map[string]string{}
+			f.eachBlock(func(id string, p *actor.PID) { seen[id] = p.Id })
+			assert.Equal(t, tt.want, seen)
+			for id, name := range tt.want {
+				assert.True(t, f.hasBlock(id), id)
+				assert.Equal(t, pid(name), f.block(id), id)
+			}
+			for _, id := range []string{"z", ""} {
+				assert.False(t, f.hasBlock(id), id)
+				assert.Nil(t, f.block(id), id)
+			}
+			f.eachBlock(func(id string, _ *actor.PID) { f.deleteBlock(id) })
+			assert.Equal(t, 0, f.blockCount(), "eachBlock lets fn delete what it is given")
 		})
 	}
 }

@@ -36,7 +36,7 @@ func (f *fileActor) onWrite(ctx actorContext, m *messages.Write) {
 		r.Fail(ErrFileTooLarge)
 		return
 	}
-	f.continueWrite(ctx, pendingWrite{off: off, data: m.Data, start: off, n: int64(len(m.Data)), r: r})
+	f.continueWrite(ctx, pendingWrite{off: off, data: m.Data, start: off, n: int64(len(m.Data)), r: r, first: &m.FirstPiece})
 }
 
 // continueWrite writes w piece by piece; when a piece must wait for memory
@@ -46,10 +46,11 @@ func (f *fileActor) continueWrite(ctx actorContext, w pendingWrite) {
 	for len(w.data) > 0 {
 		w.r.N = w.applied // what a panic in this piece reports as written
 		n := min(int64(len(w.data)), f.rt.BlockSize)
-		memory, pool := f.writePiece(ctx, w.off, w.data[:n], w.r)
+		memory, pool := f.writePiece(ctx, w.off, w.data[:n], w.r, &w.first)
 		if memory > 0 || pool {
 			w.memory, w.pool = memory, pool
-			f.parked = &w
+			parked := w // only a parked write leaves the stack
+			f.parked = &parked
 			if memory > 0 {
 				ctx.Send(f.rt.Manager, &messages.AwaitMemory{File: f.self, Bytes: memory})
 			}
@@ -85,11 +86,11 @@ func (f *fileActor) finish(r *messages.Reply) {
 // names few buffer blocks besides the current one: with none, this costs
 // nothing.
 func (f *fileActor) releaseUnnamed(ctx actorContext) {
-	others := len(f.blocks)
+	others := f.blockCount()
 	if f.cur != nil {
 		others--
 	}
-	if _, ok := f.blocks[messages.PaddingBlockID]; ok {
+	if f.hasBlock(messages.PaddingBlockID) {
 		others--
 	}
 	if others <= 0 || len(f.syncs) > 0 {
@@ -97,14 +98,14 @@ func (f *fileActor) releaseUnnamed(ctx actorContext) {
 	}
 	// The List counts the bytes of each block from its first check on, so
 	// that a write costs O(blocks) here, not a walk over every segment.
-	f.segs.Forget(func(id string) bool { _, ok := f.blocks[id]; return ok })
-	for id, pid := range f.blocks {
+	f.segs.Forget(f.hasBlock)
+	f.eachBlock(func(id string, pid *actor.PID) {
 		if id == messages.PaddingBlockID || (f.cur != nil && id == f.cur.id) || f.segs.Bytes(id) > 0 {
-			continue
+			return
 		}
-		delete(f.blocks, id)
+		f.deleteBlock(id)
 		ctx.Send(pid, &messages.Release{})
-	}
+	})
 }
 
 // replacesBufferBlock reports whether bytes [off, off+n) of the file come
@@ -113,7 +114,8 @@ func (f *fileActor) releaseUnnamed(ctx actorContext) {
 // committed blocks or the block being written (the usual overwrites) then
 // costs no walk over every segment.
 func (f *fileActor) replacesBufferBlock(off, n int64) bool {
-	for _, p := range f.segs.LocatorsAndRanges(off, n, 0) {
+	var room [4]segments.LocatorAndRange // most writes cover a piece or two: no allocation
+	for _, p := range f.segs.AppendLocatorsAndRanges(room[:0], off, n) {
 		if messages.IsBlockID(p.Locator) && p.Locator != messages.PaddingBlockID && (f.cur == nil || p.Locator != f.cur.id) {
 			return true
 		}
@@ -163,7 +165,10 @@ func (f *fileActor) onSealAccepted(ctx actorContext, m *messages.SealAccepted) {
 // when the BlockManager asks: SealBlock). A piece changes nothing and returns what it waits for while a
 // block sealed by a write is not accepted by the put pool (pool: the
 // writers' back-pressure), or when the budget lacks the memory it needs.
-func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *messages.Reply) (memory int64, pool bool) {
+//
+// The Append goes in *slot when it is not nil (the Write's FirstPiece),
+// which is then used up (set to nil).
+func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *messages.Reply, slot **messages.Append) (memory int64, pool bool) {
 	n := int64(len(data))
 	bs := f.rt.BlockSize
 	if len(f.unaccepted) > 0 {
@@ -199,7 +204,13 @@ func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *mess
 		f.overwrote = f.replacesBufferBlock(off, n)
 	}
 	r.Add(1)
-	ctx.Send(f.cur.pid, &messages.Append{Data: data, Capacity: capacity, Reply: r})
+	msg := *slot
+	if msg == nil {
+		msg = new(messages.Append)
+	}
+	*slot = nil
+	*msg = messages.Append{Data: data, Capacity: capacity, Reply: r}
+	ctx.Send(f.cur.pid, msg)
 	f.segs.ReplaceRange(off, n, f.cur.id, f.cur.wp)
 	f.cur.wp += n
 	if capacity > 0 {
@@ -226,7 +237,7 @@ func (f *fileActor) startBlock(ctx actorContext) {
 	pid := spawnCell(ctx, newBlock(f.rt, id, f.self), f.strand)
 	f.curBlock = currentBlock{id: id, pid: pid}
 	f.cur = &f.curBlock
-	f.blocks[id] = pid
+	f.setBlock(id, pid)
 }
 
 // makeRoom repacks the current block when that frees room for n more bytes
@@ -329,7 +340,7 @@ func (f *fileActor) pad(size int64) {
 		_ = f.segs.Append(segments.Range{Locator: messages.PaddingBlockID, RangeStart: end, RangeSize: n}) // well formed by construction
 		end += n
 	}
-	f.blocks[messages.PaddingBlockID] = f.rt.Padding
+	f.setBlock(messages.PaddingBlockID, f.rt.Padding)
 }
 
 func (f *fileActor) onTruncate(ctx actorContext, m *messages.Truncate) {

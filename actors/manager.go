@@ -54,6 +54,29 @@ type manager struct {
 	late       map[uint64]*lateRound // rounds ended by ForgetCollection with offers unanswered, by round id
 	retry      *time.Timer           // sends RetryErrors; nil when none is due
 	retryDelay time.Duration         // the next retry's backoff; 0 after an upload succeeded
+	entries    slab[blockEntry]      // where blockEntries come from
+	cands      slab[candidate]       // where candidates come from
+}
+
+// slabSize is how many Ts a slab allocates at once.
+const slabSize = 64
+
+// slab hands out zeroed Ts allocated slabSize at a time, for an actor that
+// makes one per block or per file: one allocation per slabSize instead of
+// one each. A T is never handed out twice; an array of them lives as long
+// as one of its Ts is referenced (a few KiB at most per live T).
+type slab[T any] struct {
+	free []T
+}
+
+// new returns a zeroed T.
+func (s *slab[T]) new() *T {
+	if len(s.free) == 0 {
+		s.free = make([]T, slabSize)
+	}
+	t := &s.free[0]
+	s.free = s.free[1:]
+	return t
 }
 
 // blockEntry is the registry's view of one block.
@@ -120,7 +143,8 @@ func (m *manager) onBlockStatus(ctx actorContext, s *messages.BlockStatus) {
 	e := m.blocks[s.ID]
 	if e == nil {
 		m.seq++
-		e = &blockEntry{order: m.seq}
+		e = m.entries.new()
+		e.order = m.seq
 		m.blocks[s.ID] = e
 	}
 	if e.state == messages.Pending {

@@ -50,7 +50,8 @@ func (m *manager) onCandidate(ctx actorContext, c *messages.Candidate) {
 	}
 	cand := set.byFile[c.File.Id]
 	if cand == nil {
-		cand = &candidate{file: c.File}
+		cand = m.cands.new()
+		cand.file = c.File
 		set.byFile[c.File.Id] = cand
 	}
 	set.total += c.Size - cand.size
@@ -128,16 +129,20 @@ func (m *manager) startRound(ctx actorContext, coll string, force bool, replies 
 			offers++
 		}
 	}
-	m.rt.Memory.LendN(buf, offers) // each offer gives it back: copied, or refused (onPackAnswer)
+	m.rt.Memory.LendN(buf, offers)             // each offer gives it back: copied, or refused (onPackAnswer)
+	msgs := make([]messages.PackOffer, offers) // one allocation for every offer
 	for i, c := range queue {
 		if slots[i] < 0 {
 			continue
 		}
 		r.offered[c.file.Id] = c
-		ctx.Send(c.file, &messages.PackOffer{
+		offer := &msgs[0]
+		msgs = msgs[1:]
+		*offer = messages.PackOffer{
 			Round: r.id, BlockID: c.blockID, Target: r.target, TargetID: r.targetID,
 			Offset: slots[i], Room: c.size, ReplyTo: m.self, Buffer: buf,
-		})
+		}
+		ctx.Send(c.file, offer)
 	}
 	if len(r.offered) == 0 {
 		m.finishRound(ctx)

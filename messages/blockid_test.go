@@ -2,6 +2,7 @@ package messages
 
 import (
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -37,4 +38,31 @@ func TestBlockIDsAreNotLocators(t *testing.T) {
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, IsBlockID(tt.s), tt.s)
 	}
+}
+
+func TestNewBlockIDsOfConcurrentCallersAreDistinct(t *testing.T) {
+	const callers, each = 16, 5_000
+	ids := make([][]string, callers)
+	var wg sync.WaitGroup
+	for c := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				ids[c] = append(ids[c], NewBlockID())
+			}
+		}()
+	}
+	wg.Wait()
+	seen := make(map[string]bool, callers*each)
+	for _, l := range ids {
+		for _, id := range l {
+			require.Len(t, id, len(BlockIDPrefix)+36, id)
+			_, err := uuid.Parse(strings.TrimPrefix(id, BlockIDPrefix))
+			require.NoError(t, err, id)
+			require.False(t, seen[id], "repeated: %s", id)
+			seen[id] = true
+		}
+	}
+	assert.Len(t, seen, callers*each)
 }

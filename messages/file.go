@@ -31,6 +31,12 @@ type Write struct {
 	Data   []byte
 	Append bool
 	Reply  *Reply
+
+	// FirstPiece is where the FileActor puts the Append of the write's
+	// first piece, so that a write of one piece sends its block no message
+	// of its own allocation. The sender leaves it zero, and reuses the
+	// Write only once Reply is done (the block's Finish is its last look).
+	FirstPiece Append
 }
 
 // Read reads into Buf from Offset. Sender: the facade. The FileActor zero
@@ -146,6 +152,13 @@ type PackOffer struct {
 	Room     int64
 	ReplyTo  *actor.PID
 	Buffer   []byte
+
+	// Answer and Copy are room for the FileActor's PackAnswer and PackCopy,
+	// which it fills and sends once each, so that they cost no allocation
+	// of their own (the BlockManager allocates a round's offers at once).
+	// The BlockManager leaves them zero.
+	Answer PackAnswer
+	Copy   PackCopy
 }
 
 // PackCopied tells a FileActor that its block OldID now lives at Offset of

@@ -114,10 +114,13 @@ func (r *Reply) Withdraw() bool {
 	return false
 }
 
-// Release returns r to the pool. Call it only after Done was received.
-func (r *Reply) Release() {
+// Release returns r to the pool, and reports whether it did: false after
+// Cancelled or Withdraw, when an actor may still hold the request — and so
+// may still read the message that carried r, which its sender then must not
+// reuse either. Call it only after Done was received.
+func (r *Reply) Release() bool {
 	if r.noReuse {
-		return
+		return false
 	}
 	r.failed.Store(false)
 	r.err = nil
@@ -126,4 +129,5 @@ func (r *Reply) Release() {
 	r.pending.Store(0)
 	r.claim.Store(claimOpen)
 	replyPool.Put(r)
+	return true
 }

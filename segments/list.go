@@ -24,13 +24,15 @@ const defaultChunkTarget = 256
 // none of size 0. Its operations give exactly the segments that the slice
 // functions ReplaceRange and LocatorsAndRanges give for the same input.
 // A List is not safe for concurrent use; the zero List is not usable, call
-// NewList.
+// NewList, or Init. A List must not be copied (its chunk list starts inside it, so
+// that a file of one chunk costs one allocation less).
 type List struct {
-	chunks [][]Range // non-empty chunks in file order
-	n      int       // number of segments over all chunks
-	size   int64     // file size: end of the last segment
-	target int       // chunk size aimed at (defaultChunkTarget outside tests)
-	counts []count   // the locators whose bytes Bytes keeps counting, few
+	chunks [][]Range // non-empty chunks in file order; backed by chunk0 while there is one
+	chunk0 [1][]Range
+	n      int     // number of segments over all chunks
+	size   int64   // file size: end of the last segment
+	target int     // chunk size aimed at (defaultChunkTarget outside tests)
+	counts []count // the locators whose bytes Bytes keeps counting, few
 }
 
 // count is the number of bytes of the file that come from one locator.
@@ -50,7 +52,20 @@ func NewList(ranges []Range) *List {
 // newListTarget is NewList with a chosen chunk size (small in tests, to
 // exercise chunk splits and merges).
 func newListTarget(ranges []Range, target int) *List {
-	l := &List{target: target}
+	l := new(List)
+	l.init(ranges, target)
+	return l
+}
+
+// Init makes l, a zero List (one inside a struct of its own: one
+// allocation less than NewList), hold a copy of ranges as NewList does.
+func (l *List) Init(ranges []Range) {
+	l.init(ranges, defaultChunkTarget)
+}
+
+func (l *List) init(ranges []Range, target int) {
+	*l = List{target: target}
+	l.chunks = l.chunk0[:0]
 	for _, r := range ranges {
 		if r.RangeSize <= 0 {
 			continue
@@ -58,7 +73,6 @@ func newListTarget(ranges []Range, target int) *List {
 		r.RangeStart = l.size
 		l.appendRange(r)
 	}
-	return l
 }
 
 // Len returns the number of segments.
@@ -72,11 +86,33 @@ func (l *List) Ranges() []Range {
 	if l.n == 0 {
 		return nil
 	}
-	out := make([]Range, 0, l.n)
+	return l.AppendRanges(make([]Range, 0, l.n))
+}
+
+// AppendRanges appends the segments in file order to dst and returns the
+// extended slice: a caller with room in dst copies them without allocating.
+func (l *List) AppendRanges(dst []Range) []Range {
 	for _, c := range l.chunks {
-		out = append(out, c...)
+		dst = append(dst, c...)
 	}
-	return out
+	return dst
+}
+
+// View returns the segments in file order without copying them when the
+// List holds them in one chunk (up to 2×256 segments; otherwise it returns
+// a copy, as Ranges does; nil when empty). The slice aliases the List's
+// storage: it must not be changed, and it is valid only until the List's
+// next change. It suits a List about to be dropped, handing its segments
+// over (a file actor that retires).
+func (l *List) View() []Range {
+	switch len(l.chunks) {
+	case 0:
+		return nil
+	case 1:
+		c := l.chunks[0]
+		return c[:len(c):len(c)] // an append by the caller copies
+	}
+	return l.Ranges()
 }
 
 // LocatorsAndRanges returns the pieces of blocks holding bytes
@@ -102,6 +138,27 @@ func (l *List) LocatorsAndRanges(start, size int64, limit int) []LocatorAndRange
 		out = appendPieces(out, chunk[i:j], start, end, limit)
 	}
 	return out
+}
+
+// AppendLocatorsAndRanges appends the pieces of blocks holding bytes
+// [start, start+size) to dst, as LocatorsAndRanges lists them (without a
+// limit), and returns the extended slice: a caller with room in dst (an
+// array on its stack) looks at them without allocating.
+func (l *List) AppendLocatorsAndRanges(dst []LocatorAndRange, start, size int64) []LocatorAndRange {
+	if size <= 0 || start < 0 || start >= l.size {
+		return dst
+	}
+	end := addClamped(start, size)
+	for c := l.chunkFor(start); c < len(l.chunks); c++ {
+		chunk := l.chunks[c]
+		if chunk[0].RangeStart >= end {
+			break
+		}
+		i := searchEndAfter(chunk, start)
+		j := searchStartFrom(chunk, end)
+		dst = appendPieces(dst, chunk[i:j], start, end, 0)
+	}
+	return dst
 }
 
 // pieceCap returns the capacity to allocate for n pieces under limit.

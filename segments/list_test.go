@@ -490,3 +490,93 @@ func ExampleList() {
 	// {Locator:block-2 RangeStart:1000 RangeSize:10 SegmentOffset:0}
 	// {Locator:acbd18db4cc2f85cedef654fccc4a4d8+8192 RangeStart:1010 RangeSize:7182 SegmentOffset:1010}
 }
+
+func TestListViewAndAppendRangesGiveTheSegments(t *testing.T) {
+	one := []Range{{Locator: "a", RangeSize: 3}}
+	three := []Range{{Locator: "a", RangeSize: 3}, {Locator: "b", RangeStart: 3, RangeSize: 2}, {Locator: "c", RangeStart: 5, RangeSize: 1}}
+	for _, tt := range []struct {
+		name   string
+		ranges []Range
+		target int
+		shared bool // View aliases the List's one chunk
+	}{
+		{"an empty list views as nil", nil, defaultChunkTarget, false},
+		{"one segment is viewed in place", one, defaultChunkTarget, true},
+		{"three segments in one chunk are viewed in place", three, defaultChunkTarget, true},
+		{"three segments in three chunks are copied", three, 1, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newListTarget(tt.ranges, tt.target)
+			view := l.View()
+			assert.Equal(t, tt.ranges, view)
+			assert.Equal(t, len(view), cap(view), "an append to the view must not write into the List")
+			if tt.shared {
+				assert.Same(t, &l.chunks[0][0], &view[0])
+			} else if len(view) > 0 {
+				assert.NotSame(t, &l.chunks[0][0], &view[0])
+			}
+			prefix := []Range{{Locator: "x", RangeSize: 9}}
+			buf := make([]Range, 1, 1+len(tt.ranges))
+			copy(buf, prefix)
+			got := l.AppendRanges(buf)
+			assert.Equal(t, append(prefix, tt.ranges...), got)
+			if len(tt.ranges) > 0 {
+				assert.Same(t, &buf[0], &got[0], "AppendRanges fills the room in dst")
+			}
+		})
+	}
+}
+
+func TestListOfOneSegmentCostsTwoAllocations(t *testing.T) {
+	r := Range{Locator: "a", RangeSize: 4096}
+	allocs := testing.AllocsPerRun(100, func() {
+		l := NewList(nil)
+		l.ReplaceRange(0, r.RangeSize, r.Locator, 0)
+	})
+	assert.Equal(t, 2.0, allocs, "the List and its one chunk")
+}
+
+func TestListAppendLocatorsAndRangesAppendsWhatLocatorsAndRangesLists(t *testing.T) {
+	prefix := LocatorAndRange{Locator: "before", SegmentSize: 1}
+	for _, target := range []int{1, 2, defaultChunkTarget} {
+		for _, tt := range readCases() {
+			if hasEmptySegment(tt.ranges) || tt.limit > 0 {
+				continue
+			}
+			t.Run(fmt.Sprintf("%s with chunks of %d", tt.name, target), func(t *testing.T) {
+				l := newListTarget(tt.ranges, target)
+				want := append([]LocatorAndRange{prefix}, tt.want...)
+				assert.Equal(t, want, l.AppendLocatorsAndRanges([]LocatorAndRange{prefix}, tt.start, tt.size))
+			})
+		}
+	}
+}
+
+func TestListInitMakesAListInsideAStruct(t *testing.T) {
+	ranges := []Range{{Locator: "a", RangeSize: 3}, {Locator: "b", RangeStart: 3, RangeSize: 2}}
+	for _, tt := range []struct {
+		name   string
+		before []Range // what the List held before Init
+		init   []Range
+		want   []Range
+	}{
+		{"a zero List gets a copy of the ranges", nil, ranges, ranges},
+		{"a zero List with no ranges is empty", nil, nil, nil},
+		{"Init drops what the List held", ranges, []Range{{Locator: "c", RangeSize: 1}}, []Range{{Locator: "c", RangeSize: 1}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var holder struct {
+				other int
+				l     List
+			}
+			if tt.before != nil {
+				holder.l.Init(tt.before)
+			}
+			holder.l.Init(tt.init)
+			assert.Equal(t, tt.want, holder.l.Ranges())
+			checkList(t, &holder.l)
+			holder.l.ReplaceRange(holder.l.Size(), 4, "d", 0)
+			assert.Equal(t, append(append([]Range(nil), tt.want...), Range{Locator: "d", RangeStart: fileSize(tt.want), RangeSize: 4}), holder.l.Ranges())
+		})
+	}
+}
