@@ -48,6 +48,11 @@ type blockActor struct {
 	hashed  int64           // where the contiguous run of arrived pieces ends
 	waiting map[int64]int64 // pieces arrived past hashed, by offset: their size
 	sum     *[md5.Size]byte // the md5 of the sealed bytes, when known
+	// With an engine's Hasher, a large packed block has its arrived run
+	// hashed off the actors instead (stream, nil once submitted), and
+	// hands the put pool the pending sum.
+	stream  *HashStream
+	pending messages.PendingSum
 
 	filling  bool  // made by a split: the split block copies the bytes into buf (lent to it) and says SplitFilled
 	deferred []any // ReadBlock and HashBlock received while filling, answered once filled
@@ -489,7 +494,7 @@ func (b *blockActor) seal(ctx actorContext, notify *actor.PID) {
 
 func (b *blockActor) submit(ctx actorContext, notify *actor.PID) {
 	b.rt.Memory.Lend(b.buf) // the put worker gives it back when the upload ends
-	ctx.Send(b.rt.Puts, &messages.Submit{BlockID: b.sm.id, Block: b.self, Data: b.buf, Notify: notify, Sum: b.sum})
+	ctx.Send(b.rt.Puts, &messages.Submit{BlockID: b.sm.id, Block: b.self, Data: b.buf, Notify: notify, Sum: b.sum, Pending: b.pending})
 }
 
 func (b *blockActor) onAwaitCommit(ctx actorContext, m *messages.AwaitCommit) {
@@ -598,11 +603,21 @@ func (b *blockActor) onPackData(ctx actorContext, m *messages.PackData) {
 
 // hashArrived notes the piece at off and hashes the pieces that now
 // continue the hashed run. Pieces arrive roughly in offset order (the
-// slots are offered in order), so most are hashed as they come, on this
-// strand, while the other files are still copying theirs in.
+// slots are offered in order), so most are hashed as they come, while the
+// other files are still copying theirs in: with the engine's Hasher, by a
+// HashStream off the actors, to which the block hands each new end of the
+// run (the strand then only answers the ten thousand messages of a
+// round, and the md5, some 5 µs of every 4 KiB file, runs beside them);
+// else, for a small buffer, on this strand.
 func (b *blockActor) hashArrived(off, size int64) {
-	if b.digest == nil {
-		b.digest = md5.New()
+	if b.digest == nil && b.stream == nil {
+		if b.rt.Hasher != nil && cap(b.buf) >= HashOffActorsMin {
+			buf := b.buf
+			b.rt.Memory.Lend(buf) // the stream reads it until release
+			b.stream = b.rt.Hasher.Stream(buf, func() { b.rt.Memory.GiveBack(buf) })
+		} else {
+			b.digest = md5.New()
+		}
 	}
 	if off != b.hashed {
 		if b.waiting == nil {
@@ -612,10 +627,15 @@ func (b *blockActor) hashArrived(off, size int64) {
 		return
 	}
 	for {
-		b.digest.Write(b.buf[off : off+size])
+		if b.digest != nil {
+			b.digest.Write(b.buf[off : off+size])
+		}
 		b.hashed = off + size
 		next, ok := b.waiting[b.hashed]
 		if !ok {
+			if b.stream != nil {
+				b.stream.Extend(int(b.hashed), false)
+			}
 			return
 		}
 		delete(b.waiting, b.hashed)
@@ -644,7 +664,11 @@ func (b *blockActor) finishPack(ctx actorContext) {
 	b.pieces = nil
 	// The hashed run ends at the first refused slot, before which nothing
 	// moved: hash what the gaps' closing moved down, and the sum is whole.
-	if b.digest != nil && b.hashed <= pos {
+	switch {
+	case b.stream != nil: // what the gaps' closing moved lies above what it may be reading
+		b.stream.Extend(int(pos), true)
+		b.pending, b.stream = b.stream, nil
+	case b.digest != nil && b.hashed <= pos:
 		b.digest.Write(b.buf[b.hashed:pos])
 		var sum [md5.Size]byte
 		b.digest.Sum(sum[:0])
@@ -695,6 +719,7 @@ func (b *blockActor) mustTransition(to messages.BlockState) error {
 
 // stop frees the buffer, becomes DELETED and stops the actor.
 func (b *blockActor) stop(ctx actorContext) {
+	b.abandonStream()
 	b.freeBuf()
 	b.mustTransition(messages.Deleted) // DELETED is legal from every state; a refusal is logged
 	b.report(ctx)
@@ -724,6 +749,7 @@ func (b *blockActor) failDeferred() {
 // copy may still be reading is retired instead: it is freed when that
 // reader gives it back (Memory.GiveBack), not kept until the engine closes.
 func (b *blockActor) onStopped() {
+	b.abandonStream()
 	b.failDeferred()
 	switch {
 	case b.padding && b.buf != nil && b.sm.state == messages.Pending:
@@ -738,6 +764,15 @@ func (b *blockActor) onStopped() {
 		b.buf = nil
 	default:
 		b.freeBuf()
+	}
+}
+
+// abandonStream stops the hashing of a packed block that stops before it
+// sealed: the stream gives the buffer back once it no longer reads it.
+func (b *blockActor) abandonStream() {
+	if b.stream != nil {
+		b.stream.Abandon()
+		b.stream = nil
 	}
 }
 
