@@ -54,6 +54,11 @@ type blockActor struct {
 	stream  *HashStream
 	pending messages.PendingSum
 
+	// Room for a small file's block's reports to the manager (its first
+	// growth and its stop), each used once; later ones are allocated.
+	statuses [2]messages.BlockStatus
+	reported int
+
 	filling  bool  // made by a split: the split block copies the bytes into buf (lent to it) and says SplitFilled
 	deferred []any // ReadBlock and HashBlock received while filling, answered once filled
 }
@@ -166,9 +171,13 @@ func (b *blockActor) report(ctx actorContext) {
 	if b.rt.Manager == nil {
 		return
 	}
-	ctx.Send(b.rt.Manager, &messages.BlockStatus{
-		ID: b.sm.id, PID: b.self, Owner: b.owner, State: b.sm.state, Capacity: int64(cap(b.buf)),
-	})
+	st := &messages.BlockStatus{}
+	if b.reported < len(b.statuses) { // each slot is sent once: the manager may not have read it yet
+		st = &b.statuses[b.reported]
+		b.reported++
+	}
+	*st = messages.BlockStatus{ID: b.sm.id, PID: b.self, Owner: b.owner, State: b.sm.state, Capacity: int64(cap(b.buf))}
+	ctx.Send(b.rt.Manager, st)
 }
 
 func (b *blockActor) onAppend(ctx actorContext, m *messages.Append) {
@@ -518,7 +527,24 @@ func (b *blockActor) onAwaitCommit(ctx actorContext, m *messages.AwaitCommit) {
 
 // answer sends w the block's outcome.
 func (b *blockActor) answer(ctx actorContext, w waiter) {
-	res := &messages.BlockResult{BlockID: b.sm.id, Token: w.token}
+	b.answerInto(ctx, w, &messages.BlockResult{})
+}
+
+// answerAll sends every waiter the block's outcome (a packed block's are
+// its ten thousand files: their answers come in one allocation).
+func (b *blockActor) answerAll(ctx actorContext) {
+	if len(b.waiters) == 0 {
+		return
+	}
+	results := make([]messages.BlockResult, len(b.waiters))
+	for i, w := range b.waiters {
+		b.answerInto(ctx, w, &results[i])
+	}
+}
+
+// answerInto sends w the block's outcome in res.
+func (b *blockActor) answerInto(ctx actorContext, w waiter, res *messages.BlockResult) {
+	*res = messages.BlockResult{BlockID: b.sm.id, Token: w.token}
 	switch b.sm.state {
 	case messages.Committed:
 		res.Locator = b.locator
@@ -548,9 +574,7 @@ func (b *blockActor) onUploaded(ctx actorContext, m *messages.Uploaded) {
 		b.failure = nil
 		b.freeBuf()
 	}
-	for _, w := range b.waiters {
-		b.answer(ctx, w)
-	}
+	b.answerAll(ctx)
 	b.waiters = b.waiters[:0]
 	b.report(ctx)
 	if b.owners <= 0 && !b.packed {
@@ -573,7 +597,8 @@ func (b *blockActor) onPackCopy(ctx actorContext, m *messages.PackCopy) {
 	}
 	copy(m.Buffer[m.Offset:m.Offset+n], b.buf)
 	b.rt.Memory.GiveBack(m.Buffer)
-	ctx.Send(m.Target, &messages.PackData{FromID: b.sm.id, File: m.File, Offset: m.Offset, Size: n})
+	m.Data = messages.PackData{FromID: b.sm.id, File: m.File, Offset: m.Offset, Size: n}
+	ctx.Send(m.Target, &m.Data)
 	b.stop(ctx)
 }
 
@@ -652,12 +677,14 @@ func (b *blockActor) finishPack(ctx actorContext) {
 		return
 	}
 	sort.Slice(b.pieces, func(i, j int) bool { return b.pieces[i].offset < b.pieces[j].offset })
+	copied := make([]messages.PackCopied, len(b.pieces)) // one allocation for every file's answer
 	var pos int64
-	for _, p := range b.pieces {
+	for i, p := range b.pieces {
 		if p.offset != pos {
 			copy(b.buf[pos:pos+p.size], b.buf[p.offset:p.offset+p.size])
 		}
-		ctx.Send(p.file, &messages.PackCopied{OldID: p.fromID, NewID: b.sm.id, NewPID: b.self, Offset: pos})
+		copied[i] = messages.PackCopied{OldID: p.fromID, NewID: b.sm.id, NewPID: b.self, Offset: pos}
+		ctx.Send(p.file, &copied[i])
 		pos += p.size
 	}
 	b.buf = b.buf[:pos]
@@ -723,9 +750,7 @@ func (b *blockActor) stop(ctx actorContext) {
 	b.freeBuf()
 	b.mustTransition(messages.Deleted) // DELETED is legal from every state; a refusal is logged
 	b.report(ctx)
-	for _, w := range b.waiters {
-		b.answer(ctx, w)
-	}
+	b.answerAll(ctx)
 	b.waiters = nil
 	b.failDeferred()
 	if b.self != nil {
