@@ -197,25 +197,26 @@ func (h *Hasher) lane() {
 		srv    *simdServer
 		stream md5simd.Hasher
 	)
-	defer func() {
+	// exitLocked ends the lane, its stream back on its server in the same
+	// critical section: no one may see the server busy, or the lanes
+	// fewer than the streams in use, once the lane is gone.
+	exitLocked := func() {
+		h.lanes--
 		if stream != nil {
-			h.mu.Lock()
 			srv.lanes--
 			srv.idle = append(srv.idle, stream)
-			h.mu.Unlock()
 		}
-	}()
+		h.mu.Unlock()
+	}
 	for {
 		h.mu.Lock()
 		if h.closed || len(h.queue) == 0 {
-			h.lanes--
-			h.mu.Unlock()
+			exitLocked()
 			return
 		}
 		how := chooseHash(h.scalar, h.scalarActive, h.busyServersLocked(), len(h.queue))
 		if how == waitForLane { // every core hashes already; a lane that ends takes it
-			h.lanes--
-			h.mu.Unlock()
+			exitLocked()
 			return
 		}
 		j := h.queue[0]

@@ -313,3 +313,33 @@ func TestHashStreamThatEndsEarlyGivesTheBufferBackOnce(t *testing.T) {
 		})
 	}
 }
+
+func TestAHasherWithNoLaneLeftHasEveryStreamBack(t *testing.T) {
+	h := NewHasher(1)
+	h.scalar = 1 // one core: every block of a batch goes to the server
+	defer h.Close()
+	blocks := make([][]byte, 8)
+	for i := range blocks {
+		blocks[i] = hashData(i, 64<<10)
+	}
+	for round := 0; round < 2000; round++ {
+		for _, j := range startTogether(h, blocks) {
+			_, err := j.Wait(context.Background())
+			require.NoError(t, err)
+		}
+		for {
+			h.mu.Lock()
+			lanes, busy := h.lanes, h.busyServersLocked()
+			s := h.srvs[0]
+			idle, made := len(s.idle), s.made
+			h.mu.Unlock()
+			if lanes == 0 {
+				require.Zero(t, busy, "round %d: no lane left, yet a server is busy", round)
+				require.Equal(t, made, idle, "round %d: every stream is back", round)
+				require.LessOrEqual(t, made, LanesPerServer)
+				break
+			}
+			runtime.Gosched()
+		}
+	}
+}
