@@ -1,11 +1,13 @@
 package actors
 
 import (
+	"context"
 	"crypto/md5"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/arvfile/arvfile/messages"
 	"github.com/asynkron/protoactor-go/actor"
@@ -190,9 +192,33 @@ func TestAPackedBlockHashesItsPiecesInAnyOrder(t *testing.T) {
 		{"pieces shorter than their slots", []int64{0, 4, 8, 12}, []int64{3, 1, 4, 2}, []int{1, 0, 3, 2}, -1},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			rt := testRuntime(64)
-			p := newPackedBlock(rt, "P", rt.Memory.Alloc(32))
+		for _, offActors := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, hashed off the actors %v", tt.name, offActors), func(t *testing.T) {
+				hashPackedPieces(t, offActors, tt.slots, tt.sizes, tt.order, tt.refuse)
+			})
+		}
+	}
+}
+
+// hashPackedPieces copies pieces into a packed block's slots in the order
+// given and checks the bytes it seals and their md5: computed on its strand
+// (a small buffer, or no Hasher), or by a HashStream off the actors.
+func hashPackedPieces(t *testing.T, offActors bool, slots, sizes []int64, order []int, refuse int) {
+	{
+		{
+			rt := testRuntime(1 << 20)
+			capacity := int64(32)
+			if offActors {
+				rt.Hasher = NewHasher(1)
+				defer rt.Hasher.Close()
+				capacity = HashOffActorsMin
+			}
+			tt := struct {
+				slots, sizes []int64
+				order        []int
+				refuse       int
+			}{slots, sizes, order, refuse}
+			p := newPackedBlock(rt, "P", rt.Memory.Alloc(capacity))
 			p.self = pid("packed")
 			ctx := &fakeCtx{}
 			var want []byte
@@ -215,9 +241,42 @@ func TestAPackedBlockHashesItsPiecesInAnyOrder(t *testing.T) {
 			}
 			require.NotNil(t, submit)
 			sum := md5.Sum(want)
-			assert.Equal(t, &sum, submit.Sum)
-		})
+			if !offActors {
+				assert.Equal(t, &sum, submit.Sum)
+				assert.Nil(t, submit.Pending)
+				return
+			}
+			assert.Nil(t, submit.Sum)
+			require.NotNil(t, submit.Pending)
+			got, err := submit.Pending.Wait(context.Background())
+			require.NoError(t, err)
+			assert.Equal(t, sum, got)
+			rt.Memory.mu.Lock()
+			assert.Equal(t, 1, rt.Memory.lent[unsafe.SliceData(p.buf)], "the stream gave back its loan (the upload's is left)")
+			rt.Memory.mu.Unlock()
+		}
 	}
+}
+
+func TestAPackedBlockThatStopsBeforeItSealedAbandonsItsHashAndGivesTheBufferBack(t *testing.T) {
+	rt := testRuntime(1 << 20)
+	rt.Hasher = NewHasher(1)
+	defer rt.Hasher.Close()
+	require.True(t, rt.Memory.Reserve(1<<20, false))
+	p := newPackedBlock(rt, "P", rt.Memory.Alloc(1<<20))
+	p.self = pid("packed")
+	ctx := &fakeCtx{}
+	p.onPackData(ctx, packInto(p, "X0", "f0", 0, strings.Repeat("a", 512<<10)))
+	require.NotNil(t, p.stream, "hashing the first piece off the actors")
+	stream := p.stream
+	p.stop(ctx)
+	_, err := stream.Wait(context.Background())
+	if err != nil { // the stream may have been whole already; if not, it was abandoned
+		assert.ErrorIs(t, err, ErrHasherClosed)
+	}
+	assert.Equal(t, 0, rt.Memory.Retired(), "no reader left: the buffer is freed, not kept until Close")
+	live, _ := rt.Memory.Stats()
+	assert.Zero(t, live)
 }
 
 func TestASmallBlockCopiesItselfIntoItsSlotAndStops(t *testing.T) {

@@ -38,7 +38,9 @@ import (
 // (which ignores them), and those a stopped one receives — through the PID
 // it was spawned with, which names it for good — go to the dead-letter
 // process after a dropper behaviour saw them (a copy of the PID made from
-// its id resolves to the dead-letter process at once). A cell never restarts:
+// its id resolves to the dead-letter process once the cell left its table,
+// unless the copy was used while the cell lived: protoactor then cached the
+// cell in it, which drops what it is sent). A cell never restarts:
 // its behaviours recover their own panics (Runtime.panicked); one that
 // escapes is logged and the cell goes on.
 type cell struct {

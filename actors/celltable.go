@@ -32,25 +32,34 @@ const chunkSlots = 64
 // (never reused), index is the cell's slot. A slot holds its cell from
 // spawn until the cell stopped, then is reused, lowest chunk first, by the
 // next cell spawned; a PID resolves to the cell in its slot only when that
-// cell's seq is the PID's. A stale PID — a copy of a stopped cell's, or one
-// read back from its id — thus resolves to the dead-letter process, never
-// to a newer cell. (The PID a cell was spawned with names the cell for
-// good: see primePID.)
+// cell's seq is the PID's. A copy of a stopped cell's PID, or one read back
+// from its id, thus never reaches a newer cell: it resolves to the
+// dead-letter process (or, if it was used while the cell lived, protoactor
+// cached the stopped cell in it, which drops what it is sent). The PID a
+// cell was spawned with names the cell for good: see primePID.
 //
 // Spawning and stopping a cell cost a short critical section (a bit set or
-// cleared, a pointer stored); resolving one takes no lock. The table
-// follows what is open, not its history: once a quarter of it is empty
-// chunks at its end, they are given back to the garbage collector (all but
-// one, so that a cell spawned and stopped at a chunk boundary does not
-// allocate a chunk each time); a cell living in a high slot keeps the
-// chunks below it, 0.5 KiB each.
+// cleared, a pointer stored, a chunk taken from or put back on a heap of
+// the chunks with a free slot); resolving one takes no lock. The table
+// follows what is open, not its history: a chunk that empties is given
+// back to the garbage collector at once (but one, kept empty, so that cells
+// spawned and stopped at a chunk boundary do not allocate one each time),
+// wherever it is; what is left of a chunk given back is its entry in the
+// table, 8 bytes, and the table's list of entries shrinks once a quarter
+// of it is unused at its end.
 type cellTable struct {
 	seq atomic.Uint64 // the last seq given
 
-	mu        sync.Mutex
-	chunks    atomic.Pointer[[]*cellChunk] // replaced, never changed, under mu; read without it
-	firstFree int                          // no chunk below it has a free slot (mu)
-	live      int                          // cells in the table (mu)
+	mu sync.Mutex
+	// The chunks by index, nil where given back. The slice is replaced
+	// (under mu) when it grows or shrinks; its entries change under mu and
+	// are read without it.
+	chunks atomic.Pointer[[]atomic.Pointer[cellChunk]]
+	free   []int32 // a min-heap of the chunks with a free slot, given back ones included (mu)
+	listed []bool  // by chunk: on free (mu)
+	spare  int     // a chunk kept empty rather than given back, or -1 (mu)
+	live   int     // cells in the table (mu)
+	held   int     // chunks allocated (mu)
 }
 
 // cellChunk is 64 slots of a cell table.
@@ -67,8 +76,8 @@ func (t *cellTable) ExtensionID() extensions.ExtensionID { return cellTableID }
 // run before sys is used from several goroutines: protoactor reads its
 // Extensions and resolvers without locking.
 func installCells(sys *actor.ActorSystem) {
-	t := &cellTable{}
-	chunks := []*cellChunk{new(cellChunk)}
+	t := &cellTable{spare: -1}
+	chunks := make([]atomic.Pointer[cellChunk], 0, 1)
 	t.chunks.Store(&chunks)
 	sys.Extensions.Register(t)
 	sys.ProcessRegistry.RegisterAddressResolver(t.resolve)
@@ -83,24 +92,28 @@ func cellsOf(sys *actor.ActorSystem) *cellTable {
 func (t *cellTable) add(c *cell) {
 	c.seq = t.seq.Add(1)
 	t.mu.Lock()
+	if len(t.free) == 0 { // every chunk is full: one more
+		t.resizeLocked(len(*t.chunks.Load()) + 1)
+		t.pushLocked(len(t.listed) - 1)
+	}
+	i := int(t.free[0])
 	chunks := *t.chunks.Load()
-	i := t.firstFree
-	for i < len(chunks) && chunks[i].live == chunkSlots {
-		i++
+	ch := chunks[i].Load()
+	if ch == nil {
+		ch = new(cellChunk)
+		chunks[i].Store(ch)
+		t.held++
 	}
-	if i == len(chunks) {
-		// In place when there is room: a reader of the slice stored before
-		// reads below its length only, and a trimmed table is a new array.
-		grown := append(chunks, new(cellChunk))
-		t.chunks.Store(&grown)
-		chunks = grown
+	if t.spare == i {
+		t.spare = -1
 	}
-	t.firstFree = i
-	ch := chunks[i]
 	b := bits.TrailingZeros64(^ch.used)
 	ch.used |= 1 << b
 	ch.live++
 	t.live++
+	if ch.live == chunkSlots {
+		t.popLocked()
+	}
 	c.index = i*chunkSlots + b
 	t.mu.Unlock()
 	var buf [40]byte
@@ -117,23 +130,129 @@ func (t *cellTable) remove(c *cell) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	chunks := *t.chunks.Load()
-	ch := chunks[i]
+	ch := chunks[i].Load()
 	ch.slots[b].Store(nil)
 	ch.used &^= 1 << b
 	ch.live--
 	t.live--
-	t.firstFree = min(t.firstFree, i)
+	if !t.listed[i] {
+		t.pushLocked(i)
+	}
+	if ch.live > 0 {
+		return
+	}
+	switch {
+	case t.spare < 0:
+		t.spare = i
+	case t.spare < i: // keep the lower one: cells gather at the table's start
+		chunks[i].Store(nil)
+		t.held--
+	default:
+		chunks[t.spare].Store(nil)
+		t.held--
+		t.spare = i
+	}
+	// The entries at the end whose chunks are gone (or the spare): once
+	// they are a quarter of the table, it shrinks (a table emptied from
+	// its end is copied a few times, not once per chunk).
 	n := len(chunks)
-	for n > 1 && chunks[n-1].live == 0 {
+	for n > 1 && (chunks[n-1].Load() == nil || n-1 == t.spare) {
 		n--
 	}
-	// Trim when a quarter of the table is empty at its end (so that a table
-	// emptied from its end is copied a few times, not once per chunk), keeping
-	// one empty chunk.
 	if e := len(chunks) - n; e >= 2 && 4*e >= len(chunks) {
-		kept := make([]*cellChunk, n+1)
-		copy(kept, chunks)
-		t.chunks.Store(&kept)
+		t.resizeLocked(n)
+	}
+}
+
+// resizeLocked makes the table n chunks long, dropping what lies beyond
+// from the free heap (a spare among it is given back).
+func (t *cellTable) resizeLocked(n int) {
+	old := *t.chunks.Load()
+	var chunks []atomic.Pointer[cellChunk]
+	if n > len(old) && n <= cap(old) {
+		// In place: a reader of the slice stored before reads below its
+		// length only.
+		chunks = old[:n]
+	} else {
+		// A new array: to grow, with room to grow again in place; to
+		// shrink, so that the old one is given back.
+		c := n
+		if n > len(old) {
+			c = max(n, 2*len(old))
+		}
+		chunks = make([]atomic.Pointer[cellChunk], n, c)
+		for i := range min(n, len(old)) {
+			chunks[i].Store(old[i].Load())
+		}
+	}
+	for i := n; i < len(old); i++ {
+		if old[i].Load() != nil {
+			t.held--
+		}
+	}
+	if t.spare >= n {
+		t.spare = -1
+	}
+	if n < len(old) {
+		kept := t.free[:0]
+		for _, x := range t.free {
+			if int(x) < n {
+				kept = append(kept, x)
+			}
+		}
+		t.free = kept
+		heapify(t.free)
+		t.listed = t.listed[:n:n]
+	} else {
+		t.listed = append(t.listed, make([]bool, n-len(t.listed))...)
+	}
+	t.chunks.Store(&chunks)
+}
+
+// pushLocked puts chunk i on the free heap.
+func (t *cellTable) pushLocked(i int) {
+	t.listed[i] = true
+	t.free = append(t.free, int32(i))
+	for k := len(t.free) - 1; k > 0; {
+		p := (k - 1) / 2
+		if t.free[p] <= t.free[k] {
+			break
+		}
+		t.free[p], t.free[k] = t.free[k], t.free[p]
+		k = p
+	}
+}
+
+// popLocked takes the lowest chunk off the free heap.
+func (t *cellTable) popLocked() {
+	t.listed[t.free[0]] = false
+	last := len(t.free) - 1
+	t.free[0] = t.free[last]
+	t.free = t.free[:last]
+	siftDown(t.free, 0)
+}
+
+// heapify orders h as a min-heap.
+func heapify(h []int32) {
+	for k := len(h)/2 - 1; k >= 0; k-- {
+		siftDown(h, k)
+	}
+}
+
+func siftDown(h []int32, k int) {
+	for {
+		l := 2*k + 1
+		if l >= len(h) {
+			return
+		}
+		if r := l + 1; r < len(h) && h[r] < h[l] {
+			l = r
+		}
+		if h[k] <= h[l] {
+			return
+		}
+		h[k], h[l] = h[l], h[k]
+		k = l
 	}
 }
 
@@ -166,17 +285,21 @@ func (t *cellTable) lookup(pid *actor.PID) *cell {
 	if index/chunkSlots >= uint64(len(chunks)) {
 		return nil
 	}
-	c := chunks[index/chunkSlots].slots[index%chunkSlots].Load()
-	if c == nil || c.seq != seq {
+	ch := chunks[index/chunkSlots].Load()
+	if ch == nil {
 		return nil
+	}
+	c := ch.slots[index%chunkSlots].Load()
+	if c == nil || c.seq != seq || x != strconv.FormatUint(index, 10) || s != strconv.FormatUint(seq, 10) {
+		return nil // not this cell, or its id written otherwise ("01.0")
 	}
 	return c
 }
 
 // counts returns how many cells are live and how many chunks the table
-// holds.
+// holds (allocated, not given back).
 func (t *cellTable) counts() (live, chunks int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.live, len(*t.chunks.Load())
+	return t.live, t.held
 }

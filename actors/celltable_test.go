@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -181,7 +182,7 @@ func TestTheCellTableFollowsWhatIsOpenUnderConcurrentSpawnsAndStops(t *testing.T
 		assert.LessOrEqual(t, chunks, max(used+1, 4*used/3+1), "%d cells live", live)
 		maxChunks = chunks
 	}
-	assert.Equal(t, 2, chunks)
+	assert.Equal(t, 1, chunks, "one empty chunk is kept")
 
 	// A cell spawned and stopped over and over reuses the first slot.
 	for i := 0; i < 3; i++ {
@@ -249,4 +250,69 @@ func TestACellsPIDIsPrimed(t *testing.T) {
 	sys.Root.Send(pid, "late")
 	require.Eventually(t, func() bool { return len(log.all()) == 4 }, waitFor, tick)
 	assert.Equal(t, []string{"c started", "c stopping", "c stopped", "dropped late"}, log.all())
+}
+
+// newTestCellTable returns a cell table of no actor system.
+func newTestCellTable() *cellTable {
+	t := &cellTable{spare: -1}
+	chunks := make([]atomic.Pointer[cellChunk], 0, 1)
+	t.chunks.Store(&chunks)
+	return t
+}
+
+func TestTheCellTableGivesBackEveryChunkThatEmptiesWhereverItIs(t *testing.T) {
+	tab := newTestCellTable()
+	cells := make([]*cell, 100_000)
+	for i := range cells {
+		cells[i] = &cell{}
+		tab.add(cells[i])
+	}
+	_, held := tab.counts()
+	require.Equal(t, 100_000/chunkSlots+1, held)
+	for _, c := range cells[:len(cells)-1] { // all but the one in the highest slot
+		tab.remove(c)
+	}
+	live, held := tab.counts()
+	assert.Equal(t, 1, live)
+	assert.Equal(t, 2, held, "the last cell's chunk and one kept empty, not the 1,563 below it")
+	last := cells[len(cells)-1]
+	assert.Same(t, last, tab.lookup(&last.pid))
+
+	// Churn: a low slot freed, two cells spawned, one stopped, many times.
+	// The lowest free chunk is taken first, and the count stays exact.
+	var open []*cell
+	for i := 0; i < 10_000; i++ {
+		a, b := &cell{}, &cell{}
+		tab.add(a)
+		tab.add(b)
+		open = append(open, a)
+		tab.remove(b)
+		if len(open) > 100 {
+			tab.remove(open[0])
+			open = open[1:]
+		}
+	}
+	live, held = tab.counts()
+	assert.Equal(t, 1+len(open), live)
+	assert.LessOrEqual(t, held, 2+(len(open)+chunkSlots-1)/chunkSlots+1)
+	for _, c := range open {
+		assert.Same(t, c, tab.lookup(&c.pid))
+		assert.Less(t, c.index, 4*chunkSlots, "cells gather in the lowest chunks")
+	}
+}
+
+func TestACellIDWrittenOtherwiseResolvesToNoCell(t *testing.T) {
+	tab := newTestCellTable()
+	for i := 0; i < 3; i++ {
+		tab.add(&cell{})
+	}
+	c := &cell{}
+	tab.add(c) // seq 4, slot 3
+	require.Equal(t, "4.3", c.pid.Id)
+	for _, id := range []string{"4.3"} {
+		assert.Same(t, c, tab.lookup(actor.NewPID(cellAddress, id)), id)
+	}
+	for _, id := range []string{"04.3", "4.03", "+4.3", "4.3 ", "4.+3", "3.3", "4.2"} {
+		assert.Nil(t, tab.lookup(actor.NewPID(cellAddress, id)), id)
+	}
 }

@@ -38,8 +38,9 @@
 //
 // A sealed block turns PENDING and sends Submit to the put coordinator,
 // which starts its md5 on the Hasher (off the actors: every block the
-// coordinator holds is hashed at once, by one md5-simd server when several
-// are, by crypto/md5 when one is alone) and hands it to an idle put worker
+// coordinator holds is hashed at once — one per core with crypto/md5, the
+// rest by one md5-simd server once enough wait to fill it, chooseHash) and
+// hands it to an idle put worker
 // or queues it (writers are told SealAccepted only then: that is the
 // back-pressure). The worker waits for the sum, calls the store's Put with
 // it (keep.PutOptions.MD5) on the Blocking dispatcher, gives the buffer back
@@ -54,7 +55,10 @@
 // allocates, offers each file its slot with the buffer (PackOffer); an
 // accepting file's block copies its bytes into its slot on the file's own
 // strand and stops (PackCopy, PackData), so the copies run in parallel; the
-// packed block closes the gaps refused slots left, tells each file where
+// packed block hands each new end of the run of arrived pieces to a
+// HashStream, whose goroutine hashes them off the actors meanwhile (the
+// sum it gives the put pool, Submit.Pending, is ready soon after the last
+// piece); it closes the gaps refused slots left, tells each file where
 // its bytes landed (PackSeal, PackCopied) and seals itself; then the
 // BlockManager answers. The facade then
 // sends the collection actor a Snapshot whose Forward makes one Sync per

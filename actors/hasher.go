@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/md5"
 	"errors"
+	"hash"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -196,25 +197,26 @@ func (h *Hasher) lane() {
 		srv    *simdServer
 		stream md5simd.Hasher
 	)
-	defer func() {
+	// exitLocked ends the lane, its stream back on its server in the same
+	// critical section: no one may see the server busy, or the lanes
+	// fewer than the streams in use, once the lane is gone.
+	exitLocked := func() {
+		h.lanes--
 		if stream != nil {
-			h.mu.Lock()
 			srv.lanes--
 			srv.idle = append(srv.idle, stream)
-			h.mu.Unlock()
 		}
-	}()
+		h.mu.Unlock()
+	}
 	for {
 		h.mu.Lock()
 		if h.closed || len(h.queue) == 0 {
-			h.lanes--
-			h.mu.Unlock()
+			exitLocked()
 			return
 		}
 		how := chooseHash(h.scalar, h.scalarActive, h.busyServersLocked(), len(h.queue))
 		if how == waitForLane { // every core hashes already; a lane that ends takes it
-			h.lanes--
-			h.mu.Unlock()
+			exitLocked()
 			return
 		}
 		j := h.queue[0]
@@ -393,4 +395,159 @@ func (h *Hasher) Close() {
 		s.srv.Close()
 	}
 	h.srvs = nil
+}
+
+// HashStream is the md5 of a buffer that fills from its start while it is
+// hashed, off the actors: the packed block hands it each new end of the
+// contiguous run of pieces that arrived (Extend), and the last one with
+// final. One goroutine at a time hashes what is ready and exits when it
+// caught up; the next Extend starts another. The packed block's strand
+// thus only copies and answers messages, and the sum is ready soon after
+// the last piece.
+//
+// Bytes below the ready mark must not change; bytes above it may be
+// written meanwhile. release is called once no goroutine reads the buffer
+// any more (the sum is whole, or it was abandoned). A HashStream is a
+// messages.PendingSum: Wait returns the sum once final bytes are hashed.
+type HashStream struct {
+	h       *Hasher
+	data    []byte // the buffer at its capacity
+	release func()
+	done    chan struct{} // closed once finished
+	digest  hash.Hash     // the md5 of data[:hashed]; used by the running goroutine only
+
+	abandoned atomic.Bool
+
+	mu       sync.Mutex
+	ready    int  // bytes from the start that are final
+	final    bool // ready is the whole
+	hashed   int  // bytes hashed so far
+	running  bool // a goroutine hashes
+	finished bool // done is closed (or about to be)
+	sum      [md5.Size]byte
+	ok       bool
+}
+
+// Stream returns a HashStream over buf (read up to its capacity), with
+// nothing ready yet. After Close the stream fails with ErrHasherClosed.
+func (h *Hasher) Stream(buf []byte, release func()) *HashStream {
+	return &HashStream{h: h, data: buf[:cap(buf)], release: release, done: make(chan struct{}), digest: md5.New()}
+}
+
+// Extend marks the bytes below n final (a smaller n than before changes
+// nothing) and, when final, n the whole: the sum is computed once they are
+// hashed. Once the whole is known, Extend does nothing.
+func (s *HashStream) Extend(n int, final bool) {
+	s.mu.Lock()
+	if s.finished || s.final { // the whole is known: nothing changes it
+		s.mu.Unlock()
+		return
+	}
+	s.ready = max(s.ready, min(n, len(s.data)))
+	if final {
+		s.ready, s.final = min(n, len(s.data)), true
+	}
+	if s.running || s.ready == s.hashed && !s.final {
+		s.mu.Unlock()
+		return
+	}
+	s.running = true
+	s.mu.Unlock()
+	s.h.mu.Lock()
+	closed := s.h.closed
+	if !closed {
+		s.h.wg.Add(1)
+	}
+	s.h.mu.Unlock()
+	if closed {
+		s.abandoned.Store(true)
+		s.end(false)
+		return
+	}
+	go s.run()
+}
+
+// run hashes what is ready until it caught up; the sum once final.
+func (s *HashStream) run() {
+	defer s.h.wg.Done()
+	for {
+		s.mu.Lock()
+		from, to, final := s.hashed, s.ready, s.final
+		if from == to && !final {
+			s.running = false
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+		if s.abandoned.Load() || s.h.stopping.Load() {
+			s.end(false)
+			return
+		}
+		for off := from; off < to; off += hashChunk {
+			if s.abandoned.Load() || s.h.stopping.Load() {
+				s.end(false)
+				return
+			}
+			s.digest.Write(s.data[off:min(off+hashChunk, to)])
+		}
+		s.h.scalarBytes.Add(int64(to - from))
+		s.mu.Lock()
+		s.hashed = to
+		whole := s.final && s.hashed == s.ready
+		s.mu.Unlock()
+		if whole {
+			s.digest.Sum(s.sum[:0])
+			s.h.blocks.Add(1)
+			s.end(true)
+			return
+		}
+	}
+}
+
+// end finishes the stream once: ok tells whether the sum is whole.
+func (s *HashStream) end(ok bool) {
+	s.mu.Lock()
+	if s.finished {
+		s.mu.Unlock()
+		return
+	}
+	s.finished, s.running, s.ok = true, false, ok
+	s.mu.Unlock()
+	if s.release != nil {
+		s.release()
+	}
+	close(s.done)
+}
+
+// Abandon stops the hashing: at once when no goroutine runs, else within a
+// chunk. Wait then fails, unless the sum was whole already.
+func (s *HashStream) Abandon() {
+	s.abandoned.Store(true)
+	s.mu.Lock()
+	if s.running || s.finished { // the running goroutine ends it
+		s.mu.Unlock()
+		return
+	}
+	s.running = true // no Extend starts a goroutine now: end is ours
+	s.mu.Unlock()
+	s.end(false)
+}
+
+// Wait returns the md5 of the final bytes. When ctx ends first, or the
+// Hasher closed, it abandons the stream and returns an error; in every
+// case it returns only once no goroutine reads the buffer any more.
+func (s *HashStream) Wait(ctx context.Context) ([md5.Size]byte, error) {
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+		s.Abandon()
+		<-s.done
+		if !s.ok {
+			return [md5.Size]byte{}, ctx.Err()
+		}
+	}
+	if !s.ok {
+		return [md5.Size]byte{}, ErrHasherClosed
+	}
+	return s.sum, nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"encoding/binary"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -225,5 +226,120 @@ func TestChooseHashGivesEachCoreABlockAndTheServerTheRestWhenWorthIt(t *testing.
 		t.Run(tc.name, func(t *testing.T) {
 			assert.Equal(t, tc.want, chooseHash(tc.cores, tc.scalarActive, tc.busyServers, tc.queued))
 		})
+	}
+}
+
+func TestHashStreamHashesWhatIsReadyAndSumsTheWhole(t *testing.T) {
+	data := hashData(7, 3<<20+5)
+	cases := []struct {
+		name    string
+		extends []int // ready marks before the final one
+		total   int
+	}{
+		{"the whole at once", nil, len(data)},
+		{"in steps", []int{1, 100, 2 << 20, 2<<20 + 1}, len(data)},
+		{"marks that go back change nothing", []int{2 << 20, 5, 1 << 20}, len(data)},
+		{"a final mark below the buffer's end", []int{10, 64}, 1<<20 + 3},
+		{"nothing but the final mark: empty", nil, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := NewHasher(1)
+			defer h.Close()
+			released := 0
+			s := h.Stream(data[:0], func() { released++ })
+			for _, n := range tc.extends {
+				s.Extend(n, false)
+			}
+			s.Extend(tc.total, true)
+			s.Extend(len(data), false) // after the final mark: ignored
+			sum, err := s.Wait(context.Background())
+			require.NoError(t, err)
+			assert.Equal(t, md5.Sum(data[:tc.total]), sum)
+			assert.Equal(t, 1, released)
+			again, err := s.Wait(context.Background())
+			require.NoError(t, err, "a block submitted again waits for the same sum")
+			assert.Equal(t, sum, again)
+		})
+	}
+}
+
+func TestHashStreamThatEndsEarlyGivesTheBufferBackOnce(t *testing.T) {
+	data := hashData(8, 4<<20)
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	cases := []struct {
+		name string
+		run  func(h *Hasher, s *HashStream) error
+		want error
+	}{
+		{"abandoned before anything was ready", func(h *Hasher, s *HashStream) error {
+			s.Abandon()
+			s.Extend(len(data), true)
+			_, err := s.Wait(context.Background())
+			return err
+		}, ErrHasherClosed},
+		{"abandoned while hashing", func(h *Hasher, s *HashStream) error {
+			s.Extend(len(data), false)
+			s.Abandon()
+			s.Extend(len(data), true)
+			_, err := s.Wait(context.Background())
+			return err
+		}, ErrHasherClosed},
+		{"a wait whose context ended", func(h *Hasher, s *HashStream) error {
+			s.Extend(1<<20, false)
+			_, err := s.Wait(cancelled)
+			return err
+		}, context.Canceled},
+		{"the Hasher closed before the final mark", func(h *Hasher, s *HashStream) error {
+			s.Extend(1<<20, false)
+			h.Close()
+			s.Extend(len(data), true)
+			_, err := s.Wait(context.Background())
+			return err
+		}, ErrHasherClosed},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := NewHasher(1)
+			defer h.Close()
+			var released atomic.Int32
+			s := h.Stream(data, func() { released.Add(1) })
+			err := tc.run(h, s)
+			assert.ErrorIs(t, err, tc.want)
+			assert.Equal(t, int32(1), released.Load(), "released once, before Wait returned")
+			s.Abandon()
+			assert.Equal(t, int32(1), released.Load())
+		})
+	}
+}
+
+func TestAHasherWithNoLaneLeftHasEveryStreamBack(t *testing.T) {
+	h := NewHasher(1)
+	h.scalar = 1 // one core: every block of a batch goes to the server
+	defer h.Close()
+	blocks := make([][]byte, 8)
+	for i := range blocks {
+		blocks[i] = hashData(i, 64<<10)
+	}
+	for round := 0; round < 2000; round++ {
+		for _, j := range startTogether(h, blocks) {
+			_, err := j.Wait(context.Background())
+			require.NoError(t, err)
+		}
+		for {
+			h.mu.Lock()
+			lanes, busy := h.lanes, h.busyServersLocked()
+			s := h.srvs[0]
+			idle, made := len(s.idle), s.made
+			h.mu.Unlock()
+			if lanes == 0 {
+				require.Zero(t, busy, "round %d: no lane left, yet a server is busy", round)
+				require.Equal(t, made, idle, "round %d: every stream is back", round)
+				require.LessOrEqual(t, made, LanesPerServer)
+				break
+			}
+			runtime.Gosched()
+		}
 	}
 }

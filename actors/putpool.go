@@ -68,6 +68,8 @@ func (p *putCoordinator) onSubmit(ctx actorContext, s *messages.Submit) {
 	switch {
 	case s.Sum != nil:
 		b.sum = knownSum(*s.Sum)
+	case s.Pending != nil:
+		b.sum = s.Pending
 	case p.rt.Hasher != nil && len(s.Data) >= HashOffActorsMin:
 		b.sum = p.rt.Hasher.Start(s.Data)
 	}

@@ -102,6 +102,9 @@ type PackCopy struct {
 	Offset int64
 	File   *actor.PID
 	Buffer []byte
+	// Data is room for the PackData the small block then sends, so that
+	// it costs no allocation of its own.
+	Data PackData
 }
 
 // PackData tells a packed block that a small block's Size bytes are in its

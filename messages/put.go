@@ -25,6 +25,10 @@ type Submit struct {
 	// packed block hashes its pieces as they arrive): the coordinator
 	// hands it on instead of hashing Data again.
 	Sum *[md5.Size]byte
+	// Pending, when not nil, is Data's md5 being computed off the actors
+	// for the block itself (a large packed block's pieces are hashed as
+	// they arrive): the coordinator hands it on.
+	Pending PendingSum
 }
 
 // Upload hands a block to a put worker, which answers WorkerIdle to
