@@ -82,7 +82,7 @@ incl = [
  ("block actor handlers (cum)", r"blockActor\)\.(Receive|receive)"),
  ("collection actor handlers (cum)", r"collectionActor\)\.(Receive|receive)"),
  ("put workers (store Put, cum)", r"putWorker\)\.Receive"),
- ("hashing in the engine (Hasher lanes and packed blocks, cum)", r"actors\.\(\*Hasher\)|hashArrived|hashScalar"),
+ ("hashing in the engine (Hasher lanes and packed blocks, cum)", r"actors\.\(\*Hasher\)|actors\.\(\*HashStream\)|hashArrived|hashScalar"),
  ("the caller's goroutine running a strand inline (Strand.RunUntil, cum)", r"Strand\)\.RunUntil"),
 ]
 for name, rx in incl:
