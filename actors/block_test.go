@@ -270,6 +270,7 @@ func TestAPackedBlockThatStopsBeforeItSealedAbandonsItsHashAndGivesTheBufferBack
 	require.NotNil(t, p.stream, "hashing the first piece off the actors")
 	stream := p.stream
 	p.stop(ctx)
+	requireEnds(t, stream)
 	_, err := stream.Wait(context.Background())
 	if err != nil { // the stream may have been whole already; if not, it was abandoned
 		assert.ErrorIs(t, err, ErrHasherClosed)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/md5"
 	"errors"
+	"fmt"
 	"hash"
 	"runtime"
 	"sync"
@@ -426,6 +427,7 @@ type HashStream struct {
 	finished bool // done is closed (or about to be)
 	sum      [md5.Size]byte
 	ok       bool
+	err      error // why the sum failed, when not ErrHasherClosed
 }
 
 // Stream returns a HashStream over buf (read up to its capacity), with
@@ -443,9 +445,16 @@ func (s *HashStream) Extend(n int, final bool) {
 		s.mu.Unlock()
 		return
 	}
-	s.ready = max(s.ready, min(n, len(s.data)))
+	n = min(n, len(s.data))
+	if final && n < s.ready { // a whole shorter than bytes already final: the caller's bug
+		s.err = fmt.Errorf("arvfile: block hash: final size %d below the %d bytes already final", n, s.ready)
+		s.mu.Unlock()
+		s.Abandon()
+		return
+	}
+	s.ready = max(s.ready, n)
 	if final {
-		s.ready, s.final = min(n, len(s.data)), true
+		s.final = true
 	}
 	if s.running || s.ready == s.hashed && !s.final {
 		s.mu.Unlock()
@@ -474,6 +483,11 @@ func (s *HashStream) run() {
 		s.mu.Lock()
 		from, to, final := s.hashed, s.ready, s.final
 		if from == to && !final {
+			if s.abandoned.Load() { // an Abandon that saw this goroutine running left the end to it
+				s.mu.Unlock()
+				s.end(false)
+				return
+			}
 			s.running = false
 			s.mu.Unlock()
 			return
@@ -547,6 +561,9 @@ func (s *HashStream) Wait(ctx context.Context) ([md5.Size]byte, error) {
 		}
 	}
 	if !s.ok {
+		if s.err != nil {
+			return [md5.Size]byte{}, s.err
+		}
 		return [md5.Size]byte{}, ErrHasherClosed
 	}
 	return s.sum, nil

@@ -288,9 +288,23 @@ func TestHashStreamThatEndsEarlyGivesTheBufferBackOnce(t *testing.T) {
 		}, ErrHasherClosed},
 		{"a wait whose context ended", func(h *Hasher, s *HashStream) error {
 			s.Extend(1<<20, false)
-			_, err := s.Wait(cancelled)
+			var err error
+			waited := make(chan struct{})
+			go func() { _, err = s.Wait(cancelled); close(waited) }()
+			select {
+			case <-waited:
+			case <-time.After(waitFor):
+				t.Fatal("Wait with an ended context did not return")
+			}
 			return err
 		}, context.Canceled},
+		{"a final size below bytes already final: the caller's bug, loudly", func(h *Hasher, s *HashStream) error {
+			s.Extend(800, false)
+			s.Extend(500, true)
+			requireEnds(t, s)
+			_, err := s.Wait(context.Background())
+			return err
+		}, nil},
 		{"the Hasher closed before the final mark", func(h *Hasher, s *HashStream) error {
 			s.Extend(1<<20, false)
 			h.Close()
@@ -306,7 +320,11 @@ func TestHashStreamThatEndsEarlyGivesTheBufferBackOnce(t *testing.T) {
 			var released atomic.Int32
 			s := h.Stream(data, func() { released.Add(1) })
 			err := tc.run(h, s)
-			assert.ErrorIs(t, err, tc.want)
+			if tc.want == nil {
+				assert.EqualError(t, err, "arvfile: block hash: final size 500 below the 800 bytes already final")
+			} else {
+				assert.ErrorIs(t, err, tc.want)
+			}
 			assert.Equal(t, int32(1), released.Load(), "released once, before Wait returned")
 			s.Abandon()
 			assert.Equal(t, int32(1), released.Load())
@@ -341,5 +359,31 @@ func TestAHasherWithNoLaneLeftHasEveryStreamBack(t *testing.T) {
 			}
 			runtime.Gosched()
 		}
+	}
+}
+
+// requireEnds fails the test when s does not end (its sum whole, or
+// abandoned, and its buffer given back) within waitFor.
+func requireEnds(t *testing.T, s *HashStream) {
+	t.Helper()
+	select {
+	case <-s.done:
+	case <-time.After(waitFor):
+		t.Fatal("the stream never ended: its buffer is never given back")
+	}
+}
+
+func TestAHashStreamAbandonedWhileItHashesItsLastReadyBytesEnds(t *testing.T) {
+	h := NewHasher(1)
+	defer h.Close()
+	data := hashData(9, 1<<20)
+	for i := 0; i < 200; i++ {
+		var released atomic.Int32
+		s := h.Stream(data[:0], func() { released.Add(1) })
+		s.Extend(len(data), false) // not final: the goroutine waits for nothing once caught up
+		time.Sleep(time.Duration(i%8) * 10 * time.Microsecond)
+		s.Abandon()
+		requireEnds(t, s)
+		require.Equal(t, int32(1), released.Load(), "round %d", i)
 	}
 }
