@@ -456,16 +456,46 @@ func repackInPlace(buf []byte, extents []messages.Extent) []byte {
 	return buf[:pos]
 }
 
-// rotateRight rotates b right by k bytes (its last k bytes come first).
+// rotateRight rotates b right by k bytes in place: its last k bytes come
+// first. It swaps blocks (Gries and Mills: the shorter side is swapped
+// with the far end of the longer one until both are equal), each swap a
+// few memmoves through a small scratch buffer: the bytes move at memory
+// speed, where reversing them one at a time (the classic three
+// reversals) ran at a tenth of it and made a repack of 16 writers'
+// interleaved pieces take seconds.
 func rotateRight(b []byte, k int64) {
-	reverse(b)
-	reverse(b[:k])
-	reverse(b[k:])
+	n := int64(len(b))
+	if n == 0 {
+		return
+	}
+	k %= n
+	if k == 0 {
+		return
+	}
+	// Rotating right by k is swapping A = b[:d] and B = b[d:], d = n-k; no
+	// swap is longer than the shorter of the two.
+	d := n - k
+	scratch := make([]byte, min(d, k, 64<<10))
+	i, j := d, n-d // the lengths of what is left of A and of B
+	for i != j {
+		if i > j { // swap B's remaining j bytes with A's last j before it
+			swapBlocks(b[d-i:d-i+j], b[d:d+j], scratch)
+			i -= j
+		} else { // swap A's remaining i bytes with B's last i
+			swapBlocks(b[d-i:d], b[d+j-i:d+j], scratch)
+			j -= i
+		}
+	}
+	swapBlocks(b[d-i:d], b[d:d+i], scratch)
 }
 
-func reverse(b []byte) {
-	for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
-		b[i], b[j] = b[j], b[i]
+// swapBlocks swaps the bytes of x and y, of equal length and not
+// overlapping, a scratch buffer's length at a time.
+func swapBlocks(x, y, scratch []byte) {
+	for off := 0; off < len(x); off += len(scratch) {
+		n := copy(scratch, x[off:])
+		copy(x[off:off+n], y[off:off+n])
+		copy(y[off:off+n], scratch[:n])
 	}
 }
 

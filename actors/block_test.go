@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"errors"
 	"fmt"
+	"math/rand"
 	"strings"
 	"testing"
 	"unsafe"
@@ -421,5 +422,42 @@ func TestAPackedBlockDoesNotWaitForLostPieces(t *testing.T) {
 			sum := md5.Sum([]byte(tt.want))
 			assert.Equal(t, &sum, submit.Sum)
 		})
+	}
+}
+
+func TestRotateRightMatchesAPlainRotation(t *testing.T) {
+	rng := rand.New(rand.NewSource(12))
+	for _, n := range []int{1, 2, 3, 7, 64, 1000, 64<<10 - 1, 64 << 10, 200<<10 + 3} {
+		ks := []int{0, 1, n - 1, n / 2, n / 3, rng.Intn(n)}
+		for _, k := range ks {
+			b := make([]byte, n)
+			rng.Read(b)
+			want := append(append([]byte(nil), b[n-k:]...), b[:n-k]...)
+			rotateRight(b, int64(k))
+			require.Equal(t, want, b, "n %d, k %d", n, k)
+		}
+	}
+}
+
+func TestRepackInPlaceOfManyInterleavedPiecesMatchesGathering(t *testing.T) {
+	rng := rand.New(rand.NewSource(13))
+	for round := 0; round < 20; round++ {
+		// Pieces of 1 B to 100 KiB laid out in a random order, named in another.
+		var extents []messages.Extent
+		var off int64
+		for i := 0; i < 2+rng.Intn(60); i++ {
+			size := int64(1 + rng.Intn(100<<10))
+			extents = append(extents, messages.Extent{Offset: off, Size: size})
+			off += size
+		}
+		rng.Shuffle(len(extents), func(i, j int) { extents[i], extents[j] = extents[j], extents[i] })
+		buf := make([]byte, off)
+		rng.Read(buf)
+		var want []byte
+		for _, e := range extents {
+			want = append(want, buf[e.Offset:e.Offset+e.Size]...)
+		}
+		got := repackInPlace(buf, extents)
+		require.Equal(t, want, got, "round %d", round)
 	}
 }
