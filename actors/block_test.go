@@ -441,16 +441,32 @@ func TestRotateRightMatchesAPlainRotation(t *testing.T) {
 
 func TestRepackInPlaceOfManyInterleavedPiecesMatchesGathering(t *testing.T) {
 	rng := rand.New(rand.NewSource(13))
-	for round := 0; round < 20; round++ {
-		// Pieces of 1 B to 100 KiB laid out in a random order, named in another.
+	for round := 0; round < 120; round++ {
+		// Pieces of 1 B to 100 KiB (or 1 B to 4 KiB, more of them) laid out
+		// in a random order, or as 16 writers interleave theirs, and named
+		// in another, with gaps between some.
 		var extents []messages.Extent
 		var off int64
-		for i := 0; i < 2+rng.Intn(60); i++ {
-			size := int64(1 + rng.Intn(100<<10))
-			extents = append(extents, messages.Extent{Offset: off, Size: size})
-			off += size
+		count, most := 2+rng.Intn(60), 100<<10
+		if round%2 == 1 {
+			count, most = 2+rng.Intn(400), 4<<10
 		}
-		rng.Shuffle(len(extents), func(i, j int) { extents[i], extents[j] = extents[j], extents[i] })
+		for i := 0; i < count; i++ {
+			size := int64(1 + rng.Intn(most))
+			extents = append(extents, messages.Extent{Offset: off, Size: size})
+			off += size + int64(rng.Intn(3)) // a gap now and then
+		}
+		if round%3 == 0 { // file order: writer w's pieces, which lie every 16th in the buffer
+			var byWriter []messages.Extent
+			for w := 0; w < 16; w++ {
+				for i := w; i < len(extents); i += 16 {
+					byWriter = append(byWriter, extents[i])
+				}
+			}
+			extents = byWriter
+		} else {
+			rng.Shuffle(len(extents), func(i, j int) { extents[i], extents[j] = extents[j], extents[i] })
+		}
 		buf := make([]byte, off)
 		rng.Read(buf)
 		var want []byte
