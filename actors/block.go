@@ -555,19 +555,12 @@ func rotateInts[T any](x []T, k int) {
 	copy(x, t)
 }
 
-// rotateRight rotates b right by k bytes in place: its last k bytes come
-// first. It swaps blocks (Gries and Mills: the shorter side is swapped
-// with the far end of the longer one until both are equal), each swap a
-// few memmoves through a small scratch buffer: the bytes move at memory
-// speed, where reversing them one at a time (the classic three
-// reversals) ran at a tenth of it and made a repack of 16 writers'
-// interleaved pieces take seconds.
-func rotateRight(b []byte, k int64) {
-	rotateRightWith(b, k, make([]byte, 64<<10))
-}
-
-// rotateRightWith is rotateRight through the scratch buffer given (not
-// empty).
+// rotateRightWith rotates b right by k bytes in place, through scratch
+// (not empty): its last k bytes come first. It swaps blocks (Gries and
+// Mills: the shorter side is swapped with the far end of the longer one
+// until both are equal), each swap a few memmoves a scratch-full at a
+// time: the bytes move at memory speed, where reversing them one at a
+// time (the classic three reversals) ran at a tenth of it.
 func rotateRightWith(b []byte, k int64, scratch []byte) {
 	n := int64(len(b))
 	if n == 0 {

@@ -425,7 +425,7 @@ func TestAPackedBlockDoesNotWaitForLostPieces(t *testing.T) {
 	}
 }
 
-func TestRotateRightMatchesAPlainRotation(t *testing.T) {
+func TestRotateRightWithMatchesAPlainRotation(t *testing.T) {
 	rng := rand.New(rand.NewSource(12))
 	for _, n := range []int{1, 2, 3, 7, 64, 1000, 64<<10 - 1, 64 << 10, 200<<10 + 3} {
 		ks := []int{0, 1, n - 1, n / 2, n / 3, rng.Intn(n)}
@@ -433,8 +433,9 @@ func TestRotateRightMatchesAPlainRotation(t *testing.T) {
 			b := make([]byte, n)
 			rng.Read(b)
 			want := append(append([]byte(nil), b[n-k:]...), b[:n-k]...)
-			rotateRight(b, int64(k))
-			require.Equal(t, want, b, "n %d, k %d", n, k)
+			scratch := make([]byte, []int{64 << 10, 1000, 1}[k%3]) // swaps of many scratch-fulls too
+			rotateRightWith(b, int64(k), scratch)
+			require.Equal(t, want, b, "n %d, k %d, scratch %d", n, k, len(scratch))
 		}
 	}
 }
