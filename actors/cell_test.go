@@ -117,15 +117,7 @@ func TestACellSeesStartedFirstAndEachSendersMessagesInOrder(t *testing.T) {
 func TestStopJumpsTheQueueAndLaterMessagesGoToDeadLetters(t *testing.T) {
 	sys, d := testSystem(t)
 	log := &eventLog{}
-	dead := make(chan any, 16)
-	sub := sys.EventStream.Subscribe(func(ev any) {
-		if dl, ok := ev.(*actor.DeadLetterEvent); ok {
-			if m, ok := dl.Message.(string); ok {
-				dead <- m
-			}
-		}
-	})
-	defer sys.EventStream.Unsubscribe(sub)
+	dead := deadLetters(t, sys)
 	s := NewStrand(d)
 	// Hold the strand so that everything queues, then let it run.
 	require.True(t, s.Claim())

@@ -15,15 +15,7 @@ import (
 
 func TestAStalePIDNeverReachesANewerCellInTheSameSlot(t *testing.T) {
 	sys, d := testSystem(t)
-	dead := make(chan any, 16)
-	sub := sys.EventStream.Subscribe(func(ev any) {
-		if dl, ok := ev.(*actor.DeadLetterEvent); ok {
-			if m, ok := dl.Message.(string); ok {
-				dead <- m
-			}
-		}
-	})
-	defer sys.EventStream.Unsubscribe(sub)
+	dead := deadLetters(t, sys)
 	oldLog, newLog := &eventLog{}, &eventLog{}
 	old := spawnRootCell(sys, &recorder{name: "old", log: oldLog}, NewStrand(d))
 	sys.Root.Stop(old)
@@ -315,4 +307,19 @@ func TestACellIDWrittenOtherwiseResolvesToNoCell(t *testing.T) {
 	for _, id := range []string{"04.3", "4.03", "+4.3", "4.3 ", "4.+3", "3.3", "4.2"} {
 		assert.Nil(t, tab.lookup(actor.NewPID(cellAddress, id)), id)
 	}
+}
+
+// deadLetters returns the string messages sys's dead-letter process gets
+// from now until the test ends.
+func deadLetters(t *testing.T, sys *actor.ActorSystem) <-chan any {
+	dead := make(chan any, 16)
+	sub := sys.EventStream.Subscribe(func(ev any) {
+		if dl, ok := ev.(*actor.DeadLetterEvent); ok {
+			if m, ok := dl.Message.(string); ok {
+				dead <- m
+			}
+		}
+	})
+	t.Cleanup(func() { sys.EventStream.Unsubscribe(sub) })
+	return dead
 }

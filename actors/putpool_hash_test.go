@@ -32,12 +32,7 @@ func (s *sumRecordingStore) Get(context.Context, string) ([]byte, error) {
 }
 
 func TestPutCoordinatorStartsTheHashOfEveryLargeBlockItIsGiven(t *testing.T) {
-	rt := testRuntime(keep.BlockSize)
-	rt.Hasher = NewHasher(1)
-	defer rt.Hasher.Close()
-	p := newPutCoordinator(rt, []*actor.PID{pid("w1")}, 1)
-	p.self = pid("puts")
-	ctx := &fakeCtx{}
+	rt, p, ctx := newHashingCoordinator(t)
 	blocks := [][]byte{hashData(1, HashOffActorsMin), hashData(2, HashOffActorsMin-1), hashData(3, 1<<20), hashData(4, 2<<20)}
 	subs := make([]*messages.Submit, len(blocks))
 	for i, b := range blocks {
@@ -126,12 +121,7 @@ func TestPutWorkerHandsTheStoreTheBlocksSum(t *testing.T) {
 }
 
 func TestPutCoordinatorHandsOnASumTheBlockComputedItself(t *testing.T) {
-	rt := testRuntime(keep.BlockSize)
-	rt.Hasher = NewHasher(1)
-	defer rt.Hasher.Close()
-	p := newPutCoordinator(rt, []*actor.PID{pid("w1")}, 1)
-	p.self = pid("puts")
-	ctx := &fakeCtx{}
+	rt, p, ctx := newHashingCoordinator(t)
 	data := hashData(5, 1<<20)
 	sum := md5.Sum(data)
 	p.onSubmit(ctx, &messages.Submit{BlockID: "p", Data: data, Sum: &sum})
@@ -143,4 +133,15 @@ func TestPutCoordinatorHandsOnASumTheBlockComputedItself(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, sum, got)
 	assert.Equal(t, int64(0), rt.Hasher.Stats().Blocks, "not hashed again")
+}
+
+// newHashingCoordinator returns a put coordinator with one worker, w1, and
+// a runtime whose Hasher is closed when the test ends.
+func newHashingCoordinator(t *testing.T) (*Runtime, *putCoordinator, *fakeCtx) {
+	rt := testRuntime(keep.BlockSize)
+	rt.Hasher = NewHasher(1)
+	t.Cleanup(rt.Hasher.Close)
+	p := newPutCoordinator(rt, []*actor.PID{pid("w1")}, 1)
+	p.self = pid("puts")
+	return rt, p, &fakeCtx{}
 }
