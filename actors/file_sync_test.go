@@ -236,13 +236,7 @@ func TestBlockActorCopiesThePartsOfASplitBeforeItRepacks(t *testing.T) {
 }
 
 func TestASplitBlockDefersReadsUntilItsBytesArriveThenSealsItself(t *testing.T) {
-	rt := testRuntime(64)
-	require.True(t, rt.Memory.Reserve(8, false))
-	buf := rt.Memory.Alloc(8)
-	rt.Memory.Lend(buf)
-	b := newSplitBlock(rt, "S", pid("file"), buf)
-	b.self = pid("split")
-	ctx := &fakeCtx{}
+	rt, buf, b, ctx := newTestSplitBlock(t)
 	b.onStarted(ctx, pid("split"))
 	assert.Equal(t, []sentMsg{{"manager", &messages.BlockStatus{ID: "S", PID: pid("split"), Owner: pid("file"), State: messages.Writable, Capacity: 8}}}, ctx.take())
 
@@ -272,13 +266,7 @@ func TestASplitBlockDefersReadsUntilItsBytesArriveThenSealsItself(t *testing.T) 
 }
 
 func TestASplitBlockStoppedBeforeItsBytesArriveFailsItsReadsAndFreesItsBuffer(t *testing.T) {
-	rt := testRuntime(64)
-	require.True(t, rt.Memory.Reserve(8, false))
-	buf := rt.Memory.Alloc(8)
-	rt.Memory.Lend(buf)
-	b := newSplitBlock(rt, "S", pid("file"), buf)
-	b.self = pid("split")
-	ctx := &fakeCtx{}
+	rt, buf, b, ctx := newTestSplitBlock(t)
 	read := messages.NewReply()
 	b.onReadBlock(&messages.ReadBlock{Offset: 0, Dst: make([]byte, 1), Reply: read})
 	b.onAwaitCommit(ctx, &messages.AwaitCommit{ReplyTo: pid("file"), Token: 3})
@@ -336,4 +324,16 @@ func TestFileActorSyncPutsItsSnapshotInTheRoomItsCallerGave(t *testing.T) {
 			assert.Equal(t, tt.inRoom, tt.room > 0 && &room[:1][0] == &out.Segments[0])
 		})
 	}
+}
+
+// newTestSplitBlock returns a split block "S" of file "file" over an 8-byte
+// buffer lent to it, as the block it is split from does.
+func newTestSplitBlock(t *testing.T) (*Runtime, []byte, *blockActor, *fakeCtx) {
+	rt := testRuntime(64)
+	require.True(t, rt.Memory.Reserve(8, false))
+	buf := rt.Memory.Alloc(8)
+	rt.Memory.Lend(buf)
+	b := newSplitBlock(rt, "S", pid("file"), buf)
+	b.self = pid("split")
+	return rt, buf, b, &fakeCtx{}
 }
