@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"slices"
 	"sort"
 
 	"github.com/arvfile/arvfile/keep"
@@ -548,11 +549,11 @@ func (q *pieceSeq) rotate(a, m, b int) {
 	}
 }
 
-// rotateInts rotates x right by k.
+// rotateInts rotates x right by k, in place.
 func rotateInts[T any](x []T, k int) {
-	t := append([]T(nil), x[len(x)-k:]...)
-	copy(x[k:], x[:len(x)-k])
-	copy(x, t)
+	slices.Reverse(x)
+	slices.Reverse(x[:k])
+	slices.Reverse(x[k:])
 }
 
 // rotateRightWith rotates b right by k bytes in place, through scratch
