@@ -28,13 +28,15 @@ func hashData(seed, n int) []byte {
 
 // startTogether queues every block before any lane can take one, as when
 // many blocks are sealed at once.
-func startTogether(h *Hasher, blocks [][]byte) []*hashJob {
-	jobs := make([]*hashJob, len(blocks))
+func startTogether(h *Hasher, blocks [][]byte) []*HashStream {
+	jobs := make([]*HashStream, len(blocks))
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for i, b := range blocks {
-		jobs[i] = &hashJob{h: h, data: b, done: make(chan struct{})}
-		h.startLocked(jobs[i])
+		jobs[i] = &HashStream{h: h, data: b, done: make(chan struct{}), ready: len(b), final: true}
+		if h.startLocked(jobs[i]) {
+			jobs[i].closeOut()
+		}
 	}
 	return jobs
 }
@@ -68,17 +70,17 @@ func TestHasherSumsEqualCryptoMD5(t *testing.T) {
 				require.NoError(t, err)
 				assert.Equal(t, md5.Sum(blocks[i]), sum, "block %d (%d bytes)", i, len(blocks[i]))
 				if i == 0 {
-					assert.False(t, j.simd, "the oldest block has a core of its own")
+					assert.Equal(t, scalarHash, j.method, "the oldest block has a core of its own")
 				}
 			}
 			st := h.Stats()
 			assert.Equal(t, int64(tc.blocks), st.Blocks)
 			assert.Equal(t, total, st.SIMDBytes+st.ScalarBytes)
 			if tc.blocks == 1 {
-				assert.False(t, jobs[0].simd)
+				assert.Equal(t, scalarHash, jobs[0].method)
 				assert.Equal(t, HashStats{ScalarBytes: total, Blocks: 1, PeakStreams: 1}, st)
 			} else {
-				assert.LessOrEqual(t, st.PeakStreams, min(tc.blocks, tc.servers*LanesPerServer))
+				assert.LessOrEqual(t, st.PeakStreams, min(tc.blocks, h.maxLanes()))
 			}
 		})
 	}
@@ -146,7 +148,7 @@ func TestHasherCloseStopsEveryLaneAndServer(t *testing.T) {
 		blocks[i] = distinct[i%2] // the same bytes may be hashed by several lanes at once
 	}
 	jobs := startTogether(h, blocks)
-	h.Close() // the lanes took at most 32 of the 48 blocks
+	h.Close() // the lanes took at most 34 of the 48 blocks (2 servers' streams and 2 cores)
 	h.Close() // idempotent
 	closed := 0
 	for i, j := range jobs {
@@ -158,7 +160,7 @@ func TestHasherCloseStopsEveryLaneAndServer(t *testing.T) {
 			closed++
 		}
 	}
-	assert.GreaterOrEqual(t, closed, len(jobs)-2*LanesPerServer, "the blocks still queued were abandoned")
+	assert.GreaterOrEqual(t, closed, len(jobs)-h.maxLanes(), "the blocks still queued were abandoned")
 	h.mu.Lock()
 	assert.Nil(t, h.srvs, "the md5-simd servers were stopped")
 	assert.Zero(t, h.lanes)
