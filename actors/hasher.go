@@ -94,6 +94,11 @@ const LanesPerServer = md5simd.Lanes
 // would cost more than hashing it.
 const HashOffActorsMin = 64 << 10
 
+// HashWhileWrittenMin is the smallest buffer a block written in file order
+// is hashed in while it is written (Stream): below it, the block is hashed
+// once sealed, if at all (HashOffActorsMin).
+const HashWhileWrittenMin = 1 << 20
+
 // hashChunk is how much a lane hashes between two looks at whether its
 // stream was abandoned or has more bytes.
 const hashChunk = 1 << 20
@@ -145,7 +150,7 @@ func (h *Hasher) Stats() HashStats {
 // it was abandoned).
 type HashStream struct {
 	h       *Hasher
-	data    []byte // the buffer at its capacity; never changes
+	data    []byte // the buffer at its capacity (under h.mu: Grown extends it)
 	release func()
 	done    chan struct{} // closed once finished
 
@@ -257,6 +262,27 @@ func (s *HashStream) Extend(n int, final bool) {
 		delete(h.idle, s)
 		h.queueLocked(s)
 	}
+	h.mu.Unlock()
+}
+
+// Grown tells the stream that its buffer grew in place: buf is the same
+// bytes at the same address, with a larger capacity, which Extend may now
+// mark final. A buffer at another address is the caller's bug: the stream
+// is abandoned.
+func (s *HashStream) Grown(buf []byte) {
+	h := s.h
+	h.mu.Lock()
+	if s.state == streamFinished {
+		h.mu.Unlock()
+		return
+	}
+	if cap(buf) < len(s.data) || cap(buf) > 0 && len(s.data) > 0 && &buf[:1][0] != &s.data[0] {
+		s.err = errors.New("arvfile: block hash: the buffer moved while it was hashed")
+		h.mu.Unlock()
+		s.Abandon()
+		return
+	}
+	s.data = buf[:cap(buf)]
 	h.mu.Unlock()
 }
 
@@ -426,7 +452,7 @@ func (h *Hasher) hashLocked(s *HashStream) {
 			h.mu.Lock()
 			return
 		}
-		from, to := s.hashed, min(s.ready, s.hashed+hashChunk)
+		data, from, to := s.data, s.hashed, min(s.ready, s.hashed+hashChunk)
 		if from == to {
 			h.leaveLocked(s)
 			if !s.final { // caught up: wait for the next bytes
@@ -447,9 +473,9 @@ func (h *Hasher) hashLocked(s *HashStream) {
 		}
 		h.mu.Unlock()
 		if s.method == simdHash {
-			s.simd.Write(s.data[from:to])
+			s.simd.Write(data[from:to])
 		} else {
-			s.digest.Write(s.data[from:to])
+			s.digest.Write(data[from:to])
 		}
 		h.mu.Lock()
 		s.hashed = to

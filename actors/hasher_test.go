@@ -389,3 +389,95 @@ func TestAHashStreamAbandonedWhileItHashesItsLastReadyBytesEnds(t *testing.T) {
 		require.Equal(t, int32(1), released.Load(), "round %d", i)
 	}
 }
+
+func TestManyStreamsHashedAsTheyGrowGetTheirSumsAndTheServer(t *testing.T) {
+	const streams, size, step = 12, 3<<20 + 77, 256 << 10
+	h := NewHasher(1)
+	h.scalar = 2 // two cores, whatever this machine has
+	defer h.Close()
+	data := make([][]byte, streams)
+	ss := make([]*HashStream, streams)
+	var released atomic.Int32
+	for i := range data {
+		data[i] = hashData(100+i, size)
+		ss[i] = h.Stream(data[i][:0:1<<20], func() { released.Add(1) })
+	}
+	// Every stream grows in steps, round robin, as sixteen writers' blocks
+	// do; a stream whose buffer grew in place is told so (Grown).
+	for off := 0; off < size; off += step {
+		for i, s := range ss {
+			end := min(off+step, size)
+			if end > 1<<20 {
+				s.Grown(data[i][:0:size])
+			}
+			s.Extend(end, end == size)
+		}
+	}
+	for i, s := range ss {
+		sum, err := s.Wait(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, md5.Sum(data[i]), sum, "stream %d", i)
+	}
+	assert.Equal(t, int32(streams), released.Load(), "each released once")
+	st := h.Stats()
+	assert.Equal(t, int64(streams), st.Blocks)
+	assert.Equal(t, int64(streams*size), st.SIMDBytes+st.ScalarBytes)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	assert.Empty(t, h.idle, "no stream is left waiting")
+	assert.Empty(t, h.queue)
+	for _, srv := range h.srvs {
+		assert.Zero(t, srv.held, "every md5-simd stream went back to its server")
+	}
+}
+
+func TestAHashStreamWaitsWithNoLaneUntilItsNextBytes(t *testing.T) {
+	h := NewHasher(1)
+	defer h.Close()
+	data := hashData(11, 2<<20)
+	s := h.Stream(data[:0], nil)
+	s.Extend(1<<20, false)
+	require.Eventually(t, func() bool {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		_, idle := h.idle[s]
+		return idle && h.lanes == 0 && s.hashed == 1<<20
+	}, waitFor, tick, "caught up: idle, and no lane is left running for it")
+	s.Extend(len(data), true)
+	sum, err := s.Wait(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, md5.Sum(data), sum)
+}
+
+func TestAHashStreamWhoseBufferMovedFailsLoudly(t *testing.T) {
+	h := NewHasher(1)
+	defer h.Close()
+	data := hashData(12, 1<<20)
+	var released atomic.Int32
+	s := h.Stream(data[:0:1000], func() { released.Add(1) })
+	s.Extend(1000, false)
+	s.Grown(append([]byte(nil), data...)) // another address: the caller's bug
+	requireEnds(t, s)
+	_, err := s.Wait(context.Background())
+	assert.EqualError(t, err, "arvfile: block hash: the buffer moved while it was hashed")
+	assert.Equal(t, int32(1), released.Load())
+}
+
+func TestHasherCloseEndsTheStreamsThatWaitForBytes(t *testing.T) {
+	h := NewHasher(1)
+	var released atomic.Int32
+	data := hashData(13, 1<<20)
+	idle := h.Stream(data[:0], func() { released.Add(1) })
+	idle.Extend(1000, false)
+	untouched := h.Stream(data[:0], func() { released.Add(1) })
+	h.Close()
+	for _, s := range []*HashStream{idle, untouched} {
+		_, err := s.Wait(context.Background())
+		assert.ErrorIs(t, err, ErrHasherClosed)
+	}
+	assert.Equal(t, int32(2), released.Load())
+	late := h.Stream(data[:0], func() { released.Add(1) })
+	_, err := late.Wait(context.Background())
+	assert.ErrorIs(t, err, ErrHasherClosed, "a stream begun after Close fails at once")
+	assert.Equal(t, int32(3), released.Load())
+}

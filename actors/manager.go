@@ -54,6 +54,7 @@ type manager struct {
 	late       map[uint64]*lateRound // rounds ended by ForgetCollection with offers unanswered, by round id
 	retry      *time.Timer           // sends RetryErrors; nil when none is due
 	retryDelay time.Duration         // the next retry's backoff; 0 after an upload succeeded
+	progress   time.Time             // when a block last left WRITABLE or stopped
 	entries    slab[blockEntry]      // where blockEntries come from
 	cands      slab[candidate]       // where candidates come from
 }
@@ -156,6 +157,9 @@ func (m *manager) onBlockStatus(ctx actorContext, s *messages.BlockStatus) {
 	if s.State == messages.Committed {
 		m.retryDelay = 0
 	}
+	if s.State != e.state && e.state == messages.Writable || s.State == messages.Deleted {
+		m.progress = time.Now() // a block sealed or let go: memory will be freed
+	}
 	e.pid, e.owner, e.state, e.capacity = s.PID, s.Owner, s.State, s.Capacity
 	if s.State == messages.Deleted {
 		delete(m.blocks, s.ID)
@@ -236,6 +240,15 @@ func (m *manager) relieve(ctx actorContext) {
 	if sealing >= max(m.rt.PutWorkers, 1) {
 		return
 	}
+	if sealing+m.filling() >= max(m.rt.PutWorkers, 1) && time.Since(m.progress) < sealPatience {
+		// Blocks of a whole block's capacity whose writers do not wait
+		// will seal themselves once full (and, hashed while written, free
+		// their memory soon after): sealing another early would only cut
+		// a file into more blocks. Look again in a while, and seal if
+		// nothing moved meanwhile (a writer may have stopped writing).
+		m.scheduleRetry()
+		return
+	}
 	if best != nil {
 		best.sealAsked = true
 		m.rt.Logger.Debug("memory budget exceeded: sealing the largest block", "block", bestID,
@@ -255,6 +268,24 @@ func (m *manager) relieve(ctx actorContext) {
 	m.rt.Logger.Debug("memory budget exceeded and nothing to seal: writers wait",
 		"used", live, "waiting", len(m.waiters))
 	m.scheduleRetry()
+}
+
+// sealPatience is how long waiting writers wait for blocks that fill up
+// (see manager.filling) before the largest block is sealed early.
+const sealPatience = 100 * time.Millisecond
+
+// filling counts the WRITABLE blocks of a whole block's capacity, not
+// asked to seal, whose owners do not wait for memory: they need no more
+// memory to be filled, and seal themselves when full.
+func (m *manager) filling() int {
+	n := 0
+	for _, e := range m.blocks {
+		if e.state == messages.Writable && e.owner != nil && !e.sealAsked &&
+			e.capacity >= m.rt.BlockSize && !m.waiting[e.owner.Id] {
+			n++
+		}
+	}
+	return n
 }
 
 // holdsErrors reports whether blocks in ERROR hold memory.

@@ -128,3 +128,40 @@ func TestManagerPacksNothingForOneCandidate(t *testing.T) {
 	assert.Equal(t, int32(0), pending(done), "one candidate alone is not packed")
 	assert.Empty(t, ctx.take())
 }
+
+func TestManagerWaitsForBlocksThatFillUpBeforeSealingOneEarly(t *testing.T) {
+	tests := []struct {
+		name     string
+		progress time.Duration // since a block last left WRITABLE
+		want     []sentMsg
+	}{
+		{"a block sealed a moment ago: the full block is left to fill", 0, nil},
+		{"nothing moved for a while: its writer may have stopped, seal the largest", -time.Second,
+			[]sentMsg{{"f1", &messages.SealBlock{BlockID: "full"}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := testRuntime(64)
+			rt.Memory = NewMemory(100, 0)
+			rt.PutWorkers = 1
+			m := newManager(rt)
+			m.self = pid("manager")
+			ctx := &fakeCtx{}
+			m.onBlockStatus(ctx, &messages.BlockStatus{ID: "full", PID: pid("full"), Owner: pid("f1"), State: messages.Writable, Capacity: 64})
+			m.onBlockStatus(ctx, &messages.BlockStatus{ID: "half", PID: pid("half"), Owner: pid("f2"), State: messages.Writable, Capacity: 32})
+			rt.Memory.Reserve(96, true)
+			m.progress = time.Now().Add(tt.progress)
+			m.onAwaitMemory(ctx, &messages.AwaitMemory{File: pid("f2"), Bytes: 64})
+			assert.Equal(t, tt.want, ctx.take())
+			if tt.want == nil {
+				require.NotNil(t, m.retry, "the manager looks again later")
+				m.retry.Stop()
+				m.retry = nil
+				m.progress = time.Now().Add(-time.Second)
+				m.onRetryErrors(ctx)
+				assert.Equal(t, []sentMsg{{"f1", &messages.SealBlock{BlockID: "full"}}}, ctx.take(),
+					"still nothing moved: sealed after all, so that no writer waits forever")
+			}
+		})
+	}
+}

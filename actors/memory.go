@@ -122,6 +122,7 @@ func (m *Memory) GrowInPlace(buf []byte, n int64) ([]byte, bool) {
 	}
 	m.mu.Lock()
 	m.live -= int64(cap(buf))
+	m.trimLocked(0) // Reserve left a recycled buffer of capacity n for Alloc, which did not take it
 	m.mu.Unlock()
 	return nb, true
 }
