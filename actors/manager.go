@@ -225,22 +225,29 @@ func (m *manager) relieve(ctx actorContext) {
 	if len(m.waiters) == 0 {
 		return
 	}
-	sealing := m.pending
+	sealing, filling := m.pending, 0
 	var best *blockEntry
 	var bestID string
 	for id, e := range m.blocks {
 		switch {
 		case e.state != messages.Writable || e.owner == nil:
+			continue
 		case e.sealAsked:
 			sealing++
-		case best == nil || e.capacity > best.capacity:
+			continue
+		case e.capacity >= m.rt.BlockSize && !m.waiting[e.owner.Id]:
+			// A whole block's capacity and a writer that does not wait:
+			// it needs no more memory, and seals itself when full.
+			filling++
+		}
+		if best == nil || e.capacity > best.capacity {
 			best, bestID = e, id
 		}
 	}
 	if sealing >= max(m.rt.PutWorkers, 1) {
 		return
 	}
-	if sealing+m.filling() >= max(m.rt.PutWorkers, 1) && time.Since(m.progress) < sealPatience {
+	if sealing+filling >= max(m.rt.PutWorkers, 1) && time.Since(m.progress) < sealPatience {
 		// Blocks of a whole block's capacity whose writers do not wait
 		// will seal themselves once full (and, hashed while written, free
 		// their memory soon after): sealing another early would only cut
@@ -271,22 +278,8 @@ func (m *manager) relieve(ctx actorContext) {
 }
 
 // sealPatience is how long waiting writers wait for blocks that fill up
-// (see manager.filling) before the largest block is sealed early.
+// (see manager.relieve) before the largest block is sealed early.
 const sealPatience = 100 * time.Millisecond
-
-// filling counts the WRITABLE blocks of a whole block's capacity, not
-// asked to seal, whose owners do not wait for memory: they need no more
-// memory to be filled, and seal themselves when full.
-func (m *manager) filling() int {
-	n := 0
-	for _, e := range m.blocks {
-		if e.state == messages.Writable && e.owner != nil && !e.sealAsked &&
-			e.capacity >= m.rt.BlockSize && !m.waiting[e.owner.Id] {
-			n++
-		}
-	}
-	return n
-}
 
 // holdsErrors reports whether blocks in ERROR hold memory.
 func (m *manager) holdsErrors() bool {
