@@ -131,12 +131,12 @@ func TestManagerPacksNothingForOneCandidate(t *testing.T) {
 
 func TestManagerWaitsForBlocksThatFillUpBeforeSealingOneEarly(t *testing.T) {
 	tests := []struct {
-		name     string
-		progress time.Duration // since a block last left WRITABLE
-		want     []sentMsg
+		name string
+		full time.Duration // since the block reached a whole block's capacity
+		want []sentMsg
 	}{
-		{"a block sealed a moment ago: the full block is left to fill", 0, nil},
-		{"nothing moved for a while: its writer may have stopped, seal the largest", -time.Second,
+		{"a block that just reached a whole block's capacity is left to fill", 0, nil},
+		{"one full for a while: its writer may have stopped, seal the largest", -time.Second,
 			[]sentMsg{{"f1", &messages.SealBlock{BlockID: "full"}}}},
 	}
 	for _, tt := range tests {
@@ -149,19 +149,25 @@ func TestManagerWaitsForBlocksThatFillUpBeforeSealingOneEarly(t *testing.T) {
 			ctx := &fakeCtx{}
 			m.onBlockStatus(ctx, &messages.BlockStatus{ID: "full", PID: pid("full"), Owner: pid("f1"), State: messages.Writable, Capacity: 64})
 			m.onBlockStatus(ctx, &messages.BlockStatus{ID: "half", PID: pid("half"), Owner: pid("f2"), State: messages.Writable, Capacity: 32})
+			m.blocks["full"].full = time.Now().Add(tt.full)
 			rt.Memory.Reserve(96, true)
-			m.progress = time.Now().Add(tt.progress)
 			m.onAwaitMemory(ctx, &messages.AwaitMemory{File: pid("f2"), Bytes: 64})
 			assert.Equal(t, tt.want, ctx.take())
-			if tt.want == nil {
-				require.NotNil(t, m.retry, "the manager looks again later")
-				m.retry.Stop()
-				m.retry = nil
-				m.progress = time.Now().Add(-time.Second)
-				m.onRetryErrors(ctx)
-				assert.Equal(t, []sentMsg{{"f1", &messages.SealBlock{BlockID: "full"}}}, ctx.take(),
-					"still nothing moved: sealed after all, so that no writer waits forever")
+			if tt.want != nil {
+				return
 			}
+			require.NotNil(t, m.patience, "the manager looks again when the block's patience ends")
+			m.patience.Stop()
+			// Other blocks come and go meanwhile: that is not this one filling.
+			for i := 0; i < 3; i++ {
+				m.onBlockStatus(ctx, &messages.BlockStatus{ID: "other", PID: pid("other"), State: messages.Writable, Capacity: 8})
+				m.onBlockStatus(ctx, &messages.BlockStatus{ID: "other", PID: pid("other"), State: messages.Deleted})
+			}
+			assert.Empty(t, ctx.take())
+			m.blocks["full"].full = time.Now().Add(-sealPatience)
+			m.onRelieveAgain(ctx)
+			assert.Equal(t, []sentMsg{{"f1", &messages.SealBlock{BlockID: "full"}}}, ctx.take(),
+				"still not full once its patience ended: sealed after all, so that no writer waits forever")
 		})
 	}
 }
