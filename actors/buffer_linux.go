@@ -9,8 +9,10 @@ import (
 )
 
 // mapFlags map a block buffer: private anonymous memory, whose address
-// space is reserved without committing swap for it (MAP_NORESERVE): a
-// buffer reserves a whole block and uses what it was grown to.
+// space is reserved without committing swap for it (MAP_NORESERVE; the
+// part past the buffer's capacity is PROT_NONE too, which strict overcommit
+// does not count either): a buffer reserves a whole block and uses what it
+// was grown to.
 const mapFlags = unix.MAP_ANON | unix.MAP_PRIVATE | unix.MAP_NORESERVE
 
 // adviseHugePages asks Linux to back b with transparent huge pages: filling

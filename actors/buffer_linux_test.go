@@ -4,11 +4,13 @@ package actors
 
 import (
 	"testing"
+	"unsafe"
 
 	"github.com/arvfile/arvfile/keep"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 )
 
 func TestGrowBufferGrowsMappedBuffersInPlaceOnly(t *testing.T) {
@@ -42,4 +44,34 @@ func TestGrowBufferGrowsMappedBuffersInPlaceOnly(t *testing.T) {
 			freeBuffer(g)
 		})
 	}
+}
+
+// residentPages counts the pages of [p, p+n) that are resident.
+func residentPages(t *testing.T, p *byte, n int) int {
+	vec := make([]byte, n/unix.Getpagesize())
+	_, _, e := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(p)), uintptr(n), uintptr(unsafe.Pointer(&vec[0])))
+	require.Zero(t, e)
+	c := 0
+	for _, v := range vec {
+		c += int(v & 1)
+	}
+	return c
+}
+
+func TestAMappedBuffersResidentMemoryStaysWithinItsCapacity(t *testing.T) {
+	// With transparent huge pages on for everything (THP "always", which
+	// advising the whole reservation imitates), a 1 MiB buffer in a block's
+	// reservation would be backed by a 2 MiB page at its first write; only
+	// its capacity is mapped readable and writable, so it is not.
+	b := allocBuffer(1 << 20)
+	defer func() { freeBuffer(b) }()
+	p := unsafe.SliceData(b)
+	require.NoError(t, unix.Madvise(unsafe.Slice(p, 4<<20), unix.MADV_HUGEPAGE))
+	b = append(b, 1)
+	assert.LessOrEqual(t, residentPages(t, p, 4<<20)*unix.Getpagesize(), cap(b))
+	g, ok := growBuffer(b, 3<<20)
+	require.True(t, ok)
+	b = g[:cap(g)]
+	b[len(b)-1] = 1 // the grown part is writable
+	assert.LessOrEqual(t, residentPages(t, p, 4<<20)*unix.Getpagesize(), cap(b))
 }

@@ -28,14 +28,21 @@ var mappings = struct {
 // Each reserves the address space of a whole block (keep.BlockSize, or n
 // when larger), so that it grows in place (growBuffer): its address never
 // changes while it is written, and a lane may hash its first bytes
-// meanwhile. Its pages are zero and become resident only when written.
+// meanwhile. Only its capacity is readable and writable (the rest of the
+// reservation is PROT_NONE): the kernel neither commits memory for the rest
+// nor backs it with huge pages, so what is resident stays within the
+// capacity. Its pages are zero and become resident only when written.
 func allocBuffer(n int64) []byte {
 	if n < mmapThreshold {
 		return make([]byte, 0, n)
 	}
 	size := max(int(n), keep.BlockSize)
-	b, err := unix.Mmap(-1, 0, size, unix.PROT_READ|unix.PROT_WRITE, mapFlags)
+	b, err := unix.Mmap(-1, 0, size, unix.PROT_NONE, mapFlags)
 	if err != nil {
+		return make([]byte, 0, n)
+	}
+	if err := unix.Mprotect(b[:pageUp(int(n), len(b))], unix.PROT_READ|unix.PROT_WRITE); err != nil {
+		_ = unix.Munmap(b)
 		return make([]byte, 0, n)
 	}
 	adviseHugePages(b[:n])
@@ -59,9 +66,19 @@ func growBuffer(b []byte, n int64) ([]byte, bool) {
 	if int64(size) < n {
 		return nil, false
 	}
-	g := unsafe.Slice(unsafe.SliceData(b), n)
-	adviseHugePages(g[cap(b):])
-	return g[:len(b)], true
+	g := unsafe.Slice(unsafe.SliceData(b), size)
+	from := cap(b) &^ (unix.Getpagesize() - 1)
+	if err := unix.Mprotect(g[from:pageUp(int(n), size)], unix.PROT_READ|unix.PROT_WRITE); err != nil {
+		return nil, false
+	}
+	adviseHugePages(g[cap(b):n])
+	return g[:len(b):n], true
+}
+
+// pageUp rounds n up to a whole page, at most limit.
+func pageUp(n, limit int) int {
+	p := unix.Getpagesize()
+	return min((n+p-1)&^(p-1), limit)
 }
 
 // freeBuffer releases a buffer from allocBuffer (or zeroBuffer). Nothing
