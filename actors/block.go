@@ -213,7 +213,10 @@ func (b *blockActor) onAppend(ctx actorContext, m *messages.Append) {
 // repacked when sealed.
 func (b *blockActor) hashWritten() {
 	if b.stream == nil {
-		if b.scattered || b.rt.Hasher == nil || cap(b.buf) < HashWhileWrittenMin {
+		// A block of at most half a block may yet be packed with other
+		// small files' (its file closed), and hashed there: it is hashed
+		// while written only past that.
+		if b.scattered || b.rt.Hasher == nil || cap(b.buf) < HashWhileWrittenMin || int64(len(b.buf)) <= b.rt.BlockSize/2 {
 			return
 		}
 		buf := b.buf
@@ -258,7 +261,12 @@ func (b *blockActor) onReadBlock(m *messages.ReadBlock) {
 }
 
 func (b *blockActor) onRepack(ctx actorContext, m *messages.Repack) {
-	b.abandonStream() // the bytes move: the block is hashed when sealed
+	// The bytes move: the block is hashed when sealed, and no lane may be
+	// reading what the repack rewrites (a lane stops within a chunk).
+	if b.stream != nil {
+		b.stream.AbandonAndWait()
+		b.stream = nil
+	}
 	b.scattered = true
 	if len(m.Parts) > 0 && b.repackSplit(ctx, m) {
 		return
@@ -734,6 +742,9 @@ func (b *blockActor) onUploaded(ctx actorContext, m *messages.Uploaded) {
 			return
 		}
 		b.failure = &messages.BlockFailure{BlockID: b.sm.id, Locator: keep.BlockLocatorOf(b.buf), Err: m.Err}
+		// A pending sum may be what failed (a stream ended early): a retry
+		// has the bytes hashed again rather than wait for it once more.
+		b.pending = nil
 		b.rt.Logger.Debug("block upload failed", "block", b.sm.id, "bytes", len(b.buf), "err", m.Err)
 	} else {
 		if err := b.mustTransition(messages.Committed); err != nil {

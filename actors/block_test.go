@@ -495,6 +495,7 @@ func TestALargeBlockWrittenInFileOrderIsHashedWhileWritten(t *testing.T) {
 		{"a piece out of file order: hashed once sealed", []int{mib, mib, 3*mib + 123}, 1, false, false},
 		{"repacked: hashed once sealed", []int{2 * mib, 3*mib + 123}, -1, true, false},
 		{"never reaching a large buffer: hashed once sealed", []int{1000}, -1, false, false},
+		{"at most half a block, which may yet be packed: hashed once sealed", []int{mib, 3 * mib}, -1, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -549,4 +550,36 @@ func TestALargeBlockWrittenInFileOrderIsHashedWhileWritten(t *testing.T) {
 			rt.Memory.mu.Unlock()
 		})
 	}
+}
+
+func TestABlockHashedWhileWrittenHasItsBytesHashedAgainWhenItsUploadFailed(t *testing.T) {
+	const mib = 1 << 20
+	rt := testRuntime(4 * mib)
+	rt.Hasher = NewHasher(1)
+	defer rt.Hasher.Close()
+	b := newBlock(rt, "B", pid("file"))
+	b.self = pid("block")
+	ctx := &fakeCtx{}
+	data := hashData(5, 3*mib)
+	require.True(t, rt.Memory.Reserve(4*mib, false))
+	b.onAppend(ctx, &messages.Append{Data: data, Capacity: 4 * mib, Reply: openReply()})
+	require.NotNil(t, b.stream)
+	b.onSeal(ctx, &messages.Seal{})
+	submit := func() *messages.Submit {
+		for _, m := range ctx.take() {
+			if s, ok := m.msg.(*messages.Submit); ok {
+				return s
+			}
+		}
+		return nil
+	}
+	first := submit()
+	require.NotNil(t, first)
+	require.NotNil(t, first.Pending, "sealed with the sum computed while written")
+	b.onUploaded(ctx, &messages.Uploaded{Err: errors.New("down")})
+	b.onAwaitCommit(ctx, &messages.AwaitCommit{ReplyTo: pid("file"), Token: 1})
+	retry := submit()
+	require.NotNil(t, retry, "an awaited ERROR block is retried")
+	assert.Nil(t, retry.Pending, "a pending sum that may be what failed is not waited for again: the put pool hashes the bytes")
+	assert.Equal(t, string(data), string(retry.Data))
 }

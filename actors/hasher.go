@@ -101,7 +101,7 @@ const HashWhileWrittenMin = 1 << 20
 
 // hashChunk is how much a lane hashes between two looks at whether its
 // stream was abandoned or has more bytes.
-const hashChunk = 1 << 20
+const hashChunk = 256 << 10
 
 // ErrHasherClosed is what Wait returns for a block whose hash the closing
 // engine abandoned.
@@ -167,6 +167,7 @@ type HashStream struct {
 	digest hash.Hash
 	srv    *simdServer
 	simd   md5simd.Hasher
+	fresh  bool // simd is to be made (nil) or reset by the lane before its first byte
 	sum    [md5.Size]byte
 	ok     bool
 	err    error // why the sum failed, when not ErrHasherClosed
@@ -249,9 +250,13 @@ func (s *HashStream) Extend(n int, final bool) {
 		h.mu.Unlock()
 		return
 	}
-	n = min(n, len(s.data))
-	if final && n < s.ready { // a whole shorter than bytes already final: the caller's bug
+	switch {
+	case n > len(s.data): // past the buffer it knows (a growth not told by Grown): the caller's bug
+		s.err = fmt.Errorf("arvfile: block hash: %d bytes marked final past the %d of its buffer", n, len(s.data))
+	case final && n < s.ready: // a whole shorter than bytes already final: the caller's bug
 		s.err = fmt.Errorf("arvfile: block hash: final size %d below the %d bytes already final", n, s.ready)
+	}
+	if s.err != nil {
 		h.mu.Unlock()
 		s.Abandon()
 		return
@@ -306,6 +311,14 @@ func (s *HashStream) Abandon() {
 	s.closeOut()
 }
 
+// AbandonAndWait abandons the stream and returns once no lane reads its
+// buffer any more (within a chunk), so that the caller may rewrite bytes
+// it had marked final.
+func (s *HashStream) AbandonAndWait() {
+	s.Abandon()
+	<-s.done
+}
+
 // unqueueLocked takes s out of the queue.
 func (h *Hasher) unqueueLocked(s *HashStream) {
 	for i, q := range h.queue {
@@ -329,9 +342,11 @@ func (h *Hasher) finishLocked(s *HashStream, ok bool) {
 			h.scalarBytes.Add(int64(s.hashed))
 		}
 	}
-	if s.simd != nil {
+	if s.srv != nil {
 		s.srv.held--
-		s.srv.idle = append(s.srv.idle, s.simd)
+		if s.simd != nil { // reset by the next stream that takes it
+			s.srv.idle = append(s.srv.idle, s.simd)
+		}
 		s.srv, s.simd = nil, nil
 	}
 	s.digest = nil
@@ -428,9 +443,8 @@ func (h *Hasher) takeLocked() *HashStream {
 			}
 		} else {
 			if s.method == 0 {
-				s.method = simdHash
+				s.method, s.fresh = simdHash, true
 				s.srv, s.simd = h.streamLocked()
-				s.simd.Reset()
 			}
 			s.srv.lanes++
 		}
@@ -452,19 +466,36 @@ func (h *Hasher) hashLocked(s *HashStream) {
 			h.mu.Lock()
 			return
 		}
+		if s.method == simdHash && s.fresh { // a server's stream, made or reset off the lock (it waits on the server)
+			h.mu.Unlock()
+			made := s.simd == nil
+			if made {
+				s.simd = s.srv.srv.NewHash()
+			}
+			s.simd.Reset()
+			h.mu.Lock()
+			if made {
+				s.srv.made++
+			}
+			s.fresh = false
+			continue
+		}
 		data, from, to := s.data, s.hashed, min(s.ready, s.hashed+hashChunk)
 		if from == to {
-			h.leaveLocked(s)
 			if !s.final { // caught up: wait for the next bytes
+				h.leaveLocked(s)
 				s.state = streamIdle
 				h.idle[s] = struct{}{}
 				return
 			}
+			h.mu.Unlock() // md5-simd's Sum waits on its server
 			if s.method == simdHash {
 				s.simd.Sum(s.sum[:0])
 			} else {
 				s.digest.Sum(s.sum[:0])
 			}
+			h.mu.Lock()
+			h.leaveLocked(s)
 			h.finishLocked(s, true)
 			h.mu.Unlock()
 			s.closeOut()
@@ -559,7 +590,8 @@ func (h *Hasher) serverRoomLocked() bool {
 	return false
 }
 
-// streamLocked returns a stream on the busiest server that has one free,
+// streamLocked returns a stream on the busiest server that has one free
+// (nil when one is to be made on it),
 // starting a server only when every running one is full (while fewer than
 // h.servers run): a server hashes more per CPU-second the more streams it
 // has. Called only when serverRoomLocked.
@@ -580,8 +612,7 @@ func (h *Hasher) streamLocked() (*simdServer, md5simd.Hasher) {
 		best.idle = best.idle[:n-1]
 		return best, st
 	}
-	best.made++
-	return best, best.srv.NewHash()
+	return best, nil // the lane makes it, off the lock
 }
 
 // Close abandons every stream not yet whole (a lane stops within a chunk),

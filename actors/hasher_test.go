@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/binary"
+	"fmt"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -307,6 +308,12 @@ func TestHashStreamThatEndsEarlyGivesTheBufferBackOnce(t *testing.T) {
 			_, err := s.Wait(context.Background())
 			return err
 		}, nil},
+		{"bytes marked final past the buffer it knows: the caller's bug (a growth not told), loudly", func(h *Hasher, s *HashStream) error {
+			s.Extend(cap(data)+1, true)
+			requireEnds(t, s)
+			_, err := s.Wait(context.Background())
+			return err
+		}, nil},
 		{"the Hasher closed before the final mark", func(h *Hasher, s *HashStream) error {
 			s.Extend(1<<20, false)
 			h.Close()
@@ -323,7 +330,11 @@ func TestHashStreamThatEndsEarlyGivesTheBufferBackOnce(t *testing.T) {
 			s := h.Stream(data, func() { released.Add(1) })
 			err := tc.run(h, s)
 			if tc.want == nil {
-				assert.EqualError(t, err, "arvfile: block hash: final size 500 below the 800 bytes already final")
+				require.Error(t, err)
+				assert.Contains(t, []string{
+					"arvfile: block hash: final size 500 below the 800 bytes already final",
+					fmt.Sprintf("arvfile: block hash: %d bytes marked final past the %d of its buffer", cap(data)+1, cap(data)),
+				}, err.Error())
 			} else {
 				assert.ErrorIs(t, err, tc.want)
 			}
