@@ -214,9 +214,14 @@ func (b *blockActor) onAppend(ctx actorContext, m *messages.Append) {
 func (b *blockActor) hashWritten() {
 	if b.stream == nil {
 		// A block of at most half a block may yet be packed with other
-		// small files' (its file closed), and hashed there: it is hashed
-		// while written only past that.
-		if b.scattered || b.rt.Hasher == nil || cap(b.buf) < HashWhileWrittenMin || int64(len(b.buf)) <= b.rt.BlockSize/2 {
+		// small files' (its file closed) and hashed there, so it is hashed
+		// while written only past that — or when more than half the memory
+		// budget is in use: writers are about to wait for memory, and the
+		// cores are better used hashing the blocks that wait (sixteen
+		// writers' blocks hashed at once by one md5-simd server) than idle,
+		// even if a few of them are hashed again once packed.
+		if b.scattered || b.rt.Hasher == nil || cap(b.buf) < HashWhileWrittenMin ||
+			int64(len(b.buf)) <= b.rt.BlockSize/2 && b.rt.Memory.Used() <= b.rt.Memory.Limit()/2 {
 			return
 		}
 		buf := b.buf

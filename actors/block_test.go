@@ -490,18 +490,24 @@ func TestALargeBlockWrittenInFileOrderIsHashedWhileWritten(t *testing.T) {
 		scattered int // index of the scattered piece, -1 for none
 		repack    bool
 		wantHash  bool // sealed with the sum being computed off the actors
+		pressure  bool // other blocks hold over half the memory budget
 	}{
-		{"written in file order, growing from a small buffer", []int{1000, mib, 2 * mib, 2*mib - 1000 + 123}, -1, false, true},
-		{"a piece out of file order: hashed once sealed", []int{mib, mib, 3*mib + 123}, 1, false, false},
-		{"repacked: hashed once sealed", []int{2 * mib, 3*mib + 123}, -1, true, false},
-		{"never reaching a large buffer: hashed once sealed", []int{1000}, -1, false, false},
-		{"at most half a block, which may yet be packed: hashed once sealed", []int{mib, 3 * mib}, -1, false, false},
+		{"written in file order, growing from a small buffer", []int{1000, mib, 2 * mib, 2*mib - 1000 + 123}, -1, false, true, false},
+		{"a piece out of file order: hashed once sealed", []int{mib, mib, 3*mib + 123}, 1, false, false, false},
+		{"repacked: hashed once sealed", []int{2 * mib, 3*mib + 123}, -1, true, false, false},
+		{"never reaching a large buffer: hashed once sealed", []int{1000}, -1, false, false, false},
+		{"at most half a block, which may yet be packed: hashed once sealed", []int{mib, 3 * mib}, -1, false, false, false},
+		{"at most half a block, but over half the memory budget used: hashed while written", []int{mib, 3 * mib}, -1, false, true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rt := testRuntime(8 * mib)
 			rt.Hasher = NewHasher(1)
 			defer rt.Hasher.Close()
+			if tt.pressure {
+				rt.Memory = NewMemory(12*mib, 0)
+				require.True(t, rt.Memory.Reserve(6*mib, false)) // other writers' blocks
+			}
 			b := newBlock(rt, "B", pid("file"))
 			b.self = pid("block")
 			ctx := &fakeCtx{}
