@@ -36,8 +36,12 @@
 // finishes its part of the Reply; the facade's wait ends and the
 // caller may reuse its slice.
 //
-// A block whose buffer reaches 1 MiB while every piece continues the last
-// in file order (a sequential writer's) is hashed while it is written: it
+// A block written in file order (each piece continues the last: a
+// sequential writer's) is hashed while it is written once it holds more
+// than half a block (a smaller one may yet be packed with other small
+// files, and hashed there), or from 1 MiB when over half the memory budget
+// is in use (its writer is about to wait for memory, and the waiting
+// blocks are hashed meanwhile, many at once by an md5-simd server): it
 // opens a HashStream on the Hasher and hands it each new end of its bytes
 // (Extend), and a lane hashes them off the actors, its buffer growing in
 // place beneath it (Memory.GrowInPlace). A piece out of file order
