@@ -49,11 +49,13 @@ type blockActor struct {
 	hashed  int64           // where the contiguous run of arrived pieces ends
 	waiting map[int64]int64 // pieces arrived past hashed, by offset: their size
 	sum     *[md5.Size]byte // the md5 of the sealed bytes, when known
-	// With an engine's Hasher, a large packed block has its arrived run
-	// hashed off the actors instead (stream, nil once submitted), and
-	// hands the put pool the pending sum.
-	stream  *HashStream
-	pending messages.PendingSum
+	// With an engine's Hasher, a large block written in file order, and a
+	// large packed block's arrived run, are hashed off the actors while
+	// written (stream, nil once submitted), and the block hands the put
+	// pool the pending sum.
+	stream    *HashStream
+	pending   messages.PendingSum
+	scattered bool // a piece came out of file order: no stream (see messages.Append)
 
 	// Room for a small file's block's reports to the manager (its first
 	// growth and its stop), each used once; later ones are allocated.
@@ -196,11 +198,52 @@ func (b *blockActor) onAppend(ctx actorContext, m *messages.Append) {
 		b.report(ctx)
 	}
 	b.buf = append(b.buf, m.Data...)
+	if m.Scattered {
+		b.scattered = true
+		b.abandonStream()
+	}
+	b.hashWritten()
 	m.Reply.Finish()
 }
 
-// grow moves the bytes to a buffer of capacity c, already reserved.
+// hashWritten hands the block's md5 the bytes just appended: a large block
+// written in file order (with the engine's Hasher) is hashed while it is
+// written, off the actors, from its first bytes on, and seals with its sum
+// nearly ready. A block written out of file order is not: it will be
+// repacked when sealed.
+func (b *blockActor) hashWritten() {
+	if b.stream == nil {
+		// A block of at most half a block may yet be packed with other
+		// small files' (its file closed) and hashed there, so it is hashed
+		// while written only past that — or when more than half the memory
+		// budget is in use: writers are about to wait for memory, and the
+		// cores are better used hashing the blocks that wait (sixteen
+		// writers' blocks hashed at once by one md5-simd server) than idle,
+		// even if a few of them are hashed again once packed.
+		if b.scattered || b.rt.Hasher == nil || cap(b.buf) < HashWhileWrittenMin ||
+			int64(len(b.buf)) <= b.rt.BlockSize/2 && b.rt.Memory.Used() <= b.rt.Memory.Limit()/2 {
+			return
+		}
+		buf := b.buf
+		b.rt.Memory.Lend(buf) // the stream reads it until release
+		b.stream = b.rt.Hasher.Stream(buf, func() { b.rt.Memory.GiveBack(buf) })
+	}
+	b.stream.Extend(len(b.buf), false)
+}
+
+// grow gives the bytes a buffer of capacity c, already reserved. A block
+// hashed while written grows in place, where the lane may go on reading
+// it; if it cannot (a buffer on the heap), its hash starts again from the
+// start in the new buffer.
 func (b *blockActor) grow(c int64) {
+	if b.stream != nil {
+		if nb, ok := b.rt.Memory.GrowInPlace(b.buf, c); ok {
+			b.buf = nb
+			b.stream.Grown(nb)
+			return
+		}
+		b.abandonStream()
+	}
 	b.buf = b.rt.Memory.Grow(b.buf, c)
 }
 
@@ -223,6 +266,13 @@ func (b *blockActor) onReadBlock(m *messages.ReadBlock) {
 }
 
 func (b *blockActor) onRepack(ctx actorContext, m *messages.Repack) {
+	// The bytes move: the block is hashed when sealed, and no lane may be
+	// reading what the repack rewrites (a lane stops within a chunk).
+	if b.stream != nil {
+		b.stream.AbandonAndWait()
+		b.stream = nil
+	}
+	b.scattered = true
 	if len(m.Parts) > 0 && b.repackSplit(ctx, m) {
 		return
 	}
@@ -625,6 +675,10 @@ func (b *blockActor) seal(ctx actorContext, notify *actor.PID) {
 		b.notifyAccepted(ctx, notify)
 		return
 	}
+	if b.stream != nil { // hashed while written: the sum is soon whole
+		b.stream.Extend(len(b.buf), true)
+		b.pending, b.stream = b.stream, nil
+	}
 	b.report(ctx)
 	b.submit(ctx, notify)
 }
@@ -693,6 +747,9 @@ func (b *blockActor) onUploaded(ctx actorContext, m *messages.Uploaded) {
 			return
 		}
 		b.failure = &messages.BlockFailure{BlockID: b.sm.id, Locator: keep.BlockLocatorOf(b.buf), Err: m.Err}
+		// A pending sum may be what failed (a stream ended early): a retry
+		// has the bytes hashed again rather than wait for it once more.
+		b.pending = nil
 		b.rt.Logger.Debug("block upload failed", "block", b.sm.id, "bytes", len(b.buf), "err", m.Err)
 	} else {
 		if err := b.mustTransition(messages.Committed); err != nil {
@@ -920,8 +977,9 @@ func (b *blockActor) onStopped() {
 	}
 }
 
-// abandonStream stops the hashing of a packed block that stops before it
-// sealed: the stream gives the buffer back once it no longer reads it.
+// abandonStream stops the hashing of a block whose bytes change, or that
+// stops before it sealed: the stream gives the buffer back once it no
+// longer reads it.
 func (b *blockActor) abandonStream() {
 	if b.stream != nil {
 		b.stream.Abandon()

@@ -478,3 +478,114 @@ func TestRepackInPlaceOfManyInterleavedPiecesMatchesGathering(t *testing.T) {
 		require.Equal(t, want, got, "round %d", round)
 	}
 }
+
+func TestALargeBlockWrittenInFileOrderIsHashedWhileWritten(t *testing.T) {
+	const mib = 1 << 20
+	data := hashData(3, 5*mib+123)
+	tests := []struct {
+		name string
+		// appends, each the size of a piece; scattered marks the pieces
+		// that do not continue the one before in file order
+		pieces    []int
+		scattered int // index of the scattered piece, -1 for none
+		repack    bool
+		wantHash  bool // sealed with the sum being computed off the actors
+		pressure  bool // other blocks hold over half the memory budget
+	}{
+		{"written in file order, growing from a small buffer", []int{1000, mib, 2 * mib, 2*mib - 1000 + 123}, -1, false, true, false},
+		{"a piece out of file order: hashed once sealed", []int{mib, mib, 3*mib + 123}, 1, false, false, false},
+		{"repacked: hashed once sealed", []int{2 * mib, 3*mib + 123}, -1, true, false, false},
+		{"never reaching a large buffer: hashed once sealed", []int{1000}, -1, false, false, false},
+		{"at most half a block, which may yet be packed: hashed once sealed", []int{mib, 3 * mib}, -1, false, false, false},
+		{"at most half a block, but over half the memory budget used: hashed while written", []int{mib, 3 * mib}, -1, false, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := testRuntime(8 * mib)
+			rt.Hasher = NewHasher(1)
+			defer rt.Hasher.Close()
+			if tt.pressure {
+				rt.Memory = NewMemory(12*mib, 0)
+				require.True(t, rt.Memory.Reserve(6*mib, false)) // other writers' blocks
+			}
+			b := newBlock(rt, "B", pid("file"))
+			b.self = pid("block")
+			ctx := &fakeCtx{}
+			var written []byte
+			var streams []*HashStream
+			for i, n := range tt.pieces {
+				piece := data[len(written) : len(written)+n]
+				need := int64(len(written) + n)
+				var c int64
+				if need > int64(cap(b.buf)) {
+					c = capacityClass(need, int64(cap(b.buf)), rt.MinCapacity, rt.BlockSize)
+					require.True(t, rt.Memory.Reserve(c, false))
+				}
+				b.onAppend(ctx, &messages.Append{Data: piece, Capacity: c, Reply: openReply(), Scattered: i == tt.scattered})
+				written = append(written, piece...)
+				if b.stream != nil && (len(streams) == 0 || streams[len(streams)-1] != b.stream) {
+					streams = append(streams, b.stream)
+				}
+			}
+			if tt.repack {
+				b.onRepack(ctx, &messages.Repack{Extents: []messages.Extent{{Offset: 0, Size: int64(len(written))}}})
+				assert.Nil(t, b.stream, "a repack drops the stream: the bytes may move")
+			}
+			b.onSeal(ctx, &messages.Seal{})
+			var submit *messages.Submit
+			for _, m := range ctx.take() {
+				if s, ok := m.msg.(*messages.Submit); ok {
+					submit = s
+				}
+			}
+			require.NotNil(t, submit)
+			require.Equal(t, string(written), string(submit.Data))
+			if !tt.wantHash {
+				assert.Nil(t, submit.Pending)
+				for _, s := range streams { // every stream begun was abandoned and let go of the buffer
+					requireEnds(t, s)
+				}
+				return
+			}
+			require.NotNil(t, submit.Pending)
+			sum, err := submit.Pending.Wait(context.Background())
+			require.NoError(t, err)
+			assert.Equal(t, md5.Sum(written), sum)
+			rt.Memory.mu.Lock()
+			assert.Equal(t, 1, rt.Memory.lent[unsafe.SliceData(b.buf)], "the stream gave back its loan (the upload's is left)")
+			rt.Memory.mu.Unlock()
+		})
+	}
+}
+
+func TestABlockHashedWhileWrittenHasItsBytesHashedAgainWhenItsUploadFailed(t *testing.T) {
+	const mib = 1 << 20
+	rt := testRuntime(4 * mib)
+	rt.Hasher = NewHasher(1)
+	defer rt.Hasher.Close()
+	b := newBlock(rt, "B", pid("file"))
+	b.self = pid("block")
+	ctx := &fakeCtx{}
+	data := hashData(5, 3*mib)
+	require.True(t, rt.Memory.Reserve(4*mib, false))
+	b.onAppend(ctx, &messages.Append{Data: data, Capacity: 4 * mib, Reply: openReply()})
+	require.NotNil(t, b.stream)
+	b.onSeal(ctx, &messages.Seal{})
+	submit := func() *messages.Submit {
+		for _, m := range ctx.take() {
+			if s, ok := m.msg.(*messages.Submit); ok {
+				return s
+			}
+		}
+		return nil
+	}
+	first := submit()
+	require.NotNil(t, first)
+	require.NotNil(t, first.Pending, "sealed with the sum computed while written")
+	b.onUploaded(ctx, &messages.Uploaded{Err: errors.New("down")})
+	b.onAwaitCommit(ctx, &messages.AwaitCommit{ReplyTo: pid("file"), Token: 1})
+	retry := submit()
+	require.NotNil(t, retry, "an awaited ERROR block is retried")
+	assert.Nil(t, retry.Pending, "a pending sum that may be what failed is not waited for again: the put pool hashes the bytes")
+	assert.Equal(t, string(data), string(retry.Data))
+}

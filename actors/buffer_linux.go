@@ -2,24 +2,30 @@
 
 package actors
 
-import "golang.org/x/sys/unix"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// mapFlags map a block buffer: private anonymous memory, whose address
+// space is reserved without committing swap for it (MAP_NORESERVE; the
+// part past the buffer's capacity is PROT_NONE too, which strict overcommit
+// does not count either): a buffer reserves a whole block and uses what it
+// was grown to.
+const mapFlags = unix.MAP_ANON | unix.MAP_PRIVATE | unix.MAP_NORESERVE
 
 // adviseHugePages asks Linux to back b with transparent huge pages: filling
-// a fresh buffer then faults once per 2 MiB instead of once per 4 KiB.
-func adviseHugePages(b []byte) { _ = unix.Madvise(b, unix.MADV_HUGEPAGE) }
-
-// growBuffer remaps b, a buffer from allocBuffer, to capacity n: the kernel
-// moves its pages instead of copying its bytes, and only the pages written
-// later are faulted in. It reports false, leaving b as it was, when b is
-// not such a mapping (a small buffer, on the heap) or the kernel refuses.
-// Nothing may use b after a success.
-func growBuffer(b []byte, n int64) ([]byte, bool) {
-	if cap(b) < mmapThreshold {
-		return nil, false
+// a fresh buffer then faults once per 2 MiB instead of once per 4 KiB. Only
+// the whole 2 MiB pages within b are advised, so that a buffer's resident
+// memory stays within its capacity.
+func adviseHugePages(b []byte) {
+	const huge = 2 << 20
+	start := (uintptr(unsafe.Pointer(unsafe.SliceData(b))) + huge - 1) &^ (huge - 1)
+	end := (uintptr(unsafe.Pointer(unsafe.SliceData(b))) + uintptr(len(b))) &^ (huge - 1)
+	if len(b) == 0 || end <= start {
+		return
 	}
-	nb, err := unix.Mremap(b[:cap(b)], int(n), unix.MREMAP_MAYMOVE)
-	if err != nil {
-		return nil, false
-	}
-	return nb[:len(b)], true
+	off := int(start - uintptr(unsafe.Pointer(unsafe.SliceData(b))))
+	_ = unix.Madvise(b[off:off+int(end-start)], unix.MADV_HUGEPAGE)
 }

@@ -2,8 +2,10 @@
 
 package actors
 
+import "golang.org/x/sys/unix"
+
+// mapFlags map a block buffer: private anonymous memory.
+const mapFlags = unix.MAP_ANON | unix.MAP_PRIVATE
+
 // adviseHugePages does nothing outside Linux.
 func adviseHugePages([]byte) {}
-
-// growBuffer reports false: buffers grow by copying outside Linux.
-func growBuffer([]byte, int64) ([]byte, bool) { return nil, false }

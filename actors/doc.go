@@ -36,8 +36,21 @@
 // finishes its part of the Reply; the facade's wait ends and the
 // caller may reuse its slice.
 //
-// A sealed block turns PENDING and sends Submit to the put coordinator,
-// which starts its md5 on the Hasher (off the actors: every block the
+// A block written in file order (each piece continues the last: a
+// sequential writer's) is hashed while it is written once it holds more
+// than half a block (a smaller one may yet be packed with other small
+// files, and hashed there), or from 1 MiB when over half the memory budget
+// is in use (its writer is about to wait for memory, and the waiting
+// blocks are hashed meanwhile, many at once by an md5-simd server): it
+// opens a HashStream on the Hasher and hands it each new end of its bytes
+// (Extend), and a lane hashes them off the actors, its buffer growing in
+// place beneath it (Memory.GrowInPlace). A piece out of file order
+// (Append.Scattered) or a repack drops the stream: such a block is hashed
+// once sealed.
+//
+// A sealed block turns PENDING and sends Submit to the put coordinator
+// with the stream, if it has one, as its pending sum; else the coordinator
+// starts its md5 on the Hasher (off the actors: every block the
 // coordinator holds is hashed at once — one per core with crypto/md5, the
 // rest by one md5-simd server once enough wait to fill it, chooseHash) and
 // hands it to an idle put worker

@@ -132,6 +132,9 @@ type currentBlock struct {
 	pid *actor.PID
 	wp  int64
 	cap int64
+	// next is the file offset that continues the block's last piece in
+	// file order (see messages.Append.Scattered).
+	next int64
 }
 
 // pendingSync is a Sync waiting for its blocks.

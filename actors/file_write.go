@@ -209,7 +209,8 @@ func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *mess
 		msg = new(messages.Append)
 	}
 	*slot = nil
-	*msg = messages.Append{Data: data, Capacity: capacity, Reply: r}
+	*msg = messages.Append{Data: data, Capacity: capacity, Reply: r, Scattered: f.cur.wp > 0 && off != f.cur.next}
+	f.cur.next = off + n
 	ctx.Send(f.cur.pid, msg)
 	f.segs.ReplaceRange(off, n, f.cur.id, f.cur.wp)
 	f.cur.wp += n

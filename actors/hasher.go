@@ -7,85 +7,101 @@ import (
 	"fmt"
 	"hash"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
-	"github.com/arvfile/arvfile/messages"
 	md5simd "github.com/minio/md5-simd"
 )
 
-// Hasher computes the md5 of sealed blocks off the actors, so that a put
-// worker hands the store a block with its sum (keep.PutOptions.MD5) and the
-// store need not hash it again.
+// Hasher computes the md5 of blocks off the actors, so that a put worker
+// hands the store a block with its sum (keep.PutOptions.MD5) and the store
+// need not hash it again.
 //
-// The put coordinator starts a block's hash (Start) as soon as the block is
-// submitted, whether a worker takes it at once, it waits in the queue, or
-// its writer waits for room (overflow), and a worker that takes one waits
-// only for what is left of its hash. Blocks are taken in submission order
-// by lanes, goroutines started on demand (at most LanesPerServer per
-// md5-simd server) that exit when nothing is left for them. Each core
-// hashes one block with crypto/md5, the fastest per stream, until enough
-// blocks wait to be worth a multi-buffer md5-simd server (simdMin), whose
-// one goroutine hashes up to 16 streams at once on one core (AVX-512; 8
-// with AVX2; crypto/md5 without either): then the server takes a core and
-// the blocks the other cores do not (chooseHash). A sequential writer's two
-// or so blocks in flight are hashed on both cores; sixteen writers' blocks
-// on one core through the server and on the others with crypto/md5. A
-// server is started when first needed, filled before another is started,
-// and stopped by Close; there is at most one per core.
+// Each block's md5 is a HashStream. A sealed block's is started whole
+// (Start) by the put coordinator as soon as the block is submitted. A
+// block that grows from its start — a large block written in file order,
+// a packed block whose pieces arrive — has its stream from its first bytes
+// (Stream), and hands it each new end of its final bytes (Extend): its md5
+// is computed while it is written, and is ready soon after it is sealed.
 //
-// A sealed block's bytes do not change until its upload ends, so lanes read
-// them in place. Wait returns only once no lane reads them any more, so the
-// worker may give the buffer back (Memory.GiveBack) as soon as Wait
-// returned. Close abandons what is left and returns once every lane
-// stopped; call it before the block buffers are released (Memory.Close).
-// Safe for concurrent use.
+// Streams with bytes to hash are taken in order by lanes, goroutines
+// started on demand that exit when nothing is left for them; a stream that
+// caught up with its block waits, with no lane and no core, for its next
+// bytes. A stream is hashed one way from its first byte to its last: with
+// crypto/md5, the fastest per stream, on a core of its own, or as one
+// stream of a multi-buffer md5-simd server, whose one goroutine hashes up
+// to 16 streams at once on one core (AVX-512; 8 with AVX2; crypto/md5
+// without either) and hashes more bytes per CPU-second the more streams it
+// has. Each core takes a stream with crypto/md5 until enough streams wait
+// to be worth a server (simdMin); then the server takes a core and every
+// stream the cores do not (chooseHash). A sequential writer's blocks are
+// hashed on both cores; sixteen writers' blocks mostly through the server,
+// which then has its sixteen streams. A server is started when first
+// needed, filled before another is started, and stopped by Close; there is
+// at most one per core.
+//
+// Bytes a stream was told are final do not change until its Wait
+// returned, so lanes read them in place. Wait returns only once no lane
+// reads them any more, and a stream's release function is called then (or
+// once it was abandoned), so the block may give its buffer back. Close
+// abandons what is left and returns once every lane stopped; call it
+// before the block buffers are released (Memory.Close). Safe for
+// concurrent use.
 type Hasher struct {
-	servers int // md5-simd servers at most; lanes are LanesPerServer each
-	scalar  int // the cores: blocks hashed with crypto/md5 and busy servers at most
+	servers int // md5-simd servers at most
+	scalar  int // the cores: streams hashed with crypto/md5 and busy servers at most
 
-	mu     sync.Mutex
-	queue  []*hashJob // waiting for a lane, in submission order
-	active int        // jobs being hashed by a lane
-	// jobs being hashed with crypto/md5, a core each
-	scalarActive int
-	lanes        int            // lane goroutines running
-	srvs         []*simdServer  // started on demand, stopped by Close
-	closed       bool           // set by Close: nothing is queued after it
-	wg           sync.WaitGroup // the lanes
+	mu    sync.Mutex
+	queue []*HashStream // with bytes to hash, waiting for a lane, in order
+	// Streams that caught up with their block: no lane, no core, until
+	// their next bytes (Close ends them).
+	idle         map[*HashStream]struct{}
+	active       int           // streams being hashed by a lane
+	scalarActive int           // of which with crypto/md5, a core each
+	lanes        int           // lane goroutines running
+	srvs         []*simdServer // started on demand, stopped by Close
+	closed       bool          // set by Close: nothing is queued after it
+	wg           sync.WaitGroup
 
 	stopping atomic.Bool // set by Close: lanes stop at the next chunk
 
 	// Counters, for tests and benchmarks.
 	simdBytes, scalarBytes atomic.Int64
 	blocks                 atomic.Int64
-	peak                   int // the most jobs hashed at once (under mu)
+	peak                   int // the most streams being hashed at once (under mu)
 }
 
 // simdServer is one md5-simd server and the streams made on it. A stream
-// is made once and reused by the lanes that come after its first one: the
-// server of md5-simd v1.1.2 never forgets a closed stream (it deletes the
-// wrong key), and would scan every one it ever had on each round. Streams
-// are closed with the server.
+// is held by one HashStream from its first byte to its sum, then goes back
+// to be reused: the server of md5-simd v1.1.2 never forgets a closed
+// stream (it deletes the wrong key), and would scan every one it ever had
+// on each round. Streams are closed with the server.
 type simdServer struct {
 	srv   md5simd.Server
-	lanes int              // lanes feeding it now
-	idle  []md5simd.Hasher // streams made on it that no lane holds
-	made  int              // streams made on it (at most LanesPerServer)
+	lanes int              // lanes feeding it now: it is busy, a core's worth
+	held  int              // streams HashStreams hold (at most LanesPerServer)
+	idle  []md5simd.Hasher // streams made on it that no HashStream holds
+	made  int              // streams made on it
 }
 
-// LanesPerServer is the most streams one md5-simd server is fed at once:
-// the 16 lanes of AVX-512.
+// LanesPerServer is the most streams one md5-simd server hashes: the 16
+// lanes of AVX-512.
 const LanesPerServer = md5simd.Lanes
 
-// HashOffActorsMin is the smallest block whose md5 the Hasher computes: a
-// put worker hashes a smaller one itself, where handing it over would cost
-// more than hashing it.
+// HashOffActorsMin is the smallest sealed block whose md5 the Hasher
+// computes: a put worker hashes a smaller one itself, where handing it over
+// would cost more than hashing it.
 const HashOffActorsMin = 64 << 10
 
-// hashChunk is how much a lane hashes between two looks at whether its job
-// was abandoned.
-const hashChunk = 1 << 20
+// HashWhileWrittenMin is the smallest buffer a block written in file order
+// is hashed in while it is written (Stream): below it, the block is hashed
+// once sealed, if at all (HashOffActorsMin).
+const HashWhileWrittenMin = 1 << 20
+
+// hashChunk is how much a lane hashes between two looks at whether its
+// stream was abandoned or has more bytes.
+const hashChunk = 256 << 10
 
 // ErrHasherClosed is what Wait returns for a block whose hash the closing
 // engine abandoned.
@@ -94,30 +110,22 @@ var ErrHasherClosed = errors.New("arvfile: block hasher closed")
 // NewHasher returns a Hasher that runs up to servers md5-simd servers
 // (at least one, at most one per core).
 func NewHasher(servers int) *Hasher {
-	return &Hasher{servers: min(max(servers, 1), runtime.NumCPU()), scalar: max(1, runtime.GOMAXPROCS(0))}
+	return &Hasher{servers: min(max(servers, 1), runtime.NumCPU()), scalar: max(1, runtime.GOMAXPROCS(0)),
+		idle: make(map[*HashStream]struct{})}
 }
 
 // DefaultHashServers is one md5-simd server per two cores (at least one):
 // one server keeps one core busy, and the others copy the bytes written.
 func DefaultHashServers() int { return max(1, runtime.GOMAXPROCS(0)/2) }
 
-// hashJob is the md5 of one block being computed.
-type hashJob struct {
-	h    *Hasher
-	data []byte
-	done chan struct{} // closed once no lane reads data any more
-
-	abandoned atomic.Bool // set by Wait's cancelled context or Close: lanes stop reading
-	// Set before done is closed.
-	sum  [md5.Size]byte
-	ok   bool // the sum is complete
-	simd bool // computed by an md5-simd server
-}
+// maxLanes is the most lane goroutines: one per stream a server can hold,
+// and one per core for crypto/md5.
+func (h *Hasher) maxLanes() int { return h.servers*LanesPerServer + h.scalar }
 
 // HashStats are a Hasher's counters.
 type HashStats struct {
-	// SIMDBytes were hashed by md5-simd servers, ScalarBytes by crypto/md5
-	// (a block hashed alone).
+	// SIMDBytes were hashed by md5-simd servers, ScalarBytes by crypto/md5,
+	// counted for the sums completed (a stream abandoned counts nothing).
 	SIMDBytes, ScalarBytes int64
 	// Blocks counts the sums completed; PeakStreams is the most blocks that
 	// were being hashed at once.
@@ -132,135 +140,390 @@ func (h *Hasher) Stats() HashStats {
 	return HashStats{SIMDBytes: h.simdBytes.Load(), ScalarBytes: h.scalarBytes.Load(), Blocks: h.blocks.Load(), PeakStreams: h.peak}
 }
 
+// HashStream is the md5 of a buffer whose final bytes are known from its
+// start on, in one or more steps (Extend); a messages.PendingSum: Wait
+// returns the sum once the final bytes are hashed.
+//
+// Bytes below the ready mark must not change until Wait returned (or the
+// stream was abandoned); bytes above it may be written meanwhile. release
+// is called once no lane reads the buffer any more (the sum is whole, or
+// it was abandoned).
+type HashStream struct {
+	h       *Hasher
+	data    []byte // the buffer at its capacity (under h.mu: Grown extends it)
+	release func()
+	done    chan struct{} // closed once finished
+
+	abandoned atomic.Bool
+
+	// Under h.mu.
+	state  streamState
+	ready  int  // bytes from the start that are final
+	final  bool // ready is the whole
+	hashed int  // bytes hashed so far
+	method hashMethod
+	// The hash so far: crypto/md5's (scalarHash) or a stream of an
+	// md5-simd server (simdHash), used by the stream's lane only.
+	digest hash.Hash
+	srv    *simdServer
+	simd   md5simd.Hasher
+	fresh  bool // simd is to be made (nil) or reset by the lane before its first byte
+	sum    [md5.Size]byte
+	ok     bool
+	err    error // why the sum failed, when not ErrHasherClosed
+}
+
+// streamState is where a HashStream is.
+type streamState int
+
+const (
+	streamIdle     streamState = iota // nothing to hash now: no lane, no core
+	streamQueued                      // bytes to hash: waiting for a lane
+	streamRunning                     // a lane hashes it
+	streamFinished                    // its sum is whole, or it was abandoned
+)
+
 // Start begins hashing data, which must not change until the sum's Wait
 // returned, and returns the pending sum. After Close it returns a sum that
 // fails with ErrHasherClosed.
-func (h *Hasher) Start(data []byte) messages.PendingSum {
-	j := &hashJob{h: h, data: data, done: make(chan struct{})}
+func (h *Hasher) Start(data []byte) *HashStream {
+	s := &HashStream{h: h, data: data, done: make(chan struct{}), ready: len(data), final: true}
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.startLocked(j)
-	return j
+	ended := h.startLocked(s)
+	h.mu.Unlock()
+	if ended {
+		s.closeOut()
+	}
+	return s
 }
 
-// startLocked queues j and starts a lane for it if one may be added.
-func (h *Hasher) startLocked(j *hashJob) {
-	if h.closed {
-		close(j.done)
-		return
+// Stream returns a HashStream over buf (read up to its capacity), with
+// nothing ready yet. After Close the stream fails with ErrHasherClosed.
+func (h *Hasher) Stream(buf []byte, release func()) *HashStream {
+	s := &HashStream{h: h, data: buf[:cap(buf)], release: release, done: make(chan struct{})}
+	h.mu.Lock()
+	ended := h.startLocked(s)
+	h.mu.Unlock()
+	if ended {
+		s.closeOut()
 	}
-	h.queue = append(h.queue, j)
-	if h.lanes < h.servers*LanesPerServer {
+	return s
+}
+
+// startLocked files a new stream: queued when it has bytes to hash, else
+// idle. It reports true when the Hasher is closed: s is finished, and the
+// caller calls s.closeOut once it released h.mu.
+func (h *Hasher) startLocked(s *HashStream) bool {
+	if h.closed {
+		s.state = streamFinished
+		s.abandoned.Store(true)
+		return true
+	}
+	if s.ready == 0 && !s.final {
+		s.state = streamIdle
+		h.idle[s] = struct{}{}
+		return false
+	}
+	h.queueLocked(s)
+	return false
+}
+
+// queueLocked puts s at the back of the queue and starts a lane when the
+// lanes are fewer than the streams with bytes to hash.
+func (h *Hasher) queueLocked(s *HashStream) {
+	s.state = streamQueued
+	h.queue = append(h.queue, s)
+	if h.lanes < h.active+len(h.queue) && h.lanes < h.maxLanes() {
 		h.lanes++
 		h.wg.Add(1)
 		go h.lane()
 	}
 }
 
-// Wait returns the md5 of the job's data once computed. When ctx ends
-// first, or the Hasher closed, it stops the hashing and returns an error;
-// in every case it returns only once no lane reads the data any more.
-func (j *hashJob) Wait(ctx context.Context) ([md5.Size]byte, error) {
+// Extend marks the bytes below n final (a smaller n than before changes
+// nothing) and, when final, n the whole: the sum is computed once they are
+// hashed. Once the whole is known, Extend does nothing.
+func (s *HashStream) Extend(n int, final bool) {
+	h := s.h
+	h.mu.Lock()
+	if s.state == streamFinished || s.final { // the whole is known: nothing changes it
+		h.mu.Unlock()
+		return
+	}
+	switch {
+	case n > len(s.data): // past the buffer it knows (a growth not told by Grown): the caller's bug
+		s.err = fmt.Errorf("arvfile: block hash: %d bytes marked final past the %d of its buffer", n, len(s.data))
+	case final && n < s.ready: // a whole shorter than bytes already final: the caller's bug
+		s.err = fmt.Errorf("arvfile: block hash: final size %d below the %d bytes already final", n, s.ready)
+	}
+	if s.err != nil {
+		h.mu.Unlock()
+		s.Abandon()
+		return
+	}
+	s.ready = max(s.ready, n)
+	s.final = final
+	if s.state == streamIdle && (s.ready > s.hashed || s.final) {
+		delete(h.idle, s)
+		h.queueLocked(s)
+	}
+	h.mu.Unlock()
+}
+
+// Grown tells the stream that its buffer grew in place: buf is the same
+// bytes at the same address, with a larger capacity, which Extend may now
+// mark final. A buffer at another address is the caller's bug: the stream
+// is abandoned.
+func (s *HashStream) Grown(buf []byte) {
+	h := s.h
+	h.mu.Lock()
+	if s.state == streamFinished {
+		h.mu.Unlock()
+		return
+	}
+	if cap(buf) < len(s.data) || cap(buf) > 0 && len(s.data) > 0 && &buf[:1][0] != &s.data[0] {
+		s.err = errors.New("arvfile: block hash: the buffer moved while it was hashed")
+		h.mu.Unlock()
+		s.Abandon()
+		return
+	}
+	s.data = buf[:cap(buf)]
+	h.mu.Unlock()
+}
+
+// Abandon stops the hashing: at once when no lane hashes the stream, else
+// within a chunk. Wait then fails, unless the sum was whole already.
+func (s *HashStream) Abandon() {
+	s.abandoned.Store(true)
+	h := s.h
+	h.mu.Lock()
+	switch s.state {
+	case streamIdle:
+		delete(h.idle, s)
+	case streamQueued:
+		h.unqueueLocked(s)
+	default: // running: its lane ends it; finished: nothing to do
+		h.mu.Unlock()
+		return
+	}
+	h.finishLocked(s, false)
+	h.mu.Unlock()
+	s.closeOut()
+}
+
+// AbandonAndWait abandons the stream and returns once no lane reads its
+// buffer any more (within a chunk), so that the caller may rewrite bytes
+// it had marked final.
+func (s *HashStream) AbandonAndWait() {
+	s.Abandon()
+	<-s.done
+}
+
+// unqueueLocked takes s out of the queue.
+func (h *Hasher) unqueueLocked(s *HashStream) {
+	for i, q := range h.queue {
+		if q == s {
+			h.queue = slices.Delete(h.queue, i, i+1)
+			return
+		}
+	}
+}
+
+// finishLocked makes s finished: ok when its sum is whole. Its md5-simd
+// stream goes back to its server. The caller calls s.closeOut once it
+// released h.mu.
+func (h *Hasher) finishLocked(s *HashStream, ok bool) {
+	s.state, s.ok = streamFinished, ok
+	if ok {
+		h.blocks.Add(1)
+		if s.method == simdHash {
+			h.simdBytes.Add(int64(s.hashed))
+		} else {
+			h.scalarBytes.Add(int64(s.hashed))
+		}
+	}
+	if s.srv != nil {
+		s.srv.held--
+		if s.simd != nil { // reset by the next stream that takes it
+			s.srv.idle = append(s.srv.idle, s.simd)
+		}
+		s.srv, s.simd = nil, nil
+	}
+	s.digest = nil
+}
+
+// closeOut gives the buffer back and wakes the waiters of a finished
+// stream; called once, by whoever finished it.
+func (s *HashStream) closeOut() {
+	if s.release != nil {
+		s.release()
+	}
+	close(s.done)
+}
+
+// Wait returns the md5 of the final bytes. When ctx ends first, or the
+// Hasher closed, it abandons the stream and returns an error; in every
+// case it returns only once no lane reads the buffer any more.
+func (s *HashStream) Wait(ctx context.Context) ([md5.Size]byte, error) {
 	select {
-	case <-j.done:
+	case <-s.done:
 	case <-ctx.Done():
-		j.h.abandon(j)
-		<-j.done
-		if !j.ok {
+		s.Abandon()
+		<-s.done
+		if !s.ok {
 			return [md5.Size]byte{}, ctx.Err()
 		}
 	}
-	if !j.ok {
+	if !s.ok {
+		if s.err != nil {
+			return [md5.Size]byte{}, s.err
+		}
 		return [md5.Size]byte{}, ErrHasherClosed
 	}
-	return j.sum, nil
+	return s.sum, nil
 }
 
-// abandon stops j: out of the queue if no lane took it yet (done at once),
-// else its lane stops at the next chunk.
-func (h *Hasher) abandon(j *hashJob) {
-	j.abandoned.Store(true)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for i, q := range h.queue {
-		if q == j {
-			h.queue = append(h.queue[:i], h.queue[i+1:]...)
-			close(j.done)
-			return
-		}
-	}
-}
-
-// lane hashes queued jobs until none is left (or the Hasher closes).
+// lane hashes queued streams until none it may take is left (or the Hasher
+// closes).
 func (h *Hasher) lane() {
 	defer h.wg.Done()
-	var (
-		srv    *simdServer
-		stream md5simd.Hasher
-	)
-	// exitLocked ends the lane, its stream back on its server in the same
-	// critical section: no one may see the server busy, or the lanes
-	// fewer than the streams in use, once the lane is gone.
-	exitLocked := func() {
-		h.lanes--
-		if stream != nil {
-			srv.lanes--
-			srv.idle = append(srv.idle, stream)
-		}
-		h.mu.Unlock()
-	}
+	h.mu.Lock()
 	for {
-		h.mu.Lock()
-		if h.closed || len(h.queue) == 0 {
-			exitLocked()
-			return
+		s := h.takeLocked()
+		if s == nil {
+			break
 		}
-		how := chooseHash(h.scalar, h.scalarActive, h.busyServersLocked(), len(h.queue))
-		if how == waitForLane { // every core hashes already; a lane that ends takes it
-			exitLocked()
-			return
+		h.hashLocked(s)
+	}
+	h.lanes--
+	h.mu.Unlock()
+}
+
+// takeLocked takes the first queued stream that may be hashed now, marks
+// it running and counts it on its core or server; nil when none may.
+func (h *Hasher) takeLocked() *HashStream {
+	if h.closed {
+		return nil
+	}
+	fresh := 0 // queued streams not hashed yet: they choose how
+	for _, s := range h.queue {
+		if s.method == 0 {
+			fresh++
 		}
-		j := h.queue[0]
-		h.queue[0] = nil
-		h.queue = h.queue[1:]
+	}
+	busy := h.busyServersLocked()
+	for i, s := range h.queue {
+		how := s.method
+		switch how {
+		case 0:
+			how = chooseHash(h.scalar, h.scalarActive, busy, fresh)
+			if how == simdHash && !h.serverRoomLocked() { // every server's streams are held
+				how = waitForLane
+				if h.scalarActive+busy < h.scalar {
+					how = scalarHash
+				}
+			}
+			fresh--
+		case scalarHash:
+			if h.scalarActive+busy >= h.scalar { // every core hashes already
+				how = waitForLane
+			}
+		}
+		if how == waitForLane {
+			continue
+		}
+		h.queue = slices.Delete(h.queue, i, i+1)
+		s.state = streamRunning
 		h.active++
 		h.peak = max(h.peak, h.active)
 		if how == scalarHash {
 			h.scalarActive++
-			if stream != nil { // this lane's stream goes back: its server may stop being busy
-				srv.lanes--
-				srv.idle = append(srv.idle, stream)
-				srv, stream = nil, nil
+			if s.method == 0 {
+				s.method, s.digest = scalarHash, md5.New()
 			}
-		} else if stream == nil {
-			srv, stream = h.streamLocked()
+		} else {
+			if s.method == 0 {
+				s.method, s.fresh = simdHash, true
+				s.srv, s.simd = h.streamLocked()
+			}
+			s.srv.lanes++
+		}
+		return s
+	}
+	return nil
+}
+
+// hashLocked hashes s's ready bytes, a chunk at a time, until it caught up
+// (it goes idle), its sum is whole, or it was abandoned; h.mu is held on
+// entry and on return, released while hashing.
+func (h *Hasher) hashLocked(s *HashStream) {
+	for {
+		if s.abandoned.Load() || h.stopping.Load() {
+			h.leaveLocked(s)
+			h.finishLocked(s, false)
+			h.mu.Unlock()
+			s.closeOut()
+			h.mu.Lock()
+			return
+		}
+		if s.method == simdHash && s.fresh { // a server's stream, made or reset off the lock (it waits on the server)
+			h.mu.Unlock()
+			made := s.simd == nil
+			if made {
+				s.simd = s.srv.srv.NewHash()
+			}
+			s.simd.Reset()
+			h.mu.Lock()
+			if made {
+				s.srv.made++
+			}
+			s.fresh = false
+			continue
+		}
+		data, from, to := s.data, s.hashed, min(s.ready, s.hashed+hashChunk)
+		if from == to {
+			if !s.final { // caught up: wait for the next bytes
+				h.leaveLocked(s)
+				s.state = streamIdle
+				h.idle[s] = struct{}{}
+				return
+			}
+			h.mu.Unlock() // md5-simd's Sum waits on its server
+			if s.method == simdHash {
+				s.simd.Sum(s.sum[:0])
+			} else {
+				s.digest.Sum(s.sum[:0])
+			}
+			h.mu.Lock()
+			h.leaveLocked(s)
+			h.finishLocked(s, true)
+			h.mu.Unlock()
+			s.closeOut()
+			h.mu.Lock()
+			return
 		}
 		h.mu.Unlock()
-		if how == scalarHash {
-			j.ok = hashScalar(j)
+		if s.method == simdHash {
+			s.simd.Write(data[from:to])
 		} else {
-			stream.Reset()
-			j.ok, j.simd = hashStream(j, stream), true
-		}
-		if j.ok {
-			h.blocks.Add(1)
-			if j.simd {
-				h.simdBytes.Add(int64(len(j.data)))
-			} else {
-				h.scalarBytes.Add(int64(len(j.data)))
-			}
+			s.digest.Write(data[from:to])
 		}
 		h.mu.Lock()
-		h.active--
-		if !j.simd {
-			h.scalarActive--
-		}
-		h.mu.Unlock()
-		close(j.done)
+		s.hashed = to
 	}
 }
 
-// hashMethod is how a lane hashes the block at the head of the queue.
+// leaveLocked counts s off its core or server.
+func (h *Hasher) leaveLocked(s *HashStream) {
+	h.active--
+	if s.method == simdHash {
+		s.srv.lanes--
+	} else {
+		h.scalarActive--
+	}
+}
+
+// hashMethod is how a stream is hashed.
 type hashMethod int
 
 const (
@@ -269,7 +532,7 @@ const (
 	simdHash                      // one stream of an md5-simd server
 )
 
-// simdMin is the fewest blocks worth starting an md5-simd server for. Its
+// simdMin is the fewest streams worth starting an md5-simd server for. Its
 // goroutine hashes all of its streams in one pass on one core, so it hashes
 // more bytes per CPU-second the more streams it has: measured here
 // (2 cores, AVX-512, 32 MiB per stream, CPU time of the process) ≈ 0.55–
@@ -277,16 +540,17 @@ const (
 // for 8 and 2.0 for 12–16, against 0.79 for crypto/md5 at any count.
 const simdMin = 4
 
-// chooseHash decides how a lane hashes the block at the head of the queue,
-// given the cores, the blocks being hashed with crypto/md5, the md5-simd
-// servers busy and the blocks queued (that one included). Each busy server
-// and each crypto/md5 block takes a core. A server is worth starting when
-// at least simdMin blocks would be left for it once the cores it leaves
-// free have a block each; then the oldest blocks go to those cores and the
-// others to the server. Else blocks take free cores, one each, and wait
-// when none is free: a lane running crypto/md5 takes the next one when its
-// block is done. (The writers' copies, on the same cores, are small beside
-// the hashing.)
+// chooseHash decides how a lane hashes the stream at the head of the
+// queued ones not hashed yet, given the cores, the streams being hashed
+// with crypto/md5, the md5-simd servers busy and those queued streams
+// (that one included). Each busy server and each crypto/md5 stream takes a
+// core. A server is worth starting when at least simdMin streams would be
+// left for it once the cores it leaves free have a stream each; then the
+// oldest streams go to those cores and the others to the server. Else
+// streams take free cores, one each, and wait when none is free: a lane
+// running crypto/md5 takes the next one when its stream is done or caught
+// up. (The writers' copies, on the same cores, are small beside the
+// hashing.)
 func chooseHash(cores, scalarActive, busyServers, queued int) hashMethod {
 	if busyServers == 0 && queued-max(0, cores-1-scalarActive) >= simdMin {
 		busyServers = 1
@@ -312,65 +576,46 @@ func (h *Hasher) busyServersLocked() int {
 	return n
 }
 
-// streamLocked returns a stream on the busiest server that has a lane
-// free, starting a server only when every running one is full (while fewer
-// than h.servers run): a server hashes more per CPU-second the more streams
-// it has.
+// serverRoomLocked reports whether a stream can be had: a server holds
+// fewer than LanesPerServer, or another may be started.
+func (h *Hasher) serverRoomLocked() bool {
+	if len(h.srvs) < h.servers {
+		return true
+	}
+	for _, s := range h.srvs {
+		if s.held < LanesPerServer {
+			return true
+		}
+	}
+	return false
+}
+
+// streamLocked returns a stream on the busiest server that has one free
+// (nil when one is to be made on it),
+// starting a server only when every running one is full (while fewer than
+// h.servers run): a server hashes more per CPU-second the more streams it
+// has. Called only when serverRoomLocked.
 func (h *Hasher) streamLocked() (*simdServer, md5simd.Hasher) {
 	var best *simdServer
 	for _, s := range h.srvs {
-		if s.lanes < LanesPerServer && (best == nil || s.lanes > best.lanes) {
+		if s.held < LanesPerServer && (best == nil || s.held > best.held) {
 			best = s
 		}
 	}
-	if best == nil && len(h.srvs) < h.servers {
+	if best == nil {
 		best = &simdServer{srv: md5simd.NewServer()}
 		h.srvs = append(h.srvs, best)
 	}
-	if best == nil { // cannot happen: lanes never outnumber the servers' streams
-		best = h.srvs[0]
-	}
-	best.lanes++
+	best.held++
 	if n := len(best.idle); n > 0 {
 		st := best.idle[n-1]
 		best.idle = best.idle[:n-1]
 		return best, st
 	}
-	best.made++
-	return best, best.srv.NewHash()
+	return best, nil // the lane makes it, off the lock
 }
 
-// stopped reports whether the lane hashing j is to stop.
-func (j *hashJob) stopped() bool { return j.abandoned.Load() || j.h.stopping.Load() }
-
-// hashScalar hashes j's data with crypto/md5, a chunk at a time; it reports
-// false when j was abandoned before the end.
-func hashScalar(j *hashJob) bool {
-	d := md5.New()
-	for off := 0; off < len(j.data); off += hashChunk {
-		if j.stopped() {
-			return false
-		}
-		d.Write(j.data[off:min(off+hashChunk, len(j.data))])
-	}
-	d.Sum(j.sum[:0])
-	return true
-}
-
-// hashStream hashes j's data as one stream of an md5-simd server, a chunk
-// at a time; it reports false when j was abandoned before the end.
-func hashStream(j *hashJob, stream md5simd.Hasher) bool {
-	for off := 0; off < len(j.data); off += hashChunk {
-		if j.stopped() {
-			return false
-		}
-		stream.Write(j.data[off:min(off+hashChunk, len(j.data))])
-	}
-	stream.Sum(j.sum[:0])
-	return true
-}
-
-// Close abandons every block not yet hashed (a lane stops within a chunk),
+// Close abandons every stream not yet whole (a lane stops within a chunk),
 // waits for the lanes to stop and stops the md5-simd servers. Sums not
 // computed fail with ErrHasherClosed. It is idempotent.
 func (h *Hasher) Close() {
@@ -381,190 +626,29 @@ func (h *Hasher) Close() {
 		return
 	}
 	h.closed = true
-	queued := h.queue
+	ended := h.queue
 	h.queue = nil
+	for s := range h.idle {
+		ended = append(ended, s)
+	}
+	clear(h.idle)
+	for _, s := range ended {
+		s.abandoned.Store(true)
+		h.finishLocked(s, false)
+	}
 	h.mu.Unlock()
-	for _, j := range queued {
-		j.abandoned.Store(true)
-		close(j.done)
+	for _, s := range ended {
+		s.closeOut()
 	}
 	h.wg.Wait()
-	for _, s := range h.srvs {
+	h.mu.Lock()
+	srvs := h.srvs
+	h.srvs = nil
+	h.mu.Unlock()
+	for _, s := range srvs {
 		for _, st := range s.idle {
 			st.Close()
 		}
 		s.srv.Close()
 	}
-	h.srvs = nil
-}
-
-// HashStream is the md5 of a buffer that fills from its start while it is
-// hashed, off the actors: the packed block hands it each new end of the
-// contiguous run of pieces that arrived (Extend), and the last one with
-// final. One goroutine at a time hashes what is ready and exits when it
-// caught up; the next Extend starts another. The packed block's strand
-// thus only copies and answers messages, and the sum is ready soon after
-// the last piece.
-//
-// Bytes below the ready mark must not change; bytes above it may be
-// written meanwhile. release is called once no goroutine reads the buffer
-// any more (the sum is whole, or it was abandoned). A HashStream is a
-// messages.PendingSum: Wait returns the sum once final bytes are hashed.
-type HashStream struct {
-	h       *Hasher
-	data    []byte // the buffer at its capacity
-	release func()
-	done    chan struct{} // closed once finished
-	digest  hash.Hash     // the md5 of data[:hashed]; used by the running goroutine only
-
-	abandoned atomic.Bool
-
-	mu       sync.Mutex
-	ready    int  // bytes from the start that are final
-	final    bool // ready is the whole
-	hashed   int  // bytes hashed so far
-	running  bool // a goroutine hashes
-	finished bool // done is closed (or about to be)
-	sum      [md5.Size]byte
-	ok       bool
-	err      error // why the sum failed, when not ErrHasherClosed
-}
-
-// Stream returns a HashStream over buf (read up to its capacity), with
-// nothing ready yet. After Close the stream fails with ErrHasherClosed.
-func (h *Hasher) Stream(buf []byte, release func()) *HashStream {
-	return &HashStream{h: h, data: buf[:cap(buf)], release: release, done: make(chan struct{}), digest: md5.New()}
-}
-
-// Extend marks the bytes below n final (a smaller n than before changes
-// nothing) and, when final, n the whole: the sum is computed once they are
-// hashed. Once the whole is known, Extend does nothing.
-func (s *HashStream) Extend(n int, final bool) {
-	s.mu.Lock()
-	if s.finished || s.final { // the whole is known: nothing changes it
-		s.mu.Unlock()
-		return
-	}
-	n = min(n, len(s.data))
-	if final && n < s.ready { // a whole shorter than bytes already final: the caller's bug
-		s.err = fmt.Errorf("arvfile: block hash: final size %d below the %d bytes already final", n, s.ready)
-		s.mu.Unlock()
-		s.Abandon()
-		return
-	}
-	s.ready = max(s.ready, n)
-	if final {
-		s.final = true
-	}
-	if s.running || s.ready == s.hashed && !s.final {
-		s.mu.Unlock()
-		return
-	}
-	s.running = true
-	s.mu.Unlock()
-	s.h.mu.Lock()
-	closed := s.h.closed
-	if !closed {
-		s.h.wg.Add(1)
-	}
-	s.h.mu.Unlock()
-	if closed {
-		s.abandoned.Store(true)
-		s.end(false)
-		return
-	}
-	go s.run()
-}
-
-// run hashes what is ready until it caught up; the sum once final.
-func (s *HashStream) run() {
-	defer s.h.wg.Done()
-	for {
-		s.mu.Lock()
-		from, to, final := s.hashed, s.ready, s.final
-		if from == to && !final {
-			if s.abandoned.Load() { // an Abandon that saw this goroutine running left the end to it
-				s.mu.Unlock()
-				s.end(false)
-				return
-			}
-			s.running = false
-			s.mu.Unlock()
-			return
-		}
-		s.mu.Unlock()
-		if s.abandoned.Load() || s.h.stopping.Load() {
-			s.end(false)
-			return
-		}
-		for off := from; off < to; off += hashChunk {
-			if s.abandoned.Load() || s.h.stopping.Load() {
-				s.end(false)
-				return
-			}
-			s.digest.Write(s.data[off:min(off+hashChunk, to)])
-		}
-		s.h.scalarBytes.Add(int64(to - from))
-		s.mu.Lock()
-		s.hashed = to
-		whole := s.final && s.hashed == s.ready
-		s.mu.Unlock()
-		if whole {
-			s.digest.Sum(s.sum[:0])
-			s.h.blocks.Add(1)
-			s.end(true)
-			return
-		}
-	}
-}
-
-// end finishes the stream once: ok tells whether the sum is whole.
-func (s *HashStream) end(ok bool) {
-	s.mu.Lock()
-	if s.finished {
-		s.mu.Unlock()
-		return
-	}
-	s.finished, s.running, s.ok = true, false, ok
-	s.mu.Unlock()
-	if s.release != nil {
-		s.release()
-	}
-	close(s.done)
-}
-
-// Abandon stops the hashing: at once when no goroutine runs, else within a
-// chunk. Wait then fails, unless the sum was whole already.
-func (s *HashStream) Abandon() {
-	s.abandoned.Store(true)
-	s.mu.Lock()
-	if s.running || s.finished { // the running goroutine ends it
-		s.mu.Unlock()
-		return
-	}
-	s.running = true // no Extend starts a goroutine now: end is ours
-	s.mu.Unlock()
-	s.end(false)
-}
-
-// Wait returns the md5 of the final bytes. When ctx ends first, or the
-// Hasher closed, it abandons the stream and returns an error; in every
-// case it returns only once no goroutine reads the buffer any more.
-func (s *HashStream) Wait(ctx context.Context) ([md5.Size]byte, error) {
-	select {
-	case <-s.done:
-	case <-ctx.Done():
-		s.Abandon()
-		<-s.done
-		if !s.ok {
-			return [md5.Size]byte{}, ctx.Err()
-		}
-	}
-	if !s.ok {
-		if s.err != nil {
-			return [md5.Size]byte{}, s.err
-		}
-		return [md5.Size]byte{}, ErrHasherClosed
-	}
-	return s.sum, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/binary"
+	"fmt"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -28,13 +29,15 @@ func hashData(seed, n int) []byte {
 
 // startTogether queues every block before any lane can take one, as when
 // many blocks are sealed at once.
-func startTogether(h *Hasher, blocks [][]byte) []*hashJob {
-	jobs := make([]*hashJob, len(blocks))
+func startTogether(h *Hasher, blocks [][]byte) []*HashStream {
+	jobs := make([]*HashStream, len(blocks))
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for i, b := range blocks {
-		jobs[i] = &hashJob{h: h, data: b, done: make(chan struct{})}
-		h.startLocked(jobs[i])
+		jobs[i] = &HashStream{h: h, data: b, done: make(chan struct{}), ready: len(b), final: true}
+		if h.startLocked(jobs[i]) {
+			jobs[i].closeOut()
+		}
 	}
 	return jobs
 }
@@ -68,17 +71,17 @@ func TestHasherSumsEqualCryptoMD5(t *testing.T) {
 				require.NoError(t, err)
 				assert.Equal(t, md5.Sum(blocks[i]), sum, "block %d (%d bytes)", i, len(blocks[i]))
 				if i == 0 {
-					assert.False(t, j.simd, "the oldest block has a core of its own")
+					assert.Equal(t, scalarHash, j.method, "the oldest block has a core of its own")
 				}
 			}
 			st := h.Stats()
 			assert.Equal(t, int64(tc.blocks), st.Blocks)
 			assert.Equal(t, total, st.SIMDBytes+st.ScalarBytes)
 			if tc.blocks == 1 {
-				assert.False(t, jobs[0].simd)
+				assert.Equal(t, scalarHash, jobs[0].method)
 				assert.Equal(t, HashStats{ScalarBytes: total, Blocks: 1, PeakStreams: 1}, st)
 			} else {
-				assert.LessOrEqual(t, st.PeakStreams, min(tc.blocks, tc.servers*LanesPerServer))
+				assert.LessOrEqual(t, st.PeakStreams, min(tc.blocks, h.maxLanes()))
 			}
 		})
 	}
@@ -146,7 +149,7 @@ func TestHasherCloseStopsEveryLaneAndServer(t *testing.T) {
 		blocks[i] = distinct[i%2] // the same bytes may be hashed by several lanes at once
 	}
 	jobs := startTogether(h, blocks)
-	h.Close() // the lanes took at most 32 of the 48 blocks
+	h.Close() // the lanes took at most 34 of the 48 blocks (2 servers' streams and 2 cores)
 	h.Close() // idempotent
 	closed := 0
 	for i, j := range jobs {
@@ -158,7 +161,7 @@ func TestHasherCloseStopsEveryLaneAndServer(t *testing.T) {
 			closed++
 		}
 	}
-	assert.GreaterOrEqual(t, closed, len(jobs)-2*LanesPerServer, "the blocks still queued were abandoned")
+	assert.GreaterOrEqual(t, closed, len(jobs)-h.maxLanes(), "the blocks still queued were abandoned")
 	h.mu.Lock()
 	assert.Nil(t, h.srvs, "the md5-simd servers were stopped")
 	assert.Zero(t, h.lanes)
@@ -305,6 +308,12 @@ func TestHashStreamThatEndsEarlyGivesTheBufferBackOnce(t *testing.T) {
 			_, err := s.Wait(context.Background())
 			return err
 		}, nil},
+		{"bytes marked final past the buffer it knows: the caller's bug (a growth not told), loudly", func(h *Hasher, s *HashStream) error {
+			s.Extend(cap(data)+1, true)
+			requireEnds(t, s)
+			_, err := s.Wait(context.Background())
+			return err
+		}, nil},
 		{"the Hasher closed before the final mark", func(h *Hasher, s *HashStream) error {
 			s.Extend(1<<20, false)
 			h.Close()
@@ -321,7 +330,11 @@ func TestHashStreamThatEndsEarlyGivesTheBufferBackOnce(t *testing.T) {
 			s := h.Stream(data, func() { released.Add(1) })
 			err := tc.run(h, s)
 			if tc.want == nil {
-				assert.EqualError(t, err, "arvfile: block hash: final size 500 below the 800 bytes already final")
+				require.Error(t, err)
+				assert.Contains(t, []string{
+					"arvfile: block hash: final size 500 below the 800 bytes already final",
+					fmt.Sprintf("arvfile: block hash: %d bytes marked final past the %d of its buffer", cap(data)+1, cap(data)),
+				}, err.Error())
 			} else {
 				assert.ErrorIs(t, err, tc.want)
 			}
@@ -386,4 +399,96 @@ func TestAHashStreamAbandonedWhileItHashesItsLastReadyBytesEnds(t *testing.T) {
 		requireEnds(t, s)
 		require.Equal(t, int32(1), released.Load(), "round %d", i)
 	}
+}
+
+func TestManyStreamsHashedAsTheyGrowGetTheirSumsAndTheServer(t *testing.T) {
+	const streams, size, step = 12, 3<<20 + 77, 256 << 10
+	h := NewHasher(1)
+	h.scalar = 2 // two cores, whatever this machine has
+	defer h.Close()
+	data := make([][]byte, streams)
+	ss := make([]*HashStream, streams)
+	var released atomic.Int32
+	for i := range data {
+		data[i] = hashData(100+i, size)
+		ss[i] = h.Stream(data[i][:0:1<<20], func() { released.Add(1) })
+	}
+	// Every stream grows in steps, round robin, as sixteen writers' blocks
+	// do; a stream whose buffer grew in place is told so (Grown).
+	for off := 0; off < size; off += step {
+		for i, s := range ss {
+			end := min(off+step, size)
+			if end > 1<<20 {
+				s.Grown(data[i][:0:size])
+			}
+			s.Extend(end, end == size)
+		}
+	}
+	for i, s := range ss {
+		sum, err := s.Wait(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, md5.Sum(data[i]), sum, "stream %d", i)
+	}
+	assert.Equal(t, int32(streams), released.Load(), "each released once")
+	st := h.Stats()
+	assert.Equal(t, int64(streams), st.Blocks)
+	assert.Equal(t, int64(streams*size), st.SIMDBytes+st.ScalarBytes)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	assert.Empty(t, h.idle, "no stream is left waiting")
+	assert.Empty(t, h.queue)
+	for _, srv := range h.srvs {
+		assert.Zero(t, srv.held, "every md5-simd stream went back to its server")
+	}
+}
+
+func TestAHashStreamWaitsWithNoLaneUntilItsNextBytes(t *testing.T) {
+	h := NewHasher(1)
+	defer h.Close()
+	data := hashData(11, 2<<20)
+	s := h.Stream(data[:0], nil)
+	s.Extend(1<<20, false)
+	require.Eventually(t, func() bool {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		_, idle := h.idle[s]
+		return idle && h.lanes == 0 && s.hashed == 1<<20
+	}, waitFor, tick, "caught up: idle, and no lane is left running for it")
+	s.Extend(len(data), true)
+	sum, err := s.Wait(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, md5.Sum(data), sum)
+}
+
+func TestAHashStreamWhoseBufferMovedFailsLoudly(t *testing.T) {
+	h := NewHasher(1)
+	defer h.Close()
+	data := hashData(12, 1<<20)
+	var released atomic.Int32
+	s := h.Stream(data[:0:1000], func() { released.Add(1) })
+	s.Extend(1000, false)
+	s.Grown(append([]byte(nil), data...)) // another address: the caller's bug
+	requireEnds(t, s)
+	_, err := s.Wait(context.Background())
+	assert.EqualError(t, err, "arvfile: block hash: the buffer moved while it was hashed")
+	assert.Equal(t, int32(1), released.Load())
+}
+
+func TestHasherCloseEndsTheStreamsThatWaitForBytes(t *testing.T) {
+	h := NewHasher(1)
+	var released atomic.Int32
+	data := hashData(13, 1<<20)
+	idle := h.Stream(data[:0], func() { released.Add(1) })
+	idle.Extend(1000, false)
+	untouched := h.Stream(data[:0], func() { released.Add(1) })
+	h.Close()
+	for _, s := range []*HashStream{idle, untouched} {
+		_, err := s.Wait(context.Background())
+		assert.ErrorIs(t, err, ErrHasherClosed)
+	}
+	assert.Equal(t, int32(2), released.Load())
+	late := h.Stream(data[:0], func() { released.Add(1) })
+	_, err := late.Wait(context.Background())
+	assert.ErrorIs(t, err, ErrHasherClosed, "a stream begun after Close fails at once")
+	assert.Equal(t, int32(3), released.Load())
 }

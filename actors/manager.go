@@ -54,6 +54,7 @@ type manager struct {
 	late       map[uint64]*lateRound // rounds ended by ForgetCollection with offers unanswered, by round id
 	retry      *time.Timer           // sends RetryErrors; nil when none is due
 	retryDelay time.Duration         // the next retry's backoff; 0 after an upload succeeded
+	patience   *time.Timer           // sends relieveAgain once a filling block's patience ends; nil when none is due
 	entries    slab[blockEntry]      // where blockEntries come from
 	cands      slab[candidate]       // where candidates come from
 }
@@ -85,7 +86,8 @@ type blockEntry struct {
 	state      messages.BlockState
 	capacity   int64
 	sealAsked  bool
-	order      uint64 // when the registry first heard of the block: creation order
+	order      uint64    // when the registry first heard of the block: creation order
+	full       time.Time // when it reached a whole block's capacity
 }
 
 // memWaiter is a file waiting for memory.
@@ -120,8 +122,13 @@ func (m *manager) receive(ctx *cellContext, msg any) {
 		if m.retry != nil {
 			m.retry.Stop()
 		}
+		if m.patience != nil {
+			m.patience.Stop()
+		}
 	case *messages.RetryErrors:
 		m.onRetryErrors(ctx)
+	case relieveAgain:
+		m.onRelieveAgain(ctx)
 	case *messages.ForgetCollection:
 		m.onForgetCollection(ctx, msg)
 	case *messages.BlockStatus:
@@ -155,6 +162,9 @@ func (m *manager) onBlockStatus(ctx actorContext, s *messages.BlockStatus) {
 	}
 	if s.State == messages.Committed {
 		m.retryDelay = 0
+	}
+	if s.Capacity >= m.rt.BlockSize && e.capacity < m.rt.BlockSize {
+		e.full = time.Now()
 	}
 	e.pid, e.owner, e.state, e.capacity = s.PID, s.Owner, s.State, s.Capacity
 	if s.State == messages.Deleted {
@@ -221,19 +231,42 @@ func (m *manager) relieve(ctx actorContext) {
 	if len(m.waiters) == 0 {
 		return
 	}
-	sealing := m.pending
+	sealing, filling := m.pending, 0
 	var best *blockEntry
 	var bestID string
+	var patience time.Duration // the least left of the filling blocks' patience
+	now := time.Now()
 	for id, e := range m.blocks {
 		switch {
 		case e.state != messages.Writable || e.owner == nil:
+			continue
 		case e.sealAsked:
 			sealing++
-		case best == nil || e.capacity > best.capacity:
+			continue
+		case e.capacity >= m.rt.BlockSize && !m.waiting[e.owner.Id]:
+			// A whole block's capacity and a writer that does not wait:
+			// it needs no more memory, and seals itself once full — for a
+			// while (sealPatience): its writer may have stopped writing.
+			if left := sealPatience - now.Sub(e.full); left > 0 {
+				filling++
+				if patience == 0 || left < patience {
+					patience = left
+				}
+			}
+		}
+		if best == nil || e.capacity > best.capacity {
 			best, bestID = e, id
 		}
 	}
 	if sealing >= max(m.rt.PutWorkers, 1) {
+		return
+	}
+	if sealing+filling >= max(m.rt.PutWorkers, 1) {
+		// Sealing another block early would only cut a file into more
+		// blocks: the filling ones free memory soon after they are full
+		// (hashed while written, their sums are ready then). Look again
+		// when the first one's patience ends.
+		m.relieveIn(patience)
 		return
 	}
 	if best != nil {
@@ -255,6 +288,37 @@ func (m *manager) relieve(ctx actorContext) {
 	m.rt.Logger.Debug("memory budget exceeded and nothing to seal: writers wait",
 		"used", live, "waiting", len(m.waiters))
 	m.scheduleRetry()
+}
+
+// sealPatience is how long a block of a whole block's capacity may take to
+// fill up while writers wait for memory before it is no longer counted on
+// to free memory (see manager.relieve): the largest block may then be
+// sealed early.
+const sealPatience = 250 * time.Millisecond
+
+// relieveAgain has the manager look at the waiting files again (relieve)
+// once a filling block's patience ended. Sender: the manager's timer.
+type relieveAgain struct{}
+
+// onRelieveAgain looks at the waiting files again once a filling block's
+// patience ended.
+func (m *manager) onRelieveAgain(ctx actorContext) {
+	m.patience = nil
+	m.relieve(ctx)
+}
+
+// relieveIn has relieveAgain sent to the manager after d, unless one is
+// due.
+func (m *manager) relieveIn(d time.Duration) {
+	if m.patience != nil || m.self == nil {
+		return
+	}
+	self, rt := m.self, m.rt
+	m.patience = time.AfterFunc(d, func() {
+		if rt.System != nil { // nil in unit tests
+			rt.System.Root.Send(self, relieveAgain{})
+		}
+	})
 }
 
 // holdsErrors reports whether blocks in ERROR hold memory.

@@ -128,3 +128,46 @@ func TestManagerPacksNothingForOneCandidate(t *testing.T) {
 	assert.Equal(t, int32(0), pending(done), "one candidate alone is not packed")
 	assert.Empty(t, ctx.take())
 }
+
+func TestManagerWaitsForBlocksThatFillUpBeforeSealingOneEarly(t *testing.T) {
+	tests := []struct {
+		name string
+		full time.Duration // since the block reached a whole block's capacity
+		want []sentMsg
+	}{
+		{"a block that just reached a whole block's capacity is left to fill", 0, nil},
+		{"one full for a while: its writer may have stopped, seal the largest", -time.Second,
+			[]sentMsg{{"f1", &messages.SealBlock{BlockID: "full"}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := testRuntime(64)
+			rt.Memory = NewMemory(100, 0)
+			rt.PutWorkers = 1
+			m := newManager(rt)
+			m.self = pid("manager")
+			ctx := &fakeCtx{}
+			m.onBlockStatus(ctx, &messages.BlockStatus{ID: "full", PID: pid("full"), Owner: pid("f1"), State: messages.Writable, Capacity: 64})
+			m.onBlockStatus(ctx, &messages.BlockStatus{ID: "half", PID: pid("half"), Owner: pid("f2"), State: messages.Writable, Capacity: 32})
+			m.blocks["full"].full = time.Now().Add(tt.full)
+			rt.Memory.Reserve(96, true)
+			m.onAwaitMemory(ctx, &messages.AwaitMemory{File: pid("f2"), Bytes: 64})
+			assert.Equal(t, tt.want, ctx.take())
+			if tt.want != nil {
+				return
+			}
+			require.NotNil(t, m.patience, "the manager looks again when the block's patience ends")
+			m.patience.Stop()
+			// Other blocks come and go meanwhile: that is not this one filling.
+			for i := 0; i < 3; i++ {
+				m.onBlockStatus(ctx, &messages.BlockStatus{ID: "other", PID: pid("other"), State: messages.Writable, Capacity: 8})
+				m.onBlockStatus(ctx, &messages.BlockStatus{ID: "other", PID: pid("other"), State: messages.Deleted})
+			}
+			assert.Empty(t, ctx.take())
+			m.blocks["full"].full = time.Now().Add(-sealPatience)
+			m.onRelieveAgain(ctx)
+			assert.Equal(t, []sentMsg{{"f1", &messages.SealBlock{BlockID: "full"}}}, ctx.take(),
+				"still not full once its patience ended: sealed after all, so that no writer waits forever")
+		})
+	}
+}

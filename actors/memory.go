@@ -91,20 +91,14 @@ func (m *Memory) Alloc(n int64) []byte {
 // Grow returns buf's bytes in a buffer of capacity n, reserved by the
 // caller, and releases buf's capacity; buf must not be used after. A
 // recycled buffer of capacity n is taken when one is free (its pages are
-// resident, so copying into it is cheapest); else a mapped buffer is
-// remapped to capacity n, which moves its pages instead of copying them and
-// faults in only what is written next (a block that grows from 1 MiB to
-// 64 MiB costs no copy and zeroes no page twice); else the bytes are
-// copied into a new buffer.
+// resident, so copying into it is cheapest); else a mapped buffer grows in
+// place (GrowInPlace); else the bytes are copied into a new buffer.
 func (m *Memory) Grow(buf []byte, n int64) []byte {
 	m.mu.Lock()
 	recycled := len(m.free[n]) > 0
 	m.mu.Unlock()
 	if !recycled {
-		if nb, ok := growBuffer(buf, n); ok {
-			m.mu.Lock()
-			m.live -= int64(cap(buf))
-			m.mu.Unlock()
+		if nb, ok := m.GrowInPlace(buf, n); ok {
 			return nb
 		}
 	}
@@ -112,6 +106,25 @@ func (m *Memory) Grow(buf []byte, n int64) []byte {
 	copy(nb, buf)
 	m.Free(buf)
 	return nb
+}
+
+// GrowInPlace grows buf, a mapped buffer, to capacity n, reserved by the
+// caller, at the same address: no byte moves, the pages past its old
+// capacity are faulted in only when written (a block that grows from 1 MiB
+// to 64 MiB costs no copy and zeroes no page twice), and whoever reads its
+// first bytes meanwhile (a lane hashing them) may go on. It releases the
+// old capacity. It reports false, leaving buf as it was, when buf cannot
+// grow in place (a buffer on the heap).
+func (m *Memory) GrowInPlace(buf []byte, n int64) ([]byte, bool) {
+	nb, ok := growBuffer(buf, n)
+	if !ok {
+		return nil, false
+	}
+	m.mu.Lock()
+	m.live -= int64(cap(buf))
+	m.trimLocked(0) // Reserve left a recycled buffer of capacity n for Alloc, which did not take it
+	m.mu.Unlock()
+	return nb, true
 }
 
 // Free releases buf's capacity and recycles buf when there is room.

@@ -129,3 +129,22 @@ func TestMemoryGrowKeepsTheBytesAndReleasesTheOldCapacity(t *testing.T) {
 		})
 	}
 }
+
+func TestGrowInPlaceKeepsRecycledBuffersWithinTheBudget(t *testing.T) {
+	m := NewMemory(6<<20, 8<<20)
+	require.True(t, m.Reserve(4<<20, false))
+	m.Free(m.Alloc(4 << 20)) // a recycled 4 MiB buffer
+	require.True(t, m.Reserve(1<<20, false))
+	buf := append(m.Alloc(1<<20), "abc"...)
+	require.True(t, m.Reserve(4<<20, false), "the recycled buffer is counted as the one Alloc would take")
+	grown, ok := m.GrowInPlace(buf, 4<<20)
+	if !ok { // a heap buffer (-race builds, or not unix): grown by copying instead
+		grown = m.Grow(buf, 4<<20)
+	}
+	assert.Equal(t, "abc", string(grown))
+	live, pooled := m.Stats()
+	assert.LessOrEqual(t, live+pooled, int64(6<<20), "live and recycled buffers stay within the budget")
+	assert.Equal(t, int64(4<<20), live)
+	m.Free(grown)
+	m.Close()
+}

@@ -213,15 +213,22 @@ func TestClientTimesOutAStalledServerAndFailsOver(t *testing.T) {
 
 func TestClientPutWithdrawsRequestsItNoLongerNeeds(t *testing.T) {
 	data := testBlock(95, 1<<20)
-	// fast stores two replicas at once; slow never answers.
+	// fast stores two replicas at once, once the request to slow is under
+	// way (else Put may be done before it is sent: nothing to withdraw);
+	// slow never answers.
+	slowStarted, slowEnded := make(chan struct{}), make(chan struct{})
 	fast := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
+		select {
+		case <-slowStarted:
+		case <-time.After(10 * time.Second):
+		}
 		w.Header().Set("X-Keep-Replicas-Stored", "2")
 		io.WriteString(w, stripped(data)+"\n")
 	}))
 	t.Cleanup(fast.Close)
-	slowEnded := make(chan struct{})
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(slowStarted)
 		defer close(slowEnded)
 		// The server notices a closed connection only once the body is
 		// read; a body cut short shows it at once.

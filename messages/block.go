@@ -15,6 +15,10 @@ type Append struct {
 	Data     []byte
 	Capacity int64
 	Reply    *Reply
+	// Scattered says the piece does not continue the block's previous one
+	// in file order: the block will be repacked in file order when sealed,
+	// so its md5 is not computed while it is written.
+	Scattered bool
 }
 
 // ReadBlock copies bytes [Offset, Offset+len(Dst)) of the block into Dst, or,
