@@ -62,7 +62,12 @@ type blockActor struct {
 
 	filling  bool  // made by a split: the split block copies the bytes into buf (lent to it) and says SplitFilled
 	deferred []any // ReadBlock and HashBlock received while filling, answered once filled
+
+	cellMem cell // the block's cell (cellHolder): one allocation per block, not two
 }
+
+// cellStorage gives the cell its room (cellHolder).
+func (b *blockActor) cellStorage() *cell { return &b.cellMem }
 
 // packPiece is one small file's bytes copied into a packed block.
 type packPiece struct {
@@ -172,10 +177,12 @@ func (b *blockActor) report(ctx actorContext) {
 	if b.rt.Manager == nil {
 		return
 	}
-	st := &messages.BlockStatus{}
+	var st *messages.BlockStatus
 	if b.reported < len(b.statuses) { // each slot is sent once: the manager may not have read it yet
 		st = &b.statuses[b.reported]
 		b.reported++
+	} else {
+		st = new(messages.BlockStatus)
 	}
 	*st = messages.BlockStatus{ID: b.sm.id, PID: b.self, Owner: b.owner, State: b.sm.state, Capacity: int64(cap(b.buf))}
 	ctx.Send(b.rt.Manager, st)

@@ -64,8 +64,23 @@ type cell struct {
 	suspended bool       // SuspendMailbox: user messages wait in held until ResumeMailbox
 	held      []envelope // user messages received while suspended
 	children  []*cell
+	child0    [1]*cell // children's first array: a file actor's cell has one child, its block, most of the time
 	watchers  []*actor.PID
 	ctx       cellContext
+
+	idBytes [cellIDMax]byte // the bytes of pid.Id, written once by cellTable.add (no string allocation)
+}
+
+// cellIDMax is the most bytes of a cell's PID id: two decimal uint64s
+// (seq, index) and a dot.
+const cellIDMax = 2*20 + 1
+
+// cellHolder is a behaviour that holds its own cell's storage: spawning it
+// then allocates the behaviour alone, not a cell beside it (a small file's
+// file and block actors: two allocations less per file). The cell lives
+// as long as the behaviour, which its PID keeps reachable.
+type cellHolder interface {
+	cellStorage() *cell
 }
 
 // cellBehavior is what a cell runs: a file actor or a block actor.
@@ -146,7 +161,13 @@ func spawnRootCell(sys *actor.ActorSystem, b cellBehavior, s *Strand) *actor.PID
 }
 
 func newCell(tab *cellTable, sys *actor.ActorSystem, b cellBehavior, s *Strand, parent *actor.PID) *cell {
-	c := &cell{tab: tab, sys: sys, behavior: b, strand: s, parent: parent}
+	var c *cell
+	if h, ok := b.(cellHolder); ok {
+		c = h.cellStorage()
+	} else {
+		c = new(cell)
+	}
+	c.tab, c.sys, c.behavior, c.strand, c.parent = tab, sys, b, s, parent
 	c.self = &c.pid
 	c.ctx.c = c
 	return c
@@ -173,6 +194,9 @@ func (c *cell) spawnChild(b cellBehavior, s *Strand) *actor.PID {
 	child.up = c
 	pid := child.register()
 	if c.state != cellStopped { // a stopping parent waits for it too
+		if c.children == nil {
+			c.children = c.child0[:0]
+		}
 		child.slot = len(c.children)
 		c.children = append(c.children, child)
 	}

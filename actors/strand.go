@@ -25,7 +25,13 @@ type Strand struct {
 
 // NewStrand returns a strand that runs on parent.
 func NewStrand(parent *Dispatcher) *Strand {
-	s := &Strand{parent: parent}
+	return new(Strand).init(parent)
+}
+
+// init makes s, a zero Strand held inside its owner (a file actor), a
+// strand that runs on parent, and returns it.
+func (s *Strand) init(parent *Dispatcher) *Strand {
+	s.parent = parent
 	s.queue = s.inline[:0]
 	return s
 }
