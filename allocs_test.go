@@ -62,7 +62,7 @@ func TestASmallFileCostsABoundedNumberOfAllocations(t *testing.T) {
 	})
 	require.NoError(t, c.Commit(context.Background()))
 	t.Logf("Create, Write and Close of a 4 KiB file: %v allocations", allocs)
-	assert.LessOrEqual(t, allocs, 7.0, "a file actor holds its cell and strand, a block actor its cell, a cell its id (issue 12, fourth pass: 12 before)")
+	assert.LessOrEqual(t, allocs, 7.0, "a file actor holds its cell and strand, a block actor its cell (issue 12, fourth pass: 12 before)")
 }
 
 // TestASmallFileCommittedCostsABoundedNumberOfAllocations is scenario b of

@@ -67,13 +67,7 @@ type cell struct {
 	child0    [1]*cell // children's first array: a file actor's cell has one child, its block, most of the time
 	watchers  []*actor.PID
 	ctx       cellContext
-
-	idBytes [cellIDMax]byte // the bytes of pid.Id, written once by cellTable.add (no string allocation)
 }
-
-// cellIDMax is the most bytes of a cell's PID id: two decimal uint64s
-// (seq, index) and a dot.
-const cellIDMax = 2*20 + 1
 
 // cellHolder is a behaviour that holds its own cell's storage: spawning it
 // then allocates the behaviour alone, not a cell beside it (a small file's
