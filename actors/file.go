@@ -51,6 +51,7 @@ type fileActor struct {
 	syncBuf     [1]*pendingSync
 	nextToken   uint64
 	packing     bool            // a PackCopy is in flight: defer everything else
+	noticeFrom  string          // the packed block that will tell its upload's outcome unasked (PackedNotice); "" none
 	parked      *pendingWrite   // a write waiting for room (memory, the put pool): defer everything else
 	unaccepted  map[string]bool // blocks sealed by writes that the put pool has not accepted yet
 	deferred    []any           // messages deferred while packing or waiting, in order
@@ -150,7 +151,8 @@ type pendingSync struct {
 	out      *messages.SyncResult
 	reply    *messages.Reply
 	snapshot []segments.Range
-	waiting  int
+	waiting  int  // blocks not answered yet
+	notice   bool // one of them is the packed block's notice (fileActor.noticeFrom), not asked
 	changes  uint64
 	failures []messages.BlockFailure
 }
