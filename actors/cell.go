@@ -90,6 +90,14 @@ type dropper interface {
 	dropped(ctx *cellContext, msg any)
 }
 
+// lateReceiver is a behaviour that may, in the normal course of things, be
+// sent messages after it stopped (a file actor: its packed block's notice,
+// see messages.PackedNotice): those it names expected are dropped without
+// a dead letter, which would be logged at Info level to the user's logger.
+type lateReceiver interface {
+	expectedLate(msg any) bool
+}
+
 // terminatedWatcher is a behaviour that is told Terminated when a child
 // cell or an actor it watches ends (others are not: it costs a message).
 type terminatedWatcher interface{ wantsTerminated() bool }
@@ -234,6 +242,9 @@ func (c *cell) deliver(e envelope) {
 			if e.kind == envUser {
 				if d, ok := c.behavior.(dropper); ok {
 					d.dropped(&c.ctx, e.msg)
+				}
+				if l, ok := c.behavior.(lateReceiver); ok && l.expectedLate(e.msg) {
+					return
 				}
 				c.sys.DeadLetter.SendUserMessage(c.self, e.msg)
 			}

@@ -81,3 +81,12 @@ func (f *fileActor) onPackedNotice(ctx actorContext, m *messages.BlockResult) {
 		f.finishSync(ctx, ps)
 	}
 }
+
+// expectedLate reports whether msg, which reached the actor after it
+// stopped, is one that may come then in the normal course of things
+// (lateReceiver): the notice of a packed block whose upload ended after the
+// file was removed or its collection released.
+func (f *fileActor) expectedLate(msg any) bool {
+	m, ok := msg.(*messages.BlockResult)
+	return ok && m.Token == messages.PackedNotice
+}

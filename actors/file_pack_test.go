@@ -167,3 +167,22 @@ func TestAPackedBlockTellsEachOfItsFilesTheOutcomeOfItsUpload(t *testing.T) {
 		})
 	}
 }
+
+func TestAStoppedFileActorExpectsOnlyPackedNoticesLate(t *testing.T) {
+	f, _ := newTestFile(16)
+	tests := []struct {
+		name string
+		msg  any
+		want bool
+	}{
+		{"a packed block's notice", &messages.BlockResult{BlockID: "P", Token: messages.PackedNotice, Locator: "l+1"}, true},
+		{"an answer to an AwaitCommit", &messages.BlockResult{BlockID: "P", Token: 0, Locator: "l+1"}, false},
+		{"a pack offer (refused by dropped instead)", &messages.PackOffer{Round: 1}, false},
+		{"a write", &messages.Write{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, f.expectedLate(tt.msg))
+		})
+	}
+}
