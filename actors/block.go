@@ -62,12 +62,7 @@ type blockActor struct {
 
 	filling  bool  // made by a split: the split block copies the bytes into buf (lent to it) and says SplitFilled
 	deferred []any // ReadBlock and HashBlock received while filling, answered once filled
-
-	cellMem cell // the block's cell (cellHolder): one allocation per block, not two
 }
-
-// cellStorage gives the cell its room (cellHolder).
-func (b *blockActor) cellStorage() *cell { return &b.cellMem }
 
 // packPiece is one small file's bytes copied into a packed block.
 type packPiece struct {

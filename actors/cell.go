@@ -69,14 +69,6 @@ type cell struct {
 	ctx       cellContext
 }
 
-// cellHolder is a behaviour that holds its own cell's storage: spawning it
-// then allocates the behaviour alone, not a cell beside it (a small file's
-// file and block actors: two allocations less per file). The cell lives
-// as long as the behaviour, which its PID keeps reachable.
-type cellHolder interface {
-	cellStorage() *cell
-}
-
 // cellBehavior is what a cell runs: a file actor or a block actor.
 type cellBehavior interface {
 	receive(ctx *cellContext, msg any)
@@ -163,13 +155,7 @@ func spawnRootCell(sys *actor.ActorSystem, b cellBehavior, s *Strand) *actor.PID
 }
 
 func newCell(tab *cellTable, sys *actor.ActorSystem, b cellBehavior, s *Strand, parent *actor.PID) *cell {
-	var c *cell
-	if h, ok := b.(cellHolder); ok {
-		c = h.cellStorage()
-	} else {
-		c = new(cell)
-	}
-	c.tab, c.sys, c.behavior, c.strand, c.parent = tab, sys, b, s, parent
+	c := &cell{tab: tab, sys: sys, behavior: b, strand: s, parent: parent}
 	c.self = &c.pid
 	c.ctx.c = c
 	return c

@@ -2,7 +2,6 @@ package actors
 
 import (
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -381,43 +380,6 @@ func TestABusyStrandLetsOtherWorkRun(t *testing.T) {
 type doneAfter int
 
 func (doneAfter) Finished() bool { return true }
-
-// holdingRecorder is a recorder that holds its own cell (cellHolder).
-type holdingRecorder struct {
-	recorder
-	mem cell
-}
-
-func (h *holdingRecorder) cellStorage() *cell { return &h.mem }
-
-func TestABehaviourThatHoldsItsCellLivesAndEndsAsAnyCell(t *testing.T) {
-	sys, d := testSystem(t)
-	log := &eventLog{}
-	h := &holdingRecorder{recorder: recorder{name: "held", log: log}}
-	s := NewStrand(d)
-	pid := spawnRootCell(sys, h, s)
-	require.Same(t, &h.mem.pid, pid, "the PID is the one in the behaviour's own cell")
-	assert.Equal(t, fmt.Sprintf("%d.%d", h.mem.seq, h.mem.index), pid.Id)
-	proc, ok := sys.ProcessRegistry.Get(actor.NewPID(pid.Address, strings.Clone(pid.Id)))
-	require.True(t, ok, "a copy of its PID, from another string, resolves to it")
-	assert.Same(t, &h.mem, proc)
-
-	// Its children go in the cell's first array, then wherever append puts them.
-	kids := make([]*actor.PID, 3)
-	for i := range kids {
-		kids[i] = h.mem.spawnChild(&recorder{name: fmt.Sprint("kid", i), log: log}, s)
-	}
-	require.Len(t, h.mem.children, 3)
-	sys.Root.Stop(pid)
-	waitTerminated(t, sys, pid)
-	assertGone(t, sys, pid)
-	for _, k := range kids {
-		assertGone(t, sys, k)
-	}
-	assert.Equal(t, []string{"held started", "kid0 started", "kid1 started", "kid2 started", "held stopping",
-		"kid0 stopping", "kid0 stopped", "kid1 stopping", "kid1 stopped", "kid2 stopping", "kid2 stopped",
-		"held stopped"}, log.all(), "the children (on the same strand) end in turn, then the cell")
-}
 
 // lateRecorder is a recorder that expects "late" after it stopped.
 type lateRecorder struct{ recorder }

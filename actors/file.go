@@ -72,16 +72,7 @@ type fileActor struct {
 	// that it costs no allocation of its own. Later ones are allocated.
 	first     firstMessages
 	firstSent struct{ candidate, passivate, sync bool }
-
-	// The actor's cell and strand live here too (cellHolder): a file actor
-	// is one allocation, not three. Both belong to the actor system's
-	// machinery, never to the actor's handlers.
-	cellMem   cell
-	strandMem Strand
 }
-
-// cellStorage gives the cell its room (cellHolder).
-func (f *fileActor) cellStorage() *cell { return &f.cellMem }
 
 // firstMessages holds the first Candidate, Passivate and pendingSync of a
 // file actor (see fileActor.first).
@@ -164,12 +155,12 @@ var (
 func newFileActor(rt *Runtime, coll *CollectionRuntime, path string, ranges []segments.Range) *fileActor {
 	f := &fileActor{
 		rt:        rt,
+		strand:    NewStrand(rt.Dispatcher),
 		coll:      coll,
 		path:      path,
 		committed: true,
 		modTime:   time.Now(),
 	}
-	f.strand = f.strandMem.init(rt.Dispatcher)
 	f.segs.Init(ranges)
 	f.syncs = f.syncBuf[:0]
 	return f

@@ -25,13 +25,7 @@ type Strand struct {
 
 // NewStrand returns a strand that runs on parent.
 func NewStrand(parent *Dispatcher) *Strand {
-	return new(Strand).init(parent)
-}
-
-// init makes s, a zero Strand held inside its owner (a file actor), a
-// strand that runs on parent, and returns it.
-func (s *Strand) init(parent *Dispatcher) *Strand {
-	s.parent = parent
+	s := &Strand{parent: parent}
 	s.queue = s.inline[:0]
 	return s
 }
