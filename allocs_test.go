@@ -62,7 +62,7 @@ func TestASmallFileCostsABoundedNumberOfAllocations(t *testing.T) {
 	})
 	require.NoError(t, c.Commit(context.Background()))
 	t.Logf("Create, Write and Close of a 4 KiB file: %v allocations", allocs)
-	assert.LessOrEqual(t, allocs, 10.0, "12 before the fourth pass of issue 12 (a cell's first child and a block's reports in room of their own)")
+	assert.LessOrEqual(t, allocs, 11.0, "12 before the fourth pass of issue 12 (a cell's first child and a block's reports in room of their own; a file actor's first messages apart from it)")
 }
 
 // TestASmallFileCommittedCostsABoundedNumberOfAllocations is scenario b of
