@@ -174,10 +174,12 @@ func (b *blockActor) report(ctx actorContext) {
 	if b.rt.Manager == nil {
 		return
 	}
-	st := &messages.BlockStatus{}
+	var st *messages.BlockStatus
 	if b.reported < len(b.statuses) { // each slot is sent once: the manager may not have read it yet
 		st = &b.statuses[b.reported]
 		b.reported++
+	} else {
+		st = new(messages.BlockStatus)
 	}
 	*st = messages.BlockStatus{ID: b.sm.id, PID: b.self, Owner: b.owner, State: b.sm.state, Capacity: int64(cap(b.buf))}
 	ctx.Send(b.rt.Manager, st)
@@ -863,6 +865,9 @@ func (b *blockActor) finishPack(ctx actorContext) {
 	}
 	sort.Slice(b.pieces, func(i, j int) bool { return b.pieces[i].offset < b.pieces[j].offset })
 	copied := make([]messages.PackCopied, len(b.pieces)) // one allocation for every file's answer
+	// Each file is told the upload's outcome unasked (PackedNotice): it
+	// awaits the block as if it had sent AwaitCommit.
+	b.waiters = slices.Grow(b.waiters, len(b.pieces))
 	var pos int64
 	for i, p := range b.pieces {
 		if p.offset != pos {
@@ -870,6 +875,7 @@ func (b *blockActor) finishPack(ctx actorContext) {
 		}
 		copied[i] = messages.PackCopied{OldID: p.fromID, NewID: b.sm.id, NewPID: b.self, Offset: pos}
 		ctx.Send(p.file, &copied[i])
+		b.waiters = append(b.waiters, waiter{pid: p.file, token: messages.PackedNotice})
 		pos += p.size
 	}
 	b.buf = b.buf[:pos]

@@ -64,6 +64,7 @@ type cell struct {
 	suspended bool       // SuspendMailbox: user messages wait in held until ResumeMailbox
 	held      []envelope // user messages received while suspended
 	children  []*cell
+	child0    [1]*cell // children's first array: a file actor's cell has one child, its block, most of the time
 	watchers  []*actor.PID
 	ctx       cellContext
 }
@@ -79,6 +80,14 @@ type cellBehavior interface {
 // held until the engine closes.
 type dropper interface {
 	dropped(ctx *cellContext, msg any)
+}
+
+// lateReceiver is a behaviour that may, in the normal course of things, be
+// sent messages after it stopped (a file actor: its packed block's notice,
+// see messages.PackedNotice): those it names expected are dropped without
+// a dead letter, which would be logged at Info level to the user's logger.
+type lateReceiver interface {
+	expectedLate(msg any) bool
 }
 
 // terminatedWatcher is a behaviour that is told Terminated when a child
@@ -173,6 +182,9 @@ func (c *cell) spawnChild(b cellBehavior, s *Strand) *actor.PID {
 	child.up = c
 	pid := child.register()
 	if c.state != cellStopped { // a stopping parent waits for it too
+		if c.children == nil {
+			c.children = c.child0[:0]
+		}
 		child.slot = len(c.children)
 		c.children = append(c.children, child)
 	}
@@ -216,6 +228,9 @@ func (c *cell) deliver(e envelope) {
 			if e.kind == envUser {
 				if d, ok := c.behavior.(dropper); ok {
 					d.dropped(&c.ctx, e.msg)
+				}
+				if l, ok := c.behavior.(lateReceiver); ok && l.expectedLate(e.msg) {
+					return
 				}
 				c.sys.DeadLetter.SendUserMessage(c.self, e.msg)
 			}

@@ -380,3 +380,31 @@ func TestABusyStrandLetsOtherWorkRun(t *testing.T) {
 type doneAfter int
 
 func (doneAfter) Finished() bool { return true }
+
+// lateRecorder is a recorder that expects "late" after it stopped.
+type lateRecorder struct{ recorder }
+
+func (l *lateRecorder) expectedLate(msg any) bool { return msg == "late" }
+
+func TestAStoppedCellDropsWhatItsBehaviourExpectsLateWithoutADeadLetter(t *testing.T) {
+	sys, d := testSystem(t)
+	dead := deadLetters(t, sys)
+	log := &eventLog{}
+	pid := spawnRootCell(sys, &lateRecorder{recorder{name: "l", log: log}}, NewStrand(d))
+	sys.Root.Stop(pid)
+	waitTerminated(t, sys, pid)
+	sys.Root.Send(pid, "late")
+	sys.Root.Send(pid, "unexpected")
+	select {
+	case m := <-dead:
+		assert.Equal(t, "unexpected", m, "only the message not expected late is a dead letter")
+	case <-time.After(waitFor):
+		t.Fatal("no dead letter")
+	}
+	select {
+	case m := <-dead:
+		t.Fatalf("a second dead letter: %v", m)
+	case <-time.After(20 * time.Millisecond):
+	}
+	assert.Equal(t, []string{"l started", "l stopping", "l stopped"}, log.all())
+}

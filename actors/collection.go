@@ -28,6 +28,8 @@ type collectionActor struct {
 	released *release  // set by ReleaseCollection: only wait for files to stop
 	last     lastWalk  // where the last walk ended (walk)
 	opened   slab[openedNode]
+
+	snapshotHint int // the entries of the last Snapshot: room for the next one's
 }
 
 // lastWalk remembers the directory the last walk reached, so that a walk
@@ -452,18 +454,46 @@ func joined(prefix []byte, name string) string {
 	return b.String()
 }
 
+// namedFile is a file of a directory and its name (onSnapshot).
+type namedFile struct {
+	name string
+	f    *fileNode
+}
+
 func (c *collectionActor) onSnapshot(ctx actorContext, m *messages.Snapshot) {
-	var out []messages.SnapshotEntry
+	// The last snapshot's size is this one's likely size: the entries are
+	// not copied again and again as they grow.
+	out := make([]messages.SnapshotEntry, 0, c.snapshotHint)
 	var nodes []*fileNode // the node of each entry of out, when forwarding
-	// prefix is the path of the directory visited, built in place, so that
-	// only the entries' own paths are allocated (not one per directory).
+	if m.Forward != nil {
+		nodes = make([]*fileNode, 0, c.snapshotHint)
+	}
+	// prefix is the path of the directory visited, built in place; the
+	// paths of a directory's files are one string, of which each entry's
+	// path is a part (one allocation per directory, not one per file).
 	var prefix []byte
+	var files []namedFile // a directory's files (reused: visit lists them before it descends)
 	var visit func(n *dirNode)
 	visit = func(n *dirNode) {
+		files = files[:0]
+		size := 0
 		for name, f := range n.files {
-			out = append(out, messages.SnapshotEntry{Path: joined(prefix, name), File: f.pid, Segments: f.segs})
+			files = append(files, namedFile{name, f})
+			size += len(prefix) + len(name)
+		}
+		var b strings.Builder
+		b.Grow(size)
+		for _, nf := range files {
+			b.Write(prefix)
+			b.WriteString(nf.name)
+		}
+		paths, pos := b.String(), 0
+		for _, nf := range files {
+			end := pos + len(prefix) + len(nf.name)
+			out = append(out, messages.SnapshotEntry{Path: paths[pos:end], File: nf.f.pid, Segments: nf.f.segs})
+			pos = end
 			if m.Forward != nil {
-				nodes = append(nodes, f)
+				nodes = append(nodes, nf.f)
 			}
 		}
 		for name, d := range n.dirs {
@@ -481,6 +511,7 @@ func (c *collectionActor) onSnapshot(ctx actorContext, m *messages.Snapshot) {
 		}
 	}
 	visit(c.root)
+	c.snapshotHint = len(out)
 	*m.Out = out
 	if m.Forward != nil {
 		n := 0

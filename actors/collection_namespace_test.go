@@ -3,6 +3,7 @@ package actors
 import (
 	"io/fs"
 	"os"
+	"sort"
 	"testing"
 
 	"github.com/arvfile/arvfile/messages"
@@ -139,5 +140,38 @@ func TestOpeningAFileAsksItsActorOnlyWhenItExisted(t *testing.T) {
 				require.NoError(t, r.Err())
 			}
 		})
+	}
+}
+
+func TestASnapshotNamesEveryFileAndEmptyDirectoryByItsPath(t *testing.T) {
+	c, ctx := newTestCollection()
+	c.root.files["top"] = &fileNode{segs: []segments.Range{{Locator: "t", RangeSize: 2}}}
+	sub := newDirNode()
+	c.root.dirs["d"].dirs["sub"] = sub
+	sub.files["deep"] = &fileNode{pid: pid("fdeep")}
+	sub.files["deeper"] = &fileNode{segs: []segments.Range{{Locator: "y", RangeSize: 3}}}
+	c.root.dirs["empty"] = newDirNode()
+	want := []messages.SnapshotEntry{
+		{Path: "d/a", File: pid("fa")},
+		{Path: "d/b", Segments: []segments.Range{{Locator: "x", RangeSize: 1}}},
+		{Path: "d/sub/deep", File: pid("fdeep")},
+		{Path: "d/sub/deeper", Segments: []segments.Range{{Locator: "y", RangeSize: 3}}},
+		{Path: "empty", Dir: true},
+		{Path: "top", Segments: []segments.Range{{Locator: "t", RangeSize: 2}}},
+	}
+	for _, round := range []string{"first", "second (sized by the first)"} {
+		var out []messages.SnapshotEntry
+		var asked []string
+		r := messages.NewReply()
+		c.onSnapshot(ctx, &messages.Snapshot{Out: &out, Reply: r, Forward: func(i int, file *actor.PID, _ *messages.Reply) any {
+			asked = append(asked, out[i].Path+" "+file.Id)
+			return &messages.Stat{}
+		}})
+		sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+		assert.Equal(t, want, out, round)
+		sort.Strings(asked)
+		assert.Equal(t, []string{"d/a fa", "d/sub/deep fdeep"}, asked, round)
+		assert.Equal(t, 6, c.snapshotHint, round)
+		assert.Len(t, ctx.take(), 2, "%s: each open file is sent the forwarded message", round)
 	}
 }

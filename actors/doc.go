@@ -72,13 +72,16 @@
 // HashStream, whose goroutine hashes them off the actors meanwhile (the
 // sum it gives the put pool, Submit.Pending, is ready soon after the last
 // piece); it closes the gaps refused slots left, tells each file where
-// its bytes landed (PackSeal, PackCopied) and seals itself; then the
-// BlockManager answers. The facade then
+// its bytes landed (PackSeal, PackCopied) — and that it will tell them how
+// its upload ends, unasked (a BlockResult with Token PackedNotice) — and
+// seals itself; then the BlockManager answers. The facade then
 // sends the collection actor a Snapshot whose Forward makes one Sync per
 // file actor, all under one Reply. Each file actor (startSync) seals its
 // current block — a large one whose bytes are out of file order is first
 // split, in file order, into one block per put worker (splitCurrent), so
 // that the parts are hashed and stored at once — sends AwaitCommit to every buffer block its segments name
+// but the packed block whose notice it expects (noticeFrom: no ten thousand
+// round trips at a Commit of ten thousand small files)
 // and, as each BlockResult arrives, replaces the block id by its locator
 // (replaceBlock); finishSync answers a SyncResult with the segments and any
 // BlockFailure. Once every file answered, the facade builds the manifest

@@ -51,6 +51,7 @@ type fileActor struct {
 	syncBuf     [1]*pendingSync
 	nextToken   uint64
 	packing     bool            // a PackCopy is in flight: defer everything else
+	noticeFrom  string          // the packed block that will tell its upload's outcome unasked (PackedNotice); "" none
 	parked      *pendingWrite   // a write waiting for room (memory, the put pool): defer everything else
 	unaccepted  map[string]bool // blocks sealed by writes that the put pool has not accepted yet
 	deferred    []any           // messages deferred while packing or waiting, in order
@@ -68,17 +69,31 @@ type fileActor struct {
 
 	// The storage of the first of each of these messages the actor sends
 	// (most files send one of each): sent once, never written again, so
-	// that it costs no allocation of its own. Later ones are allocated.
-	first     firstMessages
+	// that they cost one allocation between them, made when the first is
+	// sent. Later ones are allocated. It is not inside the actor: an actor
+	// of more than 512 bytes (a malloc header, a larger size class) cost
+	// more CPU per small file than the allocation (see firstMessages).
+	first     *firstMessages
 	firstSent struct{ candidate, passivate, sync bool }
 }
 
 // firstMessages holds the first Candidate, Passivate and pendingSync of a
-// file actor (see fileActor.first).
+// file actor (see fileActor.first). Measured with it inside the actor (a
+// 696-byte fileActor) against apart (456 bytes, one allocation more):
+// scenario b's writers 9.7 -> 9.3 µs of CPU per file, a warm engine's
+// 18.4 -> 17.2 (GOMAXPROCS=1, medians of 8 interleaved rounds).
 type firstMessages struct {
 	candidate messages.Candidate
 	passivate messages.Passivate
 	sync      pendingSync
+}
+
+// firstMsgs returns the room of the first messages, allocated on first use.
+func (f *fileActor) firstMsgs() *firstMessages {
+	if f.first == nil {
+		f.first = new(firstMessages)
+	}
+	return f.first
 }
 
 // newCandidate returns where to put a Candidate to send.
@@ -87,7 +102,7 @@ func (f *fileActor) newCandidate() *messages.Candidate {
 		return new(messages.Candidate)
 	}
 	f.firstSent.candidate = true
-	return &f.first.candidate
+	return &f.firstMsgs().candidate
 }
 
 // newPassivate returns where to put a Passivate to send.
@@ -96,7 +111,7 @@ func (f *fileActor) newPassivate() *messages.Passivate {
 		return new(messages.Passivate)
 	}
 	f.firstSent.passivate = true
-	return &f.first.passivate
+	return &f.firstMsgs().passivate
 }
 
 // newPendingSync returns where to put a pendingSync (which holds the
@@ -106,7 +121,7 @@ func (f *fileActor) newPendingSync() *pendingSync {
 		return new(pendingSync)
 	}
 	f.firstSent.sync = true
-	return &f.first.sync
+	return &f.firstMsgs().sync
 }
 
 // pendingWrite is what is left of a write: data still to write at off.
@@ -144,7 +159,8 @@ type pendingSync struct {
 	out      *messages.SyncResult
 	reply    *messages.Reply
 	snapshot []segments.Range
-	waiting  int
+	waiting  int  // blocks not answered yet
+	notice   bool // one of them is the packed block's notice (fileActor.noticeFrom), not asked
 	changes  uint64
 	failures []messages.BlockFailure
 }

@@ -43,6 +43,50 @@ func (f *fileActor) onPackCopied(ctx actorContext, m *messages.PackCopied) {
 	})
 	f.deleteBlock(m.OldID)
 	f.setBlock(m.NewID, m.NewPID)
+	if f.noticeFrom == "" { // else the earlier packed block's notice is still due: this one's is ignored, Syncs ask it
+		f.noticeFrom = m.NewID
+	}
 	f.packing = false
 	f.replay(ctx)
+}
+
+// onPackedNotice settles what waited for the packed block's outcome, told
+// unasked (see messages.PackCopied): the Syncs that counted on it, and
+// the segments, which name the locator from now on. A failed upload is
+// reported to those Syncs; a later Sync asks the block again
+// (AwaitCommit), which retries it. A notice from a packed block the file
+// did not count on (a second one packed before the first's notice came,
+// or one it no longer names) changes nothing.
+func (f *fileActor) onPackedNotice(ctx actorContext, m *messages.BlockResult) {
+	if m.BlockID != f.noticeFrom {
+		return
+	}
+	f.noticeFrom = ""
+	if m.Failure == nil {
+		f.replaceBlock(ctx, m.BlockID, m.Locator)
+	}
+	for i := 0; i < len(f.syncs); {
+		ps := f.syncs[i]
+		if !ps.notice {
+			i++
+			continue
+		}
+		ps.notice = false
+		settleBlock(ps, m)
+		if ps.waiting > 0 {
+			i++
+			continue
+		}
+		f.dropSync(i)
+		f.finishSync(ctx, ps)
+	}
+}
+
+// expectedLate reports whether msg, which reached the actor after it
+// stopped, is one that may come then in the normal course of things
+// (lateReceiver): the notice of a packed block whose upload ended after the
+// file was removed or its collection released.
+func (f *fileActor) expectedLate(msg any) bool {
+	m, ok := msg.(*messages.BlockResult)
+	return ok && m.Token == messages.PackedNotice
 }

@@ -33,6 +33,11 @@ func (f *fileActor) startSync(ctx actorContext, out *messages.SyncResult, r *mes
 		if !messages.IsBlockID(s.Locator) || namedBefore(ps.snapshot[:i], s.Locator) {
 			continue
 		}
+		if s.Locator == f.noticeFrom && f.hasBlock(s.Locator) { // the packed block will tell: no need to ask
+			ps.waiting++
+			ps.notice = true
+			continue
+		}
 		pid := f.block(s.Locator)
 		if pid == nil {
 			ps.failures = append(ps.failures, messages.BlockFailure{BlockID: s.Locator, Err: errBlockMissing})
@@ -211,6 +216,10 @@ func namedBefore(segs []segments.Range, loc string) bool {
 }
 
 func (f *fileActor) onBlockResult(ctx actorContext, m *messages.BlockResult) {
+	if m.Token == messages.PackedNotice {
+		f.onPackedNotice(ctx, m)
+		return
+	}
 	at := -1
 	for i, ps := range f.syncs {
 		if ps.token == m.Token {
@@ -222,6 +231,19 @@ func (f *fileActor) onBlockResult(ctx actorContext, m *messages.BlockResult) {
 		return
 	}
 	ps := f.syncs[at]
+	if m.Failure == nil {
+		f.replaceBlock(ctx, m.BlockID, m.Locator)
+	}
+	settleBlock(ps, m)
+	if ps.waiting == 0 {
+		f.dropSync(at)
+		f.finishSync(ctx, ps)
+	}
+}
+
+// settleBlock records a block's outcome in a Sync that awaited it: a
+// failure, or its locator in place of its id in the snapshot.
+func settleBlock(ps *pendingSync, m *messages.BlockResult) {
 	if m.Failure != nil {
 		ps.failures = append(ps.failures, *m.Failure)
 	} else {
@@ -230,13 +252,8 @@ func (f *fileActor) onBlockResult(ctx actorContext, m *messages.BlockResult) {
 				ps.snapshot[i].Locator = m.Locator
 			}
 		}
-		f.replaceBlock(ctx, m.BlockID, m.Locator)
 	}
 	ps.waiting--
-	if ps.waiting == 0 {
-		f.dropSync(at)
-		f.finishSync(ctx, ps)
-	}
 }
 
 // replaceBlock names the committed block id by its locator in the segments

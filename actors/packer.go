@@ -1,8 +1,9 @@
 package actors
 
 import (
+	"cmp"
 	"math/bits"
-	"sort"
+	"slices"
 
 	"github.com/arvfile/arvfile/messages"
 	"github.com/asynkron/protoactor-go/actor"
@@ -97,14 +98,16 @@ func (m *manager) startRound(ctx actorContext, coll string, force bool, replies 
 	for _, c := range set.byFile {
 		queue = append(queue, c)
 	}
-	sort.Slice(queue, func(i, j int) bool { return queue[i].seq < queue[j].seq })
+	slices.SortFunc(queue, func(a, b *candidate) int { return cmp.Compare(a.seq, b.seq) })
 	slots := make([]int64, len(queue)) // offset of each candidate that fits; -1 if none
 	var offset int64
+	offers := 0
 	for i, c := range queue {
 		slots[i] = -1
 		if c.size <= limit-offset {
 			slots[i] = offset
 			offset += c.size
+			offers++
 		}
 	}
 	m.nextRound++
@@ -118,17 +121,11 @@ func (m *manager) startRound(ctx actorContext, coll string, force bool, replies 
 	}
 	buf := m.rt.Memory.Alloc(capacity)
 	r := &packRound{
-		id: m.nextRound, coll: coll, force: force, replies: replies, offered: make(map[string]*candidate),
+		id: m.nextRound, coll: coll, force: force, replies: replies, offered: make(map[string]*candidate, offers),
 		targetID: id, target: spawnCell(ctx, newPackedBlock(m.rt, id, buf), NewStrand(m.rt.Dispatcher)), buf: buf,
 	}
 	m.round = r
 	m.rt.Logger.Debug("packing small blocks", "collection", coll, "candidates", len(queue), "bytes", offset, "force", force)
-	offers := 0
-	for i := range queue {
-		if slots[i] >= 0 {
-			offers++
-		}
-	}
 	m.rt.Memory.LendN(buf, offers)             // each offer gives it back: copied, or refused (onPackAnswer)
 	msgs := make([]messages.PackOffer, offers) // one allocation for every offer
 	for i, c := range queue {
