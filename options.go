@@ -63,7 +63,10 @@ func WithQueueDepth(n int) Option { return func(c *config) { c.queueDepth = n } 
 
 // WithMemoryBudget bounds the bytes of every block buffer of the engine —
 // writable, queued and in flight (default 384 MiB). When a write would
-// exceed it, a block is sealed early and the writer waits for room.
+// exceed it, the writer waits for room; a block of half a block or more is
+// sealed rather than grown while over half the budget is in use, so that
+// many writers keep their blocks moving (they are then at least half a
+// block each).
 func WithMemoryBudget(n int64) Option { return func(c *config) { c.memoryBudget = n } }
 
 // WithCopies sets the replication asked of the store for each block

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/arvfile/arvfile/messages"
@@ -330,6 +331,45 @@ func TestFileActorKeepsItsOneBlockInlineAndAMapForMore(t *testing.T) {
 			}
 			f.eachBlock(func(id string, _ *actor.PID) { f.deleteBlock(id) })
 			assert.Equal(t, 0, f.blockCount(), "eachBlock lets fn delete what it is given")
+		})
+	}
+}
+
+func TestFileActorUnderMemoryPressureSealsABlockOfHalfABlockRatherThanWait(t *testing.T) {
+	tests := []struct {
+		name          string
+		budget, other int64 // the memory budget, and what other blocks hold of it
+		first         int   // bytes written before the write that needs the block to grow
+		want          func(f *fileActor) []sentMsg
+	}{
+		{"over half the budget in use, half a block written: sealed, the write waits for the put pool", 10000, 6000, 2048,
+			func(f *fileActor) []sentMsg {
+				return []sentMsg{{"spawned1", &messages.Seal{Notify: pid("file")}}}
+			}},
+		{"the budget mostly free: the block grows", 100000, 0, 2048,
+			func(f *fileActor) []sentMsg {
+				return []sentMsg{{"spawned1", &messages.Append{Data: []byte("xxxxxxxx"), Capacity: 4096, Reply: nil}}}
+			}},
+		{"less than half a block, no room to grow: the write waits for memory", 4000, 2000, 1024,
+			func(f *fileActor) []sentMsg {
+				return []sentMsg{{"manager", &messages.AwaitMemory{File: pid("file"), Bytes: 4096}}}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, ctx := newTestFile(4096)
+			f.rt.Memory = NewMemory(tt.budget, 0)
+			require.True(t, f.rt.Memory.Reserve(tt.other, false))
+			f.onWrite(ctx, &messages.Write{Offset: 0, Data: bytes.Repeat([]byte("a"), tt.first), Reply: openReply()})
+			ctx.take()
+			f.onWrite(ctx, &messages.Write{Offset: int64(tt.first), Data: []byte("xxxxxxxx"), Reply: openReply()})
+			got := ctx.take()
+			for _, m := range got { // the Reply is the write's own
+				if a, ok := m.msg.(*messages.Append); ok {
+					a.Reply = nil
+				}
+			}
+			assert.Equal(t, tt.want(f), got)
 		})
 	}
 }

@@ -160,9 +160,10 @@ func (f *fileActor) onSealAccepted(ctx actorContext, m *messages.SealAccepted) {
 }
 
 // writePiece writes data (at most a block) at off through the current
-// block. A block grows (×4) only when the memory budget has room; otherwise
-// the piece waits for the room (a block is sealed before it is full only
-// when the BlockManager asks: SealBlock). A piece changes nothing and returns what it waits for while a
+// block. A block grows (×4, ×2 from 1 MiB) only when the memory budget has
+// room; otherwise a block of half a block or more is sealed, and a smaller
+// one waits for the room (it is sealed before it is full only when the
+// BlockManager asks: SealBlock). A piece changes nothing and returns what it waits for while a
 // block sealed by a write is not accepted by the put pool (pool: the
 // writers' back-pressure), or when the budget lacks the memory it needs.
 //
@@ -187,12 +188,25 @@ func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *mess
 	var capacity int64
 	if need := f.cur.wp + n; need > f.cur.cap {
 		capacity = f.nextCapacity(need)
-		if !f.rt.Memory.Reserve(capacity, false) {
-			// The budget has no room to grow the block: wait for it rather
-			// than seal a small block (a file then ends in fewer, larger
-			// blocks). Uploads free memory; while files wait and too few
-			// are under way, the BlockManager has the largest WRITABLE
-			// block sealed (SealBlock), which may be this one.
+		pressed := f.cur.wp >= bs/2 && f.rt.Memory.Used() > f.rt.Memory.Limit()/2
+		if pressed || !f.rt.Memory.Reserve(capacity, false) {
+			if f.cur.wp >= bs/2 {
+				// The budget has no room to grow a block that holds half
+				// a block or more: seal it and go on in a new one rather
+				// than wait for room (blocks stay at least half a block:
+				// at most twice as many as full ones). Sixteen writers
+				// of their own files within the budget then keep their
+				// blocks moving — hashed while written, sealed, stored —
+				// instead of each holding part of the budget while all
+				// wait for the rest.
+				f.sealCurrent(ctx, true)
+				return 0, true
+			}
+			// The budget has no room to grow a smaller block: wait for it
+			// rather than seal a small block (a file then ends in fewer,
+			// larger blocks). Uploads free memory; while files wait and
+			// too few are under way, the BlockManager has the largest
+			// WRITABLE block sealed (SealBlock), which may be this one.
 			f.rt.Logger.Debug("memory budget reached: waiting", "file", f.path,
 				"block", f.cur.id, "bytes", f.cur.wp, "capacity", f.cur.cap, "want", capacity)
 			return capacity, false
@@ -228,6 +242,9 @@ func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *mess
 func (f *fileActor) nextCapacity(need int64) int64 {
 	if f.cur.cap == 0 {
 		need = max(need, f.lastCap)
+	}
+	if f.cur.cap >= largeBuffer { // grows in place: doubling costs no copy
+		return capacityClass(need, f.cur.cap, f.rt.MinCapacity, f.rt.BlockSize)
 	}
 	return capacityClass(need, 2*f.cur.cap, f.rt.MinCapacity, f.rt.BlockSize)
 }

@@ -39,6 +39,10 @@ type Memory struct {
 // its size: ten thousand 4 KiB files reserve 40 MiB, not a large buffer each.
 const MinCapacity = 512
 
+// largeBuffer is the capacity from which a block's buffer is an anonymous
+// mapping (outside -race builds) that grows in place, without copying.
+const largeBuffer = 1 << 20
+
 // NewMemory returns a budget of limit bytes that recycles up to maxPooled
 // bytes of freed buffers.
 func NewMemory(limit, maxPooled int64) *Memory {
