@@ -762,6 +762,7 @@ func (b *blockActor) onUploaded(ctx actorContext, m *messages.Uploaded) {
 		b.freeBuf()
 	}
 	b.answerAll(ctx)
+	clear(b.waiters) // a packed block's are its files': not kept reachable by the room kept
 	b.waiters = b.waiters[:0]
 	b.report(ctx)
 	if b.owners <= 0 && !b.packed {

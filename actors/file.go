@@ -396,6 +396,7 @@ func (f *fileActor) onCancel(ctx actorContext, m *messages.Cancel) {
 	for i, ps := range f.syncs {
 		if ps.reply == m.Reply {
 			f.dropSync(i)
+			ps.forget()
 			m.Reply.Fail(m.Err)
 			return
 		}
