@@ -762,10 +762,11 @@ func (b *blockActor) onUploaded(ctx actorContext, m *messages.Uploaded) {
 		b.freeBuf()
 	}
 	b.answerAll(ctx)
+	clear(b.waiters) // a packed block's are its files': not kept reachable by the room kept
 	b.waiters = b.waiters[:0]
 	b.report(ctx)
-	if b.owners <= 0 && !b.packed {
-		b.stop(ctx) // COMMITTED or ERROR, and released meanwhile
+	if b.owners <= 0 {
+		b.stop(ctx) // COMMITTED or ERROR, and released meanwhile (a packed block's files too)
 	}
 }
 

@@ -187,6 +187,9 @@ func (c *cell) spawnChild(b cellBehavior, s *Strand) *actor.PID {
 		}
 		child.slot = len(c.children)
 		c.children = append(c.children, child)
+		if len(c.children) > 1 { // past child0: it must not keep the first child reachable once ended
+			c.child0[0] = nil
+		}
 	}
 	if c.state != cellAlive {
 		child.Stop(pid) // born to a stopping parent: stops at once

@@ -263,6 +263,7 @@ func (f *fileActor) receive(ctx *cellContext, msg any) {
 	case *actor.Stopping:
 		f.stopping = true
 		f.failHeld(ctx)
+		f.releaseOthers(ctx)
 	case *actor.Stopped:
 	default:
 		if f.stopping {
@@ -396,6 +397,7 @@ func (f *fileActor) onCancel(ctx actorContext, m *messages.Cancel) {
 	for i, ps := range f.syncs {
 		if ps.reply == m.Reply {
 			f.dropSync(i)
+			ps.forget()
 			m.Reply.Fail(m.Err)
 			return
 		}
@@ -435,6 +437,28 @@ func (f *fileActor) failHeld(ctx actorContext) {
 		}
 	}
 	f.deferred = nil
+}
+
+// releaseOthers releases, as the actor stops (its collection released),
+// the blocks it names that are not its children: a packed block, or a
+// block a copy shares. Its own blocks stop with it; those others stop
+// once no file names them (in ERROR at once, PENDING once their upload
+// ended), instead of holding their bytes until the engine closes.
+func (f *fileActor) releaseOthers(ctx *cellContext) {
+	if f.blockCount() == 0 {
+		return
+	}
+	mine := make(map[*actor.PID]bool)
+	for _, c := range ctx.Children() {
+		mine[c] = true
+	}
+	f.eachBlock(func(id string, pid *actor.PID) {
+		if id != messages.PaddingBlockID && !mine[pid] {
+			ctx.Send(pid, &messages.Release{})
+		}
+		f.deleteBlock(id)
+	})
+	f.cur = nil
 }
 
 // withdrawable reports whether Cancel may drop msg, a deferred message.

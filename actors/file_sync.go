@@ -289,8 +289,17 @@ func (f *fileActor) finishSync(ctx actorContext, ps *pendingSync) {
 	}
 	f.releaseUnnamed(ctx)
 	f.finish(ps.reply)
+	ps.forget()
 	f.retireIfIdle(ctx)
 	f.passivateIfIdle(ctx)
+}
+
+// forget lets go of what a finished or dropped Sync pointed to (the
+// Commit's batch of results, the snapshot, the failures): the first
+// pendingSync lives as long as the file actor, and must not keep its first
+// Commit's memory. Its AwaitCommit is left alone: a block may still read it.
+func (ps *pendingSync) forget() {
+	ps.out, ps.reply, ps.snapshot, ps.failures = nil, nil, nil, nil
 }
 
 // onHashBlocks answers HashBlocks: the segments, and a HashBlock to every

@@ -1,0 +1,66 @@
+package actors
+
+import (
+	"errors"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/arvfile/arvfile/messages"
+	"github.com/stretchr/testify/assert"
+)
+
+// A parent cell keeps no child reachable once it ended (a collection's
+// file actors, a file's blocks, the manager's packed blocks).
+func TestAnEndedChildIsNotKeptReachableByItsParent(t *testing.T) {
+	sys, d := testSystem(t)
+	var firstGone atomic.Bool
+	left := make(chan int, 1)
+	parent := &recorder{name: "p", log: &eventLog{}, onMsg: func(ctx *cellContext, msg any) {
+		switch msg {
+		case "spawn":
+			for i := 0; i < 2; i++ { // two at once: the children outgrow child0
+				kid := &recorder{name: "kid", log: &eventLog{}, onMsg: func(ctx *cellContext, msg any) {
+					if msg == "stop" {
+						ctx.Stop(ctx.Self())
+					}
+				}}
+				if i == 0 {
+					runtime.SetFinalizer(kid, func(*recorder) { firstGone.Store(true) })
+				}
+				ctx.Send(spawnCell(ctx, kid, NewStrand(d)), "stop")
+			}
+		case "children?":
+			left <- len(ctx.Children())
+		}
+	}}
+	pid := spawnRootCell(sys, parent, NewStrand(d))
+	sys.Root.Send(pid, "spawn")
+	for n := -1; n != 0; n = <-left {
+		sys.Root.Send(pid, "children?")
+	}
+	assert.Eventually(t, func() bool { runtime.GC(); return firstGone.Load() }, waitFor, 10*time.Millisecond,
+		"the first child ended but its parent still holds its cell (and behaviour)")
+	sys.Root.Stop(pid)
+	waitTerminated(t, sys, pid)
+}
+
+// Once a packed block told its files (PackedNotice), it keeps no pointer to
+// them: a block in ERROR lives while one file names it, and must not keep
+// the others' actors (cells, segments) reachable after they stopped.
+func TestAPackedBlockInErrorKeepsNoStaleWaiters(t *testing.T) {
+	rt := testRuntime(64)
+	p := newPackedBlock(rt, "P", rt.Memory.Alloc(16))
+	p.self = pid("packed")
+	ctx := &fakeCtx{}
+	p.onPackData(ctx, packInto(p, "X1", "f1", 0, "abc"))
+	p.onPackData(ctx, packInto(p, "X2", "f2", 3, "defg"))
+	p.onPackSeal(ctx, &messages.PackSeal{Pieces: 2})
+	p.onUploaded(ctx, &messages.Uploaded{Err: errors.New("store down")})
+	ctx.take()
+	assert.Empty(t, p.waiters)
+	for i, w := range p.waiters[:cap(p.waiters)] {
+		assert.Nil(t, w.pid, "waiters[%d] past the length still names a file", i)
+	}
+}
