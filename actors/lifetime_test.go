@@ -2,21 +2,20 @@ package actors
 
 import (
 	"errors"
-	"runtime"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/arvfile/arvfile/messages"
 	"github.com/stretchr/testify/assert"
 )
 
 // A parent cell keeps no child reachable once it ended (a collection's
-// file actors, a file's blocks, the manager's packed blocks).
+// file actors, a file's blocks, the manager's packed blocks): neither its
+// children's array nor its first child's room (child0) still points at an
+// ended child. (Checked on the parent's strand, where those fields live.)
 func TestAnEndedChildIsNotKeptReachableByItsParent(t *testing.T) {
 	sys, d := testSystem(t)
-	var firstGone atomic.Bool
-	left := make(chan int, 1)
+	type left struct{ children, stale int }
+	report := make(chan left, 1)
 	parent := &recorder{name: "p", log: &eventLog{}, onMsg: func(ctx *cellContext, msg any) {
 		switch msg {
 		case "spawn":
@@ -26,22 +25,26 @@ func TestAnEndedChildIsNotKeptReachableByItsParent(t *testing.T) {
 						ctx.Stop(ctx.Self())
 					}
 				}}
-				if i == 0 {
-					runtime.SetFinalizer(kid, func(*recorder) { firstGone.Store(true) })
-				}
 				ctx.Send(spawnCell(ctx, kid, NewStrand(d)), "stop")
 			}
-		case "children?":
-			left <- len(ctx.Children())
+		case "left?":
+			c := ctx.c
+			stale := 0
+			for _, k := range append(c.child0[:], c.children[:cap(c.children)]...) {
+				if k != nil {
+					stale++
+				}
+			}
+			report <- left{len(ctx.Children()), stale}
 		}
 	}}
 	pid := spawnRootCell(sys, parent, NewStrand(d))
 	sys.Root.Send(pid, "spawn")
-	for n := -1; n != 0; n = <-left {
-		sys.Root.Send(pid, "children?")
+	var got left
+	for got.children = -1; got.children != 0; got = <-report {
+		sys.Root.Send(pid, "left?")
 	}
-	assert.Eventually(t, func() bool { runtime.GC(); return firstGone.Load() }, waitFor, 10*time.Millisecond,
-		"the first child ended but its parent still holds its cell (and behaviour)")
+	assert.Zero(t, got.stale, "both children ended, yet the parent still points at one")
 	sys.Root.Stop(pid)
 	waitTerminated(t, sys, pid)
 }
