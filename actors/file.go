@@ -285,8 +285,14 @@ func (f *fileActor) receive(ctx *cellContext, msg any) {
 // or stopped) with a refusal, so that the BlockManager gives back the
 // packed block's buffer lent to the offer.
 func (f *fileActor) dropped(ctx *cellContext, msg any) {
-	if m, ok := msg.(*messages.PackOffer); ok {
+	switch m := msg.(type) {
+	case *messages.PackOffer:
 		ctx.Send(m.ReplyTo, &messages.PackAnswer{Round: m.Round, File: f.self})
+	case *messages.PackCopied:
+		// Its bytes landed in a packed block that counted it as an owner,
+		// but it will never name that block: let it go, or the packed
+		// block would outlive its collection.
+		ctx.Send(m.NewPID, &messages.Release{})
 	}
 }
 

@@ -85,8 +85,14 @@ func (f *fileActor) onPackedNotice(ctx actorContext, m *messages.BlockResult) {
 // expectedLate reports whether msg, which reached the actor after it
 // stopped, is one that may come then in the normal course of things
 // (lateReceiver): the notice of a packed block whose upload ended after the
-// file was removed or its collection released.
+// file was removed or its collection released, or where a packed block put
+// its bytes (its collection released during the round).
 func (f *fileActor) expectedLate(msg any) bool {
-	m, ok := msg.(*messages.BlockResult)
-	return ok && m.Token == messages.PackedNotice
+	switch m := msg.(type) {
+	case *messages.BlockResult:
+		return m.Token == messages.PackedNotice
+	case *messages.PackCopied: // released by dropped
+		return true
+	}
+	return false
 }
