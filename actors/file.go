@@ -284,7 +284,9 @@ func (f *fileActor) receive(ctx *cellContext, msg any) {
 // dropped answers a PackOffer the actor will never handle (it is stopping
 // or stopped) with a refusal, so that the BlockManager gives back the
 // packed block's buffer lent to the offer.
-func (f *fileActor) dropped(ctx *cellContext, msg any) {
+func (f *fileActor) dropped(ctx *cellContext, msg any) { f.drop(ctx, msg) }
+
+func (f *fileActor) drop(ctx actorContext, msg any) {
 	switch m := msg.(type) {
 	case *messages.PackOffer:
 		ctx.Send(m.ReplyTo, &messages.PackAnswer{Round: m.Round, File: f.self})

@@ -186,3 +186,27 @@ func TestAStoppedFileActorExpectsOnlyPackedNoticesLate(t *testing.T) {
 		})
 	}
 }
+
+func TestAFileThatStopsBeforeItsPackCopiedLetsThePackedBlockGo(t *testing.T) {
+	tests := []struct {
+		name string
+		msg  any
+		want []sentMsg
+		late bool // dropped without a dead letter once the actor stopped
+	}{
+		{"where its bytes were packed: the packed block is released", &messages.PackCopied{OldID: "X", NewID: "P", NewPID: pid("packed"), Offset: 8},
+			[]sentMsg{{"packed", &messages.Release{}}}, true},
+		{"a pack offer: refused, so the round goes on", &messages.PackOffer{Round: 3, ReplyTo: pid("manager")},
+			[]sentMsg{{"manager", &messages.PackAnswer{Round: 3, File: pid("file")}}}, false},
+		{"anything else: nothing", &messages.Sync{}, nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, ctx := newTestFile(64)
+			f.stopping = true
+			f.drop(ctx, tt.msg)
+			assert.Equal(t, tt.want, ctx.take())
+			assert.Equal(t, tt.late, f.expectedLate(tt.msg))
+		})
+	}
+}
