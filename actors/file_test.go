@@ -373,3 +373,37 @@ func TestFileActorUnderMemoryPressureSealsABlockOfHalfABlockRatherThanWait(t *te
 		})
 	}
 }
+
+func TestFileActorUnderMemoryPressureDoesNotSealABlockOfDeadBytes(t *testing.T) {
+	tests := []struct {
+		name          string
+		blockSize     int64
+		budget, other int64 // the memory budget, and what other blocks hold of it
+		setup         func(f *fileActor, ctx *fakeCtx)
+		then          []byte // written at 0 after setup: the block must grow
+	}{
+		{"half a block written, but most of it overwritten since", 8192, 10000, 0, func(f *fileActor, ctx *fakeCtx) {
+			for i := 0; i < 4; i++ { // 4 KiB written, 1 KiB of it named
+				f.onWrite(ctx, &messages.Write{Offset: 0, Data: bytes.Repeat([]byte("a"), 1024), Reply: openReply()})
+			}
+		}, bytes.Repeat([]byte("b"), 1024)},
+		{"half a block written, then truncated away", 4096, 10000, 6000, func(f *fileActor, ctx *fakeCtx) {
+			f.onWrite(ctx, &messages.Write{Offset: 0, Data: bytes.Repeat([]byte("a"), 2048), Reply: openReply()})
+			f.onTruncate(ctx, &messages.Truncate{Size: 0, Reply: openReply()})
+		}, []byte("b")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, ctx := newTestFile(tt.blockSize)
+			f.rt.Memory = NewMemory(tt.budget, 0)
+			require.True(t, f.rt.Memory.Reserve(tt.other, false))
+			tt.setup(f, ctx)
+			ctx.take()
+			f.onWrite(ctx, &messages.Write{Offset: 0, Data: tt.then, Reply: openReply()})
+			for _, m := range ctx.take() {
+				_, sealed := m.msg.(*messages.Seal)
+				assert.False(t, sealed, "a block the file names little of is not sealed and uploaded")
+			}
+		})
+	}
+}

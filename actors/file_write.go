@@ -188,9 +188,12 @@ func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *mess
 	var capacity int64
 	if need := f.cur.wp + n; need > f.cur.cap {
 		capacity = f.nextCapacity(need)
-		pressed := f.cur.wp >= bs/2 && f.rt.Memory.Used() > f.rt.Memory.Limit()/2
+		// Half a block of bytes the file still names (not a block of
+		// overwritten bytes, nor one a truncate emptied).
+		half := f.cur.wp >= bs/2 && f.liveBytes(f.cur.id) >= bs/2
+		pressed := half && f.rt.Memory.Used() > f.rt.Memory.Limit()/2
 		if pressed || !f.rt.Memory.Reserve(capacity, false) {
-			if f.cur.wp >= bs/2 {
+			if half {
 				// The budget has no room to grow a block that holds half
 				// a block or more: seal it and go on in a new one rather
 				// than wait for room (blocks stay at least half a block:
