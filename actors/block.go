@@ -152,9 +152,22 @@ func (b *blockActor) receive(ctx *cellContext, msg any) {
 // its file): it gives back the packed block's buffer and tells the packed
 // block that the piece is lost, so that it does not wait for it.
 func (b *blockActor) dropped(ctx *cellContext, msg any) {
-	if m, ok := msg.(*messages.PackCopy); ok {
+	switch m := msg.(type) {
+	case *messages.PackCopy:
 		b.rt.Memory.GiveBack(m.Buffer)
 		ctx.Send(m.Target, &messages.PackData{FromID: b.sm.id, File: m.File, Offset: m.Offset, Lost: true})
+	case *messages.AwaitCommit:
+		// A file that still names a block that stopped (a copy sharing a
+		// block of a file whose collection was closed): its bytes are gone;
+		// the Sync fails rather than wait for ever.
+		ctx.Send(m.ReplyTo, &messages.BlockResult{BlockID: b.sm.id, Token: m.Token,
+			Failure: &messages.BlockFailure{BlockID: b.sm.id, Err: errBlockDeleted}})
+	case *messages.ReadBlock:
+		m.Reply.SetErr(errBlockDeleted)
+		m.Reply.Finish()
+	case *messages.HashBlock:
+		m.Reply.SetErr(errBlockDeleted)
+		m.Reply.Finish()
 	}
 }
 
