@@ -147,14 +147,7 @@ func TestAPackedBlockTellsEachOfItsFilesTheOutcomeOfItsUpload(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rt := testRuntime(64)
-			p := newPackedBlock(rt, "P", rt.Memory.Alloc(16))
-			p.self = pid("packed")
-			ctx := &fakeCtx{}
-			p.onPackData(ctx, packInto(p, "X1", "f1", 0, "abc"))
-			p.onPackData(ctx, packInto(p, "X2", "f2", 3, "defg"))
-			p.onPackSeal(ctx, &messages.PackSeal{Pieces: 2})
-			ctx.take()
+			p, ctx := sealedTwoPiecePackedBlock()
 			p.onUploaded(ctx, tt.uploaded)
 			var told []sentMsg
 			for _, m := range ctx.take() {
@@ -209,4 +202,18 @@ func TestAFileThatStopsBeforeItsPackCopiedLetsThePackedBlockGo(t *testing.T) {
 			assert.Equal(t, tt.late, f.expectedLate(tt.msg))
 		})
 	}
+}
+
+// sealedTwoPiecePackedBlock returns a packed block that holds f1's "abc"
+// and f2's "defg" and sealed itself (its messages so far taken).
+func sealedTwoPiecePackedBlock() (*blockActor, *fakeCtx) {
+	rt := testRuntime(64)
+	p := newPackedBlock(rt, "P", rt.Memory.Alloc(16))
+	p.self = pid("packed")
+	ctx := &fakeCtx{}
+	p.onPackData(ctx, packInto(p, "X1", "f1", 0, "abc"))
+	p.onPackData(ctx, packInto(p, "X2", "f2", 3, "defg"))
+	p.onPackSeal(ctx, &messages.PackSeal{Pieces: 2})
+	ctx.take()
+	return p, ctx
 }

@@ -187,20 +187,17 @@ const (
 // returned, and returns the pending sum. After Close it returns a sum that
 // fails with ErrHasherClosed.
 func (h *Hasher) Start(data []byte) *HashStream {
-	s := &HashStream{h: h, data: data, done: make(chan struct{}), ready: len(data), final: true}
-	h.mu.Lock()
-	ended := h.startLocked(s)
-	h.mu.Unlock()
-	if ended {
-		s.closeOut()
-	}
-	return s
+	return h.begin(&HashStream{h: h, data: data, done: make(chan struct{}), ready: len(data), final: true})
 }
 
 // Stream returns a HashStream over buf (read up to its capacity), with
 // nothing ready yet. After Close the stream fails with ErrHasherClosed.
 func (h *Hasher) Stream(buf []byte, release func()) *HashStream {
-	s := &HashStream{h: h, data: buf[:cap(buf)], release: release, done: make(chan struct{})}
+	return h.begin(&HashStream{h: h, data: buf[:cap(buf)], release: release, done: make(chan struct{})})
+}
+
+// begin files s (startLocked) and returns it, finished at once after Close.
+func (h *Hasher) begin(s *HashStream) *HashStream {
 	h.mu.Lock()
 	ended := h.startLocked(s)
 	h.mu.Unlock()

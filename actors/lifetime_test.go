@@ -53,13 +53,7 @@ func TestAnEndedChildIsNotKeptReachableByItsParent(t *testing.T) {
 // them: a block in ERROR lives while one file names it, and must not keep
 // the others' actors (cells, segments) reachable after they stopped.
 func TestAPackedBlockInErrorKeepsNoStaleWaiters(t *testing.T) {
-	rt := testRuntime(64)
-	p := newPackedBlock(rt, "P", rt.Memory.Alloc(16))
-	p.self = pid("packed")
-	ctx := &fakeCtx{}
-	p.onPackData(ctx, packInto(p, "X1", "f1", 0, "abc"))
-	p.onPackData(ctx, packInto(p, "X2", "f2", 3, "defg"))
-	p.onPackSeal(ctx, &messages.PackSeal{Pieces: 2})
+	p, ctx := sealedTwoPiecePackedBlock()
 	p.onUploaded(ctx, &messages.Uploaded{Err: errors.New("store down")})
 	ctx.take()
 	assert.Empty(t, p.waiters)
