@@ -456,11 +456,7 @@ func (h *Hasher) takeLocked() *HashStream {
 func (h *Hasher) hashLocked(s *HashStream) {
 	for {
 		if s.abandoned.Load() || h.stopping.Load() {
-			h.leaveLocked(s)
-			h.finishLocked(s, false)
-			h.mu.Unlock()
-			s.closeOut()
-			h.mu.Lock()
+			h.endLocked(s, false)
 			return
 		}
 		if s.method == simdHash && s.fresh { // a server's stream, made or reset off the lock (it waits on the server)
@@ -492,11 +488,7 @@ func (h *Hasher) hashLocked(s *HashStream) {
 				s.digest.Sum(s.sum[:0])
 			}
 			h.mu.Lock()
-			h.leaveLocked(s)
-			h.finishLocked(s, true)
-			h.mu.Unlock()
-			s.closeOut()
-			h.mu.Lock()
+			h.endLocked(s, true)
 			return
 		}
 		h.mu.Unlock()
@@ -508,6 +500,17 @@ func (h *Hasher) hashLocked(s *HashStream) {
 		h.mu.Lock()
 		s.hashed = to
 	}
+}
+
+// endLocked ends s, which its lane hashed: off its core or server,
+// finished (ok when its sum is whole), its buffer given back and its
+// waiters woken with h.mu released meanwhile.
+func (h *Hasher) endLocked(s *HashStream, ok bool) {
+	h.leaveLocked(s)
+	h.finishLocked(s, ok)
+	h.mu.Unlock()
+	s.closeOut()
+	h.mu.Lock()
 }
 
 // leaveLocked counts s off its core or server.
