@@ -3,18 +3,33 @@ package arvfile
 import (
 	"context"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// A copy shares the buffer blocks of its source file; once the source's
-// collection is closed those blocks are gone (they stop with the source
-// file's actor). Not yet kept alive for the copy: its Commit fails with a
-// clear error instead of waiting for ever.
-func TestACopysCommitFailsRatherThanHangsOnceItsSourceCollectionIsClosed(t *testing.T) {
+// The bytes of the copies below: two full blocks (sealed as they are
+// written) and two bytes in the writable block.
+var (
+	copyBlockX = strings.Repeat("x", 64)
+	copyBlockY = strings.Repeat("y", 64)
+	copyData   = copyBlockX + copyBlockY + "zz"
+	// copyManifest is the manifest of a collection holding a copy of
+	// copyData called b.
+	copyManifest = ". " + loc(copyBlockX) + " " + loc(copyBlockY) + " " + loc("zz") + " 0:130:b\n"
+)
+
+// A copy shares the buffer blocks of its source file; they live as long as
+// the copy names them, not as long as the source's collection: a copy of a
+// file whose blocks failed to upload, made before its collection was
+// closed, commits once the store is back — its Commit retries the blocks in
+// ERROR — with the exact manifest and bytes; and once the copy's collection
+// is closed too, no block, actor or buffer is left.
+func TestACopyCommitsTheBlocksItSharesAfterItsSourceCollectionIsClosed(t *testing.T) {
 	st := newTestStore()
 	var down atomic.Bool
 	down.Store(true)
@@ -25,17 +40,213 @@ func TestACopysCommitFailsRatherThanHangsOnceItsSourceCollectionIsClosed(t *test
 		return nil
 	})
 	e := newTestEngine(t, st, WithBlockSize(64), WithRetries(0))
+	base := liveActors(e)
 	c, dst := e.NewCollection(), e.NewCollection()
-	data := strings.Repeat("x", 64) + strings.Repeat("y", 64) + "zz"
 	// Its Close fails (the store is down): its blocks stay in ERROR, with their bytes.
-	require.Error(t, create(t, c, "a", write{0, data}).Close())
+	err := create(t, c, "a", write{0, copyData}).Close()
+	require.ErrorIs(t, err, errStoreDown)
 	require.NoError(t, c.CopyTo("a", dst, "b"))
 	require.NoError(t, c.Close())
+	assert.Equal(t, 3, e.sys.SharedBlocks(), "the copy still names the three blocks")
 	down.Store(false)
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
-	err := dst.Commit(ctx)
-	require.Error(t, err)
-	assert.NotErrorIs(t, err, context.DeadlineExceeded, "the Commit did not wait for blocks that stopped")
-	assert.Contains(t, err.Error(), "buffer block deleted")
+	require.NoError(t, dst.Commit(ctx))
+	text, err := dst.ManifestText(ctx, ManifestOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, copyManifest, text)
+	assert.Equal(t, copyData, contents(t, dst, "b"))
+	require.NoError(t, dst.Close())
+	require.Eventually(t, func() bool {
+		return liveActors(e) <= base && e.sys.RT.Memory.Used() == 0 && e.sys.SharedBlocks() == 0
+	}, waitFor, tick, "live %d (base %d), used %d, shared %d",
+		liveActors(e), base, e.sys.RT.Memory.Used(), e.sys.SharedBlocks())
+}
+
+// copyFixture is one run of TestACopyOutlivesTheWayItsSourceGoes: the source
+// collection with its file a (its handle f), and the chain of copies, each
+// a file b in a collection of its own copied from the one before.
+type copyFixture struct {
+	t      *testing.T
+	st     *testStore
+	src    *Collection
+	f      *File
+	copies []*Collection
+	// The store: a put of copyBlockX, copyBlockY or "zz" fails while down,
+	// and waits for hold to close while slow.
+	down, slow atomic.Bool
+	hold       chan struct{}
+	release    sync.Once
+	entered    chan string
+}
+
+// unhold lets the puts that wait on hold go on.
+func (x *copyFixture) unhold() { x.release.Do(func() { close(x.hold) }) }
+
+// TestACopyOutlivesTheWayItsSourceGoes checks, for each state the shared
+// blocks are in (PENDING: their upload in flight; ERROR: their upload
+// failed; COMMITTED) and each way the source lets them go (its collection
+// closed, the file removed, the file truncated and rewritten, a copy of
+// the copy made and both sources closed), that the blocks live on while
+// the last copy names them, that its Commit stores it with the exact
+// manifest and bytes, each shared block stored once, and that once every
+// collection is closed no shared block, actor or buffer is left.
+func TestACopyOutlivesTheWayItsSourceGoes(t *testing.T) {
+	states := []struct {
+		name string
+		// shared is the number of blocks the copies share (the source's
+		// sealed ones).
+		shared int
+		// prepare writes copyData to the source's a, leaving the blocks in
+		// the state, or on their way to it (settle).
+		prepare func(x *copyFixture)
+		// settle runs once the copies are made; recover once the source
+		// let its blocks go.
+		settle, recover func(x *copyFixture)
+	}{
+		{
+			name:   "pending",
+			shared: 2,
+			prepare: func(x *copyFixture) {
+				x.slow.Store(true)
+				x.f = create(x.t, x.src, "a", write{0, copyData})
+				waitEntered(x.t, x.entered, loc(copyBlockX), loc(copyBlockY))
+			},
+			settle:  func(*copyFixture) {},
+			recover: func(x *copyFixture) { x.unhold() },
+		},
+		{
+			name:   "error",
+			shared: 3, // the Sync sealed the writable block too
+			prepare: func(x *copyFixture) {
+				x.down.Store(true)
+				x.f = create(x.t, x.src, "a", write{0, copyData})
+				err := x.f.Sync()
+				require.ErrorIs(x.t, err, errStoreDown)
+				var kwe *KeepWriteError
+				require.ErrorAs(x.t, err, &kwe)
+				assert.Len(x.t, kwe.Failed, 3)
+			},
+			settle:  func(*copyFixture) {},
+			recover: func(x *copyFixture) { x.down.Store(false) },
+		},
+		{
+			name:   "committed",
+			shared: 2,
+			prepare: func(x *copyFixture) {
+				x.slow.Store(true)
+				x.f = create(x.t, x.src, "a", write{0, copyData})
+			},
+			settle: func(x *copyFixture) {
+				x.unhold()
+				require.NoError(x.t, x.f.Sync()) // the source names the locators now; the copies the blocks
+			},
+			recover: func(*copyFixture) {},
+		},
+	}
+	hows := []struct {
+		name   string
+		copies int
+		away   func(x *copyFixture)
+	}{
+		{"its collection is closed", 1, func(x *copyFixture) {
+			require.NoError(x.t, x.src.Close())
+		}},
+		{"the file is removed", 1, func(x *copyFixture) {
+			require.NoError(x.t, x.src.Remove("a"))
+			require.NoError(x.t, x.f.Close()) // an unlinked file is not synced: its actor stops
+			text, err := x.src.ManifestText(bg, ManifestOptions{})
+			require.NoError(x.t, err)
+			assert.Equal(x.t, "", text)
+		}},
+		{"the file is truncated and rewritten", 1, func(x *copyFixture) {
+			require.NoError(x.t, x.f.Truncate(0))
+			n, err := x.f.WriteAt([]byte("new"), 0)
+			require.NoError(x.t, err)
+			require.Equal(x.t, 3, n)
+			require.NoError(x.t, x.f.Close())
+			// Not committed: a slow store holds both put workers.
+			assert.Equal(x.t, "new", contents(x.t, x.src, "a"))
+		}},
+		{"a copy of the copy is made and both sources are closed", 2, func(x *copyFixture) {
+			require.NoError(x.t, x.src.Close())
+			require.NoError(x.t, x.copies[0].Close())
+		}},
+	}
+	for _, s := range states {
+		for _, h := range hows {
+			t.Run(s.name+"/"+h.name, func(t *testing.T) {
+				x := &copyFixture{t: t, st: newTestStore(), hold: make(chan struct{}), entered: make(chan string, 16)}
+				watched := map[string]bool{loc(copyBlockX): true, loc(copyBlockY): true, loc("zz"): true}
+				x.st.setFailPut(func(l string) error {
+					if !watched[l] {
+						return nil
+					}
+					if x.down.Load() {
+						return errStoreDown
+					}
+					if x.slow.Load() {
+						select {
+						case x.entered <- l:
+						default:
+						}
+						<-x.hold
+					}
+					return nil
+				})
+				e := newTestEngine(t, x.st, WithBlockSize(64), WithRetries(0))
+				t.Cleanup(x.unhold) // before the engine closes: no put is left waiting
+				base := liveActors(e)
+				x.src = e.NewCollection()
+				s.prepare(x)
+				from := x.src
+				for i := 0; i < h.copies; i++ {
+					dst := e.NewCollection()
+					require.NoError(t, from.CopyTo(map[bool]string{true: "a", false: "b"}[i == 0], dst, "b"))
+					x.copies = append(x.copies, dst)
+					from = dst
+				}
+				s.settle(x)
+				h.away(x)
+				assert.Equal(t, s.shared, e.sys.SharedBlocks(), "the blocks the copies share are alive")
+				s.recover(x)
+				last := x.copies[len(x.copies)-1]
+				ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+				defer cancel()
+				require.NoError(t, last.Commit(ctx))
+				text, err := last.ManifestText(ctx, ManifestOptions{})
+				require.NoError(t, err)
+				assert.Equal(t, copyManifest, text)
+				assert.Equal(t, copyData, contents(t, last, "b"))
+				puts := x.st.putCounts()
+				assert.Equal(t, 1, puts[loc(copyBlockX)], "a shared block is stored once")
+				assert.Equal(t, 1, puts[loc(copyBlockY)], "a shared block is stored once")
+				for _, c := range append([]*Collection{x.src}, x.copies...) {
+					require.NoError(t, c.Close())
+				}
+				require.Eventually(t, func() bool {
+					return liveActors(e) <= base && e.sys.RT.Memory.Used() == 0 && e.sys.SharedBlocks() == 0
+				}, waitFor, tick, "live %d (base %d), used %d, shared %d",
+					liveActors(e), base, e.sys.RT.Memory.Used(), e.sys.SharedBlocks())
+			})
+		}
+	}
+}
+
+// waitEntered waits until a put of each of the locators started.
+func waitEntered(t *testing.T, entered chan string, locators ...string) {
+	t.Helper()
+	want := make(map[string]bool, len(locators))
+	for _, l := range locators {
+		want[l] = true
+	}
+	timeout := time.After(waitFor)
+	for len(want) > 0 {
+		select {
+		case l := <-entered:
+			delete(want, l)
+		case <-timeout:
+			t.Fatalf("no put of %v started", want)
+		}
+	}
 }

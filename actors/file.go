@@ -58,7 +58,6 @@ type fileActor struct {
 	deferredBuf [1]any          // where the first of them goes
 	handles     int             // open handles (readers and writers)
 	unlinked    bool            // the file left the tree: stop once no handle is open (Unlink)
-	shared      bool            // a copy shares blocks this actor is the parent of: never stop it
 	candidate   bool            // offered for packing (Candidate), not yet asked nor withdrawn: stay to answer
 	withdrawing bool            // unlinked: the candidate is being withdrawn (CandidateWithdrawn ends it)
 	seen        uint64          // messages received from the collection (FromCollection)
@@ -566,8 +565,9 @@ func (f *fileActor) onClose(ctx actorContext, m *messages.Close) {
 // without being uploaded (its bytes are dead), a block in ERROR or
 // COMMITTED stops, a PENDING one once its upload ended — and stops the
 // actor. It stays (holding no buffer) while it must still answer: a Sync or
-// a write in progress, a pack offer to come (candidate), a pack copy, or
-// blocks a copy shares (they are this actor's children).
+// a write in progress, a pack offer to come (candidate) or a pack copy.
+// Blocks a copy shares are not its children (see sharedBlocks): they live
+// on as long as the copy names them.
 func (f *fileActor) retireIfIdle(ctx actorContext) {
 	if !f.unlinked || f.handles > 0 {
 		return
@@ -586,7 +586,7 @@ func (f *fileActor) retireIfIdle(ctx actorContext) {
 		f.withdrawing = true
 		ctx.Send(f.rt.Manager, &messages.Candidate{Withdraw: true, Collection: f.coll.ID, File: f.self})
 	}
-	if f.shared || f.candidate || f.self == nil {
+	if f.candidate || f.self == nil {
 		return
 	}
 	f.rt.Logger.Debug("file removed and closed: actor stopped", "file", f.path)
@@ -602,7 +602,7 @@ func (f *fileActor) retireIfIdle(ctx actorContext) {
 func (f *fileActor) passivateIfIdle(ctx actorContext) {
 	switch {
 	case f.offered, f.unlinked, f.handles > 0, !f.committed, f.cur != nil, f.blockCount() > 0,
-		f.shared, len(f.syncs) > 0, f.parked != nil, f.packing, len(f.deferred) > 0,
+		len(f.syncs) > 0, f.parked != nil, f.packing, len(f.deferred) > 0,
 		f.self == nil, f.coll.Self == nil:
 		return
 	}

@@ -30,8 +30,12 @@ func (f *fileActor) onNamespace(ctx actorContext, msg any) {
 // block copies into a buffer reserved against the memory budget. When the
 // budget has no room for that buffer, the current block is sealed instead
 // and shared like the others: a copy never takes the engine over its budget.
+//
+// A shared block that this actor made (its child) is handed over to the
+// runtime's sharedBlocks: it then lives as long as a file names it, not as
+// long as this actor, which may stop first (its collection closed, the file
+// removed, passivated) and releases it then like any block it names.
 func (f *fileActor) onCloneFile(ctx actorContext, m *messages.CloneFile) {
-	f.shared = true // the copy names this actor's blocks: stopping it would stop them
 	var reserved int64
 	if f.cur != nil {
 		f.repackCurrent(ctx)
@@ -64,6 +68,7 @@ func (f *fileActor) onCloneFile(ctx actorContext, m *messages.CloneFile) {
 		}
 		if id != messages.PaddingBlockID {
 			ctx.Send(pid, &messages.Retain{})
+			share(ctx, f.rt, pid)
 		}
 		out.Blocks[id] = pid
 	}
