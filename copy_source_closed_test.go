@@ -63,11 +63,30 @@ func TestACopyCommitsTheBlocksItSharesAfterItsSourceCollectionIsClosed(t *testin
 		liveActors(e), base, e.sys.RT.Memory.Used(), e.sys.SharedBlocks())
 }
 
+// Engine.Close stops the blocks a copy shares that outlived their source,
+// as every other actor.
+func TestEngineCloseStopsTheBlocksACopySharesAfterItsSource(t *testing.T) {
+	st := newTestStore()
+	st.setFailPut(func(string) error { return errStoreDown })
+	e, err := New(WithStore(st), WithBlockSize(64), WithRetries(0))
+	require.NoError(t, err)
+	c, dst := e.NewCollection(), e.NewCollection()
+	require.ErrorIs(t, create(t, c, "a", write{0, copyData}).Close(), errStoreDown)
+	require.NoError(t, c.CopyTo("a", dst, "b"))
+	require.NoError(t, c.Close())
+	require.Equal(t, 3, e.sys.SharedBlocks())
+	require.NoError(t, e.Close())
+	assert.Equal(t, 0, e.sys.SharedBlocks())
+	assert.Equal(t, 0, e.sys.Cells(), "no cell is left")
+	assert.Equal(t, 0, e.sys.RT.Memory.Retired(), "no buffer waits for a reader")
+}
+
 // copyFixture is one run of TestACopyOutlivesTheWayItsSourceGoes: the source
 // collection with its file a (its handle f), and the chain of copies, each
 // a file b in a collection of its own copied from the one before.
 type copyFixture struct {
 	t      *testing.T
+	e      *Engine
 	st     *testStore
 	src    *Collection
 	f      *File
@@ -168,6 +187,12 @@ func TestACopyOutlivesTheWayItsSourceGoes(t *testing.T) {
 			// Not committed: a slow store holds both put workers.
 			assert.Equal(x.t, "new", contents(x.t, x.src, "a"))
 		}},
+		{"the file is moved to another collection and both are closed", 1, func(x *copyFixture) {
+			other := x.e.NewCollection()
+			require.NoError(x.t, x.src.RenameTo("a", other, "a"))
+			require.NoError(x.t, x.src.Close())
+			require.NoError(x.t, other.Close())
+		}},
 		{"a copy of the copy is made and both sources are closed", 2, func(x *copyFixture) {
 			require.NoError(x.t, x.src.Close())
 			require.NoError(x.t, x.copies[0].Close())
@@ -196,6 +221,7 @@ func TestACopyOutlivesTheWayItsSourceGoes(t *testing.T) {
 				})
 				e := newTestEngine(t, x.st, WithBlockSize(64), WithRetries(0))
 				t.Cleanup(x.unhold) // before the engine closes: no put is left waiting
+				x.e = e
 				base := liveActors(e)
 				x.src = e.NewCollection()
 				s.prepare(x)
