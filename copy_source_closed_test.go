@@ -2,12 +2,14 @@ package arvfile
 
 import (
 	"context"
+	"io/fs"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/arvfile/arvfile/actors"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -275,4 +277,82 @@ func waitEntered(t *testing.T, entered chan string, locators ...string) {
 			t.Fatalf("no put of %v started", want)
 		}
 	}
+}
+
+// A copy that races the Close of its source or of its target gives back
+// every block it retained and every byte it duplicated, whatever the
+// interleaving: once both collections are closed, no shared block, actor or
+// budget byte is left (a retained block nobody names would otherwise live,
+// shared, until the engine closes).
+func TestACopyRacingACloseLeavesNothingBehind(t *testing.T) {
+	for _, tt := range []struct {
+		name        string
+		closeTarget bool
+	}{{"the source is closed", false}, {"the target is closed", true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newTestStore()
+			st.setFailPut(func(string) error { return errStoreDown }) // every block stays in memory
+			e := newTestEngine(t, st, WithBlockSize(64), WithRetries(0))
+			base := liveActors(e)
+			failed := 0
+			for round := 0; round < 20; round++ {
+				src, dst := e.NewCollection(), e.NewCollection()
+				for i := 0; i < 4; i++ {
+					f := create(t, src, "d/"+string(rune('a'+i)), write{0, copyData})
+					if i%2 == 0 {
+						require.ErrorIs(t, f.Close(), errStoreDown) // sealed, in ERROR; the others keep a WRITABLE block
+					}
+				}
+				closed := src
+				if tt.closeTarget {
+					closed = dst
+				}
+				copied := make(chan error, 1)
+				go func() { copied <- src.CopyTo("d", dst, "d") }()
+				// Spread the Close over the copy's course (never asserted).
+				time.Sleep(time.Duration(round%10) * 25 * time.Microsecond)
+				require.NoError(t, closed.Close())
+				if err := <-copied; err != nil {
+					assert.ErrorIs(t, err, fs.ErrClosed, "round %d", round)
+					failed++
+				}
+				require.NoError(t, src.Close())
+				require.NoError(t, dst.Close())
+			}
+			t.Logf("%d of 20 copies failed", failed)
+			require.Eventually(t, func() bool {
+				return liveActors(e) <= base && e.sys.RT.Memory.Used() == 0 && e.sys.SharedBlocks() == 0
+			}, waitFor, tick, "live %d (base %d), used %d, shared %d",
+				liveActors(e), base, e.sys.RT.Memory.Used(), e.sys.SharedBlocks())
+		})
+	}
+}
+
+// A copy queued at a target collection whose release times out (its actor
+// is held: the release is not handled in time, and the actor is stopped
+// with the copy still queued) gives back the blocks it retained: the call
+// fails with nothing copied, and once the source is closed too no shared
+// block, actor or budget byte is left.
+func TestACopyQueuedAtATargetWhoseReleaseTimesOutGivesItsBlocksBack(t *testing.T) {
+	st := newTestStore()
+	st.setFailPut(func(string) error { return errStoreDown }) // the blocks stay in ERROR, in memory
+	e := newTestEngine(t, st, WithBlockSize(64), WithRetries(0), WithCloseTimeout(200*time.Millisecond))
+	base := liveActors(e)
+	src, dst := e.NewCollection(), e.NewCollection()
+	require.ErrorIs(t, create(t, src, "a", write{0, copyData}).Close(), errStoreDown)
+	suspend(t, e, dst.pid)
+	copied := make(chan error, 1)
+	go func() { copied <- src.CopyTo("a", dst, "b") }()
+	require.Eventually(t, func() bool { return e.sys.SharedBlocks() == 3 }, waitFor, tick, "the copy out retained the blocks")
+	var se *actors.StopError
+	require.ErrorAs(t, dst.Close(), &se, "the release timed out")
+	assert.Equal(t, []string{"collection " + dst.rt.ID}, se.Abandoned)
+	err := <-copied
+	require.Error(t, err)
+	assert.ErrorIs(t, err, fs.ErrClosed)
+	require.NoError(t, src.Close())
+	require.Eventually(t, func() bool {
+		return liveActors(e) <= base && e.sys.RT.Memory.Used() == 0 && e.sys.SharedBlocks() == 0
+	}, waitFor, tick, "live %d (base %d), used %d, shared %d",
+		liveActors(e), base, e.sys.RT.Memory.Used(), e.sys.SharedBlocks())
 }

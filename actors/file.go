@@ -280,13 +280,17 @@ func (f *fileActor) receive(ctx *cellContext, msg any) {
 	}
 }
 
-// dropped answers a PackOffer the actor will never handle (it is stopping
-// or stopped) with a refusal, so that the BlockManager gives back the
-// packed block's buffer lent to the offer.
+// dropped settles what the actor will never handle (it is stopping or
+// stopped): a PackOffer is refused, so that the BlockManager gives back the
+// packed block's buffer lent to the offer; a PackCopied's packed block is
+// released; a clone for a copy is answered, and bytes to adopt are freed
+// (dropCopy).
 func (f *fileActor) dropped(ctx *cellContext, msg any) { f.drop(ctx, msg) }
 
 func (f *fileActor) drop(ctx actorContext, msg any) {
 	switch m := msg.(type) {
+	case *messages.FromCollection:
+		f.drop(ctx, m.Msg)
 	case *messages.PackOffer:
 		ctx.Send(m.ReplyTo, &messages.PackAnswer{Round: m.Round, File: f.self})
 	case *messages.PackCopied:
@@ -294,6 +298,8 @@ func (f *fileActor) drop(ctx actorContext, msg any) {
 		// but it will never name that block: let it go, or the packed
 		// block would outlive its collection.
 		ctx.Send(m.NewPID, &messages.Release{})
+	case *messages.CloneFile, *messages.AdoptBlock:
+		f.dropCopy(ctx, m)
 	}
 }
 
@@ -438,10 +444,14 @@ func (f *fileActor) failHeld(ctx actorContext) {
 	}
 	f.syncs = nil
 	for _, msg := range f.deferred {
-		if r := requestReply(msg); r != nil && r.Take() {
-			r.N = 0
-			r.Fail(errReleased)
+		if r := requestReply(msg); r != nil {
+			if r.Take() {
+				r.N = 0
+				r.Fail(errReleased)
+			}
+			continue
 		}
+		f.drop(ctx, msg) // a pack offer, a clone: what they lend or retain is given back
 	}
 	f.deferred = nil
 }

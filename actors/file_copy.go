@@ -92,6 +92,19 @@ func (f *fileActor) onAdoptBlock(ctx actorContext, m *messages.AdoptBlock) {
 	f.cur = &f.curBlock
 }
 
+// dropCopy settles a CloneFile or an AdoptBlock the actor will never handle
+// (it stops, or stopped): the clone is answered with errReleased — the
+// copy out then gives back what other files' clones retained — and the
+// duplicated bytes a copied file was to adopt go back to the budget.
+func (f *fileActor) dropCopy(_ actorContext, msg any) {
+	switch m := msg.(type) {
+	case *messages.CloneFile:
+		m.Reply.Fail(errReleased)
+	case *messages.AdoptBlock:
+		f.rt.Memory.Free(m.Data)
+	}
+}
+
 // onReparent records the file's new path and collection.
 func (f *fileActor) onReparent(m *messages.Reparent) {
 	f.path = m.Path
