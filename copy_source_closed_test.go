@@ -356,3 +356,83 @@ func TestACopyQueuedAtATargetWhoseReleaseTimesOutGivesItsBlocksBack(t *testing.T
 	}, waitFor, tick, "live %d (base %d), used %d, shared %d",
 		liveActors(e), base, e.sys.RT.Memory.Used(), e.sys.SharedBlocks())
 }
+
+// A copy made when the memory budget has no room to duplicate the source's
+// writable block shares it instead, sealed: that block too outlives the
+// source's collection, and the copy commits it once the store is back.
+func TestACopyMadeWithoutRoomToDuplicateSharesTheSealedBlockPastItsSource(t *testing.T) {
+	st := newTestStore()
+	var down atomic.Bool
+	down.Store(true)
+	st.setFailPut(func(string) error {
+		if down.Load() {
+			return errStoreDown
+		}
+		return nil
+	})
+	e := newTestEngine(t, st, WithBlockSize(64), WithRetries(0), WithMemoryBudget(3*64))
+	base := liveActors(e)
+	c, dst := e.NewCollection(), e.NewCollection()
+	f := create(t, c, "a", write{0, copyData}) // two blocks in ERROR (or on their way) and "zz" writable: the budget is full
+	require.NoError(t, c.CopyTo("a", dst, "b"))
+	assert.Equal(t, 3, e.sys.SharedBlocks(), "the writable block was sealed and shared, not duplicated")
+	require.NoError(t, c.Close())
+	assert.ErrorIs(t, f.Close(), fs.ErrClosed)
+	down.Store(false)
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	require.NoError(t, dst.Commit(ctx))
+	text, err := dst.ManifestText(ctx, ManifestOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, copyManifest, text)
+	assert.Equal(t, copyData, contents(t, dst, "b"))
+	require.NoError(t, dst.Close())
+	require.Eventually(t, func() bool {
+		return liveActors(e) <= base && e.sys.RT.Memory.Used() == 0 && e.sys.SharedBlocks() == 0
+	}, waitFor, tick, "live %d (base %d), used %d, shared %d",
+		liveActors(e), base, e.sys.RT.Memory.Used(), e.sys.SharedBlocks())
+}
+
+// A source file whose blocks a copy shares is passivated once idle and
+// committed, like any other (its blocks are not its children any more):
+// the copy keeps them and commits with the exact manifest and bytes.
+func TestASourceWhoseBlocksACopySharesIsPassivated(t *testing.T) {
+	st := newTestStore()
+	hold := make(chan struct{})
+	var once sync.Once
+	unhold := func() { once.Do(func() { close(hold) }) }
+	st.setFailPut(func(l string) error {
+		if l == loc(copyBlockX) || l == loc(copyBlockY) {
+			<-hold
+		}
+		return nil
+	})
+	e := newTestEngine(t, st, WithBlockSize(64), WithRetries(0))
+	t.Cleanup(unhold)
+	base := liveActors(e)
+	c, dst := e.NewCollection(), e.NewCollection()
+	withCollections := liveActors(e)
+	f := create(t, c, "a", write{0, copyData})
+	require.NoError(t, c.CopyTo("a", dst, "b")) // x and y PENDING, shared; zz duplicated
+	unhold()
+	require.NoError(t, f.Close())
+	require.NoError(t, c.Commit(bg))
+	// Left: the copy's file actor, the two shared blocks and its duplicated block.
+	require.Eventually(t, func() bool { return liveActors(e) == withCollections+4 }, waitFor, tick,
+		"the source's actor is passivated: live %d, want %d", liveActors(e), withCollections+4)
+	assert.Equal(t, 2, e.sys.SharedBlocks())
+	text, err := c.ManifestText(bg, ManifestOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, strings.Replace(copyManifest, ":b", ":a", 1), text)
+	require.NoError(t, dst.Commit(bg))
+	text, err = dst.ManifestText(bg, ManifestOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, copyManifest, text)
+	assert.Equal(t, copyData, contents(t, dst, "b"))
+	require.NoError(t, c.Close())
+	require.NoError(t, dst.Close())
+	require.Eventually(t, func() bool {
+		return liveActors(e) <= base && e.sys.RT.Memory.Used() == 0 && e.sys.SharedBlocks() == 0
+	}, waitFor, tick, "live %d (base %d), used %d, shared %d",
+		liveActors(e), base, e.sys.RT.Memory.Used(), e.sys.SharedBlocks())
+}
