@@ -1,9 +1,9 @@
 package actors
 
 import (
-	"github.com/arvfile/arvfile/messages"
 	"testing"
 
+	"github.com/arvfile/arvfile/messages"
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
