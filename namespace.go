@@ -197,9 +197,13 @@ func (c *Collection) RenameTo(oldName string, dst *Collection, newName string) e
 // existing target is fs.ErrExist, as in the Python SDK's copy(...,
 // overwrite=False); with the option Overwrite a copied file replaces an
 // existing file (a directory is never replaced: fs.ErrExist). The copy
-// shares the blocks already stored and duplicates the bytes still being
-// written (a writable buffer block), so later writes to either file leave
-// the other alone.
+// shares the blocks already stored or sealed and duplicates the bytes still
+// being written (a writable buffer block), so later writes to either file
+// leave the other alone. A shared block not yet stored (its upload in
+// flight, or failed) lives as long as a file names it: closing the source's
+// collection, or removing, rewriting or committing the source, loses none
+// of the copy's bytes, and the copy's Commit stores them. A copy that fails
+// gives back every block it retained.
 func (c *Collection) Copy(src, dst string, opts ...CopyOption) error {
 	return c.CopyTo(src, c, dst, opts...)
 }
