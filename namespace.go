@@ -23,7 +23,7 @@ import (
 
 // request sends the message msg(r) to the collection's actor and waits for r.
 func (c *Collection) request(op, name string, msg func(r *messages.Reply) any) error {
-	err, _ := c.requestDone(op, name, msg, nil)
+	err, _ := c.requestDone(op, name, msg, nil, nil)
 	return err
 }
 
@@ -37,14 +37,18 @@ const (
 )
 
 // requestDone is request that also says what became of it. A request that
-// times out is withdrawn (messages.Reply.Withdraw) unless an actor already
-// took it: then requestDone waits for its answer, which comes at once
-// (actors never wait inside a message), so that a call that returns an error
-// had no effect — unless late is not nil: then the wait is left to a
-// goroutine that calls late once the request finished (to undo it), and the
-// call fails at once (abandoned). A request that only reads is never taken
-// and is always withdrawn.
-func (c *Collection) requestDone(op, name string, msg func(r *messages.Reply) any, late func()) (error, outcome) {
+// times out, or whose collection is closed meanwhile, is withdrawn
+// (messages.Reply.Withdraw) unless an actor already took it: then, on a
+// timeout, requestDone waits for its answer, which comes at once (actors
+// never wait inside a message), so that a call that returns an error had no
+// effect — unless late is not nil: then the wait is left to a goroutine that
+// calls late with the request's error once it finished (to undo it), and the
+// call fails at once (abandoned). When the collection was closed the call
+// fails at once (abandoned) and the goroutine calls closed, or late when
+// closed is nil: every party answers a request it took, even an actor that
+// stops first (it answers what it drops). A request that only reads is
+// never taken and is always withdrawn.
+func (c *Collection) requestDone(op, name string, msg func(r *messages.Reply) any, late, closed func(err error)) (error, outcome) {
 	if err := c.gone(); err != nil {
 		return &fs.PathError{Op: op, Path: name, Err: err}, wasWithdrawn
 	}
@@ -52,24 +56,21 @@ func (c *Collection) requestDone(op, name string, msg func(r *messages.Reply) an
 	c.send(msg(r), r)
 	err, ok := c.e.awaitTimeout(r, c.done)
 	if !ok {
-		if err == errEngineClosed || err == errCollectionClosed {
+		if err == errEngineClosed {
 			return &fs.PathError{Op: op, Path: name, Err: err}, wasAbandoned
 		}
 		if r.Withdraw() {
 			return &fs.PathError{Op: op, Path: name, Err: err}, wasWithdrawn
 		}
-		if late != nil {
-			go func() {
-				select {
-				case <-r.Done():
-					late()
-				case <-c.e.done:
-				case <-c.done:
-					if _, ok := closedOr(r, nil); ok {
-						late()
-					}
-				}
-			}()
+		undo := late
+		if err == errCollectionClosed && closed != nil {
+			undo = closed
+		}
+		if undo != nil {
+			c.undoWhenDone(r, undo)
+			return &fs.PathError{Op: op, Path: name, Err: err}, wasAbandoned
+		}
+		if err == errCollectionClosed {
 			return &fs.PathError{Op: op, Path: name, Err: err}, wasAbandoned
 		}
 		select {
@@ -79,12 +80,27 @@ func (c *Collection) requestDone(op, name string, msg func(r *messages.Reply) an
 			return &fs.PathError{Op: op, Path: name, Err: errEngineClosed}, wasAbandoned
 		case <-c.done:
 			if err, ok = closedOr(r, errCollectionClosed); !ok {
+				if closed != nil {
+					c.undoWhenDone(r, closed)
+				}
 				return &fs.PathError{Op: op, Path: name, Err: err}, wasAbandoned
 			}
 		}
 	}
 	r.Release()
 	return err, wasAnswered
+}
+
+// undoWhenDone calls undo with r's error once r finished, on a goroutine of
+// its own; not at all if the engine closes first (which frees everything).
+func (c *Collection) undoWhenDone(r *messages.Reply, undo func(err error)) {
+	go func() {
+		select {
+		case <-r.Done():
+			undo(r.Err())
+		case <-c.e.done:
+		}
+	}()
 }
 
 // Mkdir creates the directory name; its parent must exist and name must not
@@ -181,9 +197,13 @@ func (c *Collection) RenameTo(oldName string, dst *Collection, newName string) e
 // existing target is fs.ErrExist, as in the Python SDK's copy(...,
 // overwrite=False); with the option Overwrite a copied file replaces an
 // existing file (a directory is never replaced: fs.ErrExist). The copy
-// shares the blocks already stored and duplicates the bytes still being
-// written (a writable buffer block), so later writes to either file leave
-// the other alone.
+// shares the blocks already stored or sealed and duplicates the bytes still
+// being written (a writable buffer block), so later writes to either file
+// leave the other alone. A shared block not yet stored (its upload in
+// flight, or failed) lives as long as a file names it: closing the source's
+// collection, or removing, rewriting or committing the source, loses none
+// of the copy's bytes, and the copy's Commit stores them. A copy that fails
+// gives back every block it retained.
 func (c *Collection) Copy(src, dst string, opts ...CopyOption) error {
 	return c.CopyTo(src, c, dst, opts...)
 }
@@ -212,11 +232,15 @@ func (c *Collection) CopyTo(src string, dst *Collection, target string, opts ...
 	if dst.rt.ReadOnly {
 		return &fs.PathError{Op: "copy", Path: target, Err: ErrReadOnly}
 	}
+	// The blocks the copy retained and the bytes it duplicated are given
+	// back unless the copy's file took them: a block retained for nothing
+	// would live on (shared) until the engine closes. ReleaseCopy forgets
+	// what it gave back, so a second call does nothing.
 	out := new(messages.CopySource)
 	release := func() { c.e.sys.RT.ReleaseCopy(c.e.sys, out) }
 	err, how := c.requestDone("copy", src, func(r *messages.Reply) any {
 		return &messages.CopyOut{Path: src, Out: out, Reply: r}
-	}, release) // a copy out that times out late gives its blocks back
+	}, func(error) { release() }, nil) // a copy out that times out late gives its blocks back
 	if err != nil {
 		if how == wasAnswered { // a clone failed after others retained blocks
 			release()
@@ -230,8 +254,14 @@ func (c *Collection) CopyTo(src string, dst *Collection, target string, opts ...
 	}
 	err, how = dst.requestDone("copy", target, func(r *messages.Reply) any {
 		return &messages.CopyIn{Path: name, Into: into, Overwrite: cfg.overwrite, Source: out, Reply: r}
-	}, nil)
-	if how == wasWithdrawn { // the target never saw the copy: give its blocks back
+	}, nil, func(err error) {
+		if err != nil { // taken, then refused (dst closed meanwhile): give its blocks back
+			release()
+		}
+	})
+	if how == wasWithdrawn || how == wasAnswered && err != nil {
+		// The target never saw the copy, or refused it (a released
+		// collection refuses without giving the blocks back).
 		release()
 	}
 	return err

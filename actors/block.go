@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"io/fs"
 	"slices"
 	"sort"
 
@@ -81,6 +82,12 @@ type waiter struct {
 
 var errBlockDeleted = errors.New("arvfile: buffer block deleted")
 
+// errBlockStopped answers what a stopped block drops: it stopped with its
+// file, whose collection was closed (or the engine), so the request fails
+// as one on a closed collection does (fs.ErrClosed) — a copy racing its
+// source's Close, say.
+var errBlockStopped = fmt.Errorf("%w: %w", errBlockDeleted, fs.ErrClosed)
+
 func newBlock(rt *Runtime, id string, owner *actor.PID) *blockActor {
 	return &blockActor{rt: rt, sm: blockStateMachine{id: id}, owner: owner, owners: 1, expected: -1}
 }
@@ -148,26 +155,37 @@ func (b *blockActor) receive(ctx *cellContext, msg any) {
 	}
 }
 
-// dropped settles a PackCopy the block will never handle (it stopped, with
-// its file): it gives back the packed block's buffer and tells the packed
-// block that the piece is lost, so that it does not wait for it.
+// dropped settles what the block will never handle (it stopped, with its
+// file): a PackCopy gives back the packed block's buffer and tells the
+// packed block that the piece is lost, so that it does not wait for it; a
+// request is answered with errBlockStopped; a Repack gives back the
+// buffers lent for a split.
 func (b *blockActor) dropped(ctx *cellContext, msg any) {
 	switch m := msg.(type) {
 	case *messages.PackCopy:
 		b.rt.Memory.GiveBack(m.Buffer)
 		ctx.Send(m.Target, &messages.PackData{FromID: b.sm.id, File: m.File, Offset: m.Offset, Lost: true})
 	case *messages.AwaitCommit:
-		// A file that still names a block that stopped (a copy sharing a
-		// block of a file whose collection was closed): its bytes are gone;
-		// the Sync fails rather than wait for ever.
+		// A file that still names a block that stopped (not expected: a
+		// block a copy shares lives as long as a file names it, see
+		// sharedBlocks): the Sync fails rather than wait for ever.
 		ctx.Send(m.ReplyTo, &messages.BlockResult{BlockID: b.sm.id, Token: m.Token,
-			Failure: &messages.BlockFailure{BlockID: b.sm.id, Err: errBlockDeleted}})
+			Failure: &messages.BlockFailure{BlockID: b.sm.id, Err: errBlockStopped}})
 	case *messages.ReadBlock:
-		m.Reply.SetErr(errBlockDeleted)
+		m.Reply.SetErr(errBlockStopped)
 		m.Reply.Finish()
 	case *messages.HashBlock:
-		m.Reply.SetErr(errBlockDeleted)
+		m.Reply.SetErr(errBlockStopped)
 		m.Reply.Finish()
+	case *messages.Repack:
+		// A split at a Sync whose file stopped before this block copied the
+		// parts out (a stop jumps the queue): the parts' buffers were lent
+		// to it. Their blocks, its siblings, stop with the same file and
+		// retire them; given back here, they are freed then instead of at
+		// Engine.Close.
+		for _, p := range m.Parts {
+			b.rt.Memory.GiveBack(p.Buf)
+		}
 	}
 }
 

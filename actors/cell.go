@@ -56,6 +56,7 @@ type cell struct {
 	parent   *actor.PID    // nil for a cell spawned at the root
 	up       *cell         // the parent when it is a cell
 	slot     int           // the cell's index in up.children (owned by up's strand)
+	keeper   *sharedBlocks // holds the cell instead of a parent (detachChild): told when it stops
 
 	stopAsked atomic.Bool // Stop was called: handled before any queued message
 
@@ -324,14 +325,7 @@ func (c *cell) beginStop() {
 // behaviour if it wants to know, and finishes c's own stop when it waited
 // for its last child.
 func (c *cell) childEnded(child *cell) {
-	// A collection has thousands of files: remove in O(1), moving the
-	// last child into the slot.
-	if i := child.slot; i < len(c.children) && c.children[i] == child {
-		last := c.children[len(c.children)-1]
-		c.children[i], last.slot = last, i
-		c.children[len(c.children)-1] = nil
-		c.children = c.children[:len(c.children)-1]
-	}
+	c.removeChild(child)
 	if w, ok := c.behavior.(terminatedWatcher); ok && w.wantsTerminated() {
 		c.invoke(&actor.Terminated{Who: child.self})
 	}
@@ -346,12 +340,50 @@ func (c *cell) childEnded(child *cell) {
 	}
 }
 
+// removeChild drops child from c's children (on c's strand). A collection
+// has thousands of files: it is done in O(1), moving the last child into
+// the slot.
+func (c *cell) removeChild(child *cell) {
+	if i := child.slot; i < len(c.children) && c.children[i] == child {
+		last := c.children[len(c.children)-1]
+		c.children[i], last.slot = last, i
+		c.children[len(c.children)-1] = nil
+		c.children = c.children[:len(c.children)-1]
+	}
+}
+
+// detachChild hands c's child named pid over to s (see sharedBlocks): it
+// is no longer c's child — c neither stops it nor waits for it — and has no
+// parent; s holds it until it stops. Only a live child that runs on c's
+// strand is handed over (its parent fields belong to that strand), and
+// none once s is closed (the engine is closing: it stops with c). It runs
+// on c's strand.
+func (c *cell) detachChild(pid *actor.PID, s *sharedBlocks) {
+	if c.state != cellAlive {
+		return
+	}
+	for _, ch := range c.children {
+		if ch.self != pid && !ch.self.Equal(pid) {
+			continue
+		}
+		if ch.strand != c.strand || ch.state != cellAlive || ch.stopAsked.Load() || !s.add(ch) {
+			return
+		}
+		c.removeChild(ch)
+		ch.up, ch.parent, ch.keeper = nil, nil, s
+		return
+	}
+}
+
 // finishStop tells the behaviour Stopped, removes the cell from its table
 // and tells the watchers and the parent.
 func (c *cell) finishStop() {
 	c.invoke(cellStoppedMsg)
 	c.state = cellStopped
 	c.tab.remove(c)
+	if c.keeper != nil {
+		c.keeper.forget(c)
+	}
 	for _, w := range c.watchers {
 		c.tellTerminated(w)
 	}

@@ -5,7 +5,9 @@
 //
 // Each actor lives whole in files named for it: the file actor in file.go
 // (state, Receive, lifecycle), file_write.go, file_read.go, file_sync.go,
-// file_pack.go and file_copy.go; the buffer block in block.go; the
+// file_pack.go and file_copy.go; the buffer block in block.go, and the
+// holder of the blocks copies share, once their maker let them go, in
+// shared_blocks.go; the
 // collection actor in collection.go and collection_namespace.go; the
 // BlockManager in manager.go with its small-block packer in packer.go; the
 // put coordinator and workers in putpool.go; the scheduling in

@@ -58,7 +58,6 @@ type fileActor struct {
 	deferredBuf [1]any          // where the first of them goes
 	handles     int             // open handles (readers and writers)
 	unlinked    bool            // the file left the tree: stop once no handle is open (Unlink)
-	shared      bool            // a copy shares blocks this actor is the parent of: never stop it
 	candidate   bool            // offered for packing (Candidate), not yet asked nor withdrawn: stay to answer
 	withdrawing bool            // unlinked: the candidate is being withdrawn (CandidateWithdrawn ends it)
 	seen        uint64          // messages received from the collection (FromCollection)
@@ -281,13 +280,17 @@ func (f *fileActor) receive(ctx *cellContext, msg any) {
 	}
 }
 
-// dropped answers a PackOffer the actor will never handle (it is stopping
-// or stopped) with a refusal, so that the BlockManager gives back the
-// packed block's buffer lent to the offer.
+// dropped settles what the actor will never handle (it is stopping or
+// stopped): a PackOffer is refused, so that the BlockManager gives back the
+// packed block's buffer lent to the offer; a PackCopied's packed block is
+// released; a clone for a copy is answered, and bytes to adopt are freed
+// (dropCopy).
 func (f *fileActor) dropped(ctx *cellContext, msg any) { f.drop(ctx, msg) }
 
 func (f *fileActor) drop(ctx actorContext, msg any) {
 	switch m := msg.(type) {
+	case *messages.FromCollection:
+		f.drop(ctx, m.Msg)
 	case *messages.PackOffer:
 		ctx.Send(m.ReplyTo, &messages.PackAnswer{Round: m.Round, File: f.self})
 	case *messages.PackCopied:
@@ -295,6 +298,8 @@ func (f *fileActor) drop(ctx actorContext, msg any) {
 		// but it will never name that block: let it go, or the packed
 		// block would outlive its collection.
 		ctx.Send(m.NewPID, &messages.Release{})
+	case *messages.CloneFile, *messages.AdoptBlock:
+		f.dropCopy(ctx, m)
 	}
 }
 
@@ -439,10 +444,14 @@ func (f *fileActor) failHeld(ctx actorContext) {
 	}
 	f.syncs = nil
 	for _, msg := range f.deferred {
-		if r := requestReply(msg); r != nil && r.Take() {
-			r.N = 0
-			r.Fail(errReleased)
+		if r := requestReply(msg); r != nil {
+			if r.Take() {
+				r.N = 0
+				r.Fail(errReleased)
+			}
+			continue
 		}
+		f.drop(ctx, msg) // a pack offer, a clone: what they lend or retain is given back
 	}
 	f.deferred = nil
 }
@@ -566,8 +575,9 @@ func (f *fileActor) onClose(ctx actorContext, m *messages.Close) {
 // without being uploaded (its bytes are dead), a block in ERROR or
 // COMMITTED stops, a PENDING one once its upload ended — and stops the
 // actor. It stays (holding no buffer) while it must still answer: a Sync or
-// a write in progress, a pack offer to come (candidate), a pack copy, or
-// blocks a copy shares (they are this actor's children).
+// a write in progress, a pack offer to come (candidate) or a pack copy.
+// Blocks a copy shares are not its children (see sharedBlocks): they live
+// on as long as the copy names them.
 func (f *fileActor) retireIfIdle(ctx actorContext) {
 	if !f.unlinked || f.handles > 0 {
 		return
@@ -586,7 +596,7 @@ func (f *fileActor) retireIfIdle(ctx actorContext) {
 		f.withdrawing = true
 		ctx.Send(f.rt.Manager, &messages.Candidate{Withdraw: true, Collection: f.coll.ID, File: f.self})
 	}
-	if f.shared || f.candidate || f.self == nil {
+	if f.candidate || f.self == nil {
 		return
 	}
 	f.rt.Logger.Debug("file removed and closed: actor stopped", "file", f.path)
@@ -602,7 +612,7 @@ func (f *fileActor) retireIfIdle(ctx actorContext) {
 func (f *fileActor) passivateIfIdle(ctx actorContext) {
 	switch {
 	case f.offered, f.unlinked, f.handles > 0, !f.committed, f.cur != nil, f.blockCount() > 0,
-		f.shared, len(f.syncs) > 0, f.parked != nil, f.packing, len(f.deferred) > 0,
+		len(f.syncs) > 0, f.parked != nil, f.packing, len(f.deferred) > 0,
 		f.self == nil, f.coll.Self == nil:
 		return
 	}

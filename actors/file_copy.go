@@ -30,8 +30,12 @@ func (f *fileActor) onNamespace(ctx actorContext, msg any) {
 // block copies into a buffer reserved against the memory budget. When the
 // budget has no room for that buffer, the current block is sealed instead
 // and shared like the others: a copy never takes the engine over its budget.
+//
+// A shared block that this actor made (its child) is handed over to the
+// runtime's sharedBlocks: it then lives as long as a file names it, not as
+// long as this actor, which may stop first (its collection closed, the file
+// removed, passivated) and releases it then like any block it names.
 func (f *fileActor) onCloneFile(ctx actorContext, m *messages.CloneFile) {
-	f.shared = true // the copy names this actor's blocks: stopping it would stop them
 	var reserved int64
 	if f.cur != nil {
 		f.repackCurrent(ctx)
@@ -64,6 +68,7 @@ func (f *fileActor) onCloneFile(ctx actorContext, m *messages.CloneFile) {
 		}
 		if id != messages.PaddingBlockID {
 			ctx.Send(pid, &messages.Retain{})
+			share(ctx, f.rt, pid)
 		}
 		out.Blocks[id] = pid
 	}
@@ -85,6 +90,19 @@ func (f *fileActor) onAdoptBlock(ctx actorContext, m *messages.AdoptBlock) {
 	f.setBlock(m.ID, pid)
 	f.curBlock = currentBlock{id: m.ID, pid: pid, wp: int64(len(m.Data)), cap: int64(cap(m.Data))}
 	f.cur = &f.curBlock
+}
+
+// dropCopy settles a CloneFile or an AdoptBlock the actor will never handle
+// (it stops, or stopped): the clone is answered with errReleased — the
+// copy out then gives back what other files' clones retained — and the
+// duplicated bytes a copied file was to adopt go back to the budget.
+func (f *fileActor) dropCopy(_ actorContext, msg any) {
+	switch m := msg.(type) {
+	case *messages.CloneFile:
+		m.Reply.Fail(errReleased)
+	case *messages.AdoptBlock:
+		f.rt.Memory.Free(m.Data)
+	}
 }
 
 // onReparent records the file's new path and collection.

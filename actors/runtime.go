@@ -55,6 +55,9 @@ type Runtime struct {
 	MaxFileSize int64
 	// Memory is the engine-wide buffer budget.
 	Memory *Memory
+	// Shared holds the buffer blocks copies share once their maker handed
+	// them over (see sharedBlocks); System.Stop stops those left.
+	Shared *sharedBlocks
 
 	// Manager is the BlockManager; Puts the put coordinator; Padding the
 	// padding block.

@@ -103,6 +103,7 @@ func Start(cfg Config) *System {
 		Prefetch:    cfg.Prefetch,
 		MaxFileSize: cfg.MaxFileSize,
 		Memory:      NewMemory(cfg.MemoryBudget, cfg.MemoryBudget),
+		Shared:      newSharedBlocks(),
 		Hasher:      NewHasher(DefaultHashServers()),
 	}
 	s := &System{RT: rt, cancel: cancel, dispatcher: d, blocking: blocking, colls: make(map[string]collectionPIDs)}
@@ -215,11 +216,17 @@ func (s *System) Cells() int {
 	return live
 }
 
+// SharedBlocks returns how many buffer blocks copies share that outlived,
+// or may outlive, the file actor that made them (see sharedBlocks): tests
+// check that none is left once no file names them.
+func (s *System) SharedBlocks() int { return s.RT.Shared.count() }
+
 // Send delivers msg to pid from outside the actor system.
 func (s *System) Send(pid *actor.PID, msg any) { s.RT.System.Root.Send(pid, msg) }
 
 // Stop cancels uploads in flight and stops every actor (collections with
-// their files and blocks, the BlockManager, the put pool), all at once, and
+// their files and blocks, the blocks copies share, the BlockManager, the
+// put pool), all at once, and
 // waits until they stopped; calls stopped; and only then stops the
 // collections' event actors: a subscriber that calls the engine while it
 // closes is answered (stopped is where the engine fails such calls) instead
@@ -245,6 +252,7 @@ func (s *System) Stop(timeout time.Duration, stopped func()) error {
 		events = append(events, s.colls[id].events)
 	}
 	tops = append(tops, s.lingering...)
+	tops = append(tops, s.RT.Shared.close()...)
 	s.tops, s.colls, s.lingering, s.stopping = nil, nil, nil, true
 	s.mu.Unlock()
 	abandoned := s.stopAll(tops, timeout)
