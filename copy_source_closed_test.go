@@ -3,6 +3,7 @@ package arvfile
 import (
 	"context"
 	"io/fs"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/arvfile/arvfile/actors"
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -376,6 +378,7 @@ func TestACopyMadeWithoutRoomToDuplicateSharesTheSealedBlockPastItsSource(t *tes
 	f := create(t, c, "a", write{0, copyData}) // two blocks in ERROR (or on their way) and "zz" writable: the budget is full
 	require.NoError(t, c.CopyTo("a", dst, "b"))
 	assert.Equal(t, 3, e.sys.SharedBlocks(), "the writable block was sealed and shared, not duplicated")
+	require.Error(t, f.Sync(), "every upload failed: none is on its way when the store comes back")
 	require.NoError(t, c.Close())
 	assert.ErrorIs(t, f.Close(), fs.ErrClosed)
 	down.Store(false)
@@ -435,4 +438,66 @@ func TestASourceWhoseBlocksACopySharesIsPassivated(t *testing.T) {
 		return liveActors(e) <= base && e.sys.RT.Memory.Used() == 0 && e.sys.SharedBlocks() == 0
 	}, waitFor, tick, "live %d (base %d), used %d, shared %d",
 		liveActors(e), base, e.sys.RT.Memory.Used(), e.sys.SharedBlocks())
+}
+
+// A Sync of the source that timed out leaves its AwaitCommits with the
+// blocks; a block the copy shares outlives the source file's actor and
+// answers them once its upload ends, after that actor stopped: the answer
+// is dropped quietly, not logged as a dead letter, and the copy commits.
+func TestASharedBlockAnsweringASyncOfItsStoppedSourceMakesNoDeadLetter(t *testing.T) {
+	st := newTestStore()
+	hold, entered := make(chan struct{}), make(chan struct{}, 2)
+	st.setFailPut(func(l string) error {
+		if l == loc(copyBlockX) || l == loc(copyBlockY) {
+			entered <- struct{}{}
+			<-hold
+		}
+		return nil
+	})
+	e := newTestEngine(t, st, WithBlockSize(64))
+	deadCh := make(chan any, 16)
+	sub := e.sys.RT.System.EventStream.Subscribe(func(ev any) {
+		if dl, ok := ev.(*actor.DeadLetterEvent); ok {
+			deadCh <- dl.Message
+		}
+	})
+	defer e.sys.RT.System.EventStream.Unsubscribe(sub)
+	c, dst := e.NewCollection(), e.NewCollection()
+	f := create(t, c, "a", write{0, copyData})
+	<-entered
+	<-entered // both full blocks' puts wait
+	require.NoError(t, f.SetWriteDeadline(time.Now().Add(50*time.Millisecond)))
+	require.ErrorIs(t, f.Sync(), os.ErrDeadlineExceeded)
+	require.NoError(t, c.CopyTo("a", dst, "b"))
+	require.NoError(t, c.Close())
+	close(hold)
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	require.NoError(t, dst.Commit(ctx))
+	text, err := dst.ManifestText(ctx, ManifestOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, copyManifest, text)
+	assert.Equal(t, copyData, contents(t, dst, "b"))
+	require.NoError(t, dst.Close())
+	select {
+	case m := <-deadCh:
+		t.Fatalf("dead letter: %T %+v", m, m)
+	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// A copy of a file whose current block no segment names any more (a
+// truncate to 0 keeps the block) duplicates nothing, and reserves nothing
+// for good.
+func TestACopyOfAFileTruncatedToZeroReservesNoMemory(t *testing.T) {
+	e := newTestEngine(t, newTestStore(), WithBlockSize(64))
+	src, dst := e.NewCollection(), e.NewCollection()
+	f := create(t, src, "a", write{0, "zz"})
+	require.NoError(t, f.Truncate(0))
+	require.NoError(t, src.CopyTo("a", dst, "c"))
+	assert.Equal(t, "", contents(t, dst, "c"))
+	require.NoError(t, f.Close())
+	require.NoError(t, src.Close())
+	require.NoError(t, dst.Close())
+	assert.Equal(t, int64(0), e.sys.RT.Memory.Used())
 }

@@ -88,7 +88,9 @@ func (e *StateChangeError) Error() string {
 
 // KeepWriteError lists every buffer block that could not be stored, each
 // with its locator (md5+size) and the store's error. The blocks keep their
-// bytes (state ERROR); a later Sync or Commit retries them.
+// bytes (state ERROR); a later Sync or Commit retries them. A block that
+// stopped before it was stored (its collection or the engine closed while
+// a call waited for it) is listed with an error wrapping fs.ErrClosed.
 type KeepWriteError struct {
 	// Failed lists the blocks, in a stable order (by block id).
 	Failed []BlockFailure

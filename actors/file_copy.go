@@ -72,6 +72,9 @@ func (f *fileActor) onCloneFile(ctx actorContext, m *messages.CloneFile) {
 		}
 		out.Blocks[id] = pid
 	}
+	if !dup && reserved > 0 { // no segment names the current block (truncated away): nothing to duplicate
+		f.rt.Memory.Unreserve(reserved)
+	}
 	if dup {
 		n := f.cur.wp
 		buf := f.rt.Memory.Alloc(reserved)[:n]

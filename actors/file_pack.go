@@ -85,12 +85,14 @@ func (f *fileActor) onPackedNotice(ctx actorContext, m *messages.BlockResult) {
 // expectedLate reports whether msg, which reached the actor after it
 // stopped, is one that may come then in the normal course of things
 // (lateReceiver): the notice of a packed block whose upload ended after the
-// file was removed or its collection released, or where a packed block put
-// its bytes (its collection released during the round).
+// file was removed or its collection released; the answer of a block a
+// copy shares (it outlives the file: shared_blocks.go) to a Sync the file
+// failed as it stopped; or where a packed block put its bytes (its
+// collection released during the round).
 func (f *fileActor) expectedLate(msg any) bool {
-	switch m := msg.(type) {
+	switch msg.(type) {
 	case *messages.BlockResult:
-		return m.Token == messages.PackedNotice
+		return true
 	case *messages.PackCopied: // released by dropped
 		return true
 	}

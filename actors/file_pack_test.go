@@ -161,7 +161,7 @@ func TestAPackedBlockTellsEachOfItsFilesTheOutcomeOfItsUpload(t *testing.T) {
 	}
 }
 
-func TestAStoppedFileActorExpectsOnlyPackedNoticesLate(t *testing.T) {
+func TestAStoppedFileActorExpectsOnlyBlockResultsLate(t *testing.T) {
 	f, _ := newTestFile(16)
 	tests := []struct {
 		name string
@@ -169,7 +169,7 @@ func TestAStoppedFileActorExpectsOnlyPackedNoticesLate(t *testing.T) {
 		want bool
 	}{
 		{"a packed block's notice", &messages.BlockResult{BlockID: "P", Token: messages.PackedNotice, Locator: "l+1"}, true},
-		{"an answer to an AwaitCommit", &messages.BlockResult{BlockID: "P", Token: 0, Locator: "l+1"}, false},
+		{"a shared block's answer to a Sync failed as the file stopped", &messages.BlockResult{BlockID: "P", Token: 0, Locator: "l+1"}, true},
 		{"a pack offer (refused by dropped instead)", &messages.PackOffer{Round: 1}, false},
 		{"a write", &messages.Write{}, false},
 	}
