@@ -43,6 +43,7 @@ type fileActor struct {
 	modTime     time.Time
 	cur         *currentBlock         // the WRITABLE block writes go to (&curBlock); nil until the next write
 	curBlock    currentBlock          // where cur points: one allocation less per block
+	open        *openBlocks           // the other blocks writes go to, once writes came out of file order (file_streams.go)
 	lastCap     int64                 // capacity of the last block sealed: where the next one starts
 	blocks      map[string]*actor.PID // every buffer block the segments name, and the current one, once more than one (see block)
 	oneID       string                // the one block while blocks is nil ("": none)
@@ -150,6 +151,13 @@ type currentBlock struct {
 	// next is the file offset that continues the block's last piece in
 	// file order (see messages.Append.Scattered).
 	next int64
+	// run is the run of pieces in file order that ends at next; stream:
+	// the block was started for such a run (file_streams.go); scattered:
+	// a piece came out of file order (it is no longer hashed while
+	// written).
+	run       run
+	stream    bool
+	scattered bool
 }
 
 // pendingSync is a Sync waiting for its blocks.
@@ -466,7 +474,7 @@ func (f *fileActor) releaseOthers(ctx *cellContext) {
 		}
 		f.deleteBlock(id)
 	})
-	f.cur = nil
+	f.closeOpen()
 }
 
 // withdrawable reports whether Cancel may drop msg, a deferred message.
@@ -552,7 +560,7 @@ func (f *fileActor) onClose(ctx actorContext, m *messages.Close) {
 		f.startSync(ctx, m.Out, m.Reply)
 		return
 	}
-	if f.writers == 0 && f.cur != nil && f.rt.Manager != nil {
+	if f.writers == 0 && f.cur != nil && f.openCount() == 1 && f.rt.Manager != nil {
 		f.candidate = true
 		msg := f.newCandidate()
 		*msg = messages.Candidate{Collection: f.coll.ID, File: f.self, BlockID: f.cur.id, Size: f.liveBytes(f.cur.id)}
@@ -581,7 +589,7 @@ func (f *fileActor) retireIfIdle(ctx actorContext) {
 		}
 		f.deleteBlock(id)
 	})
-	f.cur = nil
+	f.closeOpen()
 	if f.candidate && !f.withdrawing && f.rt.Manager != nil {
 		f.withdrawing = true
 		ctx.Send(f.rt.Manager, &messages.Candidate{Withdraw: true, Collection: f.coll.ID, File: f.self})
@@ -601,7 +609,7 @@ func (f *fileActor) retireIfIdle(ctx actorContext) {
 // the offer is made again after the next such message.
 func (f *fileActor) passivateIfIdle(ctx actorContext) {
 	switch {
-	case f.offered, f.unlinked, f.handles > 0, !f.committed, f.cur != nil, f.blockCount() > 0,
+	case f.offered, f.unlinked, f.handles > 0, !f.committed, f.openCount() > 0, f.blockCount() > 0,
 		f.shared, len(f.syncs) > 0, f.parked != nil, f.packing, len(f.deferred) > 0,
 		f.self == nil, f.coll.Self == nil:
 		return

@@ -33,6 +33,7 @@ func (f *fileActor) onNamespace(ctx actorContext, msg any) {
 func (f *fileActor) onCloneFile(ctx actorContext, m *messages.CloneFile) {
 	f.shared = true // the copy names this actor's blocks: stopping it would stop them
 	var reserved int64
+	f.sealOthers(ctx) // the copy shares the blocks of runs in file order, sealed
 	if f.cur != nil {
 		f.repackCurrent(ctx)
 		c := capacityClass(f.cur.wp, 0, f.rt.MinCapacity, f.rt.BlockSize)

@@ -86,10 +86,7 @@ func (f *fileActor) finish(r *messages.Reply) {
 // names few buffer blocks besides the current one: with none, this costs
 // nothing.
 func (f *fileActor) releaseUnnamed(ctx actorContext) {
-	others := f.blockCount()
-	if f.cur != nil {
-		others--
-	}
+	others := f.blockCount() - f.openCount()
 	if f.hasBlock(messages.PaddingBlockID) {
 		others--
 	}
@@ -100,7 +97,7 @@ func (f *fileActor) releaseUnnamed(ctx actorContext) {
 	// that a write costs O(blocks) here, not a walk over every segment.
 	f.segs.Forget(f.hasBlock)
 	f.eachBlock(func(id string, pid *actor.PID) {
-		if id == messages.PaddingBlockID || (f.cur != nil && id == f.cur.id) || f.segs.Bytes(id) > 0 {
+		if id == messages.PaddingBlockID || f.isOpen(id) || f.segs.Bytes(id) > 0 {
 			return
 		}
 		f.deleteBlock(id)
@@ -116,7 +113,7 @@ func (f *fileActor) releaseUnnamed(ctx actorContext) {
 func (f *fileActor) replacesBufferBlock(off, n int64) bool {
 	var room [4]segments.LocatorAndRange // most writes cover a piece or two: no allocation
 	for _, p := range f.segs.AppendLocatorsAndRanges(room[:0], off, n) {
-		if messages.IsBlockID(p.Locator) && p.Locator != messages.PaddingBlockID && (f.cur == nil || p.Locator != f.cur.id) {
+		if messages.IsBlockID(p.Locator) && p.Locator != messages.PaddingBlockID && !f.isOpen(p.Locator) {
 			return true
 		}
 	}
@@ -175,6 +172,7 @@ func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *mess
 	if len(f.unaccepted) > 0 {
 		return 0, true
 	}
+	prior := f.selectBlock(ctx, off, n)
 	if f.cur == nil {
 		f.startBlock(ctx)
 	}
@@ -227,7 +225,10 @@ func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *mess
 	}
 	*slot = nil
 	*msg = messages.Append{Data: data, Capacity: capacity, Reply: r, Scattered: f.cur.wp > 0 && off != f.cur.next}
+	f.cur.scattered = f.cur.scattered || msg.Scattered
+	f.wroteHome(off, n, prior)
 	f.cur.next = off + n
+	f.cur.run = prior.plus(n)
 	ctx.Send(f.cur.pid, msg)
 	f.segs.ReplaceRange(off, n, f.cur.id, f.cur.wp)
 	f.cur.wp += n
@@ -243,7 +244,7 @@ func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *mess
 // where the last one ended (a file written in big sequential runs gets
 // full-size buffers at once, without growing them).
 func (f *fileActor) nextCapacity(need int64) int64 {
-	if f.cur.cap == 0 {
+	if f.cur.cap == 0 && f.open == nil { // several open blocks each start small
 		need = max(need, f.lastCap)
 	}
 	if f.cur.cap >= largeBuffer { // grows in place: doubling costs no copy
@@ -340,6 +341,9 @@ func (f *fileActor) sealCurrent(ctx actorContext, wait bool) {
 	if f.cur.cap > 0 {
 		f.lastCap = f.cur.cap
 	}
+	if f.open != nil && f.cur.wp > 0 { // its run goes on in a new block
+		f.open.note(-1, f.cur.next, f.cur.run)
+	}
 	f.cur = nil
 }
 
@@ -387,10 +391,9 @@ func (f *fileActor) onTruncate(ctx actorContext, m *messages.Truncate) {
 // write waiting for memory to grow that block then needs only a new block's
 // worth: it tries again at once (and waits again, for less, if need be).
 func (f *fileActor) onSealBlock(ctx actorContext, m *messages.SealBlock) {
-	if f.cur == nil || f.cur.id != m.BlockID {
+	if !f.sealOpen(ctx, m.BlockID) {
 		return
 	}
-	f.sealCurrent(ctx, false)
 	if w := f.parked; w != nil && w.memory > 0 {
 		f.resumeParked(ctx, w)
 	}

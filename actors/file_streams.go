@@ -1,0 +1,267 @@
+package actors
+
+// A file written by several writers at once, each in file order over its
+// own range (the disjoint ranges of one file that parallel downloaders
+// and exporters write), gets one open block per range, so that each block
+// is written in file order: hashed while written and sealed without a
+// repack, as a file of its own would be.
+//
+// A file starts with one open block, its home block, which takes every
+// piece that continues no open block. When a piece continues a run of
+// pieces the home block took (their ends are remembered: runTail), and
+// that run then holds streamPieces pieces and streamRun bytes, the run
+// gets a block of its own, a stream block, from that piece on; the next
+// piece of the run continues it. A stream block
+// sealed full or early leaves its run's end behind, so the run goes on in
+// a new stream block. Random writes never make runs: they all go to the
+// home block, as they did when a file had one block. Sync, a copy and
+// Close of the last writer treat every open block as they treat the
+// current one.
+
+// maxOpenBlocks bounds the blocks a file writes to at once (its home
+// block and its stream blocks): a seventeenth run goes on in the home
+// block.
+const maxOpenBlocks = 16
+
+// streamPieces and streamRun (bytes, for a block size bs: 256 KiB of a
+// 64 MiB block) are the fewest pieces and bytes that a run of pieces in
+// file order holds before it gets a stream block of its own. Pieces
+// written in random order meet in runs of two or three now and then (16
+// writers each writing 16 pieces of its range in a random order do);
+// eight in a row do not, and a few short sequential writes stay in the
+// home block: neither makes small blocks.
+const streamPieces = 8
+
+func streamRun(bs int64) int64 { return bs / 256 }
+
+// run is a run of pieces in file order: how many and their bytes.
+type run struct {
+	bytes  int64
+	pieces int32
+}
+
+// plus returns the run continued by a piece of n bytes.
+func (r run) plus(n int64) run { return run{r.bytes + n, r.pieces + 1} }
+
+// openBlocks is the part of a file's write state that exists once a
+// piece continued neither the current block nor a fresh one.
+type openBlocks struct {
+	others []currentBlock // the open blocks besides fileActor.cur
+	tails  [maxOpenBlocks]runTail
+	next   int // the slot of tails the next new run takes
+}
+
+// runTail is the end of a run of pieces in file order that no open block
+// continues: a piece at end continues it.
+type runTail struct {
+	end int64
+	run run // pieces 0: an empty slot
+}
+
+// note records that a run of run bytes ends at end, replacing the tail
+// that ended at from (the run it continued), if any.
+func (o *openBlocks) note(from, end int64, r run) {
+	for i := range o.tails {
+		if t := &o.tails[i]; t.run.pieces > 0 && t.end == from {
+			*t = runTail{end: end, run: r}
+			return
+		}
+	}
+	o.tails[o.next] = runTail{end: end, run: r}
+	o.next = (o.next + 1) % len(o.tails)
+}
+
+// runTo returns the run that a piece at off continues (zero: none).
+func (o *openBlocks) runTo(off int64) run {
+	for _, t := range o.tails {
+		if t.run.pieces > 0 && t.end == off {
+			return t.run
+		}
+	}
+	return run{}
+}
+
+// selectBlock makes the current block the one a piece of n bytes at off
+// goes to (nil: a new home block, started by writePiece) and returns the
+// run in file order that the piece continues.
+func (f *fileActor) selectBlock(ctx actorContext, off, n int64) (prior run) {
+	c := f.cur
+	if c != nil && (c.wp == 0 || (off == c.next && !c.scattered)) {
+		return c.run // the usual case: one writer in file order, or a fresh block
+	}
+	o := f.open
+	if o == nil {
+		if c == nil {
+			return run{}
+		}
+		o = new(openBlocks)
+		f.open = o
+		o.note(-1, c.next, c.run)
+	}
+	if c != nil && off == c.next {
+		prior = c.run // continues the home block, which is out of file order
+	} else if i := f.continuing(off); i >= 0 {
+		b := &o.others[i]
+		if !b.scattered {
+			f.takeOpen(i) // a stream block, or a home block in file order
+			return f.cur.run
+		}
+		prior = b.run
+	} else {
+		prior = o.runTo(off)
+	}
+	// A run long enough gets a block of its own (the home block took
+	// pieces out of file order: it is no longer hashed while written).
+	if next := prior.plus(n); next.pieces >= streamPieces && next.bytes >= streamRun(f.rt.BlockSize) && f.openCount() < maxOpenBlocks {
+		f.putAside()
+		f.startBlock(ctx)
+		f.cur.stream = true
+		f.cur.run = prior
+		return prior
+	}
+	switch {
+	case f.cur != nil && !f.cur.stream:
+	case f.homeIndex() >= 0:
+		f.takeOpen(f.homeIndex())
+	default:
+		f.putAside() // a new home block: writePiece starts it
+	}
+	return prior
+}
+
+// continuing returns the index in open.others of the block whose last
+// piece a piece at off continues, or -1.
+func (f *fileActor) continuing(off int64) int {
+	for i := range f.open.others {
+		if f.open.others[i].next == off {
+			return i
+		}
+	}
+	return -1
+}
+
+// wroteHome records where the run that a piece going to the home block
+// continues (prior before it) now ends.
+func (f *fileActor) wroteHome(off, n int64, prior run) {
+	if f.open != nil && !f.cur.stream {
+		f.open.note(off, off+n, prior.plus(n))
+	}
+}
+
+// openCount returns how many blocks the file writes to.
+func (f *fileActor) openCount() int {
+	n := 0
+	if f.cur != nil {
+		n++
+	}
+	if f.open != nil {
+		n += len(f.open.others)
+	}
+	return n
+}
+
+// isOpen reports whether id is one of the blocks the file writes to.
+func (f *fileActor) isOpen(id string) bool {
+	if f.cur != nil && f.cur.id == id {
+		return true
+	}
+	return f.openIndex(id) >= 0
+}
+
+// openIndex returns the index of block id in open.others, or -1.
+func (f *fileActor) openIndex(id string) int {
+	if f.open != nil {
+		for i := range f.open.others {
+			if f.open.others[i].id == id {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// homeIndex returns the index of the home block in open.others, or -1.
+func (f *fileActor) homeIndex() int {
+	if f.open != nil {
+		for i := range f.open.others {
+			if !f.open.others[i].stream {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// takeOpen makes open.others[i] the current block, setting the current
+// one (if any) aside in its place.
+func (f *fileActor) takeOpen(i int) {
+	o := f.open
+	if f.cur != nil {
+		f.curBlock, o.others[i] = o.others[i], f.curBlock
+		return
+	}
+	f.curBlock = o.others[i]
+	f.cur = &f.curBlock
+	o.others = append(o.others[:i], o.others[i+1:]...)
+}
+
+// putAside sets the current block, if any, aside among the open blocks.
+func (f *fileActor) putAside() {
+	if f.cur != nil {
+		f.open.others = append(f.open.others, f.curBlock)
+		f.cur = nil
+	}
+}
+
+// sealOthers seals every open block but the current one, in file order,
+// without making writes wait (a Sync, a copy).
+func (f *fileActor) sealOthers(ctx actorContext) {
+	if f.open == nil || len(f.open.others) == 0 {
+		return
+	}
+	had := f.cur != nil
+	keep := f.curBlock
+	others := f.open.others
+	f.open.others = nil
+	for _, b := range others {
+		f.curBlock = b
+		f.cur = &f.curBlock
+		f.sealCurrent(ctx, false)
+	}
+	f.open.others = others[:0]
+	f.cur = nil
+	if had {
+		f.curBlock = keep
+		f.cur = &f.curBlock
+	}
+}
+
+// sealOpen seals open block id, the current one or another, for the
+// BlockManager (SealBlock); it reports false when id is not open.
+func (f *fileActor) sealOpen(ctx actorContext, id string) bool {
+	if f.cur != nil && f.cur.id == id {
+		f.sealCurrent(ctx, false)
+		return true
+	}
+	i := f.openIndex(id)
+	if i < 0 {
+		return false
+	}
+	had := f.cur != nil
+	keep := f.curBlock
+	f.curBlock = f.open.others[i]
+	f.open.others = append(f.open.others[:i], f.open.others[i+1:]...)
+	f.cur = &f.curBlock
+	f.sealCurrent(ctx, false)
+	if had {
+		f.curBlock = keep
+		f.cur = &f.curBlock
+	}
+	return true
+}
+
+// closeOpen forgets every open block (their blocks were released).
+func (f *fileActor) closeOpen() {
+	f.cur = nil
+	f.open = nil
+}
