@@ -19,9 +19,9 @@ package actors
 // current one.
 
 // maxOpenBlocks bounds the blocks a file writes to at once (its home
-// block and its stream blocks): a seventeenth run goes on in the home
-// block.
-const maxOpenBlocks = 16
+// block and its stream blocks): more runs go on in the home block. Each
+// holds only what was written to it; the memory budget bounds them all.
+const maxOpenBlocks = 32
 
 // streamPieces and streamRun (bytes, for a block size bs: 256 KiB of a
 // 64 MiB block) are the fewest pieces and bytes that a run of pieces in
@@ -47,9 +47,15 @@ func (r run) plus(n int64) run { return run{r.bytes + n, r.pieces + 1} }
 // piece continued neither the current block nor a fresh one.
 type openBlocks struct {
 	others []currentBlock // the open blocks besides fileActor.cur
-	tails  [maxOpenBlocks]runTail
+	tails  [runTails]runTail
 	next   int // the slot of tails the next new run takes
 }
+
+// runTails is how many runs out of file order a file follows at once:
+// more than it may give blocks to, so that runs written in turns by a few
+// more writers than that do not push each other out (a run's tail moves
+// in place as it grows; a new run takes the oldest slot).
+const runTails = 2 * maxOpenBlocks
 
 // runTail is the end of a run of pieces in file order that no open block
 // continues: a piece at end continues it.
@@ -112,7 +118,7 @@ func (f *fileActor) selectBlock(ctx actorContext, off, n int64) (prior run) {
 	}
 	// A run long enough gets a block of its own (the home block took
 	// pieces out of file order: it is no longer hashed while written).
-	if next := prior.plus(n); next.pieces >= streamPieces && next.bytes >= streamRun(f.rt.BlockSize) && f.openCount() < maxOpenBlocks {
+	if f.qualifies(prior.plus(n)) && f.openCount() < maxOpenBlocks {
 		f.putAside()
 		f.startBlock(ctx)
 		f.cur.stream = true
@@ -126,7 +132,20 @@ func (f *fileActor) selectBlock(ctx actorContext, off, n int64) (prior run) {
 	default:
 		f.putAside() // a new home block: writePiece starts it
 	}
+	if h := f.cur; h != nil && h.wp > 0 && !h.scattered && f.openCount() > 1 && f.openCount() < maxOpenBlocks && f.qualifies(h.run) {
+		// The home block holds one run, in file order, long enough for a
+		// block of its own, while other runs have theirs: it becomes that
+		// run's block, and this piece starts a new home block. (A file of
+		// one writer that goes back to patch a few bytes keeps one block.)
+		h.stream = true
+		f.putAside()
+	}
 	return prior
+}
+
+// qualifies reports whether a run is long enough for a block of its own.
+func (f *fileActor) qualifies(r run) bool {
+	return r.pieces >= streamPieces && r.bytes >= streamRun(f.rt.BlockSize)
 }
 
 // continuing returns the index in open.others of the block whose last

@@ -1,0 +1,207 @@
+package actors
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/arvfile/arvfile/messages"
+	"github.com/arvfile/arvfile/segments"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// With 4096-byte blocks, a run of 8 pieces of 4 bytes (32 bytes, at
+// least streamRun) gets a block of its own.
+const streamTestBlock, streamTestPiece = 4096, 4
+
+// writeRoutes writes a 4-byte piece at each offset and returns where each
+// went: the spawned block ("b1" is the first), with "*" when it came out
+// of that block's file order (Append.Scattered).
+func writeRoutes(t *testing.T, f *fileActor, ctx *fakeCtx, offs []int64) []string {
+	t.Helper()
+	var routes []string
+	for _, off := range offs {
+		f.onWrite(ctx, &messages.Write{Offset: off, Data: []byte(fmt.Sprintf("%04d", off%10000)), Reply: openReply()})
+		var route string
+		for _, m := range ctx.take() {
+			if a, ok := m.msg.(*messages.Append); ok {
+				require.Empty(t, route, "one Append per piece")
+				route = "b" + m.to[len("spawned"):]
+				if a.Scattered {
+					route += "*"
+				}
+			}
+		}
+		require.NotEmpty(t, route, "the piece at %d was appended", off)
+		routes = append(routes, route)
+	}
+	return routes
+}
+
+// interleave returns the offsets of runs of pieces that start at starts,
+// written in turns, n pieces each.
+func interleave(n int, starts ...int64) []int64 {
+	var offs []int64
+	for i := 0; i < n; i++ {
+		for _, s := range starts {
+			offs = append(offs, s+int64(i)*streamTestPiece)
+		}
+	}
+	return offs
+}
+
+func repeat(s string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = s
+	}
+	return out
+}
+
+func TestFileActorGivesEachRunInFileOrderABlockOfItsOwn(t *testing.T) {
+	tests := []struct {
+		name   string
+		offs   []int64
+		routes []string
+	}{
+		{"one writer in file order: one block", interleave(12, 0), repeat("b1", 12)},
+		{"two runs in turns: each gets a block at its eighth piece",
+			interleave(10, 0, 2048),
+			append(append([]string{"b1", "b1*"}, repeat("b1*", 12)...), "b2", "b3", "b2", "b3", "b2", "b3")},
+		{"a run after a piece elsewhere: its own block at its eighth piece",
+			append([]int64{1000}, interleave(11, 0)...),
+			append(append([]string{"b1", "b1*"}, repeat("b1", 6)...), "b2", "b2", "b2", "b2")},
+		{"pieces in random order that meet now and then: one block",
+			[]int64{40, 0, 4, 28, 12, 16, 20, 36, 44, 8, 24, 32, 48},
+			append([]string{"b1"}, repeat("b1*", 12)...)},
+		{"one writer that goes back to patch its start: one block",
+			append(interleave(12, 0), 0),
+			append(repeat("b1", 12), "b1*")},
+		{"a run of seven pieces: one block",
+			append(interleave(7, 0), 1000),
+			append(repeat("b1", 7), "b1*")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, ctx := newTestFile(streamTestBlock)
+			assert.Equal(t, tt.routes, writeRoutes(t, f, ctx, tt.offs))
+		})
+	}
+}
+
+func TestFileActorKeepsAtMostMaxOpenBlocksOpen(t *testing.T) {
+	f, ctx := newTestFile(streamTestBlock)
+	starts := make([]int64, maxOpenBlocks+1)
+	for i := range starts {
+		starts[i] = int64(i) * 100
+	}
+	writeRoutes(t, f, ctx, interleave(streamPieces, starts...))
+	assert.Equal(t, maxOpenBlocks, f.openCount(), "the home block and as many runs' own as fit")
+	last := writeRoutes(t, f, ctx, interleave(1, func() []int64 { // one more piece of each run
+		next := make([]int64, len(starts))
+		for i, s := range starts {
+			next[i] = s + streamPieces*streamTestPiece
+		}
+		return next
+	}()...))
+	want := make([]string, len(starts))
+	for i := range want {
+		want[i] = fmt.Sprintf("b%d", i+2) // the runs that got a block go on in it
+	}
+	want[maxOpenBlocks-1], want[maxOpenBlocks] = "b1*", "b1*" // the last two runs stay in the home block
+	assert.Equal(t, want, last)
+	assert.Equal(t, maxOpenBlocks, f.openCount())
+}
+
+// twoStreams writes two runs in turns, 10 pieces each: b1 is the home
+// block (the first 7 of each), b2 and b3 the runs' own.
+func twoStreams(t *testing.T) (*fileActor, *fakeCtx) {
+	f, ctx := newTestFile(streamTestBlock)
+	writeRoutes(t, f, ctx, interleave(10, 0, 1024))
+	require.Equal(t, 3, f.openCount())
+	return f, ctx
+}
+
+func TestFileActorSyncSealsEveryOpenBlock(t *testing.T) {
+	f, ctx := twoStreams(t)
+	home, a, b := blockIDOf(f, pid("spawned1")), blockIDOf(f, pid("spawned2")), blockIDOf(f, pid("spawned3"))
+	f.startSync(ctx, nil, openReply())
+	var sealed, awaited []string
+	for _, m := range ctx.take() {
+		switch m.msg.(type) {
+		case *messages.Seal:
+			sealed = append(sealed, m.to)
+		case *messages.AwaitCommit:
+			awaited = append(awaited, m.to)
+		}
+	}
+	assert.ElementsMatch(t, []string{"spawned1", "spawned2", "spawned3"}, sealed)
+	assert.ElementsMatch(t, []string{"spawned1", "spawned2", "spawned3", "padding"}, awaited)
+	assert.Equal(t, 0, f.openCount())
+	pad := messages.PaddingBlockID
+	assert.Equal(t, []segments.Range{
+		{Locator: home, RangeStart: 0, RangeSize: 28},                     // a's first seven pieces, repacked in file order
+		{Locator: a, RangeStart: 28, RangeSize: 12},                       // the rest of a's run, in its block
+		{Locator: pad, RangeStart: 40, RangeSize: 984, SegmentOffset: 36}, // never written
+		{Locator: home, RangeStart: 1024, RangeSize: 28, SegmentOffset: 28},
+		{Locator: b, RangeStart: 1052, RangeSize: 12},
+	}, merged(f.segs.Ranges()))
+}
+
+// merged joins ranges that continue each other in the same block.
+func merged(rs []segments.Range) []segments.Range {
+	var out []segments.Range
+	for _, r := range rs {
+		if n := len(out); n > 0 {
+			p := &out[n-1]
+			if p.Locator == r.Locator && p.RangeStart+p.RangeSize == r.RangeStart && p.SegmentOffset+p.RangeSize == r.SegmentOffset {
+				p.RangeSize += r.RangeSize
+				continue
+			}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func TestFileActorSealsTheOpenBlockTheManagerNames(t *testing.T) {
+	f, ctx := twoStreams(t)
+	a := blockIDOf(f, pid("spawned2"))
+	cur := f.cur.id
+	f.handle(ctx, &messages.SealBlock{BlockID: a})
+	assert.Equal(t, []sentMsg{{"spawned2", &messages.Seal{}}}, ctx.take())
+	assert.Equal(t, cur, f.cur.id, "the current block stays current")
+	assert.Equal(t, 2, f.openCount())
+	assert.Equal(t, []string{"b4", "b3"}, writeRoutes(t, f, ctx, []int64{40, 1064}),
+		"the sealed block's run goes on in a block of its own at once")
+}
+
+func TestFileActorWithSeveralOpenBlocksIsNotPacked(t *testing.T) {
+	f, ctx := twoStreams(t)
+	r := openReply()
+	f.onOpen(ctx, &messages.Open{Writer: true, Reply: r})
+	ctx.take()
+	f.onClose(ctx, &messages.Close{Writer: true, Reply: r})
+	for _, m := range ctx.take() {
+		_, offered := m.msg.(*messages.Candidate)
+		assert.False(t, offered, "a file of several open blocks is no packing candidate")
+	}
+	pack := make([]byte, 0, streamTestBlock)
+	offer := &messages.PackOffer{Round: 1, BlockID: f.cur.id, Target: pid("packed"), TargetID: "P", Room: streamTestBlock, ReplyTo: pid("manager"), Buffer: pack}
+	f.handle(ctx, offer)
+	assert.Equal(t, []sentMsg{{"manager", &messages.PackAnswer{Round: 1, File: pid("file")}}}, ctx.take(), "refused")
+	assert.Equal(t, 3, f.openCount())
+}
+
+func TestFileActorGivesAHomeBlockInFileOrderToItsRunWhenOthersHaveTheirs(t *testing.T) {
+	f, ctx := twoStreams(t)
+	f.handle(ctx, &messages.SealBlock{BlockID: blockIDOf(f, pid("spawned1"))}) // the home block
+	ctx.take()
+	routes := writeRoutes(t, f, ctx, append(interleave(8, 3000), 2000, 3032))
+	assert.Equal(t, append(repeat("b4", 8), "b5", "b4"), routes,
+		"a new home block takes a run in file order; a piece elsewhere starts another home block, the run goes on")
+	assert.Equal(t, blockIDOf(f, pid("spawned4")), f.cur.id)
+	assert.True(t, f.cur.stream, "b4 is the run's block now")
+	assert.False(t, f.open.others[f.homeIndex()].stream, "b5 is the home block")
+	assert.Equal(t, blockIDOf(f, pid("spawned5")), f.open.others[f.homeIndex()].id)
+}
