@@ -15,8 +15,10 @@ import (
 // collection lock.
 //
 // A write arrives from a handle; past EOF the file is first padded with the
-// padding block; the data is cut into pieces of at most a block; for each
-// piece the current block is made to fit it (repacked when that frees
+// padding block; the data is cut into pieces of at most a block; each
+// piece goes to the open block it continues in file order (a file has one,
+// its current block, unless several writers write runs in file order:
+// file_streams.go), and that block is made to fit it (repacked when that frees
 // enough room, else sealed — the writer then waits until the put pool
 // accepts the sealed block — and a new block started at the capacity the
 // last one reached), its capacity grown against the memory budget (over
@@ -25,7 +27,7 @@ import (
 // block if need be), the segments updated with ReplaceRange, and an Append
 // forwarded to the block, which copies the bytes and answers the writer. Reads travel the same path, so they see every completed write;
 // pieces already in Keep are handed back for the facade to fetch. Sync seals
-// the current block and waits (without blocking: BlockResult messages) for
+// the open blocks and waits (without blocking: BlockResult messages) for
 // every block the segments name. A closed small file offers its block for
 // packing; while the pack copy is in flight every other message is deferred.
 type fileActor struct {
