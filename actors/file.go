@@ -346,6 +346,12 @@ func (f *fileActor) handle(ctx actorContext, msg any) {
 		return
 	}
 	if f.packing || f.parked != nil {
+		if w, ok := msg.(*messages.Write); ok && f.mayPass(w) {
+			f.answering = w.Reply
+			f.onWrite(ctx, w)
+			f.answering = nil
+			return
+		}
 		if cap(f.deferred) == 0 { // none held: the first goes in deferredBuf (a Sync behind a pack copy)
 			f.deferred = f.deferredBuf[:0]
 		}

@@ -1,5 +1,7 @@
 package actors
 
+import "github.com/arvfile/arvfile/messages"
+
 // A file written by several writers at once, each in file order over its
 // own range (the disjoint ranges of one file that parallel downloaders
 // and exporters write), gets one open block per range, so that each block
@@ -283,4 +285,38 @@ func (f *fileActor) sealOpen(ctx actorContext, id string) bool {
 func (f *fileActor) closeOpen() {
 	f.cur = nil
 	f.open = nil
+}
+
+// mayPass reports whether write m may be handled while another write of
+// the file waits for memory (fileActor.parked), instead of waiting behind
+// it: so that one range's block waiting to grow does not stop the writers
+// of every other range. It may when nothing else waits before it, and its
+// one piece continues an open block in file order within that block's
+// capacity — it takes no memory the waiting write waits for, and changes
+// nothing the waiting write will write (their bytes do not overlap; the
+// two writes are concurrent, so either order is theirs to see).
+func (f *fileActor) mayPass(m *messages.Write) bool {
+	w := f.parked
+	n := int64(len(m.Data))
+	if w == nil || w.memory == 0 || f.packing || len(f.deferred) > 0 || len(f.unaccepted) > 0 ||
+		m.Append || n == 0 || n > f.rt.BlockSize || f.coll.ReadOnly || f.tooLarge(m.Offset, n) {
+		return false
+	}
+	if m.Offset < w.off+int64(len(w.data)) && w.off < m.Offset+n {
+		return false
+	}
+	fits := func(b *currentBlock) bool {
+		return b.wp > 0 && b.next == m.Offset && !b.scattered && b.wp+n <= b.cap
+	}
+	if f.cur != nil && fits(f.cur) {
+		return true
+	}
+	if f.open != nil {
+		for i := range f.open.others {
+			if fits(&f.open.others[i]) {
+				return true
+			}
+		}
+	}
+	return false
 }

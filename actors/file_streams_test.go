@@ -205,3 +205,72 @@ func TestFileActorGivesAHomeBlockInFileOrderToItsRunWhenOthersHaveTheirs(t *test
 	assert.False(t, f.open.others[f.homeIndex()].stream, "b5 is the home block")
 	assert.Equal(t, blockIDOf(f, pid("spawned5")), f.open.others[f.homeIndex()].id)
 }
+
+// sentSummary names each message sent: where, what, and for an Append its
+// bytes and capacity, for an AwaitMemory its bytes.
+func sentSummary(sent []sentMsg) []string {
+	var out []string
+	for _, m := range sent {
+		switch x := m.msg.(type) {
+		case *messages.Append:
+			out = append(out, fmt.Sprintf("%s Append %d cap %d", m.to, len(x.Data), x.Capacity))
+		case *messages.AwaitMemory:
+			out = append(out, fmt.Sprintf("%s AwaitMemory %d", m.to, x.Bytes))
+		default:
+			out = append(out, fmt.Sprintf("%s %T", m.to, m.msg))
+		}
+	}
+	return out
+}
+
+func TestFileActorLetsAWriteWithinItsBlockPassAWriteWaitingForMemory(t *testing.T) {
+	f, ctx := twoStreams(t) // b2: run a's block, b3: run b's, 12 bytes of 512 each
+	f.rt.Memory = NewMemory(1000, 0)
+	write := func(off int64, n int) *messages.Write {
+		w := &messages.Write{Offset: off, Data: make([]byte, n), Reply: openReply()}
+		f.handle(ctx, w)
+		return w
+	}
+	write(40, 600) // a's block must grow to 2048: no room
+	assert.Equal(t, []string{"manager AwaitMemory 2048"}, sentSummary(ctx.take()))
+
+	write(1064, 4) // b's block has room: it goes on
+	assert.Equal(t, []string{"spawned3 Append 4 cap 0"}, sentSummary(ctx.take()))
+	write(1068, 600) // b's block must grow too: it waits behind
+	write(1668, 4)   // and so does everything after it
+	f.handle(ctx, &messages.Stat{Out: new(messages.FileInfo), Reply: openReply()})
+	assert.Empty(t, ctx.take())
+
+	f.rt.Memory = NewMemory(1<<20, 0)
+	f.handle(ctx, &messages.MemoryAvailable{})
+	assert.Equal(t, []string{
+		"spawned2 Append 600 cap 2048", // the waiting write
+		"spawned3 Append 600 cap 2048", // then those behind it, in order
+		"spawned3 Append 4 cap 0",
+	}, sentSummary(ctx.take()))
+	assert.Equal(t, int64(1672), f.segs.Size())
+}
+
+func TestFileActorKeepsAWriteBehindTheOneWaitingForMemory(t *testing.T) {
+	tests := []struct {
+		name string
+		off  int64
+		n    int
+	}{
+		{"it overlaps the waiting write", 40, 4},
+		{"its block has no room for it", 1064, 600},
+		{"it continues no open block", 2000, 4},
+		{"it continues the home block, which is out of order", 1024 + 28, 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, ctx := twoStreams(t)
+			f.rt.Memory = NewMemory(1000, 0)
+			f.handle(ctx, &messages.Write{Offset: 40, Data: make([]byte, 600), Reply: openReply()})
+			ctx.take()
+			f.handle(ctx, &messages.Write{Offset: tt.off, Data: make([]byte, tt.n), Reply: openReply()})
+			assert.Empty(t, ctx.take(), "it waits")
+			assert.Len(t, f.deferred, 1)
+		})
+	}
+}
