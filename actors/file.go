@@ -2,6 +2,7 @@ package actors
 
 import (
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/arvfile/arvfile/messages"
@@ -55,7 +56,7 @@ type fileActor struct {
 	nextToken   uint64
 	packing     bool            // a PackCopy is in flight: defer everything else
 	noticeFrom  string          // the packed block that will tell its upload's outcome unasked (PackedNotice); "" none
-	parked      *pendingWrite   // a write waiting for room (memory, the put pool): defer everything else
+	parked      []*pendingWrite // writes waiting for room (memory, the put pool): defer everything else (see mayPass)
 	unaccepted  map[string]bool // blocks sealed by writes that the put pool has not accepted yet
 	deferred    []any           // messages deferred while packing or waiting, in order
 	deferredBuf [1]any          // where the first of them goes
@@ -345,7 +346,7 @@ func (f *fileActor) handle(ctx actorContext, msg any) {
 		f.passivateIfIdle(ctx)
 		return
 	}
-	if f.packing || f.parked != nil {
+	if f.packing || len(f.parked) > 0 {
 		if w, ok := msg.(*messages.Write); ok && f.mayPass(w) {
 			f.answering = w.Reply
 			f.onWrite(ctx, w)
@@ -407,9 +408,10 @@ func (f *fileActor) onOpen(ctx actorContext, m *messages.Open) {
 // handle whatever happens, and an Open, which the collection sent, are
 // kept.
 func (f *fileActor) onCancel(ctx actorContext, m *messages.Cancel) {
-	if w := f.parked; w != nil && w.r == m.Reply {
-		f.parked = nil
-		if w.memory > 0 {
+	if i := slices.IndexFunc(f.parked, func(w *pendingWrite) bool { return w.r == m.Reply }); i >= 0 {
+		w := f.parked[i]
+		f.parked = slices.Delete(f.parked, i, i+1)
+		if w.memory > 0 && !f.parkedFor(true) {
 			ctx.Send(f.rt.Manager, &messages.CancelMemory{File: f.self})
 		}
 		f.wrote(ctx, w)
@@ -442,14 +444,14 @@ func (f *fileActor) onCancel(ctx actorContext, m *messages.Cancel) {
 // otherwise never answer: their callers return at once instead of at
 // their collection's Close.
 func (f *fileActor) failHeld(ctx actorContext) {
-	if w := f.parked; w != nil {
-		f.parked = nil
-		if w.memory > 0 {
-			ctx.Send(f.rt.Manager, &messages.CancelMemory{File: f.self})
-		}
+	if f.parkedFor(true) {
+		ctx.Send(f.rt.Manager, &messages.CancelMemory{File: f.self})
+	}
+	for _, w := range f.parked {
 		w.r.N = w.applied
 		w.r.Fail(errReleased)
 	}
+	f.parked = nil
 	for _, ps := range f.syncs {
 		ps.reply.Fail(errReleased)
 	}
@@ -524,7 +526,7 @@ func requestReply(msg any) *messages.Reply {
 // replay handles the messages deferred while the file was busy, until it is
 // busy again.
 func (f *fileActor) replay(ctx actorContext) {
-	for len(f.deferred) > 0 && !f.packing && f.parked == nil {
+	for len(f.deferred) > 0 && !f.packing && len(f.parked) == 0 {
 		msg := f.deferred[0]
 		f.deferred[0] = nil
 		f.deferred = f.deferred[1:]
@@ -588,7 +590,7 @@ func (f *fileActor) retireIfIdle(ctx actorContext) {
 	if !f.unlinked || f.handles > 0 {
 		return
 	}
-	if len(f.syncs) > 0 || f.parked != nil || f.packing || len(f.deferred) > 0 {
+	if len(f.syncs) > 0 || len(f.parked) > 0 || f.packing || len(f.deferred) > 0 {
 		return
 	}
 	f.eachBlock(func(id string, pid *actor.PID) {
@@ -618,7 +620,7 @@ func (f *fileActor) retireIfIdle(ctx actorContext) {
 func (f *fileActor) passivateIfIdle(ctx actorContext) {
 	switch {
 	case f.offered, f.unlinked, f.handles > 0, !f.committed, f.openCount() > 0, f.blockCount() > 0,
-		f.shared, len(f.syncs) > 0, f.parked != nil, f.packing, len(f.deferred) > 0,
+		f.shared, len(f.syncs) > 0, len(f.parked) > 0, f.packing, len(f.deferred) > 0,
 		f.self == nil, f.coll.Self == nil:
 		return
 	}

@@ -287,33 +287,35 @@ func (f *fileActor) closeOpen() {
 	f.open = nil
 }
 
-// mayPass reports whether write m may be handled while another write of
-// the file waits for memory (fileActor.parked), instead of waiting behind
-// it: so that one range's block waiting to grow does not stop the writers
-// of every other range. It may when nothing else waits before it, and its
-// one piece continues an open block in file order within that block's
-// capacity — it takes no memory the waiting write waits for, and changes
-// nothing the waiting write will write (their bytes do not overlap; the
-// two writes are concurrent, so either order is theirs to see).
+// mayPass reports whether write m may be handled while other writes of
+// the file wait for memory (fileActor.parked), instead of waiting behind
+// them: so that one range's block waiting to grow does not stop the
+// writers of every other range (a file of its own would not). It may when
+// nothing else waits before it, no write waits for the put pool, and its
+// one piece continues an open block in file order — and so a block no
+// waiting write waits to grow — and overlaps no waiting write (they are
+// concurrent writes: either order is theirs to see). If its block must
+// grow and cannot, it waits for memory too.
 func (f *fileActor) mayPass(m *messages.Write) bool {
-	w := f.parked
 	n := int64(len(m.Data))
-	if w == nil || w.memory == 0 || f.packing || len(f.deferred) > 0 || len(f.unaccepted) > 0 ||
+	if len(f.parked) == 0 || f.packing || len(f.deferred) > 0 || len(f.unaccepted) > 0 ||
 		m.Append || n == 0 || n > f.rt.BlockSize || f.coll.ReadOnly || f.tooLarge(m.Offset, n) {
 		return false
 	}
-	if m.Offset < w.off+int64(len(w.data)) && w.off < m.Offset+n {
-		return false
+	for _, w := range f.parked {
+		if w.pool || (m.Offset < w.off+int64(len(w.data)) && w.off < m.Offset+n) {
+			return false
+		}
 	}
-	fits := func(b *currentBlock) bool {
-		return b.wp > 0 && b.next == m.Offset && !b.scattered && b.wp+n <= b.cap
+	continues := func(b *currentBlock) bool {
+		return b.wp > 0 && b.next == m.Offset && !b.scattered
 	}
-	if f.cur != nil && fits(f.cur) {
+	if f.cur != nil && continues(f.cur) {
 		return true
 	}
 	if f.open != nil {
 		for i := range f.open.others {
-			if fits(&f.open.others[i]) {
+			if continues(&f.open.others[i]) {
 				return true
 			}
 		}

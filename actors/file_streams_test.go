@@ -223,7 +223,7 @@ func sentSummary(sent []sentMsg) []string {
 	return out
 }
 
-func TestFileActorLetsAWriteWithinItsBlockPassAWriteWaitingForMemory(t *testing.T) {
+func TestFileActorLetsAWriteToAnotherBlockPassAWriteWaitingForMemory(t *testing.T) {
 	f, ctx := twoStreams(t) // b2: run a's block, b3: run b's, 12 bytes of 512 each
 	f.rt.Memory = NewMemory(1000, 0)
 	write := func(off int64, n int) *messages.Write {
@@ -236,17 +236,19 @@ func TestFileActorLetsAWriteWithinItsBlockPassAWriteWaitingForMemory(t *testing.
 
 	write(1064, 4) // b's block has room: it goes on
 	assert.Equal(t, []string{"spawned3 Append 4 cap 0"}, sentSummary(ctx.take()))
-	write(1068, 600) // b's block must grow too: it waits behind
-	write(1668, 4)   // and so does everything after it
+	write(1068, 600) // b's block must grow too: it waits for memory as well
+	assert.Equal(t, []string{"manager AwaitMemory 2048"}, sentSummary(ctx.take()))
+	write(1668, 4) // it continues no block: it waits behind them
 	f.handle(ctx, &messages.Stat{Out: new(messages.FileInfo), Reply: openReply()})
 	assert.Empty(t, ctx.take())
+	assert.Len(t, f.parked, 2)
 
 	f.rt.Memory = NewMemory(1<<20, 0)
 	f.handle(ctx, &messages.MemoryAvailable{})
 	assert.Equal(t, []string{
-		"spawned2 Append 600 cap 2048", // the waiting write
-		"spawned3 Append 600 cap 2048", // then those behind it, in order
-		"spawned3 Append 4 cap 0",
+		"spawned2 Append 600 cap 2048", // the waiting writes, in order
+		"spawned3 Append 600 cap 2048",
+		"spawned3 Append 4 cap 0", // then those behind them
 	}, sentSummary(ctx.take()))
 	assert.Equal(t, int64(1672), f.segs.Size())
 }
@@ -258,7 +260,6 @@ func TestFileActorKeepsAWriteBehindTheOneWaitingForMemory(t *testing.T) {
 		n    int
 	}{
 		{"it overlaps the waiting write", 40, 4},
-		{"its block has no room for it", 1064, 600},
 		{"it continues no open block", 2000, 4},
 		{"it continues the home block, which is out of order", 1024 + 28, 4},
 	}
@@ -273,4 +274,21 @@ func TestFileActorKeepsAWriteBehindTheOneWaitingForMemory(t *testing.T) {
 			assert.Len(t, f.deferred, 1)
 		})
 	}
+}
+
+func TestFileActorWithTwoWritesWaitingForMemoryCancelsItsWaitWithTheLast(t *testing.T) {
+	f, ctx := twoStreams(t)
+	f.rt.Memory = NewMemory(1000, 0)
+	a := &messages.Write{Offset: 40, Data: make([]byte, 600), Reply: openReply()}
+	b := &messages.Write{Offset: 1064, Data: make([]byte, 600), Reply: openReply()}
+	f.handle(ctx, a)
+	f.handle(ctx, b)
+	assert.Equal(t, []string{"manager AwaitMemory 2048", "manager AwaitMemory 2048"}, sentSummary(ctx.take()))
+
+	f.handle(ctx, &messages.Cancel{Reply: a.Reply, Err: errReleased})
+	assert.Empty(t, ctx.take(), "the other write still waits for memory")
+	assert.ErrorIs(t, a.Reply.Err(), errReleased)
+	f.handle(ctx, &messages.Cancel{Reply: b.Reply, Err: errReleased})
+	assert.Equal(t, []string{"manager *messages.CancelMemory"}, sentSummary(ctx.take()))
+	assert.Empty(t, f.parked)
 }

@@ -50,7 +50,7 @@ func (f *fileActor) continueWrite(ctx actorContext, w pendingWrite) {
 		if memory > 0 || pool {
 			w.memory, w.pool = memory, pool
 			parked := w // only a parked write leaves the stack
-			f.parked = &parked
+			f.parked = append(f.parked, &parked)
 			if memory > 0 {
 				ctx.Send(f.rt.Manager, &messages.AwaitMemory{File: f.self, Bytes: memory})
 			}
@@ -130,30 +130,46 @@ func (f *fileActor) wrote(ctx actorContext, w *pendingWrite) {
 }
 
 func (f *fileActor) onMemoryAvailable(ctx actorContext, m *messages.MemoryAvailable) {
-	w := f.parked
-	if w == nil || w.memory == 0 {
-		return
+	if f.parkedFor(true) {
+		f.resumeParked(ctx, true)
 	}
-	f.resumeParked(ctx, w)
 }
 
-// resumeParked goes on with the parked write w, whose wait is over, then
-// replays what was deferred behind it.
-func (f *fileActor) resumeParked(ctx actorContext, w *pendingWrite) {
+// parkedFor reports whether a parked write waits for memory (else: for
+// the put pool).
+func (f *fileActor) parkedFor(memory bool) bool {
+	for _, w := range f.parked {
+		if (w.memory > 0) == memory {
+			return true
+		}
+	}
+	return false
+}
+
+// resumeParked goes on with the parked writes whose wait is over — those
+// waiting for memory, or for the put pool — in the order they parked
+// (each may park again), then replays what was deferred behind them.
+func (f *fileActor) resumeParked(ctx actorContext, memory bool) {
+	ws := f.parked
 	f.parked = nil
-	f.answering = w.r
-	f.continueWrite(ctx, *w)
-	f.answering = nil
+	for i, w := range ws {
+		ws[i] = nil
+		if (w.memory > 0) != memory {
+			f.parked = append(f.parked, w)
+			continue
+		}
+		f.answering = w.r
+		f.continueWrite(ctx, *w)
+		f.answering = nil
+	}
 	f.replay(ctx)
 }
 
 func (f *fileActor) onSealAccepted(ctx actorContext, m *messages.SealAccepted) {
 	delete(f.unaccepted, m.BlockID)
-	w := f.parked
-	if w == nil || !w.pool || len(f.unaccepted) > 0 {
-		return
+	if len(f.unaccepted) == 0 && f.parkedFor(false) {
+		f.resumeParked(ctx, false)
 	}
-	f.resumeParked(ctx, w)
 }
 
 // writePiece writes data (at most a block) at off through the current
@@ -394,7 +410,7 @@ func (f *fileActor) onSealBlock(ctx actorContext, m *messages.SealBlock) {
 	if !f.sealOpen(ctx, m.BlockID) {
 		return
 	}
-	if w := f.parked; w != nil && w.memory > 0 {
-		f.resumeParked(ctx, w)
+	if f.parkedFor(true) {
+		f.resumeParked(ctx, true)
 	}
 }
