@@ -126,25 +126,26 @@ func TestSixteenWritersEachInFileOrderGetBlocksOfTheirOwn(t *testing.T) {
 	}
 	assert.Equal(t, len(named), st.mem.TotalPuts(), "every block stored is named: none stored in vain")
 	// Past its first pieces, each writer's range is in blocks written in
-	// file order: blocks whose bytes are one extent of the file (a writer
-	// may go on in the block of the range before its own).
-	type extent struct{ start, end, size int64 }
-	blocks := map[string]*extent{}
-	for _, s := range segs {
-		e := blocks[s.Locator]
-		if e == nil {
-			e = &extent{start: s.RangeStart - s.SegmentOffset, end: s.RangeStart - s.SegmentOffset}
-			blocks[s.Locator] = e
+	// file order: blocks whose bytes are in the order of the file (a
+	// writer may go on in the block of the range before its own).
+	type order struct {
+		pos     int64
+		inOrder bool
+	}
+	blocks := map[string]*order{}
+	for _, s := range segs { // in file order
+		o := blocks[s.Locator]
+		if o == nil {
+			o = &order{inOrder: true}
+			blocks[s.Locator] = o
 		}
-		if s.RangeStart-s.SegmentOffset != e.start {
-			e.start = -1 // a piece out of file order
-		}
-		e.size += s.RangeSize
+		o.inOrder = o.inOrder && s.SegmentOffset == o.pos
+		o.pos = s.SegmentOffset + s.RangeSize
 	}
 	var scattered int64
 	inOrder := map[int]int64{}
 	for _, s := range segs {
-		if blocks[s.Locator].start >= 0 {
+		if blocks[s.Locator].inOrder {
 			inOrder[int(s.RangeStart)/span] += s.RangeSize
 		} else {
 			scattered += s.RangeSize

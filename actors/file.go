@@ -161,6 +161,7 @@ type currentBlock struct {
 	run       run
 	stream    bool
 	scattered bool
+	last      uint32 // openBlocks.pieces after its last piece
 }
 
 // pendingSync is a Sync waiting for its blocks.

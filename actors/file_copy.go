@@ -2,6 +2,7 @@ package actors
 
 import (
 	"github.com/arvfile/arvfile/messages"
+	"github.com/arvfile/arvfile/segments"
 	"github.com/asynkron/protoactor-go/actor"
 )
 
@@ -86,6 +87,12 @@ func (f *fileActor) onAdoptBlock(ctx actorContext, m *messages.AdoptBlock) {
 	f.setBlock(m.ID, pid)
 	f.curBlock = currentBlock{id: m.ID, pid: pid, wp: int64(len(m.Data)), cap: int64(cap(m.Data))}
 	f.cur = &f.curBlock
+	f.segs.Each(func(_ int, r *segments.Range) bool { // its bytes are in file order: a write after them continues it
+		if r.Locator == m.ID {
+			f.cur.next = max(f.cur.next, r.RangeStart+r.RangeSize)
+		}
+		return true
+	})
 }
 
 // onReparent records the file's new path and collection.

@@ -9,16 +9,21 @@ import "github.com/arvfile/arvfile/messages"
 // repack, as a file of its own would be.
 //
 // A file starts with one open block, its home block, which takes every
-// piece that continues no open block. When a piece continues a run of
-// pieces the home block took (their ends are remembered: runTail), and
-// that run then holds streamPieces pieces and streamRun bytes, the run
-// gets a block of its own, a stream block, from that piece on; the next
-// piece of the run continues it. A stream block
-// sealed full or early leaves its run's end behind, so the run goes on in
-// a new stream block. Random writes never make runs: they all go to the
+// piece that continues no open block. The home block remembers where the
+// runs of pieces in file order it took end (runTail). A run whose pieces
+// came interleaved with other pieces (resumed from its tail, not as the
+// home block's next piece: other writers wrote meanwhile) gets a block of
+// its own, a stream block, once it holds streamPieces pieces and streamRun
+// bytes; its next piece continues that block. A stream block sealed full
+// or early leaves its run's end behind, so the run goes on in a new
+// stream block. A run that starts while a stream block is idle (no piece
+// since the run began: its writer moved on, as a downloader taking its
+// next chunk does) goes on in that block rather than a new one, after its
+// bytes when it can (the block stays in file order). Random writes never
+// make runs, and a single writer — rewriting, patching a header, appending
+// to a copy — makes runs that are never interleaved: they all stay in the
 // home block, as they did when a file had one block. Sync, a copy and
-// Close of the last writer treat every open block as they treat the
-// current one.
+// SealBlock treat every open block as the current one.
 
 // maxOpenBlocks bounds the blocks a file writes to at once (its home
 // block and its stream blocks): more runs go on in the home block. Each
@@ -27,30 +32,34 @@ const maxOpenBlocks = 32
 
 // streamPieces and streamRun (bytes, for a block size bs: 256 KiB of a
 // 64 MiB block) are the fewest pieces and bytes that a run of pieces in
-// file order holds before it gets a stream block of its own. Pieces
-// written in random order meet in runs of two or three now and then (16
-// writers each writing 16 pieces of its range in a random order do);
-// eight in a row do not, and a few short sequential writes stay in the
-// home block: neither makes small blocks.
+// file order holds before it gets a stream block of its own, and a
+// quarter of its pieces at least must have been resumed after other
+// pieces (interleaved). Pieces written in random order meet in runs of
+// two or three now and then (16 writers each writing 16 pieces of its
+// range in a random order do); eight in a row do not, and a few short
+// sequential writes stay in the home block: neither makes small blocks.
 const streamPieces = 8
 
 func streamRun(bs int64) int64 { return bs / 256 }
 
-// run is a run of pieces in file order: how many and their bytes.
+// run is a run of pieces in file order: how many and their bytes, and how
+// many of its pieces came after other pieces of the home block.
 type run struct {
-	bytes  int64
-	pieces int32
+	bytes   int64
+	pieces  int32
+	resumes int32
 }
 
 // plus returns the run continued by a piece of n bytes.
-func (r run) plus(n int64) run { return run{r.bytes + n, r.pieces + 1} }
+func (r run) plus(n int64) run { return run{r.bytes + n, r.pieces + 1, r.resumes} }
 
 // openBlocks is the part of a file's write state that exists once a
 // piece continued neither the current block nor a fresh one.
 type openBlocks struct {
 	others []currentBlock // the open blocks besides fileActor.cur
 	tails  [runTails]runTail
-	next   int // the slot of tails the next new run takes
+	next   int    // the slot of tails the next new run takes
+	pieces uint32 // pieces written since (see currentBlock.last, runTail.since)
 }
 
 // runTails is how many runs out of file order a file follows at once:
@@ -60,33 +69,38 @@ type openBlocks struct {
 const runTails = 2 * maxOpenBlocks
 
 // runTail is the end of a run of pieces in file order that no open block
-// continues: a piece at end continues it.
+// continues: a piece at end continues it. since is openBlocks.pieces when
+// the run began (reused: false for a run that went on past a sealed block,
+// which may take no idle block).
 type runTail struct {
-	end int64
-	run run // pieces 0: an empty slot
+	end    int64
+	run    run // pieces 0: an empty slot
+	since  uint32
+	reuses bool
 }
 
-// note records that a run of run bytes ends at end, replacing the tail
-// that ended at from (the run it continued), if any.
-func (o *openBlocks) note(from, end int64, r run) {
+// note records that run r ends at end, continuing the tail that ended at
+// from, if any (which keeps when its run began); else r is a new run,
+// which may take an idle block when reuses.
+func (o *openBlocks) note(from, end int64, r run, reuses bool) {
 	for i := range o.tails {
 		if t := &o.tails[i]; t.run.pieces > 0 && t.end == from {
-			*t = runTail{end: end, run: r}
+			t.end, t.run = end, r
 			return
 		}
 	}
-	o.tails[o.next] = runTail{end: end, run: r}
+	o.tails[o.next] = runTail{end: end, run: r, since: o.pieces, reuses: reuses}
 	o.next = (o.next + 1) % len(o.tails)
 }
 
-// runTo returns the run that a piece at off continues (zero: none).
-func (o *openBlocks) runTo(off int64) run {
-	for _, t := range o.tails {
-		if t.run.pieces > 0 && t.end == off {
-			return t.run
+// tailTo returns the tail that a piece at off continues, or nil.
+func (o *openBlocks) tailTo(off int64) *runTail {
+	for i := range o.tails {
+		if t := &o.tails[i]; t.run.pieces > 0 && t.end == off {
+			return t
 		}
 	}
-	return run{}
+	return nil
 }
 
 // selectBlock makes the current block the one a piece of n bytes at off
@@ -94,8 +108,15 @@ func (o *openBlocks) runTo(off int64) run {
 // run in file order that the piece continues.
 func (f *fileActor) selectBlock(ctx actorContext, off, n int64) (prior run) {
 	c := f.cur
-	if c != nil && (c.wp == 0 || (off == c.next && !c.scattered)) {
-		return c.run // the usual case: one writer in file order, or a fresh block
+	if c != nil && c.wp == 0 && f.open != nil && f.continuing(off) >= 0 {
+		c = nil // a fresh block, started for a write that waits: this piece continues another
+	}
+	if c != nil && (c.wp == 0 || off == c.next) {
+		if !(c.wp > 0 && c.scattered && f.qualifies(c.run.plus(n))) {
+			return c.run // the usual case: one writer in file order, or a fresh block
+		}
+		// An interleaved run that the home block, out of order, took last:
+		// it gets a block of its own below.
 	}
 	o := f.open
 	if o == nil {
@@ -104,26 +125,34 @@ func (f *fileActor) selectBlock(ctx actorContext, off, n int64) (prior run) {
 		}
 		o = new(openBlocks)
 		f.open = o
-		o.note(-1, c.next, c.run)
+		o.note(-1, c.next, c.run, false)
 	}
-	if c != nil && off == c.next {
-		prior = c.run // continues the home block, which is out of file order
-	} else if i := f.continuing(off); i >= 0 {
-		b := &o.others[i]
-		if !b.scattered {
-			f.takeOpen(i) // a stream block, or a home block in file order
+	t := o.tailTo(off) // where the run began, when the home block took it
+	switch i := f.continuing(off); {
+	case c != nil && off == c.next:
+		prior = c.run
+	case i >= 0:
+		if b := &o.others[i]; !b.scattered || !f.qualifies(b.run.plus(n)) {
+			f.takeOpen(i)
 			return f.cur.run
 		}
-		prior = b.run
-	} else {
-		prior = o.runTo(off)
+		prior = o.others[i].run // as above: the run leaves the home block
+		f.takeOpen(i)
 	}
-	// A run long enough gets a block of its own (the home block took
-	// pieces out of file order: it is no longer hashed while written).
-	if f.qualifies(prior.plus(n)) && f.openCount() < maxOpenBlocks {
+	switch {
+	case prior.pieces > 0:
+	case t != nil:
+		prior = t.run
+		prior.resumes++ // other pieces came between: the run is interleaved
+	}
+	if prior.pieces > 0 && f.qualifies(prior.plus(n)) && f.openCount() < maxOpenBlocks {
 		f.putAside()
-		f.startBlock(ctx)
-		f.cur.stream = true
+		if i := f.streamFor(t, off); i >= 0 {
+			f.takeOpen(i) // the run goes on in a block its writer left
+		} else {
+			f.startBlock(ctx)
+			f.cur.stream = true
+		}
 		f.cur.run = prior
 		return prior
 	}
@@ -134,7 +163,8 @@ func (f *fileActor) selectBlock(ctx actorContext, off, n int64) (prior run) {
 	default:
 		f.putAside() // a new home block: writePiece starts it
 	}
-	if h := f.cur; h != nil && h.wp > 0 && !h.scattered && f.openCount() > 1 && f.openCount() < maxOpenBlocks && f.qualifies(h.run) {
+	if h := f.cur; h != nil && h.wp > 0 && !h.scattered && f.openCount() > 1 && f.openCount() < maxOpenBlocks &&
+		h.run.pieces >= streamPieces && h.run.bytes >= streamRun(f.rt.BlockSize) {
 		// The home block holds one run, in file order, long enough for a
 		// block of its own, while other runs have theirs: it becomes that
 		// run's block, and this piece starts a new home block. (A file of
@@ -145,16 +175,47 @@ func (f *fileActor) selectBlock(ctx actorContext, off, n int64) (prior run) {
 	return prior
 }
 
-// qualifies reports whether a run is long enough for a block of its own.
+// qualifies reports whether a run is long enough, and interleaved enough,
+// for a block of its own.
 func (f *fileActor) qualifies(r run) bool {
-	return r.pieces >= streamPieces && r.bytes >= streamRun(f.rt.BlockSize)
+	return r.pieces >= streamPieces && r.bytes >= streamRun(f.rt.BlockSize) && 4*r.resumes >= r.pieces
+}
+
+// streamFor returns the index in open.others of a stream block for run t
+// to go on in from a piece at off: an empty one (started for a write that
+// then waited), else one that no piece went to since t began — the one
+// whose bytes end last at or before off (the block stays in file order),
+// else any; -1 when none.
+func (f *fileActor) streamFor(t *runTail, off int64) int {
+	best, any := -1, -1
+	for i := range f.open.others {
+		b := &f.open.others[i]
+		switch {
+		case !b.stream:
+			continue
+		case b.wp == 0:
+			return i
+		case t == nil || !t.reuses || int32(t.since-b.last) <= 0:
+			continue
+		}
+		if any < 0 {
+			any = i
+		}
+		if b.next <= off && (best < 0 || b.next > f.open.others[best].next) {
+			best = i
+		}
+	}
+	if best >= 0 {
+		return best
+	}
+	return any
 }
 
 // continuing returns the index in open.others of the block whose last
 // piece a piece at off continues, or -1.
 func (f *fileActor) continuing(off int64) int {
 	for i := range f.open.others {
-		if f.open.others[i].next == off {
+		if b := &f.open.others[i]; b.wp > 0 && b.next == off {
 			return i
 		}
 	}
@@ -164,8 +225,14 @@ func (f *fileActor) continuing(off int64) int {
 // wroteHome records where the run that a piece going to the home block
 // continues (prior before it) now ends.
 func (f *fileActor) wroteHome(off, n int64, prior run) {
-	if f.open != nil && !f.cur.stream {
-		f.open.note(off, off+n, prior.plus(n))
+	o := f.open
+	if o == nil {
+		return
+	}
+	o.pieces++
+	f.cur.last = o.pieces
+	if !f.cur.stream {
+		o.note(off, off+n, prior.plus(n), true)
 	}
 }
 

@@ -65,21 +65,22 @@ func TestFileActorGivesEachRunInFileOrderABlockOfItsOwn(t *testing.T) {
 		routes []string
 	}{
 		{"one writer in file order: one block", interleave(12, 0), repeat("b1", 12)},
-		{"two runs in turns: each gets a block at its eighth piece",
+		{"two runs in turns: each gets a block at its eighth piece", // b's pieces come after every other: in order
 			interleave(10, 0, 2048),
-			append(append([]string{"b1", "b1*"}, repeat("b1*", 12)...), "b2", "b3", "b2", "b3", "b2", "b3")},
-		{"a run after a piece elsewhere: its own block at its eighth piece",
+			[]string{"b1", "b1", "b1*", "b1", "b1*", "b1", "b1*", "b1", "b1*", "b1", "b1*", "b1", "b1*", "b1",
+				"b2", "b3", "b2", "b3", "b2", "b3"}},
+		{"one writer's run after a piece elsewhere, never interleaved: one block",
 			append([]int64{1000}, interleave(11, 0)...),
-			append(append([]string{"b1", "b1*"}, repeat("b1", 6)...), "b2", "b2", "b2", "b2")},
+			append([]string{"b1", "b1*"}, repeat("b1", 10)...)},
 		{"pieces in random order that meet now and then: one block",
 			[]int64{40, 0, 4, 28, 12, 16, 20, 36, 44, 8, 24, 32, 48}, // "*": out of the block's order
-			[]string{"b1", "b1*", "b1", "b1*", "b1*", "b1", "b1", "b1*", "b1*", "b1*", "b1*", "b1*", "b1*"}},
+			[]string{"b1", "b1*", "b1", "b1", "b1*", "b1", "b1", "b1", "b1", "b1*", "b1", "b1", "b1"}},
 		{"one writer that goes back to patch its start: one block",
 			append(interleave(12, 0), 0),
 			append(repeat("b1", 12), "b1*")},
 		{"a run of seven pieces: one block",
 			append(interleave(7, 0), 1000),
-			append(repeat("b1", 7), "b1*")},
+			repeat("b1", 8)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -108,7 +109,7 @@ func TestFileActorKeepsAtMostMaxOpenBlocksOpen(t *testing.T) {
 	for i := range want {
 		want[i] = fmt.Sprintf("b%d", i+2) // the runs that got a block go on in it
 	}
-	want[maxOpenBlocks-1], want[maxOpenBlocks] = "b1*", "b1*" // the last two runs stay in the home block
+	want[maxOpenBlocks-1], want[maxOpenBlocks] = "b1*", "b1" // the last two runs stay in the home block
 	assert.Equal(t, want, last)
 	assert.Equal(t, maxOpenBlocks, f.openCount())
 }
@@ -291,4 +292,82 @@ func TestFileActorWithTwoWritesWaitingForMemoryCancelsItsWaitWithTheLast(t *test
 	f.handle(ctx, &messages.Cancel{Reply: b.Reply, Err: errReleased})
 	assert.Equal(t, []string{"manager *messages.CancelMemory"}, sentSummary(ctx.take()))
 	assert.Empty(t, f.parked)
+}
+
+func TestFileActorKeepsOneBlockForOneWritersRuns(t *testing.T) {
+	t.Run("rewritten from the start after a truncate", func(t *testing.T) {
+		f, ctx := newTestFile(streamTestBlock)
+		writeRoutes(t, f, ctx, interleave(12, 0))
+		f.onTruncate(ctx, &messages.Truncate{Size: 0, Reply: openReply()})
+		ctx.take()
+		assert.Equal(t, append([]string{"b1*"}, repeat("b1", 11)...), writeRoutes(t, f, ctx, interleave(12, 0)))
+	})
+	t.Run("a header patched halfway", func(t *testing.T) {
+		f, ctx := newTestFile(streamTestBlock)
+		offs := append(append(interleave(12, 0), 0), interleave(12, 48)...)
+		assert.Equal(t, append(append(repeat("b1", 12), "b1*"), repeat("b1", 12)...), writeRoutes(t, f, ctx, offs))
+	})
+	t.Run("a copy appended to", func(t *testing.T) {
+		f, ctx := newTestFile(streamTestBlock)
+		f.segs = segments.List{}
+		require.NoError(t, f.segs.Append(segments.Range{Locator: "D", RangeSize: 64}))
+		f.onAdoptBlock(ctx, &messages.AdoptBlock{ID: "D", Data: make([]byte, 64, 512)})
+		ctx.take()
+		routes := writeRoutes(t, f, ctx, interleave(12, 64))
+		assert.Equal(t, repeat("b1", 12), routes, "the appends continue the adopted block")
+		assert.Equal(t, 1, f.openCount())
+	})
+}
+
+func TestFileActorGivesAChunkedDownloadersNextChunkTheBlockItLeft(t *testing.T) {
+	// Four workers take chunks of 16 pieces in turn from a queue (worker
+	// w: chunks w, w+4, w+8), writing a piece each in turns.
+	f, ctx := newTestFile(streamTestBlock)
+	const chunk = 16 * streamTestPiece
+	for round := 0; round < 3; round++ {
+		starts := make([]int64, 4)
+		for w := range starts {
+			starts[w] = int64(round*4+w) * chunk
+		}
+		writeRoutes(t, f, ctx, interleave(16, starts...))
+	}
+	assert.Equal(t, 5, f.openCount(), "the home block and one block per worker")
+	for _, b := range f.open.others {
+		if b.stream {
+			assertInFileOrder(t, f, b.id)
+		}
+	}
+	if f.cur.stream {
+		assertInFileOrder(t, f, f.cur.id)
+	}
+}
+
+// assertInFileOrder checks that block id's bytes are in file order: it
+// needs no repack when sealed, and is hashed while written.
+func assertInFileOrder(t *testing.T, f *fileActor, id string) {
+	t.Helper()
+	var pos int64
+	f.segs.Each(func(_ int, r *segments.Range) bool {
+		if r.Locator == id {
+			assert.Equal(t, pos, r.SegmentOffset, "block %s at file offset %d", id, r.RangeStart)
+			pos += r.RangeSize
+		}
+		return true
+	})
+	assert.Positive(t, pos)
+}
+
+func TestFileActorGivesAWritePassingAnotherTheBlockItContinues(t *testing.T) {
+	f, ctx := twoStreams(t) // b2: run a's block, b3: run b's
+	// Runs c and d begin in the home block, in turns with a and b.
+	writeRoutes(t, f, ctx, interleave(7, 2048, 3072, 40, 1064))
+	f.rt.Memory = NewMemory(1000, 0)
+	f.handle(ctx, &messages.Write{Offset: 2076, Data: make([]byte, 600), Reply: openReply()})
+	assert.Equal(t, []string{"manager AwaitMemory 1024"}, sentSummary(ctx.take()), "run c's new block b4 waits to grow")
+	f.handle(ctx, &messages.Write{Offset: 1092, Data: make([]byte, 4), Reply: openReply()})
+	assert.Equal(t, []string{"spawned3 Append 4 cap 0"}, sentSummary(ctx.take()), "run b goes on in its block, not in b4")
+	f.rt.Memory = NewMemory(1<<20, 0)
+	f.handle(ctx, &messages.MemoryAvailable{})
+	assert.Equal(t, []string{"spawned4 Append 600 cap 1024"}, sentSummary(ctx.take()), "run c goes on in b4")
+	assert.Equal(t, 4, f.openCount())
 }

@@ -240,7 +240,7 @@ func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *mess
 		msg = new(messages.Append)
 	}
 	*slot = nil
-	*msg = messages.Append{Data: data, Capacity: capacity, Reply: r, Scattered: f.cur.wp > 0 && off != f.cur.next}
+	*msg = messages.Append{Data: data, Capacity: capacity, Reply: r, Scattered: f.cur.wp > 0 && off < f.cur.next}
 	f.cur.scattered = f.cur.scattered || msg.Scattered
 	f.wroteHome(off, n, prior)
 	f.cur.next = off + n
@@ -358,7 +358,7 @@ func (f *fileActor) sealCurrent(ctx actorContext, wait bool) {
 		f.lastCap = f.cur.cap
 	}
 	if f.open != nil && f.cur.wp > 0 { // its run goes on in a new block
-		f.open.note(-1, f.cur.next, f.cur.run)
+		f.open.note(-1, f.cur.next, f.cur.run, false)
 	}
 	f.cur = nil
 }
