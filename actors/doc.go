@@ -40,11 +40,14 @@
 // own range, gets one open block per range (file_streams.go): a piece goes
 // to the open block whose last piece it continues; else to the file's home
 // block, which takes every piece out of order, and a run of pieces in file
-// order that the home block took gets a block of its own once it holds 8
-// pieces and 1/256 of a block. So each range's block is written in file
-// order, as a file of its own would be; random writes, and a single writer
-// patching its start, keep one block. Sync, a copy and SealBlock treat every
-// open block as the current one.
+// order that the home block took interleaved with other pieces gets a block
+// of its own once it holds 8 pieces and 1/256 of a block (or goes on in a
+// block its writer left: a downloader's next chunk). So each range's block
+// is written in file order, as a file of its own would be; random writes,
+// and a single writer's runs (never interleaved), keep one block. Sync, a
+// copy and SealBlock treat every open block as the current one. A write to
+// one open block passes writes to others that wait for memory, and waits
+// for memory on its own: each range waits as a file of its own would.
 //
 // A block written in file order (each piece continues the last: a
 // sequential writer's) is hashed while it is written once it holds more
