@@ -92,6 +92,71 @@ func TestSixteenWritersOfDisjointRangesUploadEachSealedBlockOnce(t *testing.T) {
 	require.NoError(t, f.Close())
 }
 
+func TestSixteenWritersEachInFileOrderGetBlocksOfTheirOwn(t *testing.T) {
+	st := newTestStore()
+	c := newTestEngine(t, st, WithBlockSize(4096)).NewCollection()
+	const writers, span, piece = 16, 8192, 256
+	f := create(t, c, "shared")
+	var wg sync.WaitGroup
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			data := pattern(w, span)
+			for off := 0; off < span; off += piece {
+				_, err := f.WriteAt(data[off:off+piece], int64(w*span+off))
+				assert.NoError(t, err)
+			}
+		}(w)
+	}
+	wg.Wait()
+	require.NoError(t, f.Close())
+	var want bytes.Buffer
+	for w := 0; w < writers; w++ {
+		want.Write(pattern(w, span))
+	}
+	assert.Equal(t, want.String(), contents(t, c, "shared"))
+	segs := committedSegments(t, c)["shared"]
+	for l, n := range st.putCounts() {
+		assert.Equal(t, 1, n, "block %s uploaded once", l)
+	}
+	named := map[string]bool{}
+	for _, s := range segs {
+		named[s.Locator] = true
+	}
+	assert.Equal(t, len(named), st.mem.TotalPuts(), "every block stored is named: none stored in vain")
+	// Past its first pieces, each writer's range is in blocks written in
+	// file order: blocks whose bytes are in the order of the file (a
+	// writer may go on in the block of the range before its own).
+	type order struct {
+		pos     int64
+		inOrder bool
+	}
+	blocks := map[string]*order{}
+	for _, s := range segs { // in file order
+		o := blocks[s.Locator]
+		if o == nil {
+			o = &order{inOrder: true}
+			blocks[s.Locator] = o
+		}
+		o.inOrder = o.inOrder && s.SegmentOffset == o.pos
+		o.pos = s.SegmentOffset + s.RangeSize
+	}
+	var scattered int64
+	inOrder := map[int]int64{}
+	for _, s := range segs {
+		if blocks[s.Locator].inOrder {
+			inOrder[int(s.RangeStart)/span] += s.RangeSize
+		} else {
+			scattered += s.RangeSize
+		}
+	}
+	for w := 0; w < writers; w++ {
+		assert.GreaterOrEqual(t, inOrder[w], int64(span/2), "range %d: in blocks in file order", w)
+	}
+	assert.LessOrEqual(t, scattered, int64(writers*span/4), "bytes in blocks out of file order")
+}
+
 func TestReadersBesideWritersSeeOnlyCompletedWrites(t *testing.T) {
 	st := newTestStore()
 	c := newTestEngine(t, st, WithBlockSize(1024)).NewCollection()

@@ -35,14 +35,14 @@ func TestAWithdrawnWriteLeavesNoMemoryWaiter(t *testing.T) {
 			f.handle(ctx, &messages.Write{Offset: 4, Data: []byte("efgh"), Reply: r})
 			acceptSeals(f, ctx)
 			ctx.take()
-			require.NotNil(t, f.parked, "the write waits for memory")
+			require.NotEmpty(t, f.parked, "the write waits for memory")
 
 			tt.withdraw(f, ctx, r)
 			assert.Equal(t, []sentMsg{{"manager", &messages.CancelMemory{File: pid("file")}}}, ctx.take())
 			<-r.Done()
 			assert.ErrorIs(t, r.Err(), tt.wantErr)
 			assert.Equal(t, int64(0), r.N)
-			assert.Nil(t, f.parked)
+			assert.Empty(t, f.parked)
 		})
 	}
 }

@@ -38,6 +38,19 @@
 // finishes its part of the Reply; the facade's wait ends and the
 // caller may reuse its slice.
 //
+// A file written by several writers at once, each in file order over its
+// own range, gets one open block per range (file_streams.go): a piece goes
+// to the open block whose last piece it continues; else to the file's home
+// block, which takes every piece out of order, and a run of pieces in file
+// order that the home block took interleaved with other pieces gets a block
+// of its own once it holds 8 pieces and 1/256 of a block (or goes on in a
+// block its writer left: a downloader's next chunk). So each range's block
+// is written in file order, as a file of its own would be; random writes,
+// and a single writer's runs (never interleaved), keep one block. Sync, a
+// copy and SealBlock treat every open block as the current one. A write to
+// one open block passes writes to others that wait for memory, and waits
+// for memory on its own: each range waits as a file of its own would.
+//
 // A block written in file order (each piece continues the last: a
 // sequential writer's) is hashed while it is written once it holds more
 // than half a block (a smaller one may yet be packed with other small
@@ -79,8 +92,8 @@
 // seals itself; then the BlockManager answers. The facade then
 // sends the collection actor a Snapshot whose Forward makes one Sync per
 // file actor, all under one Reply. Each file actor (startSync) seals its
-// current block — a large one whose bytes are out of file order is first
-// split, in file order, into one block per put worker (splitCurrent), so
+// open blocks (one, unless several writers wrote runs: see above) — a
+// large one whose bytes are out of file order is first split, in file order, into one block per put worker (splitCurrent), so
 // that the parts are hashed and stored at once — sends AwaitCommit to every buffer block its segments name
 // but the packed block whose notice it expects (noticeFrom: no ten thousand
 // round trips at a Commit of ten thousand small files)

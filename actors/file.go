@@ -2,6 +2,7 @@ package actors
 
 import (
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/arvfile/arvfile/messages"
@@ -15,8 +16,10 @@ import (
 // collection lock.
 //
 // A write arrives from a handle; past EOF the file is first padded with the
-// padding block; the data is cut into pieces of at most a block; for each
-// piece the current block is made to fit it (repacked when that frees
+// padding block; the data is cut into pieces of at most a block; each
+// piece goes to the open block it continues in file order (a file has one,
+// its current block, unless several writers write runs in file order:
+// file_streams.go), and that block is made to fit it (repacked when that frees
 // enough room, else sealed — the writer then waits until the put pool
 // accepts the sealed block — and a new block started at the capacity the
 // last one reached), its capacity grown against the memory budget (over
@@ -25,7 +28,7 @@ import (
 // block if need be), the segments updated with ReplaceRange, and an Append
 // forwarded to the block, which copies the bytes and answers the writer. Reads travel the same path, so they see every completed write;
 // pieces already in Keep are handed back for the facade to fetch. Sync seals
-// the current block and waits (without blocking: BlockResult messages) for
+// the open blocks and waits (without blocking: BlockResult messages) for
 // every block the segments name. A closed small file offers its block for
 // packing; while the pack copy is in flight every other message is deferred.
 type fileActor struct {
@@ -43,6 +46,7 @@ type fileActor struct {
 	modTime     time.Time
 	cur         *currentBlock         // the WRITABLE block writes go to (&curBlock); nil until the next write
 	curBlock    currentBlock          // where cur points: one allocation less per block
+	open        *openBlocks           // the other blocks writes go to, once writes came out of file order (file_streams.go)
 	lastCap     int64                 // capacity of the last block sealed: where the next one starts
 	blocks      map[string]*actor.PID // every buffer block the segments name, and the current one, once more than one (see block)
 	oneID       string                // the one block while blocks is nil ("": none)
@@ -52,7 +56,7 @@ type fileActor struct {
 	nextToken   uint64
 	packing     bool            // a PackCopy is in flight: defer everything else
 	noticeFrom  string          // the packed block that will tell its upload's outcome unasked (PackedNotice); "" none
-	parked      *pendingWrite   // a write waiting for room (memory, the put pool): defer everything else
+	parked      []*pendingWrite // writes waiting for room (memory, the put pool): defer everything else (see mayPass)
 	unaccepted  map[string]bool // blocks sealed by writes that the put pool has not accepted yet
 	deferred    []any           // messages deferred while packing or waiting, in order
 	deferredBuf [1]any          // where the first of them goes
@@ -149,6 +153,14 @@ type currentBlock struct {
 	// next is the file offset that continues the block's last piece in
 	// file order (see messages.Append.Scattered).
 	next int64
+	// run is the run of pieces in file order that ends at next; stream:
+	// the block was started for such a run (file_streams.go); scattered:
+	// a piece came out of file order (it is no longer hashed while
+	// written).
+	run       run
+	stream    bool
+	scattered bool
+	last      uint32 // openBlocks.pieces after its last piece
 }
 
 // pendingSync is a Sync waiting for its blocks.
@@ -340,7 +352,13 @@ func (f *fileActor) handle(ctx actorContext, msg any) {
 		f.passivateIfIdle(ctx)
 		return
 	}
-	if f.packing || f.parked != nil {
+	if f.packing || len(f.parked) > 0 {
+		if w, ok := msg.(*messages.Write); ok && f.mayPass(w) {
+			f.answering = w.Reply
+			f.onWrite(ctx, w)
+			f.answering = nil
+			return
+		}
 		if cap(f.deferred) == 0 { // none held: the first goes in deferredBuf (a Sync behind a pack copy)
 			f.deferred = f.deferredBuf[:0]
 		}
@@ -396,9 +414,10 @@ func (f *fileActor) onOpen(ctx actorContext, m *messages.Open) {
 // handle whatever happens, and an Open, which the collection sent, are
 // kept.
 func (f *fileActor) onCancel(ctx actorContext, m *messages.Cancel) {
-	if w := f.parked; w != nil && w.r == m.Reply {
-		f.parked = nil
-		if w.memory > 0 {
+	if i := slices.IndexFunc(f.parked, func(w *pendingWrite) bool { return w.r == m.Reply }); i >= 0 {
+		w := f.parked[i]
+		f.parked = slices.Delete(f.parked, i, i+1)
+		if w.memory > 0 && !f.parkedFor(true) {
 			ctx.Send(f.rt.Manager, &messages.CancelMemory{File: f.self})
 		}
 		f.wrote(ctx, w)
@@ -431,14 +450,14 @@ func (f *fileActor) onCancel(ctx actorContext, m *messages.Cancel) {
 // otherwise never answer: their callers return at once instead of at
 // their collection's Close.
 func (f *fileActor) failHeld(ctx actorContext) {
-	if w := f.parked; w != nil {
-		f.parked = nil
-		if w.memory > 0 {
-			ctx.Send(f.rt.Manager, &messages.CancelMemory{File: f.self})
-		}
+	if f.parkedFor(true) {
+		ctx.Send(f.rt.Manager, &messages.CancelMemory{File: f.self})
+	}
+	for _, w := range f.parked {
 		w.r.N = w.applied
 		w.r.Fail(errReleased)
 	}
+	f.parked = nil
 	for _, ps := range f.syncs {
 		ps.reply.Fail(errReleased)
 	}
@@ -475,7 +494,7 @@ func (f *fileActor) releaseOthers(ctx *cellContext) {
 		}
 		f.deleteBlock(id)
 	})
-	f.cur = nil
+	f.closeOpen()
 }
 
 // withdrawable reports whether Cancel may drop msg, a deferred message.
@@ -517,7 +536,7 @@ func requestReply(msg any) *messages.Reply {
 // replay handles the messages deferred while the file was busy, until it is
 // busy again.
 func (f *fileActor) replay(ctx actorContext) {
-	for len(f.deferred) > 0 && !f.packing && f.parked == nil {
+	for len(f.deferred) > 0 && !f.packing && len(f.parked) == 0 {
 		msg := f.deferred[0]
 		f.deferred[0] = nil
 		f.deferred = f.deferred[1:]
@@ -561,7 +580,7 @@ func (f *fileActor) onClose(ctx actorContext, m *messages.Close) {
 		f.startSync(ctx, m.Out, m.Reply)
 		return
 	}
-	if f.writers == 0 && f.cur != nil && f.rt.Manager != nil {
+	if f.writers == 0 && f.cur != nil && f.openCount() == 1 && f.rt.Manager != nil {
 		f.candidate = true
 		msg := f.newCandidate()
 		*msg = messages.Candidate{Collection: f.coll.ID, File: f.self, BlockID: f.cur.id, Size: f.liveBytes(f.cur.id)}
@@ -582,7 +601,7 @@ func (f *fileActor) retireIfIdle(ctx actorContext) {
 	if !f.unlinked || f.handles > 0 {
 		return
 	}
-	if len(f.syncs) > 0 || f.parked != nil || f.packing || len(f.deferred) > 0 {
+	if len(f.syncs) > 0 || len(f.parked) > 0 || f.packing || len(f.deferred) > 0 {
 		return
 	}
 	f.eachBlock(func(id string, pid *actor.PID) {
@@ -591,7 +610,7 @@ func (f *fileActor) retireIfIdle(ctx actorContext) {
 		}
 		f.deleteBlock(id)
 	})
-	f.cur = nil
+	f.closeOpen()
 	if f.candidate && !f.withdrawing && f.rt.Manager != nil {
 		f.withdrawing = true
 		ctx.Send(f.rt.Manager, &messages.Candidate{Withdraw: true, Collection: f.coll.ID, File: f.self})
@@ -611,8 +630,8 @@ func (f *fileActor) retireIfIdle(ctx actorContext) {
 // the offer is made again after the next such message.
 func (f *fileActor) passivateIfIdle(ctx actorContext) {
 	switch {
-	case f.offered, f.unlinked, f.handles > 0, !f.committed, f.cur != nil, f.blockCount() > 0,
-		len(f.syncs) > 0, f.parked != nil, f.packing, len(f.deferred) > 0,
+	case f.offered, f.unlinked, f.handles > 0, !f.committed, f.openCount() > 0, f.blockCount() > 0,
+		len(f.syncs) > 0, len(f.parked) > 0, f.packing, len(f.deferred) > 0,
 		f.self == nil, f.coll.Self == nil:
 		return
 	}

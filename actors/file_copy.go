@@ -2,6 +2,7 @@ package actors
 
 import (
 	"github.com/arvfile/arvfile/messages"
+	"github.com/arvfile/arvfile/segments"
 	"github.com/asynkron/protoactor-go/actor"
 )
 
@@ -37,6 +38,7 @@ func (f *fileActor) onNamespace(ctx actorContext, msg any) {
 // removed, passivated) and releases it then like any block it names.
 func (f *fileActor) onCloneFile(ctx actorContext, m *messages.CloneFile) {
 	var reserved int64
+	f.sealOthers(ctx) // the copy shares the blocks of runs in file order, sealed
 	if f.cur != nil {
 		f.repackCurrent(ctx)
 		c := capacityClass(f.cur.wp, 0, f.rt.MinCapacity, f.rt.BlockSize)
@@ -93,6 +95,12 @@ func (f *fileActor) onAdoptBlock(ctx actorContext, m *messages.AdoptBlock) {
 	f.setBlock(m.ID, pid)
 	f.curBlock = currentBlock{id: m.ID, pid: pid, wp: int64(len(m.Data)), cap: int64(cap(m.Data))}
 	f.cur = &f.curBlock
+	f.segs.Each(func(_ int, r *segments.Range) bool { // its bytes are in file order: a write after them continues it
+		if r.Locator == m.ID {
+			f.cur.next = max(f.cur.next, r.RangeStart+r.RangeSize)
+		}
+		return true
+	})
 }
 
 // dropCopy settles a CloneFile or an AdoptBlock the actor will never handle

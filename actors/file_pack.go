@@ -12,7 +12,7 @@ func (f *fileActor) onPackOffer(ctx actorContext, m *messages.PackOffer) {
 	ans := &m.Answer // the offer has room for the answer, and for the PackCopy
 	*ans = messages.PackAnswer{Round: m.Round, File: f.self}
 	f.candidate = false
-	if f.writers > 0 || f.cur == nil || f.cur.id != m.BlockID || f.unlinked {
+	if f.writers > 0 || f.cur == nil || f.cur.id != m.BlockID || f.openCount() > 1 || f.unlinked {
 		ctx.Send(m.ReplyTo, ans)
 		f.retireIfIdle(ctx)
 		f.passivateIfIdle(ctx)

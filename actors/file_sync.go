@@ -16,6 +16,7 @@ import (
 // file order: splitCurrent) and awaits every buffer block the segments
 // name; finishSync answers.
 func (f *fileActor) startSync(ctx actorContext, out *messages.SyncResult, r *messages.Reply) {
+	f.sealOthers(ctx)
 	if f.cur != nil && !f.splitCurrent(ctx) {
 		f.sealCurrent(ctx, false)
 	}

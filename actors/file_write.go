@@ -50,7 +50,7 @@ func (f *fileActor) continueWrite(ctx actorContext, w pendingWrite) {
 		if memory > 0 || pool {
 			w.memory, w.pool = memory, pool
 			parked := w // only a parked write leaves the stack
-			f.parked = &parked
+			f.parked = append(f.parked, &parked)
 			if memory > 0 {
 				ctx.Send(f.rt.Manager, &messages.AwaitMemory{File: f.self, Bytes: memory})
 			}
@@ -86,10 +86,7 @@ func (f *fileActor) finish(r *messages.Reply) {
 // names few buffer blocks besides the current one: with none, this costs
 // nothing.
 func (f *fileActor) releaseUnnamed(ctx actorContext) {
-	others := f.blockCount()
-	if f.cur != nil {
-		others--
-	}
+	others := f.blockCount() - f.openCount()
 	if f.hasBlock(messages.PaddingBlockID) {
 		others--
 	}
@@ -100,7 +97,7 @@ func (f *fileActor) releaseUnnamed(ctx actorContext) {
 	// that a write costs O(blocks) here, not a walk over every segment.
 	f.segs.Forget(f.hasBlock)
 	f.eachBlock(func(id string, pid *actor.PID) {
-		if id == messages.PaddingBlockID || (f.cur != nil && id == f.cur.id) || f.segs.Bytes(id) > 0 {
+		if id == messages.PaddingBlockID || f.isOpen(id) || f.segs.Bytes(id) > 0 {
 			return
 		}
 		f.deleteBlock(id)
@@ -116,7 +113,7 @@ func (f *fileActor) releaseUnnamed(ctx actorContext) {
 func (f *fileActor) replacesBufferBlock(off, n int64) bool {
 	var room [4]segments.LocatorAndRange // most writes cover a piece or two: no allocation
 	for _, p := range f.segs.AppendLocatorsAndRanges(room[:0], off, n) {
-		if messages.IsBlockID(p.Locator) && p.Locator != messages.PaddingBlockID && (f.cur == nil || p.Locator != f.cur.id) {
+		if messages.IsBlockID(p.Locator) && p.Locator != messages.PaddingBlockID && !f.isOpen(p.Locator) {
 			return true
 		}
 	}
@@ -133,30 +130,46 @@ func (f *fileActor) wrote(ctx actorContext, w *pendingWrite) {
 }
 
 func (f *fileActor) onMemoryAvailable(ctx actorContext, m *messages.MemoryAvailable) {
-	w := f.parked
-	if w == nil || w.memory == 0 {
-		return
+	if f.parkedFor(true) {
+		f.resumeParked(ctx, true)
 	}
-	f.resumeParked(ctx, w)
 }
 
-// resumeParked goes on with the parked write w, whose wait is over, then
-// replays what was deferred behind it.
-func (f *fileActor) resumeParked(ctx actorContext, w *pendingWrite) {
+// parkedFor reports whether a parked write waits for memory (else: for
+// the put pool).
+func (f *fileActor) parkedFor(memory bool) bool {
+	for _, w := range f.parked {
+		if (w.memory > 0) == memory {
+			return true
+		}
+	}
+	return false
+}
+
+// resumeParked goes on with the parked writes whose wait is over — those
+// waiting for memory, or for the put pool — in the order they parked
+// (each may park again), then replays what was deferred behind them.
+func (f *fileActor) resumeParked(ctx actorContext, memory bool) {
+	ws := f.parked
 	f.parked = nil
-	f.answering = w.r
-	f.continueWrite(ctx, *w)
-	f.answering = nil
+	for i, w := range ws {
+		ws[i] = nil
+		if (w.memory > 0) != memory {
+			f.parked = append(f.parked, w)
+			continue
+		}
+		f.answering = w.r
+		f.continueWrite(ctx, *w)
+		f.answering = nil
+	}
 	f.replay(ctx)
 }
 
 func (f *fileActor) onSealAccepted(ctx actorContext, m *messages.SealAccepted) {
 	delete(f.unaccepted, m.BlockID)
-	w := f.parked
-	if w == nil || !w.pool || len(f.unaccepted) > 0 {
-		return
+	if len(f.unaccepted) == 0 && f.parkedFor(false) {
+		f.resumeParked(ctx, false)
 	}
-	f.resumeParked(ctx, w)
 }
 
 // writePiece writes data (at most a block) at off through the current
@@ -175,6 +188,7 @@ func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *mess
 	if len(f.unaccepted) > 0 {
 		return 0, true
 	}
+	prior := f.selectBlock(ctx, off, n)
 	if f.cur == nil {
 		f.startBlock(ctx)
 	}
@@ -226,8 +240,11 @@ func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *mess
 		msg = new(messages.Append)
 	}
 	*slot = nil
-	*msg = messages.Append{Data: data, Capacity: capacity, Reply: r, Scattered: f.cur.wp > 0 && off != f.cur.next}
+	*msg = messages.Append{Data: data, Capacity: capacity, Reply: r, Scattered: f.cur.wp > 0 && off < f.cur.next}
+	f.cur.scattered = f.cur.scattered || msg.Scattered
+	f.wroteHome(off, n, prior)
 	f.cur.next = off + n
+	f.cur.run = prior.plus(n)
 	ctx.Send(f.cur.pid, msg)
 	f.segs.ReplaceRange(off, n, f.cur.id, f.cur.wp)
 	f.cur.wp += n
@@ -243,7 +260,7 @@ func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *mess
 // where the last one ended (a file written in big sequential runs gets
 // full-size buffers at once, without growing them).
 func (f *fileActor) nextCapacity(need int64) int64 {
-	if f.cur.cap == 0 {
+	if f.cur.cap == 0 && f.open == nil { // several open blocks each start small
 		need = max(need, f.lastCap)
 	}
 	if f.cur.cap >= largeBuffer { // grows in place: doubling costs no copy
@@ -340,6 +357,9 @@ func (f *fileActor) sealCurrent(ctx actorContext, wait bool) {
 	if f.cur.cap > 0 {
 		f.lastCap = f.cur.cap
 	}
+	if f.open != nil && f.cur.wp > 0 { // its run goes on in a new block
+		f.open.note(-1, f.cur.next, f.cur.run, false)
+	}
 	f.cur = nil
 }
 
@@ -387,11 +407,10 @@ func (f *fileActor) onTruncate(ctx actorContext, m *messages.Truncate) {
 // write waiting for memory to grow that block then needs only a new block's
 // worth: it tries again at once (and waits again, for less, if need be).
 func (f *fileActor) onSealBlock(ctx actorContext, m *messages.SealBlock) {
-	if f.cur == nil || f.cur.id != m.BlockID {
+	if !f.sealOpen(ctx, m.BlockID) {
 		return
 	}
-	f.sealCurrent(ctx, false)
-	if w := f.parked; w != nil && w.memory > 0 {
-		f.resumeParked(ctx, w)
+	if f.parkedFor(true) {
+		f.resumeParked(ctx, true)
 	}
 }
