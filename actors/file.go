@@ -417,8 +417,11 @@ func (f *fileActor) onCancel(ctx actorContext, m *messages.Cancel) {
 	if i := slices.IndexFunc(f.parked, func(w *pendingWrite) bool { return w.r == m.Reply }); i >= 0 {
 		w := f.parked[i]
 		f.parked = slices.Delete(f.parked, i, i+1)
-		if w.memory > 0 && !f.parkedFor(true) {
+		switch {
+		case w.memory > 0 && !f.parkedFor(true):
 			ctx.Send(f.rt.Manager, &messages.CancelMemory{File: f.self})
+		case w.memory > 0:
+			f.awaitMemory(ctx) // what the others wait for, not what it did
 		}
 		f.wrote(ctx, w)
 		w.r.N = w.applied

@@ -277,17 +277,19 @@ func TestFileActorKeepsAWriteBehindTheOneWaitingForMemory(t *testing.T) {
 	}
 }
 
-func TestFileActorWithTwoWritesWaitingForMemoryCancelsItsWaitWithTheLast(t *testing.T) {
+func TestFileActorWithTwoWritesWaitingForMemoryTellsTheManagerWhatTheyWaitFor(t *testing.T) {
 	f, ctx := twoStreams(t)
 	f.rt.Memory = NewMemory(1000, 0)
-	a := &messages.Write{Offset: 40, Data: make([]byte, 600), Reply: openReply()}
-	b := &messages.Write{Offset: 1064, Data: make([]byte, 600), Reply: openReply()}
+	a := &messages.Write{Offset: 40, Data: make([]byte, 600), Reply: openReply()}    // its block must grow to 2048
+	b := &messages.Write{Offset: 1064, Data: make([]byte, 2100), Reply: openReply()} // its block to 4096
 	f.handle(ctx, a)
 	f.handle(ctx, b)
-	assert.Equal(t, []string{"manager AwaitMemory 2048", "manager AwaitMemory 2048"}, sentSummary(ctx.take()))
+	assert.Equal(t, []string{"manager AwaitMemory 2048", "manager AwaitMemory 2048"}, sentSummary(ctx.take()),
+		"the least any of them waits for")
+	assert.Len(t, f.parked, 2)
 
 	f.handle(ctx, &messages.Cancel{Reply: a.Reply, Err: errReleased})
-	assert.Empty(t, ctx.take(), "the other write still waits for memory")
+	assert.Equal(t, []string{"manager AwaitMemory 4096"}, sentSummary(ctx.take()), "what the other write waits for")
 	assert.ErrorIs(t, a.Reply.Err(), errReleased)
 	f.handle(ctx, &messages.Cancel{Reply: b.Reply, Err: errReleased})
 	assert.Equal(t, []string{"manager *messages.CancelMemory"}, sentSummary(ctx.take()))

@@ -52,7 +52,7 @@ func (f *fileActor) continueWrite(ctx actorContext, w pendingWrite) {
 			parked := w // only a parked write leaves the stack
 			f.parked = append(f.parked, &parked)
 			if memory > 0 {
-				ctx.Send(f.rt.Manager, &messages.AwaitMemory{File: f.self, Bytes: memory})
+				f.awaitMemory(ctx)
 			}
 			return
 		}
@@ -132,6 +132,20 @@ func (f *fileActor) wrote(ctx actorContext, w *pendingWrite) {
 func (f *fileActor) onMemoryAvailable(ctx actorContext, m *messages.MemoryAvailable) {
 	if f.parkedFor(true) {
 		f.resumeParked(ctx, true)
+	}
+}
+
+// awaitMemory asks the BlockManager to say when the least that a parked
+// write waits for fits the budget: each of them tries again then.
+func (f *fileActor) awaitMemory(ctx actorContext) {
+	var least int64
+	for _, w := range f.parked {
+		if w.memory > 0 && (least == 0 || w.memory < least) {
+			least = w.memory
+		}
+	}
+	if least > 0 {
+		ctx.Send(f.rt.Manager, &messages.AwaitMemory{File: f.self, Bytes: least})
 	}
 }
 
