@@ -120,6 +120,7 @@ func (m *manager) startRound(ctx actorContext, coll string, force bool, replies 
 		return
 	}
 	buf := m.rt.Memory.Alloc(capacity)
+	prefault(buf[:offset]) // before any file copies into it: see prefault
 	r := &packRound{
 		id: m.nextRound, coll: coll, force: force, replies: replies, offered: make(map[string]*candidate, offers),
 		targetID: id, target: spawnCell(ctx, newPackedBlock(m.rt, id, buf), NewStrand(m.rt.Dispatcher)), buf: buf,
