@@ -16,7 +16,10 @@ import "golang.org/x/sys/unix"
 // processor — was measured here at 100–600 ms of the copies' time for a
 // 40 MB round (the round's first copy alone waited up to 120 ms), against
 // 7–15 ms for one populate of the same bytes before the offers go out.
-// Pages already resident (a recycled buffer) cost a page-table walk.
+// startRound now faults the buffer in a step at a time (prefaultStep) just
+// ahead of the offers whose slots lie there, so that the first files copy
+// (and the md5 stream starts) while the rest faults in. Pages already
+// resident (a recycled buffer) cost a page-table walk.
 func prefault(b []byte) {
 	if len(b) == 0 {
 		return
