@@ -122,7 +122,7 @@ func (m *manager) startRound(ctx actorContext, coll string, force bool, replies 
 	buf := m.rt.Memory.Alloc(capacity)
 	r := &packRound{
 		id: m.nextRound, coll: coll, force: force, replies: replies, offered: make(map[string]*candidate, offers),
-		targetID: id, target: spawnCell(ctx, newPackedBlock(m.rt, id, buf), NewStrand(m.rt.Dispatcher)), buf: buf,
+		targetID: id, target: spawnCell(ctx, newPackedBlock(m.rt, id, buf), NewUrgentStrand(m.rt.Dispatcher)), buf: buf,
 	}
 	m.round = r
 	m.rt.Logger.Debug("packing small blocks", "collection", coll, "candidates", len(queue), "bytes", offset, "force", force)
