@@ -207,6 +207,7 @@ func (m *manager) onPackAnswer(ctx actorContext, a *messages.PackAnswer) {
 	switch {
 	case a.Accepted:
 		m.dropCandidate(set, c)
+		m.forgetBlock(c.blockID) // it stops once copied, unreported (blockActor.packedAway)
 		r.accepted++
 	case a.Keep:
 		set.total += a.Size - c.size
@@ -234,6 +235,20 @@ func (m *manager) onLateAnswer(a *messages.PackAnswer) {
 	if len(lr.offered) == 0 {
 		delete(m.late, a.Round)
 	}
+}
+
+// forgetBlock drops a block from the registry without waiting for its
+// report: a small block whose file accepted a packing offer stops once it
+// copied its bytes and does not report it.
+func (m *manager) forgetBlock(id string) {
+	e := m.blocks[id]
+	if e == nil {
+		return
+	}
+	if e.state == messages.Pending {
+		m.pending--
+	}
+	delete(m.blocks, id)
 }
 
 func (m *manager) dropCandidate(set *candidateSet, c *candidate) {
