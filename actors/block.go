@@ -62,6 +62,11 @@ type blockActor struct {
 	// growth and its stop), each used once; later ones are allocated.
 	statuses [2]messages.BlockStatus
 	reported int
+	// packedAway: its bytes were copied into a packed block (onPackCopy).
+	// Its stop is not reported: the BlockManager forgot it when its file
+	// accepted the offer (manager.onPackAnswer), one message fewer per
+	// packed file.
+	packedAway bool
 
 	filling  bool  // made by a split: the split block copies the bytes into buf (lent to it) and says SplitFilled
 	deferred []any // ReadBlock and HashBlock received while filling, answered once filled
@@ -202,7 +207,7 @@ func (b *blockActor) onStarted(ctx actorContext, self *actor.PID) {
 
 // report tells the BlockManager the block's state and capacity.
 func (b *blockActor) report(ctx actorContext) {
-	if b.rt.Manager == nil {
+	if b.rt.Manager == nil || b.packedAway {
 		return
 	}
 	var st *messages.BlockStatus
@@ -805,7 +810,8 @@ func (b *blockActor) onUploaded(ctx actorContext, m *messages.Uploaded) {
 // buffer (on this file's strand: the pieces of a round are copied in
 // parallel), gives that buffer back, tells the packed block, and stops: the
 // bytes live in the packed block now, and the file, which defers everything
-// until PackCopied, never names this block again. The BlockManager laid the
+// until PackCopied, never names this block again; nor does the BlockManager,
+// which forgot it when the file accepted (its stop is not reported). The BlockManager laid the
 // slot out at the file's size and the file checked that its bytes fit, so a
 // piece that does not fit is a bug: it is logged and nothing is written.
 func (b *blockActor) onPackCopy(ctx actorContext, m *messages.PackCopy) {
@@ -818,6 +824,7 @@ func (b *blockActor) onPackCopy(ctx actorContext, m *messages.PackCopy) {
 	b.rt.Memory.GiveBack(m.Buffer)
 	m.Data = messages.PackData{FromID: b.sm.id, File: m.File, Offset: m.Offset, Size: n}
 	ctx.Send(m.Target, &m.Data)
+	b.packedAway = true
 	b.stop(ctx)
 }
 

@@ -310,8 +310,8 @@ func TestASmallBlockCopiesItselfIntoItsSlotAndStops(t *testing.T) {
 				assert.Equal(t, messages.Writable, b.sm.state, "kept, bytes and all")
 				return
 			}
-			require.NotEmpty(t, sent)
-			assert.Equal(t, sentMsg{"packed", &messages.PackData{FromID: "B", File: pid("file"), Offset: tt.offset, Size: int64(len(tt.data))}}, sent[0])
+			assert.Equal(t, []sentMsg{{"packed", &messages.PackData{FromID: "B", File: pid("file"), Offset: tt.offset, Size: int64(len(tt.data))}}}, sent,
+				"the piece, and no report of its stop to the manager, which forgot it when its file accepted")
 			assert.Equal(t, messages.Deleted, b.sm.state, "its bytes live in the packed block now")
 			assert.Nil(t, b.buf)
 			assert.Equal(t, 0, b.rt.Memory.Retired())

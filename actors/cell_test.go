@@ -2,6 +2,7 @@ package actors
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -407,4 +408,42 @@ func TestAStoppedCellDropsWhatItsBehaviourExpectsLateWithoutADeadLetter(t *testi
 	case <-time.After(20 * time.Millisecond):
 	}
 	assert.Equal(t, []string{"l started", "l stopping", "l stopped"}, log.all())
+}
+
+func TestAnUrgentStrandRunsAheadOfTheStrandsQueuedBeforeIt(t *testing.T) {
+	tests := []struct {
+		name   string
+		urgent bool
+		want   []string // the order the first messages ran in
+	}{
+		{"an urgent strand goes first", true, []string{"u x", "a x", "b x"}},
+		{"an ordinary strand waits its turn", false, []string{"a x", "b x", "u x"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sys, _ := testSystem(t)
+			d := NewDispatcher(10, 1, 1) // one worker
+			t.Cleanup(d.Close)
+			log := &eventLog{}
+			spawn := func(name string, s *Strand) *actor.PID {
+				pid := spawnRootCell(sys, &recorder{name: name, log: log}, s)
+				require.Eventually(t, func() bool { return slices.Contains(log.all(), name+" started") }, waitFor, tick)
+				return pid
+			}
+			a, b := spawn("a", NewStrand(d)), spawn("b", NewStrand(d))
+			us := NewStrand(d)
+			if tt.urgent {
+				us = NewUrgentStrand(d)
+			}
+			u := spawn("u", us)
+			gate := make(chan struct{})
+			d.Schedule(func() { <-gate }) // hold the one worker while the three queue
+			sys.Root.Send(a, "x")
+			sys.Root.Send(b, "x")
+			sys.Root.Send(u, "x")
+			close(gate)
+			require.Eventually(t, func() bool { return len(log.all()) == 6 }, waitFor, tick)
+			assert.Equal(t, tt.want, log.all()[3:])
+		})
+	}
 }

@@ -273,7 +273,11 @@ func (r *release) stopped(ctx *cellContext, who *actor.PID) {
 		r.reply.Finish()
 		r.reply = nil
 	}
-	if len(ctx.Children()) == 0 {
+	// The count of the cell's children, not Children (which copies them):
+	// once the tree's files stopped, this runs for every child that ends
+	// after, thousands at a release (copying them all each time took
+	// quadratic time and memory).
+	if len(ctx.c.children) == 0 {
 		ctx.Stop(ctx.Self())
 	}
 }

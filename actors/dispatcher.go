@@ -11,7 +11,8 @@ import (
 // goroutine (and grow its stack again) for every mailbox that goes from idle
 // to busy.
 //
-// Activations wait in a FIFO queue that the workers drain. A new one wakes a
+// Activations wait in a FIFO queue that the workers drain; those of urgent
+// strands (NewUrgentStrand) in one of their own, drained first. A new one wakes a
 // parked worker, or starts one while fewer than maxLive run (0: no limit);
 // otherwise it waits for a running worker. A burst — a packed block
 // answering ten thousand files at once — thus costs queue slots, not ten
@@ -29,8 +30,9 @@ type Dispatcher struct {
 	mu     sync.Mutex // guards the fields below (scheduling only)
 	queue  []task
 	head   int
-	parked int // workers parked (or about to), not yet handed a token
-	live   int // workers running or parked
+	urgent []task // urgent strands' activations, run before queue's (NewUrgentStrand)
+	parked int    // workers parked (or about to), not yet handed a token
+	live   int    // workers running or parked
 	closed bool
 }
 
@@ -78,7 +80,11 @@ func (d *Dispatcher) schedule(t task) {
 		go d.runOne(t)
 		return
 	}
-	d.queue = append(d.queue, t)
+	if t.s != nil && t.s.urgent {
+		d.urgent = append(d.urgent, t)
+	} else {
+		d.queue = append(d.queue, t)
+	}
 	switch {
 	case d.parked > 0:
 		d.parked--
@@ -127,6 +133,15 @@ func (d *Dispatcher) Close() {
 func (d *Dispatcher) run() {
 	for {
 		d.mu.Lock()
+		if len(d.urgent) > 0 { // few and short: taken from the front, moved down
+			t := d.urgent[0]
+			n := copy(d.urgent, d.urgent[1:])
+			d.urgent[n] = task{} // let what the moved slot held go
+			d.urgent = d.urgent[:n]
+			d.mu.Unlock()
+			t.run()
+			continue
+		}
 		if d.head < len(d.queue) {
 			t := d.queue[d.head]
 			d.queue[d.head] = task{}

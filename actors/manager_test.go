@@ -87,6 +87,7 @@ func TestManagerOffersEverySlotOfARoundAtOnce(t *testing.T) {
 	ctx := &fakeCtx{}
 	for i, size := range []int64{4, 7, 2, 1, 6} {
 		f := string(rune('a' + i))
+		m.onBlockStatus(ctx, &messages.BlockStatus{ID: "X" + f, PID: pid("block" + f), Owner: pid(f), State: messages.Writable, Capacity: size})
 		m.onCandidate(ctx, &messages.Candidate{Collection: "c", File: pid(f), BlockID: "X" + f, Size: size})
 	}
 	sent := ctx.take()
@@ -109,6 +110,12 @@ func TestManagerOffersEverySlotOfARoundAtOnce(t *testing.T) {
 	m.onPackAnswer(ctx, &messages.PackAnswer{Round: 1, File: pid("a"), Accepted: true, Size: 4})
 	assert.Equal(t, []sentMsg{{"spawned1", &messages.PackSeal{Pieces: 2}}}, ctx.take(), "11 bytes left: no new round")
 	assert.Equal(t, int64(5+6), m.candidates["c"].total, "d and e stay candidates")
+	var registered []string
+	for id := range m.blocks {
+		registered = append(registered, id)
+	}
+	assert.ElementsMatch(t, []string{"Xb", "Xd", "Xe"}, registered,
+		"the blocks of the files that accepted (a, c) are forgotten at once: they stop unreported once copied")
 
 	// The refused offers (b, d) gave the buffer back; once a's and c's blocks
 	// copied theirs in and gave it back too, nobody holds it.

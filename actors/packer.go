@@ -122,15 +122,24 @@ func (m *manager) startRound(ctx actorContext, coll string, force bool, replies 
 	buf := m.rt.Memory.Alloc(capacity)
 	r := &packRound{
 		id: m.nextRound, coll: coll, force: force, replies: replies, offered: make(map[string]*candidate, offers),
-		targetID: id, target: spawnCell(ctx, newPackedBlock(m.rt, id, buf), NewStrand(m.rt.Dispatcher)), buf: buf,
+		targetID: id, target: spawnCell(ctx, newPackedBlock(m.rt, id, buf), NewUrgentStrand(m.rt.Dispatcher)), buf: buf,
 	}
 	m.round = r
 	m.rt.Logger.Debug("packing small blocks", "collection", coll, "candidates", len(queue), "bytes", offset, "force", force)
 	m.rt.Memory.LendN(buf, offers)             // each offer gives it back: copied, or refused (onPackAnswer)
 	msgs := make([]messages.PackOffer, offers) // one allocation for every offer
+	var faulted int64                          // the buffer's bytes faulted in so far (see prefault)
 	for i, c := range queue {
 		if slots[i] < 0 {
 			continue
+		}
+		if end := slots[i] + c.size; end > faulted {
+			// The slot's pages are resident before its file may copy into
+			// them: faulted in here a step at a time, so that the first
+			// files copy while the next steps fault in.
+			next := min((end+prefaultStep-1)/prefaultStep*prefaultStep, int64(cap(buf)))
+			prefault(buf[faulted:next])
+			faulted = next
 		}
 		r.offered[c.file.Id] = c
 		offer := &msgs[0]
@@ -145,6 +154,10 @@ func (m *manager) startRound(ctx actorContext, coll string, force bool, replies 
 		m.finishRound(ctx)
 	}
 }
+
+// prefaultStep is how many bytes of a packed block's buffer startRound
+// faults in at once, ahead of the offers whose slots lie there.
+const prefaultStep = 4 << 20
 
 // packLimit is the most bytes a packed block may hold now: a block, or
 // less when the memory budget has less room — the largest power of two that
@@ -194,6 +207,7 @@ func (m *manager) onPackAnswer(ctx actorContext, a *messages.PackAnswer) {
 	switch {
 	case a.Accepted:
 		m.dropCandidate(set, c)
+		m.forgetBlock(c.blockID) // it stops once copied, unreported (blockActor.packedAway)
 		r.accepted++
 	case a.Keep:
 		set.total += a.Size - c.size
@@ -221,6 +235,20 @@ func (m *manager) onLateAnswer(a *messages.PackAnswer) {
 	if len(lr.offered) == 0 {
 		delete(m.late, a.Round)
 	}
+}
+
+// forgetBlock drops a block from the registry without waiting for its
+// report: a small block whose file accepted a packing offer stops once it
+// copied its bytes and does not report it.
+func (m *manager) forgetBlock(id string) {
+	e := m.blocks[id]
+	if e == nil {
+		return
+	}
+	if e.state == messages.Pending {
+		m.pending--
+	}
+	delete(m.blocks, id)
 }
 
 func (m *manager) dropCandidate(set *candidateSet, c *candidate) {

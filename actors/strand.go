@@ -15,6 +15,7 @@ import (
 // its messages in the order they were sent.
 type Strand struct {
 	parent *Dispatcher
+	urgent bool // its activations go ahead of the others' (NewUrgentStrand)
 
 	mu      sync.Mutex // guards queue, head and running (scheduling only)
 	queue   []envelope // entries; those before head already ran
@@ -27,6 +28,20 @@ type Strand struct {
 func NewStrand(parent *Dispatcher) *Strand {
 	s := &Strand{parent: parent}
 	s.queue = s.inline[:0]
+	return s
+}
+
+// NewUrgentStrand returns a strand whose activations the parent runs ahead
+// of every other strand's waiting activation: for a cell on the critical
+// path of many others. A packed block is one: each piece that ten thousand
+// small files copy into it extends the md5 stream that its Commit waits
+// for, only once the block has handled that piece's PackData — behind the
+// files' own activations in the queue, the stream starved while they ran.
+// Only a cell whose messages are few and short should be urgent (it can
+// delay the others by no more than its queue).
+func NewUrgentStrand(parent *Dispatcher) *Strand {
+	s := NewStrand(parent)
+	s.urgent = true
 	return s
 }
 
