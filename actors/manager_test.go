@@ -178,3 +178,30 @@ func TestManagerWaitsForBlocksThatFillUpBeforeSealingOneEarly(t *testing.T) {
 		})
 	}
 }
+
+// A file that moved to another collection while a packing round of its
+// old one was ended (ForgetCollection) answers the offer late; if it
+// accepts, its block copies itself and stops without a report, so the
+// manager forgets it then, as in a live round. Otherwise the stopped
+// block stays registered: the manager may ask its file to seal it and
+// count it as sealing for ever, and seal no real block again.
+func TestManagerForgetsABlockAcceptedForARoundThatEnded(t *testing.T) {
+	rt := testRuntime(16)
+	rt.PutWorkers = 1
+	m := newManager(rt)
+	m.self = pid("manager")
+	ctx := &fakeCtx{}
+	for i, size := range []int64{8, 8} {
+		f := string(rune('a' + i))
+		m.onBlockStatus(ctx, &messages.BlockStatus{ID: "X" + f, PID: pid("block" + f), Owner: pid(f), State: messages.Writable, Capacity: size})
+		m.onCandidate(ctx, &messages.Candidate{Collection: "c", File: pid(f), BlockID: "X" + f, Size: size})
+	}
+	ctx.take()
+	m.onForgetCollection(ctx, &messages.ForgetCollection{Collection: "c"})
+	ctx.take()
+	m.onPackAnswer(ctx, &messages.PackAnswer{Round: 1, File: pid("a"), Accepted: true, Size: 8}) // late
+	m.onPackAnswer(ctx, &messages.PackAnswer{Round: 1, File: pid("b")})
+	assert.NotContains(t, m.blocks, "Xa", "copied away: forgotten")
+	assert.Contains(t, m.blocks, "Xb", "refused: still its file's")
+	assert.Empty(t, m.late)
+}

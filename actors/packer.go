@@ -183,7 +183,7 @@ func (m *manager) packLimit(force bool) int64 {
 // into it when it is freed.
 type lateRound struct {
 	buf     []byte
-	offered map[string]bool // by file actor id
+	offered map[string]string // the block offered, by file actor id
 }
 
 func (m *manager) onPackAnswer(ctx actorContext, a *messages.PackAnswer) {
@@ -225,11 +225,17 @@ func (m *manager) onPackAnswer(ctx actorContext, a *messages.PackAnswer) {
 // block gives it back once it copied).
 func (m *manager) onLateAnswer(a *messages.PackAnswer) {
 	lr := m.late[a.Round]
-	if lr == nil || !lr.offered[a.File.Id] {
+	if lr == nil {
+		return
+	}
+	blockID, ok := lr.offered[a.File.Id]
+	if !ok {
 		return
 	}
 	delete(lr.offered, a.File.Id)
-	if !a.Accepted {
+	if a.Accepted {
+		m.forgetBlock(blockID) // it stops once copied, unreported, as in a live round
+	} else {
 		m.rt.Memory.GiveBack(lr.buf)
 	}
 	if len(lr.offered) == 0 {
@@ -297,9 +303,9 @@ func (m *manager) onForgetCollection(ctx actorContext, f *messages.ForgetCollect
 	if r := m.round; r != nil && r.coll == f.Collection {
 		m.forget = append(m.forget, f.Collection)
 		if len(r.offered) > 0 {
-			lr := &lateRound{buf: r.buf, offered: make(map[string]bool, len(r.offered))}
-			for id := range r.offered {
-				lr.offered[id] = true
+			lr := &lateRound{buf: r.buf, offered: make(map[string]string, len(r.offered))}
+			for id, c := range r.offered {
+				lr.offered[id] = c.blockID
 			}
 			if m.late == nil {
 				m.late = make(map[uint64]*lateRound)
