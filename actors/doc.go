@@ -80,10 +80,15 @@
 //
 // Collection.Commit sends PackAll to the BlockManager: its packer lays the
 // closed small files' blocks out in a packed block whose buffer it
-// allocates, offers each file its slot with the buffer (PackOffer); an
-// accepting file's block copies its bytes into its slot on the file's own
-// strand and stops (PackCopy, PackData), so the copies run in parallel; the
-// packed block hands each new end of the run of arrived pieces to a
+// allocates and faults in (prefault: one madvise a few MiB at a time, just
+// ahead of the offers whose slots lie there, rather than ten thousand
+// copies faulting the same huge pages at once), offers each file its slot
+// with the buffer (PackOffer); an accepting file's block copies its bytes
+// into its slot on the file's own strand and stops, unreported (PackCopy,
+// PackData; the manager forgets it when its file accepts), so the copies
+// run in parallel; the packed block, on an urgent strand (NewUrgentStrand:
+// the dispatcher's workers run it ahead of the ten thousand file
+// activations queued before it), hands each new end of the run of arrived pieces to a
 // HashStream, whose goroutine hashes them off the actors meanwhile (the
 // sum it gives the put pool, Submit.Pending, is ready soon after the last
 // piece); it closes the gaps refused slots left, tells each file where

@@ -173,8 +173,9 @@ func (m *manager) onBlockStatus(ctx actorContext, s *messages.BlockStatus) {
 	m.relieve(ctx)
 }
 
-// onAwaitMemory queues a file for memory; a file waits once (a file parks
-// one write at a time: a later AwaitMemory replaces its earlier one).
+// onAwaitMemory queues a file for memory; a file waits once: a later
+// AwaitMemory replaces its earlier one (a file with several parked writes
+// asks for the least of them, again whenever that changes).
 func (m *manager) onAwaitMemory(ctx actorContext, a *messages.AwaitMemory) {
 	if m.waiting == nil {
 		m.waiting = make(map[string]bool)
