@@ -57,6 +57,9 @@ func (r run) plus(n int64) run { return run{r.bytes + n, r.pieces + 1, r.resumes
 // piece continued neither the current block nor a fresh one.
 type openBlocks struct {
 	others []currentBlock // the open blocks besides fileActor.cur
+	// ends[i] is where the run of tails[i] ends (-1: an empty slot), apart
+	// so that finding a piece's run scans 512 bytes, not the tails.
+	ends   [runTails]int64
 	tails  [runTails]runTail
 	next   int    // the slot of tails the next new run takes
 	pieces uint32 // pieces written since (see currentBlock.last, runTail.since)
@@ -71,13 +74,12 @@ type openBlocks struct {
 // in place as it grows; a new run takes the oldest slot).
 const runTails = 2 * maxOpenBlocks
 
-// runTail is the end of a run of pieces in file order that no open block
-// continues: a piece at end continues it. since is openBlocks.pieces when
-// the run began (reused: false for a run that went on past a sealed block,
-// which may take no idle block).
+// runTail is a run of pieces in file order that no open block continues:
+// a piece at its end (openBlocks.ends) continues it. since is
+// openBlocks.pieces when the run began (reuses: false for a run that went
+// on past a sealed block, which may take no idle block).
 type runTail struct {
-	end    int64
-	run    run // pieces 0: an empty slot
+	run    run
 	since  uint32
 	reuses bool
 	cap    int64 // the capacity of the block sealed at end, if one was
@@ -91,26 +93,46 @@ func (o *openBlocks) note(from, end int64, r run, reuses bool) *runTail {
 	if r.pieces == 0 {
 		return nil
 	}
-	for i := range o.tails {
-		if t := &o.tails[i]; t.run.pieces > 0 && t.end == from {
-			t.end, t.run, t.cap = end, r, 0
-			return t
-		}
+	if i := o.find(from); i >= 0 {
+		t := &o.tails[i]
+		o.ends[i], t.run, t.cap = end, r, 0
+		return t
 	}
-	t := &o.tails[o.next]
-	*t = runTail{end: end, run: r, since: o.pieces, reuses: reuses}
+	i := o.next
+	o.ends[i] = end
+	o.tails[i] = runTail{run: r, since: o.pieces, reuses: reuses}
 	o.next = (o.next + 1) % len(o.tails)
-	return t
+	return &o.tails[i]
 }
 
 // tailTo returns the tail that a piece at off continues, or nil.
 func (o *openBlocks) tailTo(off int64) *runTail {
-	for i := range o.tails {
-		if t := &o.tails[i]; t.run.pieces > 0 && t.end == off {
-			return t
-		}
+	if i := o.find(off); i >= 0 {
+		return &o.tails[i]
 	}
 	return nil
+}
+
+// find returns the slot of the run that ends at off, or -1.
+func (o *openBlocks) find(off int64) int {
+	if off < 0 {
+		return -1
+	}
+	for i, end := range o.ends {
+		if end == off {
+			return i
+		}
+	}
+	return -1
+}
+
+// newOpenBlocks returns the open blocks of a file that follows no run yet.
+func newOpenBlocks() *openBlocks {
+	o := new(openBlocks)
+	for i := range o.ends {
+		o.ends[i] = -1
+	}
+	return o
 }
 
 // selectBlock makes the current block the one a piece of n bytes at off
@@ -133,7 +155,7 @@ func (f *fileActor) selectBlock(ctx actorContext, off, n int64) (prior run) {
 		if c == nil {
 			return run{}
 		}
-		o = new(openBlocks)
+		o = newOpenBlocks()
 		f.open = o
 		o.note(-1, c.next, c.run, false)
 	}
