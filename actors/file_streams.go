@@ -43,12 +43,16 @@ const streamPieces = 8
 func streamRun(bs int64) int64 { return bs / 256 }
 
 // run is a run of pieces in file order: how many and their bytes, and how
-// many of its pieces came after other pieces of the home block.
+// many of its pieces came after other pieces of the home block (streamed:
+// the run has had a block of its own, and keeps the right to one).
 type run struct {
 	bytes   int64
 	pieces  int32
 	resumes int32
 }
+
+// streamed marks, in run.resumes, a run that had a block of its own.
+const streamed = -1
 
 // plus returns the run continued by a piece of n bytes.
 func (r run) plus(n int64) run { return run{r.bytes + n, r.pieces + 1, r.resumes} }
@@ -176,7 +180,9 @@ func (f *fileActor) selectBlock(ctx actorContext, off, n int64) (prior run) {
 	case prior.pieces > 0:
 	case t != nil:
 		prior = t.run
-		prior.resumes++ // other pieces came between: the run is interleaved
+		if prior.resumes != streamed {
+			prior.resumes++ // other pieces came between: the run is interleaved
+		}
 	}
 	if prior.pieces > 0 && f.qualifies(prior.plus(n)) && f.openCount() < maxOpenBlocks {
 		f.putAside()
@@ -189,6 +195,7 @@ func (f *fileActor) selectBlock(ctx actorContext, off, n int64) (prior run) {
 				o.startCap = t.cap
 			}
 		}
+		prior.resumes = streamed // its next block, once this one is sealed, is its own too
 		f.cur.run = prior
 		return prior
 	}
@@ -206,6 +213,7 @@ func (f *fileActor) selectBlock(ctx actorContext, off, n int64) (prior run) {
 		// run's block, and this piece starts a new home block. (A file of
 		// one writer that goes back to patch a few bytes keeps one block.)
 		h.stream = true
+		h.run.resumes = streamed
 		f.putAside()
 	}
 	return prior
@@ -214,7 +222,8 @@ func (f *fileActor) selectBlock(ctx actorContext, off, n int64) (prior run) {
 // qualifies reports whether a run is long enough, and interleaved enough,
 // for a block of its own.
 func (f *fileActor) qualifies(r run) bool {
-	return r.pieces >= streamPieces && r.bytes >= streamRun(f.rt.BlockSize) && 4*r.resumes >= r.pieces
+	return r.resumes == streamed ||
+		r.pieces >= streamPieces && r.bytes >= streamRun(f.rt.BlockSize) && 4*r.resumes >= r.pieces
 }
 
 // streamFor returns the index in open.others of a stream block for run t

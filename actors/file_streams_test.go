@@ -386,3 +386,13 @@ func TestFileActorStartsARunsNextBlockAtTheCapacityOfTheOneItSealed(t *testing.T
 	f.handle(ctx, &messages.Write{Offset: 2000, Data: make([]byte, 4), Reply: openReply()})
 	assert.Equal(t, []string{"spawned1 Append 4 cap 0"}, sentSummary(ctx.take()), "the home block")
 }
+
+func TestFileActorGoesOnInABlockOfItsOwnPastALongRunsSealedBlock(t *testing.T) {
+	f, ctx := twoStreams(t)
+	routes := writeRoutes(t, f, ctx, interleave(100, 40)) // run a, long past its few interleaved pieces
+	assert.Equal(t, repeat("b2", 100), routes)
+	f.handle(ctx, &messages.SealBlock{BlockID: blockIDOf(f, pid("spawned2"))})
+	ctx.take()
+	assert.Equal(t, []string{"b4", "b4"}, writeRoutes(t, f, ctx, []int64{440, 444}),
+		"its next block is its own, not the home block")
+}
