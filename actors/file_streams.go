@@ -67,9 +67,6 @@ type openBlocks struct {
 	tails  [runTails]runTail
 	next   int    // the slot of tails the next new run takes
 	pieces uint32 // pieces written since (see currentBlock.last, runTail.since)
-	// startCap is the capacity the block started for the piece being
-	// written starts at: the capacity of the block its run left full.
-	startCap int64
 }
 
 // runTails is how many runs out of file order a file follows at once:
@@ -86,27 +83,24 @@ type runTail struct {
 	run    run
 	since  uint32
 	reuses bool
-	cap    int64 // the capacity of the block sealed at end, if one was
 }
 
 // note records that run r ends at end, continuing the tail that ended at
 // from, if any (which keeps when its run began); else r is a new run,
-// which may take an idle block when reuses. It returns the tail (nil for
-// a run of no pieces, which is not kept).
-func (o *openBlocks) note(from, end int64, r run, reuses bool) *runTail {
+// which may take an idle block when reuses. A run of no pieces is not
+// kept.
+func (o *openBlocks) note(from, end int64, r run, reuses bool) {
 	if r.pieces == 0 {
-		return nil
+		return
 	}
 	if i := o.find(from); i >= 0 {
-		t := &o.tails[i]
-		o.ends[i], t.run, t.cap = end, r, 0
-		return t
+		o.ends[i], o.tails[i].run = end, r
+		return
 	}
 	i := o.next
 	o.ends[i] = end
 	o.tails[i] = runTail{run: r, since: o.pieces, reuses: reuses}
 	o.next = (o.next + 1) % len(o.tails)
-	return &o.tails[i]
 }
 
 // tailTo returns the tail that a piece at off continues, or nil.
@@ -163,7 +157,6 @@ func (f *fileActor) selectBlock(ctx actorContext, off, n int64) (prior run) {
 		f.open = o
 		o.note(-1, c.next, c.run, false)
 	}
-	o.startCap = 0
 	t := o.tailTo(off) // where the run began, when the home block took it
 	switch i := f.continuing(off); {
 	case c != nil && off == c.next:
@@ -191,9 +184,6 @@ func (f *fileActor) selectBlock(ctx actorContext, off, n int64) (prior run) {
 		} else {
 			f.startBlock(ctx)
 			f.cur.stream = true
-			if t != nil {
-				o.startCap = t.cap
-			}
 		}
 		prior.resumes = streamed // its next block, once this one is sealed, is its own too
 		f.cur.run = prior

@@ -374,19 +374,6 @@ func TestFileActorGivesAWritePassingAnotherTheBlockItContinues(t *testing.T) {
 	assert.Equal(t, 4, f.openCount())
 }
 
-func TestFileActorStartsARunsNextBlockAtTheCapacityOfTheOneItSealed(t *testing.T) {
-	f, ctx := twoStreams(t)
-	f.handle(ctx, &messages.Write{Offset: 40, Data: make([]byte, 600), Reply: openReply()})
-	assert.Equal(t, []string{"spawned2 Append 600 cap 2048"}, sentSummary(ctx.take()))
-	f.handle(ctx, &messages.SealBlock{BlockID: blockIDOf(f, pid("spawned2"))})
-	ctx.take()
-	f.handle(ctx, &messages.Write{Offset: 640, Data: make([]byte, 4), Reply: openReply()})
-	assert.Equal(t, []string{"spawned4 Append 4 cap 2048"}, sentSummary(ctx.take()),
-		"a buffer of the size the run filled, which the budget recycles, rather than growing a fresh one")
-	f.handle(ctx, &messages.Write{Offset: 2000, Data: make([]byte, 4), Reply: openReply()})
-	assert.Equal(t, []string{"spawned1 Append 4 cap 0"}, sentSummary(ctx.take()), "the home block")
-}
-
 func TestFileActorGoesOnInABlockOfItsOwnPastALongRunsSealedBlock(t *testing.T) {
 	f, ctx := twoStreams(t)
 	routes := writeRoutes(t, f, ctx, interleave(100, 40)) // run a, long past its few interleaved pieces

@@ -274,12 +274,8 @@ func (f *fileActor) writePiece(ctx actorContext, off int64, data []byte, r *mess
 // where the last one ended (a file written in big sequential runs gets
 // full-size buffers at once, without growing them).
 func (f *fileActor) nextCapacity(need int64) int64 {
-	switch {
-	case f.cur.cap > 0:
-	case f.open == nil:
+	if f.cur.cap == 0 && f.open == nil { // several open blocks each start small (and grow in place)
 		need = max(need, f.lastCap)
-	default: // several open blocks: a run's next block starts where its last one ended
-		need = max(need, f.open.startCap)
 	}
 	if f.cur.cap >= largeBuffer { // grows in place: doubling costs no copy
 		return capacityClass(need, f.cur.cap, f.rt.MinCapacity, f.rt.BlockSize)
@@ -376,9 +372,7 @@ func (f *fileActor) sealCurrent(ctx actorContext, wait bool) {
 		f.lastCap = f.cur.cap
 	}
 	if f.open != nil && f.cur.wp > 0 { // its run goes on in a new block
-		if t := f.open.note(-1, f.cur.next, f.cur.run, false); t != nil {
-			t.cap = f.cur.cap
-		}
+		f.open.note(-1, f.cur.next, f.cur.run, false)
 	}
 	f.cur = nil
 }
