@@ -18,8 +18,8 @@ import "github.com/arvfile/arvfile/messages"
 // or early leaves its run's end behind, so the run goes on in a new
 // stream block. A run that starts while a stream block is idle (no piece
 // since the run began: its writer moved on, as a downloader taking its
-// next chunk does) goes on in that block rather than a new one, after its
-// bytes when it can (the block stays in file order). Random writes never
+// next chunk does) goes on in that block rather than a new one, when the
+// run comes after that block's bytes (the block stays in file order). Random writes never
 // make runs, and a single writer — rewriting, patching a header, appending
 // to a copy — makes runs that are never interleaved: they all stay in the
 // home block, as they did when a file had one block. Sync, a copy and
@@ -63,10 +63,11 @@ type openBlocks struct {
 	others []currentBlock // the open blocks besides fileActor.cur
 	// ends[i] is where the run of tails[i] ends (-1: an empty slot), apart
 	// so that finding a piece's run scans 512 bytes, not the tails.
-	ends   [runTails]int64
-	tails  [runTails]runTail
-	next   int    // the slot of tails the next new run takes
-	pieces uint32 // pieces written since (see currentBlock.last, runTail.since)
+	ends    [runTails]int64
+	tails   [runTails]runTail
+	next    int    // the slot of tails the next new run takes
+	pieces  uint32 // pieces written since (see currentBlock.last, runTail.since)
+	lastOff int64  // where the last piece written starts
 }
 
 // runTails is how many runs out of file order a file follows at once:
@@ -173,8 +174,11 @@ func (f *fileActor) selectBlock(ctx actorContext, off, n int64) (prior run) {
 	case prior.pieces > 0:
 	case t != nil:
 		prior = t.run
-		if prior.resumes != streamed {
-			prior.resumes++ // other pieces came between: the run is interleaved
+		// Other pieces came between: the run is interleaved — unless the
+		// last of them patched the run's own bytes (a writer going back
+		// to fill in a header it wrote).
+		if own := o.lastOff >= off-prior.bytes && o.lastOff < off; prior.resumes != streamed && !own {
+			prior.resumes++
 		}
 	}
 	if prior.pieces > 0 && f.qualifies(prior.plus(n)) && f.openCount() < maxOpenBlocks {
@@ -218,11 +222,11 @@ func (f *fileActor) qualifies(r run) bool {
 
 // streamFor returns the index in open.others of a stream block for run t
 // to go on in from a piece at off: an empty one (started for a write that
-// then waited), else one that no piece went to since t began — the one
-// whose bytes end last at or before off (the block stays in file order),
-// else any; -1 when none.
+// then waited), else, of those that no piece went to since t began and
+// whose bytes end at or before off, the one that ends last (the block
+// stays in file order); -1 when none.
 func (f *fileActor) streamFor(t *runTail, off int64) int {
-	best, any := -1, -1
+	best := -1
 	for i := range f.open.others {
 		b := &f.open.others[i]
 		switch {
@@ -233,17 +237,11 @@ func (f *fileActor) streamFor(t *runTail, off int64) int {
 		case t == nil || !t.reuses || int32(t.since-b.last) <= 0:
 			continue
 		}
-		if any < 0 {
-			any = i
-		}
 		if b.next <= off && (best < 0 || b.next > f.open.others[best].next) {
 			best = i
 		}
 	}
-	if best >= 0 {
-		return best
-	}
-	return any
+	return best
 }
 
 // continuing returns the index in open.others of the block whose last
@@ -265,6 +263,7 @@ func (f *fileActor) wroteHome(off, n int64, prior run) {
 		return
 	}
 	o.pieces++
+	o.lastOff = off
 	f.cur.last = o.pieces
 	if !f.cur.stream {
 		o.note(off, off+n, prior.plus(n), true)
@@ -394,10 +393,11 @@ func (f *fileActor) closeOpen() {
 // them: so that one range's block waiting to grow does not stop the
 // writers of every other range (a file of its own would not). It may when
 // nothing else waits before it, no write waits for the put pool, and its
-// one piece continues an open block in file order — and so a block no
-// waiting write waits to grow — and overlaps no waiting write (they are
-// concurrent writes: either order is theirs to see). If its block must
-// grow and cannot, it waits for memory too.
+// one piece continues an open block in file order and overlaps no waiting
+// write (they are concurrent writes: either order is theirs to see). That
+// block may be one a waiting write waits to grow (a write past a gap in
+// the home block): the waiting write tries again when it is woken. If its
+// block must grow and cannot, it waits for memory too.
 func (f *fileActor) mayPass(m *messages.Write) bool {
 	n := int64(len(m.Data))
 	if len(f.parked) == 0 || f.packing || len(f.deferred) > 0 || len(f.unaccepted) > 0 ||

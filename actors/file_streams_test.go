@@ -383,3 +383,29 @@ func TestFileActorGoesOnInABlockOfItsOwnPastALongRunsSealedBlock(t *testing.T) {
 	assert.Equal(t, []string{"b4", "b4"}, writeRoutes(t, f, ctx, []int64{440, 444}),
 		"its next block is its own, not the home block")
 }
+
+func TestFileActorKeepsOneBlockForAWriterPatchingItsOwnHeaders(t *testing.T) {
+	// A zip-like writer: a 4-byte header, a piece of data, then the header
+	// patched, entry after entry.
+	f, ctx := newTestFile(streamTestBlock)
+	var offs []int64
+	for e := int64(0); e < 12; e++ {
+		offs = append(offs, e*8, e*8+4, e*8)
+	}
+	routes := writeRoutes(t, f, ctx, offs)
+	for i, r := range routes {
+		assert.Regexp(t, `^b1\*?$`, r, "piece %d at %d", i, offs[i])
+	}
+	assert.Equal(t, 1, f.openCount())
+}
+
+func TestFileActorGivesARunNoIdleBlockWhoseBytesComeAfterIt(t *testing.T) {
+	f, ctx := twoStreams(t) // b2: run a's block (0..40), b3: run b's (1024..1064)
+	// Runs at 100 and 600 begin while b2 and b3 are idle: each may go on
+	// after b2's bytes, none before b3's.
+	routes := writeRoutes(t, f, ctx, interleave(12, 100, 600))
+	for i, r := range routes {
+		assert.NotContains(t, []string{"b2*", "b3*"}, r, "piece %d: a stream block stays in file order", i)
+	}
+	assert.LessOrEqual(t, f.openCount(), 4)
+}
