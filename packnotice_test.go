@@ -1,6 +1,9 @@
 package arvfile
 
 import (
+	"context"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/arvfile/arvfile/messages"
@@ -61,4 +64,31 @@ func TestAPackedFileRemovedBeforeItsBlockIsStoredGetsNoDeadLetter(t *testing.T) 
 		dead = append(dead, <-deadCh)
 	}
 	assert.Empty(t, dead, "no notice became a dead letter")
+}
+
+// A small file moved to another collection while its old collection's
+// packing round runs, the old collection then closed: the moved file may
+// accept its pack offer after the round ended. Its bytes land in the
+// packed block, which is sealed once every offer was answered, so the new
+// collection commits them (before, the packed block stopped under them:
+// the Commit waited for ever and the bytes were lost, in a few rounds of
+// a hundred).
+func TestASmallFileMovedDuringItsOldCollectionsPackingRoundKeepsItsBytes(t *testing.T) {
+	for round := 0; round < 60; round++ {
+		e := newTestEngine(t, newTestStore(), WithBlockSize(64))
+		a, b := e.NewCollection(), e.NewCollection()
+		data := make([]string, 4)
+		for i := range data {
+			data[i] = strings.Repeat(string(rune('a'+i)), 20)
+			require.NoError(t, create(t, a, fmt.Sprintf("f%d", i), write{0, data[i]}).Close()) // 80 bytes: a round starts
+		}
+		require.NoError(t, a.RenameTo("f0", b, "g"))
+		require.NoError(t, a.Close())
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		require.NoError(t, b.Commit(ctx), "round %d", round)
+		cancel()
+		require.Equal(t, data[0], contents(t, b, "g"), "round %d", round)
+		require.NoError(t, b.Close())
+		require.NoError(t, e.Close())
+	}
 }

@@ -205,3 +205,51 @@ func TestManagerForgetsABlockAcceptedForARoundThatEnded(t *testing.T) {
 	assert.Contains(t, m.blocks, "Xb", "refused: still its file's")
 	assert.Empty(t, m.late)
 }
+
+// A round whose collection is released (ForgetCollection) seals its packed
+// block only once every offer out was answered, with every piece accepted
+// before and since: a file that moved to another collection and accepts
+// late has its bytes in the packed block, which must not stop under them.
+func TestManagerSealsAnEndedRoundsPackedBlockWithTheLatePieces(t *testing.T) {
+	tests := []struct {
+		name     string
+		before   []messages.PackAnswer // answered before the collection was released
+		after    []messages.PackAnswer // answered late
+		atForget []sentMsg             // sent when ForgetCollection comes
+		atEnd    []sentMsg             // sent once the last late answer came
+	}{
+		{"a moved file accepts late, the other refuses (stopped)", nil,
+			[]messages.PackAnswer{{Round: 1, File: pid("a"), Accepted: true, Size: 8}, {Round: 1, File: pid("b")}},
+			nil, []sentMsg{{"spawned1", &messages.PackSeal{Pieces: 1}}}},
+		{"one accepted before, the other refuses late", []messages.PackAnswer{{Round: 1, File: pid("a"), Accepted: true, Size: 8}},
+			[]messages.PackAnswer{{Round: 1, File: pid("b")}},
+			nil, []sentMsg{{"spawned1", &messages.PackSeal{Pieces: 1}}}},
+		{"both late refusals: no piece, the packed block stops", nil,
+			[]messages.PackAnswer{{Round: 1, File: pid("a")}, {Round: 1, File: pid("b")}},
+			nil, []sentMsg{{"spawned1", &messages.PackSeal{Pieces: 0}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newManager(testRuntime(16))
+			m.self = pid("manager")
+			ctx := &fakeCtx{}
+			for i, size := range []int64{8, 8} {
+				f := string(rune('a' + i))
+				m.onBlockStatus(ctx, &messages.BlockStatus{ID: "X" + f, PID: pid("block" + f), Owner: pid(f), State: messages.Writable, Capacity: size})
+				m.onCandidate(ctx, &messages.Candidate{Collection: "c", File: pid(f), BlockID: "X" + f, Size: size})
+			}
+			require.Len(t, ctx.take(), 2, "a round offers both")
+			for i := range tt.before {
+				m.onPackAnswer(ctx, &tt.before[i])
+			}
+			m.onForgetCollection(ctx, &messages.ForgetCollection{Collection: "c"})
+			assert.Equal(t, tt.atForget, ctx.take())
+			assert.Nil(t, m.round, "the round is over: another may start")
+			for i := range tt.after {
+				m.onPackAnswer(ctx, &tt.after[i])
+			}
+			assert.Equal(t, tt.atEnd, ctx.take())
+			assert.Empty(t, m.late)
+		})
+	}
+}

@@ -182,14 +182,16 @@ func (m *manager) packLimit(force bool) int64 {
 // handled (fileActor.dropped) — so that no small block can still be copying
 // into it when it is freed.
 type lateRound struct {
-	buf     []byte
-	offered map[string]string // the block offered, by file actor id
+	buf      []byte
+	target   *actor.PID        // the packed block, sealed once every offer was answered
+	accepted int               // the pieces it gets: accepted before the round ended and since
+	offered  map[string]string // the block offered, by file actor id
 }
 
 func (m *manager) onPackAnswer(ctx actorContext, a *messages.PackAnswer) {
 	r := m.round
 	if a.File != nil && (r == nil || a.Round != r.id) {
-		m.onLateAnswer(a)
+		m.onLateAnswer(ctx, a)
 		return
 	}
 	if r == nil || a.File == nil {
@@ -222,8 +224,10 @@ func (m *manager) onPackAnswer(ctx actorContext, a *messages.PackAnswer) {
 
 // onLateAnswer settles an answer to an offer of a round that
 // ForgetCollection ended: a refusal gives the buffer back (an acceptance's
-// block gives it back once it copied).
-func (m *manager) onLateAnswer(a *messages.PackAnswer) {
+// block gives it back once it copied, and is one more piece of the packed
+// block). Once every offer was answered, the packed block is sealed with
+// the pieces it gets.
+func (m *manager) onLateAnswer(ctx actorContext, a *messages.PackAnswer) {
 	lr := m.late[a.Round]
 	if lr == nil {
 		return
@@ -235,11 +239,13 @@ func (m *manager) onLateAnswer(a *messages.PackAnswer) {
 	delete(lr.offered, a.File.Id)
 	if a.Accepted {
 		m.forgetBlock(blockID) // it stops once copied, unreported, as in a live round
+		lr.accepted++
 	} else {
 		m.rt.Memory.GiveBack(lr.buf)
 	}
 	if len(lr.offered) == 0 {
 		delete(m.late, a.Round)
+		ctx.Send(lr.target, &messages.PackSeal{Pieces: lr.accepted})
 	}
 }
 
@@ -290,34 +296,38 @@ func (m *manager) onWithdraw(ctx actorContext, c *messages.Candidate) {
 }
 
 // onForgetCollection drops a released collection's candidates. A round
-// packing that collection ends now: its files stopped (StopCollection sends
-// ForgetCollection once they did), so the offers still out are never
-// answered, and the pieces of the packed block belong to files that no
-// longer exist. Every PackData their blocks sent is already in the packed
-// block's mailbox, before the PackSeal of no piece that stops it. The
-// offers still out keep the packed block's buffer lent until their files
-// answer (lateRound): a file that stopped refuses the offer it dropped
-// (fileActor.dropped), and one that moved to another collection answers
-// as usual.
+// packing that collection ends now — its files stopped (StopCollection
+// sends ForgetCollection once they did), and no new round starts for it —
+// but its packed block is sealed only once every offer out was answered
+// (lateRound), with every piece accepted before and since: a file that
+// stopped refuses the offer it dropped (fileActor.dropped), and one that
+// moved to another collection answers as usual, and if it accepts, its
+// bytes are in the packed block, which it names from then on. (Sealing at
+// once with no piece stopped the packed block under a moved file's late
+// piece: the file waited for PackCopied for ever, and its bytes were
+// lost.) Pieces of files that stopped are stored with the others; the
+// block stops once no file names it.
 func (m *manager) onForgetCollection(ctx actorContext, f *messages.ForgetCollection) {
-	if r := m.round; r != nil && r.coll == f.Collection {
-		m.forget = append(m.forget, f.Collection)
-		if len(r.offered) > 0 {
-			lr := &lateRound{buf: r.buf, offered: make(map[string]string, len(r.offered))}
-			for id, c := range r.offered {
-				lr.offered[id] = c.blockID
-			}
-			if m.late == nil {
-				m.late = make(map[uint64]*lateRound)
-			}
-			m.late[r.id] = lr
-		}
-		clear(r.offered)
-		r.accepted = 0
-		m.finishRound(ctx)
+	r := m.round
+	if r == nil || r.coll != f.Collection {
+		delete(m.candidates, f.Collection)
 		return
 	}
-	delete(m.candidates, f.Collection)
+	m.forget = append(m.forget, f.Collection)
+	m.round = nil
+	if len(r.offered) == 0 {
+		ctx.Send(r.target, &messages.PackSeal{Pieces: r.accepted})
+	} else {
+		lr := &lateRound{buf: r.buf, target: r.target, accepted: r.accepted, offered: make(map[string]string, len(r.offered))}
+		for id, c := range r.offered {
+			lr.offered[id] = c.blockID
+		}
+		if m.late == nil {
+			m.late = make(map[uint64]*lateRound)
+		}
+		m.late[r.id] = lr
+	}
+	m.endPacking(ctx, r.replies)
 }
 
 // noRoomToPack answers replies and every queued PackAll when the budget
