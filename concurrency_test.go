@@ -61,20 +61,7 @@ func TestSixteenWritersOfDisjointRangesUploadEachSealedBlockOnce(t *testing.T) {
 	c := newTestEngine(t, st, WithBlockSize(4096)).NewCollection()
 	const writers, span, piece = 16, 4096, 256
 	f := create(t, c, "shared")
-	var wg sync.WaitGroup
-	for w := 0; w < writers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			data := pattern(w, span)
-			rng := rand.New(rand.NewSource(int64(w)))
-			for _, p := range rng.Perm(span / piece) {
-				_, err := f.WriteAt(data[p*piece:(p+1)*piece], int64(w*span+p*piece))
-				assert.NoError(t, err)
-			}
-		}(w)
-	}
-	wg.Wait()
+	writeRanges(t, f, writers, span, piece, func(w int) []int { return rand.New(rand.NewSource(int64(w))).Perm(span / piece) })
 	require.NoError(t, f.Sync())
 	var want bytes.Buffer
 	for w := 0; w < writers; w++ {
@@ -97,19 +84,13 @@ func TestSixteenWritersEachInFileOrderGetBlocksOfTheirOwn(t *testing.T) {
 	c := newTestEngine(t, st, WithBlockSize(4096)).NewCollection()
 	const writers, span, piece = 16, 8192, 256
 	f := create(t, c, "shared")
-	var wg sync.WaitGroup
-	for w := 0; w < writers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			data := pattern(w, span)
-			for off := 0; off < span; off += piece {
-				_, err := f.WriteAt(data[off:off+piece], int64(w*span+off))
-				assert.NoError(t, err)
-			}
-		}(w)
-	}
-	wg.Wait()
+	writeRanges(t, f, writers, span, piece, func(int) []int {
+		inOrder := make([]int, span/piece)
+		for i := range inOrder {
+			inOrder[i] = i
+		}
+		return inOrder
+	})
 	require.NoError(t, f.Close())
 	var want bytes.Buffer
 	for w := 0; w < writers; w++ {
@@ -155,6 +136,26 @@ func TestSixteenWritersEachInFileOrderGetBlocksOfTheirOwn(t *testing.T) {
 		assert.GreaterOrEqual(t, inOrder[w], int64(span/2), "range %d: in blocks in file order", w)
 	}
 	assert.LessOrEqual(t, scattered, int64(writers*span/4), "bytes in blocks out of file order")
+}
+
+// writeRanges has writers goroutines write f at once, writer w its range
+// [w*span, (w+1)*span) of pattern(w, span) in pieces of piece bytes, in the
+// order of pieces that order(w) gives.
+func writeRanges(t *testing.T, f *File, writers, span, piece int, order func(w int) []int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			data := pattern(w, span)
+			for _, p := range order(w) {
+				_, err := f.WriteAt(data[p*piece:(p+1)*piece], int64(w*span+p*piece))
+				assert.NoError(t, err)
+			}
+		}(w)
+	}
+	wg.Wait()
 }
 
 func TestReadersBesideWritersSeeOnlyCompletedWrites(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/arvfile/arvfile/actors"
+	"github.com/arvfile/arvfile/messages"
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -53,18 +54,8 @@ func TestACopyCommitsTheBlocksItSharesAfterItsSourceCollectionIsClosed(t *testin
 	require.NoError(t, c.Close())
 	assert.Equal(t, 3, e.sys.SharedBlocks(), "the copy still names the three blocks")
 	down.Store(false)
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
-	require.NoError(t, dst.Commit(ctx))
-	text, err := dst.ManifestText(ctx, ManifestOptions{})
-	require.NoError(t, err)
-	assert.Equal(t, copyManifest, text)
-	assert.Equal(t, copyData, contents(t, dst, "b"))
-	require.NoError(t, dst.Close())
-	require.Eventually(t, func() bool {
-		return liveActors(e) <= base && e.sys.RT.Memory.Used() == 0 && e.sys.SharedBlocks() == 0
-	}, waitFor, tick, "live %d (base %d), used %d, shared %d",
-		liveActors(e), base, e.sys.RT.Memory.Used(), e.sys.SharedBlocks())
+	commitCopy(t, dst)
+	requireNothingLeft(t, e, base)
 }
 
 // Engine.Close stops the blocks a copy shares that outlived their source,
@@ -254,10 +245,7 @@ func TestACopyOutlivesTheWayItsSourceGoes(t *testing.T) {
 				for _, c := range append([]*Collection{x.src}, x.copies...) {
 					require.NoError(t, c.Close())
 				}
-				require.Eventually(t, func() bool {
-					return liveActors(e) <= base && e.sys.RT.Memory.Used() == 0 && e.sys.SharedBlocks() == 0
-				}, waitFor, tick, "live %d (base %d), used %d, shared %d",
-					liveActors(e), base, e.sys.RT.Memory.Used(), e.sys.SharedBlocks())
+				requireNothingLeft(t, e, base)
 			})
 		}
 	}
@@ -322,10 +310,7 @@ func TestACopyRacingACloseLeavesNothingBehind(t *testing.T) {
 				require.NoError(t, dst.Close())
 			}
 			t.Logf("%d of 20 copies failed", failed)
-			require.Eventually(t, func() bool {
-				return liveActors(e) <= base && e.sys.RT.Memory.Used() == 0 && e.sys.SharedBlocks() == 0
-			}, waitFor, tick, "live %d (base %d), used %d, shared %d",
-				liveActors(e), base, e.sys.RT.Memory.Used(), e.sys.SharedBlocks())
+			requireNothingLeft(t, e, base)
 		})
 	}
 }
@@ -353,10 +338,7 @@ func TestACopyQueuedAtATargetWhoseReleaseTimesOutGivesItsBlocksBack(t *testing.T
 	require.Error(t, err)
 	assert.ErrorIs(t, err, fs.ErrClosed)
 	require.NoError(t, src.Close())
-	require.Eventually(t, func() bool {
-		return liveActors(e) <= base && e.sys.RT.Memory.Used() == 0 && e.sys.SharedBlocks() == 0
-	}, waitFor, tick, "live %d (base %d), used %d, shared %d",
-		liveActors(e), base, e.sys.RT.Memory.Used(), e.sys.SharedBlocks())
+	requireNothingLeft(t, e, base)
 }
 
 // A copy made when the memory budget has no room to duplicate the source's
@@ -382,18 +364,8 @@ func TestACopyMadeWithoutRoomToDuplicateSharesTheSealedBlockPastItsSource(t *tes
 	require.NoError(t, c.Close())
 	assert.ErrorIs(t, f.Close(), fs.ErrClosed)
 	down.Store(false)
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
-	require.NoError(t, dst.Commit(ctx))
-	text, err := dst.ManifestText(ctx, ManifestOptions{})
-	require.NoError(t, err)
-	assert.Equal(t, copyManifest, text)
-	assert.Equal(t, copyData, contents(t, dst, "b"))
-	require.NoError(t, dst.Close())
-	require.Eventually(t, func() bool {
-		return liveActors(e) <= base && e.sys.RT.Memory.Used() == 0 && e.sys.SharedBlocks() == 0
-	}, waitFor, tick, "live %d (base %d), used %d, shared %d",
-		liveActors(e), base, e.sys.RT.Memory.Used(), e.sys.SharedBlocks())
+	commitCopy(t, dst)
+	requireNothingLeft(t, e, base)
 }
 
 // A source file whose blocks a copy shares is passivated once idle and
@@ -434,10 +406,7 @@ func TestASourceWhoseBlocksACopySharesIsPassivated(t *testing.T) {
 	assert.Equal(t, copyData, contents(t, dst, "b"))
 	require.NoError(t, c.Close())
 	require.NoError(t, dst.Close())
-	require.Eventually(t, func() bool {
-		return liveActors(e) <= base && e.sys.RT.Memory.Used() == 0 && e.sys.SharedBlocks() == 0
-	}, waitFor, tick, "live %d (base %d), used %d, shared %d",
-		liveActors(e), base, e.sys.RT.Memory.Used(), e.sys.SharedBlocks())
+	requireNothingLeft(t, e, base)
 }
 
 // A Sync of the source that timed out leaves its AwaitCommits with the
@@ -458,7 +427,9 @@ func TestASharedBlockAnsweringASyncOfItsStoppedSourceMakesNoDeadLetter(t *testin
 	deadCh := make(chan any, 16)
 	sub := e.sys.RT.System.EventStream.Subscribe(func(ev any) {
 		if dl, ok := ev.(*actor.DeadLetterEvent); ok {
-			deadCh <- dl.Message
+			if _, ok := dl.Message.(*messages.BlockResult); ok {
+				deadCh <- dl.Message
+			}
 		}
 	})
 	defer e.sys.RT.System.EventStream.Unsubscribe(sub)
@@ -471,14 +442,7 @@ func TestASharedBlockAnsweringASyncOfItsStoppedSourceMakesNoDeadLetter(t *testin
 	require.NoError(t, c.CopyTo("a", dst, "b"))
 	require.NoError(t, c.Close())
 	close(hold)
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
-	require.NoError(t, dst.Commit(ctx))
-	text, err := dst.ManifestText(ctx, ManifestOptions{})
-	require.NoError(t, err)
-	assert.Equal(t, copyManifest, text)
-	assert.Equal(t, copyData, contents(t, dst, "b"))
-	require.NoError(t, dst.Close())
+	commitCopy(t, dst)
 	select {
 	case m := <-deadCh:
 		t.Fatalf("dead letter: %T %+v", m, m)
@@ -500,4 +464,28 @@ func TestACopyOfAFileTruncatedToZeroReservesNoMemory(t *testing.T) {
 	require.NoError(t, src.Close())
 	require.NoError(t, dst.Close())
 	assert.Equal(t, int64(0), e.sys.RT.Memory.Used())
+}
+
+// commitCopy commits dst, which holds a copy of copyData called b, checks
+// its manifest and bytes, and closes it.
+func commitCopy(t *testing.T, dst *Collection) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	require.NoError(t, dst.Commit(ctx))
+	text, err := dst.ManifestText(ctx, ManifestOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, copyManifest, text)
+	assert.Equal(t, copyData, contents(t, dst, "b"))
+	require.NoError(t, dst.Close())
+}
+
+// requireNothingLeft waits until e runs no more actors than base, holds no
+// budget and no shared block.
+func requireNothingLeft(t *testing.T, e *Engine, base int) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		return liveActors(e) <= base && e.sys.RT.Memory.Used() == 0 && e.sys.SharedBlocks() == 0
+	}, waitFor, tick, "live %d (base %d), used %d, shared %d",
+		liveActors(e), base, e.sys.RT.Memory.Used(), e.sys.SharedBlocks())
 }

@@ -186,17 +186,7 @@ func TestManagerWaitsForBlocksThatFillUpBeforeSealingOneEarly(t *testing.T) {
 // block stays registered: the manager may ask its file to seal it and
 // count it as sealing for ever, and seal no real block again.
 func TestManagerForgetsABlockAcceptedForARoundThatEnded(t *testing.T) {
-	rt := testRuntime(16)
-	rt.PutWorkers = 1
-	m := newManager(rt)
-	m.self = pid("manager")
-	ctx := &fakeCtx{}
-	for i, size := range []int64{8, 8} {
-		f := string(rune('a' + i))
-		m.onBlockStatus(ctx, &messages.BlockStatus{ID: "X" + f, PID: pid("block" + f), Owner: pid(f), State: messages.Writable, Capacity: size})
-		m.onCandidate(ctx, &messages.Candidate{Collection: "c", File: pid(f), BlockID: "X" + f, Size: size})
-	}
-	ctx.take()
+	m, ctx := roundOfTwo(t, 1)
 	m.onForgetCollection(ctx, &messages.ForgetCollection{Collection: "c"})
 	ctx.take()
 	m.onPackAnswer(ctx, &messages.PackAnswer{Round: 1, File: pid("a"), Accepted: true, Size: 8}) // late
@@ -230,15 +220,7 @@ func TestManagerSealsAnEndedRoundsPackedBlockWithTheLatePieces(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := newManager(testRuntime(16))
-			m.self = pid("manager")
-			ctx := &fakeCtx{}
-			for i, size := range []int64{8, 8} {
-				f := string(rune('a' + i))
-				m.onBlockStatus(ctx, &messages.BlockStatus{ID: "X" + f, PID: pid("block" + f), Owner: pid(f), State: messages.Writable, Capacity: size})
-				m.onCandidate(ctx, &messages.Candidate{Collection: "c", File: pid(f), BlockID: "X" + f, Size: size})
-			}
-			require.Len(t, ctx.take(), 2, "a round offers both")
+			m, ctx := roundOfTwo(t, 0)
 			for i := range tt.before {
 				m.onPackAnswer(ctx, &tt.before[i])
 			}
@@ -252,4 +234,24 @@ func TestManagerSealsAnEndedRoundsPackedBlockWithTheLatePieces(t *testing.T) {
 			assert.Empty(t, m.late)
 		})
 	}
+}
+
+// roundOfTwo returns a manager (of putWorkers put workers; 0: the test
+// runtime's) whose packing round for collection c offered a slot to the
+// 8-byte blocks Xa and Xb of files a and b, and what it sent since.
+func roundOfTwo(t *testing.T, putWorkers int) (*manager, *fakeCtx) {
+	t.Helper()
+	rt := testRuntime(16)
+	if putWorkers > 0 {
+		rt.PutWorkers = putWorkers
+	}
+	m := newManager(rt)
+	m.self = pid("manager")
+	ctx := &fakeCtx{}
+	for _, f := range []string{"a", "b"} {
+		m.onBlockStatus(ctx, &messages.BlockStatus{ID: "X" + f, PID: pid("block" + f), Owner: pid(f), State: messages.Writable, Capacity: 8})
+		m.onCandidate(ctx, &messages.Candidate{Collection: "c", File: pid(f), BlockID: "X" + f, Size: 8})
+	}
+	require.Len(t, ctx.take(), 2, "a round offers both")
+	return m, ctx
 }
