@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/arvfile/arvfile/actors"
-	"github.com/arvfile/arvfile/messages"
-	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -36,14 +34,7 @@ var (
 // is closed too, no block, actor or buffer is left.
 func TestACopyCommitsTheBlocksItSharesAfterItsSourceCollectionIsClosed(t *testing.T) {
 	st := newTestStore()
-	var down atomic.Bool
-	down.Store(true)
-	st.setFailPut(func(string) error {
-		if down.Load() {
-			return errStoreDown
-		}
-		return nil
-	})
+	down := failPutsWhile(st)
 	e := newTestEngine(t, st, WithBlockSize(64), WithRetries(0))
 	base := liveActors(e)
 	c, dst := e.NewCollection(), e.NewCollection()
@@ -346,14 +337,7 @@ func TestACopyQueuedAtATargetWhoseReleaseTimesOutGivesItsBlocksBack(t *testing.T
 // source's collection, and the copy commits it once the store is back.
 func TestACopyMadeWithoutRoomToDuplicateSharesTheSealedBlockPastItsSource(t *testing.T) {
 	st := newTestStore()
-	var down atomic.Bool
-	down.Store(true)
-	st.setFailPut(func(string) error {
-		if down.Load() {
-			return errStoreDown
-		}
-		return nil
-	})
+	down := failPutsWhile(st)
 	e := newTestEngine(t, st, WithBlockSize(64), WithRetries(0), WithMemoryBudget(3*64))
 	base := liveActors(e)
 	c, dst := e.NewCollection(), e.NewCollection()
@@ -424,15 +408,7 @@ func TestASharedBlockAnsweringASyncOfItsStoppedSourceMakesNoDeadLetter(t *testin
 		return nil
 	})
 	e := newTestEngine(t, st, WithBlockSize(64))
-	deadCh := make(chan any, 16)
-	sub := e.sys.RT.System.EventStream.Subscribe(func(ev any) {
-		if dl, ok := ev.(*actor.DeadLetterEvent); ok {
-			if _, ok := dl.Message.(*messages.BlockResult); ok {
-				deadCh <- dl.Message
-			}
-		}
-	})
-	defer e.sys.RT.System.EventStream.Unsubscribe(sub)
+	deadCh := blockResultDeadLetters(t, e)
 	c, dst := e.NewCollection(), e.NewCollection()
 	f := create(t, c, "a", write{0, copyData})
 	<-entered
@@ -488,4 +464,18 @@ func requireNothingLeft(t *testing.T, e *Engine, base int) {
 		return liveActors(e) <= base && e.sys.RT.Memory.Used() == 0 && e.sys.SharedBlocks() == 0
 	}, waitFor, tick, "live %d (base %d), used %d, shared %d",
 		liveActors(e), base, e.sys.RT.Memory.Used(), e.sys.SharedBlocks())
+}
+
+// failPutsWhile makes st's puts fail with errStoreDown while the flag it
+// returns is set (it is, at first).
+func failPutsWhile(st *testStore) *atomic.Bool {
+	down := new(atomic.Bool)
+	down.Store(true)
+	st.setFailPut(func(string) error {
+		if down.Load() {
+			return errStoreDown
+		}
+		return nil
+	})
+	return down
 }

@@ -31,15 +31,7 @@ func TestAPackedFileRemovedBeforeItsBlockIsStoredGetsNoDeadLetter(t *testing.T) 
 	})
 	e := newTestEngine(t, st, WithBlockSize(64))
 	var dead []any
-	deadCh := make(chan any, 64)
-	sub := e.sys.RT.System.EventStream.Subscribe(func(ev any) {
-		if dl, ok := ev.(*actor.DeadLetterEvent); ok {
-			if _, ok := dl.Message.(*messages.BlockResult); ok {
-				deadCh <- dl.Message
-			}
-		}
-	})
-	defer e.sys.RT.System.EventStream.Unsubscribe(sub)
+	deadCh := blockResultDeadLetters(t, e)
 	c := e.NewCollection()
 	files := make([]*File, len(data))
 	for i, d := range data {
@@ -91,4 +83,23 @@ func TestASmallFileMovedDuringItsOldCollectionsPackingRoundKeepsItsBytes(t *test
 		require.NoError(t, b.Close())
 		require.NoError(t, e.Close())
 	}
+}
+
+// blockResultDeadLetters returns the BlockResults that become dead letters
+// in e from now on, until the test ends.
+func blockResultDeadLetters(t *testing.T, e *Engine) <-chan any {
+	t.Helper()
+	ch := make(chan any, 64)
+	sub := e.sys.RT.System.EventStream.Subscribe(func(ev any) {
+		if dl, ok := ev.(*actor.DeadLetterEvent); ok {
+			if _, ok := dl.Message.(*messages.BlockResult); ok {
+				select {
+				case ch <- dl.Message:
+				default:
+				}
+			}
+		}
+	})
+	t.Cleanup(func() { e.sys.RT.System.EventStream.Unsubscribe(sub) })
+	return ch
 }
