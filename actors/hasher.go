@@ -413,7 +413,7 @@ func (h *Hasher) takeLocked() *HashStream {
 		how := s.method
 		switch how {
 		case 0:
-			how = chooseHash(h.scalar, h.scalarActive, busy, fresh)
+			how = chooseHash(h.scalar, h.scalarActive, busy, fresh, len(h.idle))
 			if how == simdHash && !h.serverRoomLocked() { // every server's streams are held
 				how = waitForLane
 				if h.scalarActive+busy < h.scalar {
@@ -540,18 +540,32 @@ const (
 // for 8 and 2.0 for 12–16, against 0.79 for crypto/md5 at any count.
 const simdMin = 4
 
+// simdMany is how many streams caught up with their blocks — blocks being
+// written, whose next bytes will come — make every new stream go to an
+// md5-simd server even when a core is free. Sixteen writers of one file's
+// ranges each fill a block of their own (a stream) and start their next
+// at different times: one at a time, each new block found a core free and
+// was hashed with crypto/md5 from its first byte to its last, a third of
+// the bytes at 0.79 GB per CPU-second instead of about 2, on a core the
+// writers' copies need.
+const simdMany = 8
+
 // chooseHash decides how a lane hashes the stream at the head of the
 // queued ones not hashed yet, given the cores, the streams being hashed
-// with crypto/md5, the md5-simd servers busy and those queued streams
-// (that one included). Each busy server and each crypto/md5 stream takes a
-// core. A server is worth starting when at least simdMin streams would be
-// left for it once the cores it leaves free have a stream each; then the
-// oldest streams go to those cores and the others to the server. Else
-// streams take free cores, one each, and wait when none is free: a lane
-// running crypto/md5 takes the next one when its stream is done or caught
-// up. (The writers' copies, on the same cores, are small beside the
-// hashing.)
-func chooseHash(cores, scalarActive, busyServers, queued int) hashMethod {
+// with crypto/md5, the md5-simd servers busy, those queued streams (that
+// one included) and the streams caught up with their blocks. Each busy
+// server and each crypto/md5 stream takes a core. With simdMany streams
+// caught up, the new one goes to a server. Else a server is worth starting
+// when at least simdMin streams would be left for it once the cores it
+// leaves free have a stream each; then the oldest streams go to those
+// cores and the others to the server. Else streams take free cores, one
+// each, and wait when none is free: a lane running crypto/md5 takes the
+// next one when its stream is done or caught up. (The writers' copies, on
+// the same cores, are small beside the hashing.)
+func chooseHash(cores, scalarActive, busyServers, queued, caughtUp int) hashMethod {
+	if caughtUp >= simdMany {
+		return simdHash
+	}
 	if busyServers == 0 && queued-max(0, cores-1-scalarActive) >= simdMin {
 		busyServers = 1
 	}

@@ -203,31 +203,36 @@ func TestHasherReusesTheStreamsOfItsServer(t *testing.T) {
 
 func TestChooseHashGivesEachCoreABlockAndTheServerTheRestWhenWorthIt(t *testing.T) {
 	cases := []struct {
-		name                                     string
-		cores, scalarActive, busyServers, queued int
-		want                                     hashMethod
+		name                                               string
+		cores, scalarActive, busyServers, queued, caughtUp int
+		want                                               hashMethod
 	}{
-		{"a sequential writer's block: a core of its own", 2, 0, 0, 1, scalarHash},
-		{"its next block, on the other core", 2, 1, 0, 1, scalarHash},
-		{"a third while both cores hash: it waits", 2, 2, 0, 1, waitForLane},
-		{"three waiting, both cores busy: still too few for a server", 2, 2, 0, 3, waitForLane},
-		{"four waiting, both cores busy: worth a server", 2, 2, 0, 4, simdHash},
-		{"6 sealed at once: the oldest on a core", 2, 0, 0, 6, scalarHash},
-		{"then the 5 others on the server", 2, 1, 0, 5, simdHash},
-		{"the server busy: more streams on it", 2, 1, 1, 1, simdHash},
-		{"the server busy and the core free: crypto/md5 there", 2, 0, 1, 1, scalarHash},
-		{"3 queued, one core hashing: too few for a server, the free core takes one", 2, 1, 0, 3, scalarHash},
-		{"5 with one core hashing: the server takes the other core", 2, 1, 0, 4, simdHash},
-		{"one core: a lone block", 1, 0, 0, 1, scalarHash},
-		{"one core: four blocks go to a server", 1, 0, 0, 4, simdHash},
-		{"8 cores, 4 queued: a core each", 8, 0, 0, 4, scalarHash},
-		{"8 cores, 7 busy, 10 queued: the last core runs a server", 8, 7, 0, 10, simdHash},
-		{"8 cores, 6 busy and a server, more: the last core", 8, 6, 1, 3, scalarHash},
-		{"8 cores all busy and a server: onto the server", 8, 7, 1, 3, simdHash},
+		{"a sequential writer's block: a core of its own", 2, 0, 0, 1, 0, scalarHash},
+		{"its next block, on the other core", 2, 1, 0, 1, 0, scalarHash},
+		{"a third while both cores hash: it waits", 2, 2, 0, 1, 0, waitForLane},
+		{"three waiting, both cores busy: still too few for a server", 2, 2, 0, 3, 0, waitForLane},
+		{"four waiting, both cores busy: worth a server", 2, 2, 0, 4, 0, simdHash},
+		{"6 sealed at once: the oldest on a core", 2, 0, 0, 6, 0, scalarHash},
+		{"then the 5 others on the server", 2, 1, 0, 5, 0, simdHash},
+		{"the server busy: more streams on it", 2, 1, 1, 1, 0, simdHash},
+		{"the server busy and the core free: crypto/md5 there", 2, 0, 1, 1, 0, scalarHash},
+		{"3 queued, one core hashing: too few for a server, the free core takes one", 2, 1, 0, 3, 0, scalarHash},
+		{"5 with one core hashing: the server takes the other core", 2, 1, 0, 4, 0, simdHash},
+		{"one core: a lone block", 1, 0, 0, 1, 0, scalarHash},
+		{"one core: four blocks go to a server", 1, 0, 0, 4, 0, simdHash},
+		{"8 cores, 4 queued: a core each", 8, 0, 0, 4, 0, scalarHash},
+		{"8 cores, 7 busy, 10 queued: the last core runs a server", 8, 7, 0, 10, 0, simdHash},
+		{"8 cores, 6 busy and a server, more: the last core", 8, 6, 1, 3, 0, scalarHash},
+		{"8 cores all busy and a server: onto the server", 8, 7, 1, 3, 0, simdHash},
+		{"20 sealed at once, none being written: the oldest on a core", 2, 0, 0, 20, 0, scalarHash},
+		{"a new block beside 7 being written: a core is free, crypto/md5", 2, 0, 1, 1, 7, scalarHash},
+		{"a new block beside 8 being written: the server, though a core is free", 2, 0, 1, 1, 8, simdHash},
+		{"beside 12 being written, no server busy: the server", 2, 0, 0, 1, 12, simdHash},
+		{"8 cores, beside 8 being written: the server", 8, 0, 0, 1, 8, simdHash},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.want, chooseHash(tc.cores, tc.scalarActive, tc.busyServers, tc.queued))
+			assert.Equal(t, tc.want, chooseHash(tc.cores, tc.scalarActive, tc.busyServers, tc.queued, tc.caughtUp))
 		})
 	}
 }
