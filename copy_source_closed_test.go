@@ -49,6 +49,59 @@ func TestACopyCommitsTheBlocksItSharesAfterItsSourceCollectionIsClosed(t *testin
 	requireNothingLeft(t, e, base)
 }
 
+// The same for a file whose ranges were written interleaved (as sixteen
+// writers of one file write it): each range's run has a block of its own,
+// on a strand of its own; the copy keeps them all after the source's
+// collection is closed, and commits them with the exact bytes, each range
+// in a block in file order.
+func TestACopyOfAFileWrittenInInterleavedRunsKeepsEachRunsBlockAfterItsSourceIsClosed(t *testing.T) {
+	st := newTestStore()
+	down := failPutsWhile(st)
+	e := newTestEngine(t, st, WithBlockSize(4096), WithRetries(0))
+	base := liveActors(e)
+	c, dst := e.NewCollection(), e.NewCollection()
+	const ranges, pieces, piece = 4, 16, 64
+	const span = pieces * piece
+	f := create(t, c, "a")
+	for p := 0; p < pieces; p++ { // piece p of every range, then piece p+1
+		for r := 0; r < ranges; r++ {
+			n, err := f.WriteAt(pattern(r, span)[p*piece:][:piece], int64(r*span+p*piece))
+			require.NoError(t, err)
+			require.Equal(t, piece, n)
+		}
+	}
+	require.ErrorIs(t, f.Close(), errStoreDown) // its blocks stay in ERROR, with their bytes
+	require.NoError(t, c.CopyTo("a", dst, "b"))
+	require.NoError(t, c.Close())
+	assert.GreaterOrEqual(t, e.sys.SharedBlocks(), ranges, "the copy still names a block per run")
+	down.Store(false)
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	require.NoError(t, dst.Commit(ctx))
+	var want strings.Builder
+	for r := 0; r < ranges; r++ {
+		want.Write(pattern(r, span))
+	}
+	assert.Equal(t, want.String(), contents(t, dst, "b"))
+	blocks := map[string]int64{} // each block's next offset, -1 once out of file order
+	for _, s := range committedSegments(t, dst)["b"] {
+		if at, ok := blocks[s.Locator]; ok && at != s.SegmentOffset {
+			blocks[s.Locator] = -1
+			continue
+		}
+		blocks[s.Locator] = s.SegmentOffset + s.RangeSize
+	}
+	inOrder := 0
+	for _, at := range blocks {
+		if at >= 0 {
+			inOrder++
+		}
+	}
+	assert.GreaterOrEqual(t, inOrder, ranges-1, "the runs' blocks, in file order: %v", blocks)
+	require.NoError(t, dst.Close())
+	requireNothingLeft(t, e, base)
+}
+
 // Engine.Close stops the blocks a copy shares that outlived their source,
 // as every other actor.
 func TestEngineCloseStopsTheBlocksACopySharesAfterItsSource(t *testing.T) {

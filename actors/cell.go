@@ -126,6 +126,11 @@ type envelope struct {
 // cellChildTerminated tells a parent cell that a child cell ended.
 type cellChildTerminated struct{ child *cell }
 
+// cellDetached tells a child on a strand other than its parent's that the
+// parent handed it over to keeper (detachChild): its parent fields belong
+// to its own strand, so it sets them itself.
+type cellDetached struct{ keeper *sharedBlocks }
+
 // cellStop is queued by Stop so that a cell with nothing queued wakes up.
 type cellStop struct{}
 
@@ -227,6 +232,8 @@ func (c *cell) deliver(e envelope) {
 		switch m := e.msg.(type) {
 		case *actor.Watch:
 			c.tellTerminated(m.Watcher)
+		case cellDetached: // it stopped before it heard: the keeper let go of it
+			m.keeper.forget(c)
 		case cellStop, *actor.Unwatch, cellChildTerminated, *actor.Terminated:
 		default:
 			if e.kind == envUser {
@@ -279,6 +286,8 @@ func (c *cell) deliver(e envelope) {
 		}
 	case cellChildTerminated:
 		c.childEnded(m.child)
+	case cellDetached:
+		c.up, c.parent, c.keeper = nil, nil, m.keeper
 	case *actor.Terminated:
 		if w, ok := c.behavior.(terminatedWatcher); ok && w.wantsTerminated() {
 			c.invoke(m)
@@ -354,10 +363,12 @@ func (c *cell) removeChild(child *cell) {
 
 // detachChild hands c's child named pid over to s (see sharedBlocks): it
 // is no longer c's child — c neither stops it nor waits for it — and has no
-// parent; s holds it until it stops. Only a live child that runs on c's
-// strand is handed over (its parent fields belong to that strand), and
-// none once s is closed (the engine is closing: it stops with c). It runs
-// on c's strand.
+// parent; s holds it until it stops. A child on c's strand is handed over
+// at once; one on a strand of its own (a stream block) sets its parent
+// fields itself, which belong to its strand, when told (cellDetached) — if
+// it stopped first, c is told as a parent is, and ignores it, and s lets go
+// of it then. Only a live child is handed over, and none once s is closed
+// (the engine is closing: it stops with c). It runs on c's strand.
 func (c *cell) detachChild(pid *actor.PID, s *sharedBlocks) {
 	if c.state != cellAlive {
 		return
@@ -366,10 +377,16 @@ func (c *cell) detachChild(pid *actor.PID, s *sharedBlocks) {
 		if ch.self != pid && !ch.self.Equal(pid) {
 			continue
 		}
-		if ch.strand != c.strand || ch.state != cellAlive || ch.stopAsked.Load() || !s.add(ch) {
+		// (A child on a strand of its own has a state that belongs to
+		// that strand: it is not read here.)
+		if ch.stopAsked.Load() || ch.strand == c.strand && ch.state != cellAlive || !s.add(ch) {
 			return
 		}
 		c.removeChild(ch)
+		if ch.strand != c.strand {
+			ch.strand.push(envelope{c: ch, msg: cellDetached{keeper: s}, kind: envSystem})
+			return
+		}
 		ch.up, ch.parent, ch.keeper = nil, nil, s
 		return
 	}

@@ -45,7 +45,9 @@
 // order that the home block took interleaved with other pieces gets a block
 // of its own once it holds 8 pieces and 1/256 of a block (or goes on in a
 // block its writer left: a downloader's next chunk). So each range's block
-// is written in file order, as a file of its own would be; random writes,
+// is written in file order, as a file of its own would be, on a strand of
+// its own (its copies run on every core, not one at a time with the
+// file's turns); random writes,
 // and a single writer's runs (never interleaved), keep one block. Sync, a
 // copy and SealBlock treat every open block as the current one. A write to
 // one open block passes writes to others that wait for memory, and waits

@@ -35,7 +35,7 @@ type fileActor struct {
 	rt     *Runtime
 	coll   *CollectionRuntime
 	path   string
-	strand *Strand // runs this actor and its blocks
+	strand *Strand // runs this actor and its blocks (but for its runs' stream blocks: startStreamBlock)
 
 	// All fields below belong to this actor alone.
 	self        *actor.PID

@@ -186,7 +186,7 @@ func (f *fileActor) selectBlock(ctx actorContext, off, n int64) (prior run) {
 		if i := f.streamFor(t, off); i >= 0 {
 			f.takeOpen(i) // the run goes on in a block its writer left
 		} else {
-			f.startBlock(ctx)
+			f.startStreamBlock(ctx)
 			f.cur.stream = true
 		}
 		prior.resumes = streamed // its next block, once this one is sealed, is its own too

@@ -19,8 +19,9 @@ import (
 // its upload ended), and it leaves the set as it stops. Engine.Close stops
 // the blocks still held (System.Stop, through close).
 //
-// A block keeps its strand (its maker's): cells of a strand run one at a
-// time whoever their parent, and nothing waits for the maker.
+// A block keeps its strand (its maker's, or its own for a stream block):
+// cells of a strand run one at a time whoever their parent, and nothing
+// waits for the maker.
 type sharedBlocks struct {
 	mu     sync.Mutex
 	cells  map[*cell]struct{} // the blocks handed over, until they stop

@@ -10,9 +10,9 @@ import (
 )
 
 // A child cell handed over to a sharedBlocks (detachChild) outlives its
-// parent and leaves the set as it stops; one that runs on another strand,
-// or is handed over once the set is closed, stays its parent's child and
-// stops with it.
+// parent and leaves the set as it stops, whether it runs on its parent's
+// strand or on one of its own (a stream block); one handed over once the
+// set is closed stays its parent's child and stops with it.
 func TestADetachedChildOutlivesItsParentUntilItStops(t *testing.T) {
 	for _, tt := range []struct {
 		name        string
@@ -21,7 +21,7 @@ func TestADetachedChildOutlivesItsParentUntilItStops(t *testing.T) {
 		detached    bool // the child is handed over
 	}{
 		{name: "a child on its parent's strand is handed over", detached: true},
-		{name: "a child on another strand stays", ownStrand: true},
+		{name: "a child on a strand of its own is handed over", ownStrand: true, detached: true},
 		{name: "nothing is handed over once the set is closed", closedFirst: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,6 +75,51 @@ func TestADetachedChildOutlivesItsParentUntilItStops(t *testing.T) {
 				"parent stopping", "parent stopped", "child stopping", "child stopped"}, log.all())
 		})
 	}
+}
+
+// never is a Finisher that never finishes: RunUntil runs what is queued.
+type never struct{}
+
+func (never) Finished() bool { return false }
+
+// A child on a strand of its own that stops before it hears that it was
+// handed over (cellDetached) is let go of by the set all the same, and
+// its parent, told of its end, goes on.
+func TestAChildOnItsOwnStrandThatStopsBeforeItHearsItWasHandedOverLeavesTheSet(t *testing.T) {
+	sys, d := testSystem(t)
+	log := &eventLog{}
+	s := newSharedBlocks()
+	childStrand := NewStrand(d)
+	var child *actor.PID
+	done := make(chan struct{}, 2)
+	parent := spawnRootCell(sys, &recorder{name: "parent", log: log, onMsg: func(ctx *cellContext, msg any) {
+		switch msg {
+		case "spawn":
+			child = spawnCell(ctx, &recorder{name: "child", log: log}, childStrand)
+		case "share":
+			ctx.c.detachChild(child, s)
+			assert.Empty(t, ctx.Children())
+		}
+		done <- struct{}{}
+	}}, NewStrand(d))
+	sys.Root.Send(parent, "spawn")
+	<-done
+	require.True(t, childStrand.Claim(), "the child's strand is idle") // what is queued there waits
+	sys.Root.Send(parent, "share")
+	<-done
+	assert.Equal(t, 1, s.count())
+	sys.Root.Stop(child)
+	childStrand.RunUntil(never{}) // the stop goes first, then the hand-over
+	waitTerminated(t, sys, child)
+	assertGone(t, sys, child)
+	assert.Equal(t, 0, s.count(), "the set let go of the child")
+	sys.Root.Send(parent, "after")
+	<-done
+	sys.Root.Stop(parent)
+	waitTerminated(t, sys, parent)
+	assertGone(t, sys, parent)
+	assert.Equal(t, []string{"parent started", "parent spawn", "child started", "parent share",
+		"child stopping", "child stopped", "parent after", "parent stopping", "parent stopped"}, log.all())
 }
 
 // What a stopping file actor or block never handles gives back what it
