@@ -419,8 +419,14 @@ func (c *cell) finishStop() {
 	}
 }
 
-// tellTerminated sends Terminated{c} to pid as a system message.
+// tellTerminated sends Terminated{c} to pid as a system message — unless
+// pid is a cell that stopped already (a released collection's actor that
+// watched its files, say): nobody is left to tell, and the notice would be
+// a dead letter logged to the user.
 func (c *cell) tellTerminated(pid *actor.PID) {
+	if pid.Address == cellAddress && c.tab.lookup(pid) == nil {
+		return
+	}
 	proc, _ := c.sys.ProcessRegistry.Get(pid)
 	proc.SendSystemMessage(pid, &actor.Terminated{Who: c.self})
 }

@@ -410,6 +410,39 @@ func TestAStoppedCellDropsWhatItsBehaviourExpectsLateWithoutADeadLetter(t *testi
 	assert.Equal(t, []string{"l started", "l stopping", "l stopped"}, log.all())
 }
 
+// A cell whose watcher stopped first tells nobody that it ended: no
+// Terminated goes to the dead letters (which log it to the user).
+func TestACellWhoseWatcherStoppedFirstSendsNoDeadLetter(t *testing.T) {
+	sys, d := testSystem(t)
+	dead := make(chan any, 4)
+	sub := sys.EventStream.Subscribe(func(ev any) {
+		if dl, ok := ev.(*actor.DeadLetterEvent); ok {
+			dead <- dl.Message
+		}
+	})
+	t.Cleanup(func() { sys.EventStream.Unsubscribe(sub) })
+	log := &eventLog{}
+	watched := spawnRootCell(sys, &recorder{name: "watched", log: log}, NewStrand(d))
+	done := make(chan struct{}, 1)
+	watcher := spawnRootCell(sys, &recorder{name: "watcher", log: log, onMsg: func(ctx *cellContext, msg any) {
+		ctx.Watch(watched)
+		done <- struct{}{}
+	}}, NewStrand(d))
+	sys.Root.Send(watcher, "watch")
+	<-done
+	sys.Root.Stop(watcher)
+	waitTerminated(t, sys, watcher)
+	sys.Root.Stop(watched)
+	waitTerminated(t, sys, watched)
+	select {
+	case m := <-dead:
+		t.Fatalf("a dead letter: %#v", m)
+	case <-time.After(20 * time.Millisecond):
+	}
+	assert.Equal(t, []string{"watched started", "watcher started", "watcher watch",
+		"watcher stopping", "watcher stopped", "watched stopping", "watched stopped"}, log.all())
+}
+
 func TestAnUrgentStrandRunsAheadOfTheStrandsQueuedBeforeIt(t *testing.T) {
 	tests := []struct {
 		name   string
