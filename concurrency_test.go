@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arvfile/arvfile/messages"
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -284,6 +286,49 @@ func TestWritersWithinATinyMemoryBudgetAllFinish(t *testing.T) {
 	}
 	live, _ := e.sys.RT.Memory.Stats()
 	assert.Equal(t, int64(0), live, "every buffer is released once everything is stored")
+}
+
+// Closing a collection while writers write ranges of its file drops the
+// Appends queued behind the blocks' stop: each gives back the capacity the
+// file reserved for it (the budget ends empty) and fails its write with
+// fs.ErrClosed; none is a dead letter.
+func TestClosingACollectionWhileItsFileIsWrittenGivesBackWhatTheQueuedAppendsReserved(t *testing.T) {
+	e := newTestEngine(t, newTestStore(), WithBlockSize(1<<16))
+	var appends atomic.Int64
+	sub := e.sys.RT.System.EventStream.Subscribe(func(ev any) {
+		if dl, ok := ev.(*actor.DeadLetterEvent); ok {
+			if _, ok := dl.Message.(*messages.Append); ok {
+				appends.Add(1)
+			}
+		}
+	})
+	defer e.sys.RT.System.EventStream.Unsubscribe(sub)
+	for round := 0; round < 20; round++ {
+		c := e.NewCollection()
+		f := create(t, c, "a")
+		var wg sync.WaitGroup
+		var wrote atomic.Int64
+		for r := 0; r < 8; r++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				data := pattern(r, 256)
+				for off := int64(r) << 20; ; off += 256 {
+					if _, err := f.WriteAt(data, off); err != nil {
+						assert.ErrorIs(t, err, fs.ErrClosed)
+						return
+					}
+					wrote.Add(1)
+				}
+			}()
+		}
+		require.Eventually(t, func() bool { return wrote.Load() > 400 }, waitFor, tick)
+		require.NoError(t, c.Close())
+		wg.Wait()
+	}
+	assert.Eventually(t, func() bool { return e.sys.RT.Memory.Used() == 0 }, waitFor, tick,
+		"used %d", e.sys.RT.Memory.Used())
+	assert.Zero(t, appends.Load(), "Appends dropped as dead letters")
 }
 
 func TestCloseWhileWritingLeavesNothingRunning(t *testing.T) {

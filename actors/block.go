@@ -161,12 +161,20 @@ func (b *blockActor) receive(ctx *cellContext, msg any) {
 }
 
 // dropped settles what the block will never handle (it stopped, with its
-// file): a PackCopy gives back the packed block's buffer and tells the
+// file): an Append gives back its reservation and fails; a PackCopy gives back the packed block's buffer and tells the
 // packed block that the piece is lost, so that it does not wait for it; a
 // request is answered with errBlockStopped; a Repack gives back the
 // buffers lent for a split.
 func (b *blockActor) dropped(ctx *cellContext, msg any) {
 	switch m := msg.(type) {
+	case *messages.Append:
+		// Queued behind the block's stop (its file stopped: a collection
+		// closed while it was written): the capacity the file reserved for
+		// it goes back to the budget, and the write fails.
+		if m.Capacity > 0 {
+			b.rt.Memory.Unreserve(m.Capacity)
+		}
+		m.Reply.Fail(errBlockStopped)
 	case *messages.PackCopy:
 		b.rt.Memory.GiveBack(m.Buffer)
 		ctx.Send(m.Target, &messages.PackData{FromID: b.sm.id, File: m.File, Offset: m.Offset, Lost: true})
@@ -192,6 +200,14 @@ func (b *blockActor) dropped(ctx *cellContext, msg any) {
 			b.rt.Memory.GiveBack(p.Buf)
 		}
 	}
+}
+
+// expectedLate reports whether msg, which reached the block after it
+// stopped, was settled by dropped and is no dead letter: an Append queued
+// behind the stop of its file.
+func (b *blockActor) expectedLate(msg any) bool {
+	_, ok := msg.(*messages.Append)
+	return ok
 }
 
 // onStarted reports the block — unless it is a file's new, empty block:
@@ -807,7 +823,7 @@ func (b *blockActor) onUploaded(ctx actorContext, m *messages.Uploaded) {
 }
 
 // onPackCopy copies the block's bytes into their slot of the packed block's
-// buffer (on this file's strand: the pieces of a round are copied in
+// buffer (on its own file's strand: the pieces of a round are copied in
 // parallel), gives that buffer back, tells the packed block, and stops: the
 // bytes live in the packed block now, and the file, which defers everything
 // until PackCopied, never names this block again; nor does the BlockManager,

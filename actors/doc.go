@@ -34,7 +34,8 @@
 // every later message for the file deferred) until MemoryAvailable. The
 // file's segments are updated with ReplaceRange and an Append (the first
 // piece's inside the Write: Write.FirstPiece) is sent to the block actor,
-// which runs next on the same strand, copies the bytes into its buffer and
+// which runs next on the same strand (a run's stream block, below, on its
+// own), copies the bytes into its buffer and
 // finishes its part of the Reply; the facade's wait ends and the
 // caller may reuse its slice.
 //

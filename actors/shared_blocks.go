@@ -74,7 +74,8 @@ func (s *sharedBlocks) count() int {
 
 // share hands pid, a buffer block a copy is about to name, over to the
 // runtime's sharedBlocks when it is a child of the cell whose context ctx
-// is (and runs on its strand); a block made elsewhere (a packed block, the
+// is (on that cell's strand or, a stream block, on one of its own); a
+// block made elsewhere (a packed block, the
 // manager's child; a block already shared) is left where it is. It runs on
 // that cell's strand, as the parent's children belong to it.
 func share(ctx actorContext, rt *Runtime, pid *actor.PID) {
