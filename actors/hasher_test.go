@@ -229,6 +229,8 @@ func TestChooseHashGivesEachCoreABlockAndTheServerTheRestWhenWorthIt(t *testing.
 		{"a new block beside 8 being written: the server, though a core is free", 2, 0, 1, 1, 8, simdHash},
 		{"beside 12 being written, no server busy: the server", 2, 0, 0, 1, 12, simdHash},
 		{"8 cores, beside 8 being written: the server", 8, 0, 0, 1, 8, simdHash},
+		{"beside 8 being written, both cores on crypto/md5, no server busy: it waits", 2, 2, 0, 1, 8, waitForLane},
+		{"beside 8 being written, both cores busy, one a server: the server", 2, 1, 1, 1, 8, simdHash},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
