@@ -331,7 +331,18 @@ func TestClosingACollectionWhileItsFileIsWrittenGivesBackWhatTheQueuedAppendsRes
 	assert.Zero(t, appends.Load(), "Appends dropped as dead letters")
 }
 
+// Engine.Close while writers write — each its own file, or each its range
+// of one file (whose runs' blocks run on strands of their own) — stops
+// every actor and goroutine, and every write ends with fs.ErrClosed.
 func TestCloseWhileWritingLeavesNothingRunning(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		t.Run(map[bool]string{false: "own files", true: "ranges of one file"}[shared], func(t *testing.T) {
+			closeWhileWriting(t, shared)
+		})
+	}
+}
+
+func closeWhileWriting(t *testing.T, shared bool) {
 	var before int
 	require.Eventually(t, func() bool { before = runtime.NumGoroutine(); return true }, waitFor, tick)
 	e, err := New(WithStore(newTestStore()), WithBlockSize(4096))
@@ -339,15 +350,27 @@ func TestCloseWhileWritingLeavesNothingRunning(t *testing.T) {
 	c := e.NewCollection()
 	var wg sync.WaitGroup
 	var wrote atomic.Int64
-	for i := 0; i < 4; i++ {
-		f, err := c.Create(fmt.Sprintf("f%d", i))
+	var one *File
+	if shared {
+		one, err = c.Create("shared")
 		require.NoError(t, err)
+	}
+	for i := 0; i < 4; i++ {
+		f := one
+		if !shared {
+			f, err = c.Create(fmt.Sprintf("f%d", i))
+			require.NoError(t, err)
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			data := pattern(1, 1000)
-			for {
-				if _, err := f.Write(data); err != nil {
+			var off int64
+			if shared {
+				off = int64(i) << 30 // each writer its range
+			}
+			for ; ; off += int64(len(data)) {
+				if _, err := f.WriteAt(data, off); err != nil {
 					assert.ErrorIs(t, err, fs.ErrClosed)
 					return
 				}
