@@ -75,9 +75,7 @@ func TestACopyOfAFileWrittenInInterleavedRunsKeepsEachRunsBlockAfterItsSourceIsC
 	require.NoError(t, c.Close())
 	assert.GreaterOrEqual(t, e.sys.SharedBlocks(), ranges, "the copy still names a block per run")
 	down.Store(false)
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
-	require.NoError(t, dst.Commit(ctx))
+	commitWithin(t, dst)
 	var want strings.Builder
 	for r := 0; r < ranges; r++ {
 		want.Write(pattern(r, span))
@@ -276,10 +274,8 @@ func TestACopyOutlivesTheWayItsSourceGoes(t *testing.T) {
 				assert.Equal(t, s.shared, e.sys.SharedBlocks(), "the blocks the copies share are alive")
 				s.recover(x)
 				last := x.copies[len(x.copies)-1]
-				ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-				defer cancel()
-				require.NoError(t, last.Commit(ctx))
-				text, err := last.ManifestText(ctx, ManifestOptions{})
+				commitWithin(t, last)
+				text, err := last.ManifestText(bg, ManifestOptions{})
 				require.NoError(t, err)
 				assert.Equal(t, copyManifest, text)
 				assert.Equal(t, copyData, contents(t, last, "b"))
@@ -499,14 +495,20 @@ func TestACopyOfAFileTruncatedToZeroReservesNoMemory(t *testing.T) {
 // its manifest and bytes, and closes it.
 func commitCopy(t *testing.T, dst *Collection) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
-	require.NoError(t, dst.Commit(ctx))
-	text, err := dst.ManifestText(ctx, ManifestOptions{})
+	commitWithin(t, dst)
+	text, err := dst.ManifestText(bg, ManifestOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, copyManifest, text)
 	assert.Equal(t, copyData, contents(t, dst, "b"))
 	require.NoError(t, dst.Close())
+}
+
+// commitWithin commits c, which must succeed within waitFor.
+func commitWithin(t *testing.T, c *Collection) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	require.NoError(t, c.Commit(ctx))
 }
 
 // requireNothingLeft waits until e runs no more actors than base, holds no

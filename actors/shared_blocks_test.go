@@ -31,27 +31,15 @@ func TestADetachedChildOutlivesItsParentUntilItStops(t *testing.T) {
 			if tt.closedFirst {
 				assert.Empty(t, s.close())
 			}
-			strand := NewStrand(d)
-			var child *actor.PID
-			done := make(chan struct{}, 2)
-			parent := spawnRootCell(sys, &recorder{name: "parent", log: log, onMsg: func(ctx *cellContext, msg any) {
-				switch msg {
-				case "spawn":
-					cs := strand
-					if tt.ownStrand {
-						cs = NewStrand(d)
-					}
-					child = spawnCell(ctx, &recorder{name: "child", log: log}, cs)
-				case "share":
-					ctx.c.detachChild(child, s)
-					assert.Len(t, ctx.Children(), map[bool]int{true: 0, false: 1}[tt.detached])
-				}
-				done <- struct{}{}
-			}}, strand)
-			sys.Root.Send(parent, "spawn")
-			<-done
-			sys.Root.Send(parent, "share")
-			<-done
+			strand, childStrand := NewStrand(d), (*Strand)(nil)
+			if tt.ownStrand {
+				childStrand = NewStrand(d)
+			}
+			parent, child, tell := spawnSharer(sys, strand, childStrand, log, s, func(children []*actor.PID) {
+				assert.Len(t, children, map[bool]int{true: 0, false: 1}[tt.detached])
+			})
+			tell("spawn")
+			tell("share")
 			want := map[bool]int{true: 1, false: 0}[tt.detached]
 			assert.Equal(t, want, s.count())
 			sys.Root.Stop(parent)
@@ -77,6 +65,34 @@ func TestADetachedChildOutlivesItsParentUntilItStops(t *testing.T) {
 	}
 }
 
+// spawnSharer spawns a parent cell on strand that, told "spawn", spawns a
+// child cell on childStrand (on its own when nil) and, told "share", hands
+// it over to s and calls shared with its children left. tell sends it a
+// message and waits until it handled it; child is the child's PID once
+// spawned.
+func spawnSharer(sys *actor.ActorSystem, strand, childStrand *Strand, log *eventLog, s *sharedBlocks,
+	shared func(children []*actor.PID)) (parent, child *actor.PID, tell func(msg string)) {
+	if childStrand == nil {
+		childStrand = strand
+	}
+	done := make(chan struct{}, 1)
+	var c actor.PID
+	parent = spawnRootCell(sys, &recorder{name: "parent", log: log, onMsg: func(ctx *cellContext, msg any) {
+		switch msg {
+		case "spawn":
+			c = *spawnCell(ctx, &recorder{name: "child", log: log}, childStrand)
+		case "share":
+			ctx.c.detachChild(&c, s)
+			shared(ctx.Children())
+		}
+		done <- struct{}{}
+	}}, strand)
+	return parent, &c, func(msg string) {
+		sys.Root.Send(parent, msg)
+		<-done
+	}
+}
+
 // never is a Finisher that never finishes: RunUntil runs what is queued.
 type never struct{}
 
@@ -90,31 +106,19 @@ func TestAChildOnItsOwnStrandThatStopsBeforeItHearsItWasHandedOverLeavesTheSet(t
 	log := &eventLog{}
 	s := newSharedBlocks()
 	childStrand := NewStrand(d)
-	var child *actor.PID
-	done := make(chan struct{}, 2)
-	parent := spawnRootCell(sys, &recorder{name: "parent", log: log, onMsg: func(ctx *cellContext, msg any) {
-		switch msg {
-		case "spawn":
-			child = spawnCell(ctx, &recorder{name: "child", log: log}, childStrand)
-		case "share":
-			ctx.c.detachChild(child, s)
-			assert.Empty(t, ctx.Children())
-		}
-		done <- struct{}{}
-	}}, NewStrand(d))
-	sys.Root.Send(parent, "spawn")
-	<-done
+	parent, child, tell := spawnSharer(sys, NewStrand(d), childStrand, log, s, func(children []*actor.PID) {
+		assert.Empty(t, children)
+	})
+	tell("spawn")
 	require.True(t, childStrand.Claim(), "the child's strand is idle") // what is queued there waits
-	sys.Root.Send(parent, "share")
-	<-done
+	tell("share")
 	assert.Equal(t, 1, s.count())
 	sys.Root.Stop(child)
 	childStrand.RunUntil(never{}) // the stop goes first, then the hand-over
 	waitTerminated(t, sys, child)
 	assertGone(t, sys, child)
 	assert.Equal(t, 0, s.count(), "the set let go of the child")
-	sys.Root.Send(parent, "after")
-	<-done
+	tell("after")
 	sys.Root.Stop(parent)
 	waitTerminated(t, sys, parent)
 	assertGone(t, sys, parent)
