@@ -161,10 +161,10 @@ func (b *blockActor) receive(ctx *cellContext, msg any) {
 }
 
 // dropped settles what the block will never handle (it stopped, with its
-// file): an Append gives back its reservation and fails; a PackCopy gives back the packed block's buffer and tells the
-// packed block that the piece is lost, so that it does not wait for it; a
-// request is answered with errBlockStopped; a Repack gives back the
-// buffers lent for a split.
+// file): an Append gives back its file's reservation and fails; a PackCopy
+// gives back the packed block's buffer and tells the packed block that the
+// piece is lost, so that it does not wait for it; a request is answered
+// with errBlockStopped; a Repack gives back the buffers lent for a split.
 func (b *blockActor) dropped(ctx *cellContext, msg any) {
 	switch m := msg.(type) {
 	case *messages.Append:

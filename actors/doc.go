@@ -35,9 +35,8 @@
 // file's segments are updated with ReplaceRange and an Append (the first
 // piece's inside the Write: Write.FirstPiece) is sent to the block actor,
 // which runs next on the same strand (a run's stream block, below, on its
-// own), copies the bytes into its buffer and
-// finishes its part of the Reply; the facade's wait ends and the
-// caller may reuse its slice.
+// own), copies the bytes into its buffer and finishes its part of the
+// Reply; the facade's wait ends and the caller may reuse its slice.
 //
 // A file written by several writers at once, each in file order over its
 // own range, gets one open block per range (file_streams.go): a piece goes

@@ -556,13 +556,13 @@ const simdMany = 8
 // one included) and the streams caught up with their blocks. Each busy
 // server and each crypto/md5 stream takes a core. With simdMany streams
 // caught up, the new one goes to a server, if one is busy or a core is
-// free for it. Else a server is worth starting
-// when at least simdMin streams would be left for it once the cores it
-// leaves free have a stream each; then the oldest streams go to those
-// cores and the others to the server. Else streams take free cores, one
-// each, and wait when none is free: a lane running crypto/md5 takes the
-// next one when its stream is done or caught up. (The writers' copies, on
-// the same cores, are small beside the hashing.)
+// free for it. Else a server is worth starting when at least simdMin
+// streams would be left for it once the cores it leaves free have a stream
+// each; then the oldest streams go to those cores and the others to the
+// server. Else streams take free cores, one each, and wait when none is
+// free: a lane running crypto/md5 takes the next one when its stream is
+// done or caught up. (The writers' copies, on the same cores, are small
+// beside the hashing.)
 func chooseHash(cores, scalarActive, busyServers, queued, caughtUp int) hashMethod {
 	if caughtUp >= simdMany && (busyServers > 0 || scalarActive < cores) {
 		return simdHash // onto a busy server, or a server on a free core
