@@ -33,11 +33,7 @@ var (
 // ERROR — with the exact manifest and bytes; and once the copy's collection
 // is closed too, no block, actor or buffer is left.
 func TestACopyCommitsTheBlocksItSharesAfterItsSourceCollectionIsClosed(t *testing.T) {
-	st := newTestStore()
-	down := failPutsWhile(st)
-	e := newTestEngine(t, st, WithBlockSize(64), WithRetries(0))
-	base := liveActors(e)
-	c, dst := e.NewCollection(), e.NewCollection()
+	e, down, base, c, dst := storeDownCopyFixture(t, 64)
 	// Its Close fails (the store is down): its blocks stay in ERROR, with their bytes.
 	err := create(t, c, "a", write{0, copyData}).Close()
 	require.ErrorIs(t, err, errStoreDown)
@@ -55,11 +51,7 @@ func TestACopyCommitsTheBlocksItSharesAfterItsSourceCollectionIsClosed(t *testin
 // collection is closed, and commits them with the exact bytes, each range
 // in a block in file order.
 func TestACopyOfAFileWrittenInInterleavedRunsKeepsEachRunsBlockAfterItsSourceIsClosed(t *testing.T) {
-	st := newTestStore()
-	down := failPutsWhile(st)
-	e := newTestEngine(t, st, WithBlockSize(4096), WithRetries(0))
-	base := liveActors(e)
-	c, dst := e.NewCollection(), e.NewCollection()
+	e, down, base, c, dst := storeDownCopyFixture(t, 4096)
 	const ranges, pieces, piece = 4, 16, 64
 	const span = pieces * piece
 	f := create(t, c, "a")
@@ -501,6 +493,16 @@ func commitCopy(t *testing.T, dst *Collection) {
 	assert.Equal(t, copyManifest, text)
 	assert.Equal(t, copyData, contents(t, dst, "b"))
 	require.NoError(t, dst.Close())
+}
+
+// storeDownCopyFixture returns an engine of blockSize-byte blocks, without
+// retries, over a store that is down until down is cleared; the actors it
+// runs before any collection; and a source and a destination collection.
+func storeDownCopyFixture(t *testing.T, blockSize int) (e *Engine, down *atomic.Bool, base int, src, dst *Collection) {
+	st := newTestStore()
+	down = failPutsWhile(st)
+	e = newTestEngine(t, st, WithBlockSize(blockSize), WithRetries(0))
+	return e, down, liveActors(e), e.NewCollection(), e.NewCollection()
 }
 
 // commitWithin commits c, which must succeed within waitFor.
